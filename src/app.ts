@@ -1,0 +1,68 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { createApiKeyGuard } from './auth/api-key-guard.js';
+import { HttpError } from './http/http-error.js';
+import type { Reply, RouteHandler } from './http/route.js';
+import { sendError, sendReply } from './http/send-reply.js';
+import type { Logger } from './ops/logger.js';
+import { createGetEventsRoute } from './routes/get-events.js';
+import { createPostEventsRoute } from './routes/post-events.js';
+import type { EventStore } from './store/event-store.js';
+
+export type AppDependencies = {
+  store: EventStore;
+  apiKey: string;
+  maxBodyBytes: number;
+  log: Logger;
+};
+
+type Routes = Record<string, Partial<Record<string, RouteHandler>>>;
+
+/** The whole HTTP surface as a plain request listener: route, authenticate, handle, answer. */
+export function createApp({ store, apiKey, maxBodyBytes, log }: AppDependencies): RequestListener {
+  const requireApiKey = createApiKeyGuard(apiKey);
+  const routes: Routes = {
+    '/events': {
+      GET: createGetEventsRoute(store),
+      POST: createPostEventsRoute(store, maxBodyBytes),
+    },
+  };
+
+  const handle = async (request: IncomingMessage, path: string, params: URLSearchParams): Promise<Reply> => {
+    const methods = routes[path];
+    if (methods === undefined) throw new HttpError(404, `No such endpoint: ${path}`);
+    const handler = methods[request.method ?? ''];
+    if (handler === undefined) {
+      const allowed = Object.keys(methods).join(', ');
+      throw new HttpError(405, `${request.method} is not allowed on ${path}; use ${allowed}`, { Allow: allowed });
+    }
+    requireApiKey(request);
+    return handler(request, params);
+  };
+
+  return (request: IncomingMessage, response: ServerResponse) => {
+    const started = performance.now();
+    const { path, params } = splitTarget(request.url ?? '/');
+    // The path only: query strings carry user ids and filter values, which stay out of logs.
+    response.once('close', () => {
+      log.info({
+        msg: 'request',
+        method: request.method,
+        path,
+        status: response.statusCode,
+        duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+        ...(response.writableFinished ? {} : { aborted: true }),
+      });
+    });
+    handle(request, path, params)
+      .then((reply) => sendReply(response, reply, log))
+      .catch((error: unknown) => sendError(request, response, error, log));
+  };
+}
+
+/** Splits `/events?x=1` by hand: `new URL` would read `//events` as a host name. */
+function splitTarget(target: string): { path: string; params: URLSearchParams } {
+  const question = target.indexOf('?');
+  if (question === -1) return { path: target, params: new URLSearchParams() };
+  return { path: target.slice(0, question), params: new URLSearchParams(target.slice(question + 1)) };
+}

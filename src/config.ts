@@ -1,0 +1,65 @@
+/** Everything the service reads from its environment, checked once at start-up. */
+export type Config = {
+  port: number;
+  host: string;
+  /** Undefined when none is configured: main.ts then generates one for this run. */
+  apiKey: string | undefined;
+  dbPath: string;
+  maxBodyBytes: number;
+};
+
+/** Every bad variable at once, one line each, so a broken deployment is fixed in one go. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly problems: readonly string[];
+
+  constructor(problems: string[]) {
+    super(problems.join('\n'));
+    this.problems = problems;
+  }
+}
+
+export const DEFAULTS = {
+  port: 8080,
+  host: '127.0.0.1',
+  dbPath: 'data/auditor.db',
+  maxBodyBytes: 1024 * 1024,
+} as const;
+
+/** A key must survive an HTTP header unchanged and resist guessing. */
+const MIN_API_KEY_LENGTH = 16;
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const text = read(name);
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
+      problems.push(`${name}: expected a whole number from ${min} to ${max}, got "${text}"`);
+      return fallback;
+    }
+    return value;
+  };
+
+  const apiKey = read('AUDITOR_API_KEY');
+  if (apiKey !== undefined && !/^[\x21-\x7e]+$/.test(apiKey)) {
+    problems.push('AUDITOR_API_KEY: use visible ASCII characters only (no spaces), as it travels in a header');
+  } else if (apiKey !== undefined && apiKey.length < MIN_API_KEY_LENGTH) {
+    problems.push(`AUDITOR_API_KEY: must be at least ${MIN_API_KEY_LENGTH} characters (try: openssl rand -hex 32)`);
+  }
+
+  const config: Config = {
+    port: integer('PORT', DEFAULTS.port, 0, 65535),
+    host: read('HOST') ?? DEFAULTS.host,
+    apiKey,
+    dbPath: read('AUDITOR_DB') ?? DEFAULTS.dbPath,
+    maxBodyBytes: integer('AUDITOR_MAX_BODY_BYTES', DEFAULTS.maxBodyBytes, 1, 1024 * 1024 * 1024),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

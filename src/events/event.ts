@@ -1,0 +1,29 @@
+/** An event as a client submitted it, validated. */
+export type NewEvent = {
+  userId: string;
+  eventType: string;
+  /** The `data` object as the client wrote it, minified; `{}` when it was left out. */
+  dataJson: string;
+};
+
+/** An event as it was recorded: the server assigns the id and the timestamp. */
+export type StoredEvent = NewEvent & {
+  /** UUIDv7: sorts by time. */
+  id: string;
+  /** Milliseconds since the Unix epoch, UTC; the same instant as the id's time field. */
+  timestampMs: number;
+};
+
+/** One condition on a field of `data`: the field at `path` equals any of `values`. */
+export type DataFilter = {
+  path: readonly string[];
+  values: readonly string[];
+};
+
+/** What GET /events asks for, validated. All conditions are ANDed. */
+export type EventQuery = {
+  userId: string;
+  /** Any of these; empty means every type. */
+  eventTypes: readonly string[];
+  dataFilters: readonly DataFilter[];
+};

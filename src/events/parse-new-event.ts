@@ -1,0 +1,60 @@
+import { HttpError } from '../http/http-error.js';
+import type { NewEvent } from './event.js';
+import { JsonShapeError, readObjectMembers } from './json-members.js';
+
+/** How deeply `data` may nest (`data` itself is level 1). SQLite's JSON functions stop at 1000. */
+export const MAX_DATA_DEPTH = 64;
+/** Longest user_id or event_type, in UTF-16 code units. */
+export const MAX_NAME_LENGTH = 512;
+
+const EVENT_PROPERTIES = new Set(['user_id', 'event_type', 'data']);
+
+/** Validates a POST /events body into a NewEvent, or throws a 400 that says what is wrong. */
+export function parseNewEvent(body: string): NewEvent {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (error) {
+    const reason = body.trim() === '' ? 'the body is empty' : (error as Error).message;
+    throw new HttpError(400, `Request body is not valid JSON: ${reason}`);
+  }
+  if (!isPlainObject(value)) {
+    throw new HttpError(400, 'Request body must be a JSON object with user_id, event_type and optional data');
+  }
+  for (const name of Object.keys(value)) {
+    if (!EVENT_PROPERTIES.has(name)) {
+      throw new HttpError(400, `Unknown property "${name}": an event has only user_id, event_type and data`);
+    }
+  }
+  const userId = requireName(value, 'user_id');
+  const eventType = requireName(value, 'event_type');
+  if (value.data !== undefined && !isPlainObject(value.data)) {
+    throw new HttpError(400, 'data must be a JSON object when it is present');
+  }
+
+  let members: Map<string, string>;
+  try {
+    members = readObjectMembers(body, MAX_DATA_DEPTH + 1);
+  } catch (error) {
+    if (error instanceof JsonShapeError) throw new HttpError(400, `Request body has a ${error.message}`);
+    throw error;
+  }
+  return { userId, eventType, dataJson: members.get('data') ?? '{}' };
+}
+
+function requireName(event: Record<string, unknown>, property: string): string {
+  const value = event[property];
+  if (value === undefined) throw new HttpError(400, `${property} is required`);
+  if (typeof value !== 'string') throw new HttpError(400, `${property} must be a string`);
+  if (value === '') throw new HttpError(400, `${property} must not be empty`);
+  if (value.length > MAX_NAME_LENGTH) {
+    throw new HttpError(400, `${property} must be at most ${MAX_NAME_LENGTH} characters`);
+  }
+  // A lone surrogate (from a \ud800 escape) cannot be stored as UTF-8 without being altered.
+  if (!value.isWellFormed()) throw new HttpError(400, `${property} must be well-formed Unicode`);
+  return value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

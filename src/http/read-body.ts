@@ -1,0 +1,52 @@
+import type { IncomingMessage } from 'node:http';
+import { HttpError } from './http-error.js';
+
+// fatal: a body that is not UTF-8 is refused rather than silently "repaired" with U+FFFD.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads a JSON request body as text, refusing it before reading to the end when it is larger than
+ * `maxBytes` (413), or when it declares a content type that is not JSON (415). A missing content
+ * type is read as JSON: many HTTP clients leave it out for raw bodies.
+ */
+export async function readJsonBody(request: IncomingMessage, maxBytes: number): Promise<string> {
+  requireJsonContentType(request.headers['content-type']);
+
+  const declared = request.headers['content-length'];
+  if (declared !== undefined && Number(declared) > maxBytes) throw bodyTooLarge(maxBytes);
+
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    received += chunk.length;
+    if (received > maxBytes) throw bodyTooLarge(maxBytes);
+    chunks.push(chunk);
+  }
+
+  try {
+    return utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+  } catch {
+    throw new HttpError(400, 'Request body is not valid UTF-8');
+  }
+}
+
+function requireJsonContentType(header: string | undefined): void {
+  if (header === undefined) return;
+  const [mediaType = '', ...parameters] = header.split(';').map((part) => part.trim().toLowerCase());
+  const isJson = mediaType === 'application/json' || /^application\/[^/]+\+json$/.test(mediaType);
+  if (!isJson) {
+    // curl -d sends this type unless told otherwise: say how to fix it.
+    const hint = mediaType === 'application/x-www-form-urlencoded' ? " (with curl, add -H 'Content-Type: application/json')" : '';
+    throw new HttpError(415, `Content-Type must be application/json, not "${header}"${hint}`);
+  }
+  for (const parameter of parameters) {
+    const [name, value = ''] = parameter.split('=').map((part) => part.trim());
+    if (name === 'charset' && value.replace(/"/g, '') !== 'utf-8') {
+      throw new HttpError(415, `Request bodies must be UTF-8, not charset "${value}"`);
+    }
+  }
+}
+
+function bodyTooLarge(maxBytes: number): HttpError {
+  return new HttpError(413, `Request body is larger than the limit of ${maxBytes} bytes`);
+}

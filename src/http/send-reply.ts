@@ -1,0 +1,74 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import type { Logger } from '../ops/logger.js';
+import { HttpError } from './http-error.js';
+import type { JsonReply, Reply, StreamReply } from './route.js';
+
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+// Audit data must not linger in shared caches, nor be sniffed into something executable.
+const COMMON_HEADERS = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' };
+
+export async function sendReply(response: ServerResponse, reply: Reply, log: Logger): Promise<void> {
+  if ('chunks' in reply) await sendStream(response, reply, log);
+  else sendJson(response, reply);
+}
+
+/**
+ * The one place that turns a thrown error into a response: an HttpError answers with its status and
+ * message; anything else is our fault, logged here and answered with a 500 that reveals nothing.
+ */
+export function sendError(request: IncomingMessage, response: ServerResponse, error: unknown, log: Logger): void {
+  let reply: JsonReply;
+  if (error instanceof HttpError) {
+    reply = { status: error.status, body: { message: error.message }, headers: { ...error.headers } };
+  } else {
+    log.error({ msg: 'request failed', method: request.method, error: describe(error) });
+    reply = { status: 500, body: { message: 'Internal server error' } };
+  }
+  if (response.headersSent) {
+    response.destroy(); // mid-stream: cutting the connection is the only honest signal left
+    return;
+  }
+  // A body we did not read to the end is not read at all: close the connection after answering.
+  if (!request.complete) reply.headers = { ...reply.headers, Connection: 'close' };
+  sendJson(response, reply);
+}
+
+function sendJson(response: ServerResponse, reply: JsonReply): void {
+  const body = JSON.stringify(reply.body);
+  response.writeHead(reply.status, {
+    ...COMMON_HEADERS,
+    ...reply.headers,
+    'Content-Type': JSON_CONTENT_TYPE,
+    'Content-Length': Buffer.byteLength(body),
+  });
+  response.end(body);
+}
+
+/**
+ * Writes chunks as they come, waiting whenever the client reads slower than we produce. When the
+ * client goes away the loop stops, which ends the iteration and so the query behind it.
+ */
+async function sendStream(response: ServerResponse, reply: StreamReply, log: Logger): Promise<void> {
+  let clientGone = false;
+  response.once('close', () => {
+    clientGone = !response.writableFinished;
+  });
+  response.writeHead(reply.status, { ...COMMON_HEADERS, ...reply.headers, 'Content-Type': reply.contentType });
+  try {
+    for await (const chunk of reply.chunks) {
+      if (clientGone) break;
+      if (!response.write(chunk)) await Promise.race([once(response, 'drain'), once(response, 'close')]);
+      if (clientGone) break;
+    }
+    if (!clientGone) response.end();
+  } catch (error) {
+    log.error({ msg: 'stream failed', error: describe(error) });
+    response.destroy();
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}

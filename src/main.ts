@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { answerClientError } from './http/client-error.js';
+import { createJsonLogger } from './ops/logger.js';
+import type { EventStore } from './store/event-store.js';
+import { openSqliteEventStore } from './store/sqlite/sqlite-event-store.js';
+
+/** How long shutdown waits for requests in flight before cutting their connections. */
+const DRAIN_TIMEOUT_MS = 10_000;
+
+const log = createJsonLogger();
+
+function fail(line: string): never {
+  process.stderr.write(`auditor: ${line}\n`);
+  process.exit(1);
+}
+
+function readConfig(): Config {
+  // Guarded: process.loadEnvFile throws when the file is missing. Variables already set win.
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  try {
+    return loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.problems.join('\nauditor: '));
+    throw error;
+  }
+}
+
+function generateApiKey(config: Config): string {
+  const key = randomBytes(32).toString('base64url');
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  process.stderr.write(
+    'No AUDITOR_API_KEY is set, so this run uses a key generated for it alone (it is not saved):\n' +
+      `  ${key}\n` +
+      `Try: curl -H 'X-API-Key: ${key}' 'http://${host}:${config.port}/events?user_id=alice'\n`,
+  );
+  return key;
+}
+
+function openStore(config: Config): EventStore {
+  try {
+    return openSqliteEventStore(config.dbPath);
+  } catch (error) {
+    fail(`AUDITOR_DB: cannot open the database at "${config.dbPath}": ${(error as Error).message}`);
+  }
+}
+
+const config = readConfig();
+const apiKey = config.apiKey ?? generateApiKey(config);
+const store = openStore(config);
+const server = createServer(createApp({ store, apiKey, maxBodyBytes: config.maxBodyBytes, log }));
+server.on('clientError', answerClientError);
+server.once('error', (error: NodeJS.ErrnoException) => {
+  fail(`PORT/HOST: cannot listen on ${config.host}:${config.port}: ${error.code ?? error.message}`);
+});
+server.listen(config.port, config.host, () => {
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  log.info({ msg: 'listening', host: config.host, port, database: config.dbPath });
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ msg: 'shutting down', signal });
+  // Stop accepting; requests in flight finish (every 201 is already committed), then close.
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const force = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
+  await closed;
+  clearTimeout(force);
+  await store.close();
+  log.info({ msg: 'stopped' });
+}
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
+process.once('SIGINT', () => void shutdown('SIGINT'));

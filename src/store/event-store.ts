@@ -1,0 +1,17 @@
+import type { EventQuery, NewEvent, StoredEvent } from '../events/event.js';
+
+/**
+ * The only seam between the service and a database. Everything above it is the same whichever
+ * database sits below; everything below it knows one database and no HTTP.
+ */
+export interface EventStore {
+  /** Records an event; resolves only once it is durable (committed and synced to disk). */
+  append(event: NewEvent): Promise<StoredEvent>;
+  /**
+   * Yields every matching event, oldest first, a chunk at a time. Chunks are read lazily, so
+   * stopping the iteration early stops the query.
+   */
+  query(query: EventQuery): AsyncIterable<readonly StoredEvent[]>;
+  /** Finishes pending work and releases the database. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('applies defaults when nothing is set', () => {
+    assert.deepEqual(loadConfig({}), {
+      port: 8080,
+      host: '127.0.0.1',
+      apiKey: undefined,
+      dbPath: 'data/auditor.db',
+      maxBodyBytes: 1048576,
+    });
+  });
+
+  it('reads every variable', () => {
+    assert.deepEqual(
+      loadConfig({
+        PORT: '9000',
+        HOST: '0.0.0.0',
+        AUDITOR_API_KEY: 'k'.repeat(32),
+        AUDITOR_DB: '/var/lib/auditor/events.db',
+        AUDITOR_MAX_BODY_BYTES: '2048',
+      }),
+      { port: 9000, host: '0.0.0.0', apiKey: 'k'.repeat(32), dbPath: '/var/lib/auditor/events.db', maxBodyBytes: 2048 },
+    );
+  });
+
+  it('reports every bad value at once, one line naming each variable', () => {
+    assert.throws(
+      () => loadConfig({ PORT: 'eighty', AUDITOR_MAX_BODY_BYTES: '-1', AUDITOR_API_KEY: 'short' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.equal(error.problems.length, 3);
+        assert.match(error.problems[0]!, /^AUDITOR_API_KEY: must be at least 16 characters/);
+        assert.match(error.problems[1]!, /^PORT: expected a whole number from 0 to 65535, got "eighty"$/);
+        assert.match(error.problems[2]!, /^AUDITOR_MAX_BODY_BYTES: /);
+        return true;
+      },
+    );
+    assert.throws(() => loadConfig({ PORT: '70000' }), /PORT/);
+    assert.throws(() => loadConfig({ PORT: '80.5' }), /PORT/);
+    assert.throws(() => loadConfig({ AUDITOR_API_KEY: 'has a space in it, sadly' }), /AUDITOR_API_KEY: use visible ASCII/);
+  });
+});

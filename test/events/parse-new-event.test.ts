@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MAX_DATA_DEPTH, MAX_NAME_LENGTH, parseNewEvent } from '../../src/events/parse-new-event.js';
+import { HttpError } from '../../src/http/http-error.js';
+
+function rejects(body: string, message: RegExp): void {
+  assert.throws(
+    () => parseNewEvent(body),
+    (error: unknown) => error instanceof HttpError && error.status === 400 && message.test(error.message),
+  );
+}
+
+describe('parseNewEvent', () => {
+  it('accepts an event and keeps data as written', () => {
+    assert.deepEqual(parseNewEvent('{"user_id":"u1","event_type":"login","data":{"n": 1.50}}'), {
+      userId: 'u1',
+      eventType: 'login',
+      dataJson: '{"n":1.50}',
+    });
+  });
+
+  it('stores a missing data as an empty object', () => {
+    assert.equal(parseNewEvent('{"user_id":"u","event_type":"t"}').dataJson, '{}');
+  });
+
+  it('names what is wrong with each bad body', () => {
+    rejects('', /not valid JSON: the body is empty/);
+    rejects('{"user_id":', /not valid JSON/);
+    rejects('[]', /must be a JSON object/);
+    rejects('null', /must be a JSON object/);
+    rejects('"text"', /must be a JSON object/);
+    rejects('{"event_type":"t"}', /^user_id is required$/);
+    rejects('{"user_id":"u"}', /^event_type is required$/);
+    rejects('{"user_id":7,"event_type":"t"}', /^user_id must be a string$/);
+    rejects('{"user_id":"u","event_type":null}', /^event_type must be a string$/);
+    rejects('{"user_id":"","event_type":"t"}', /^user_id must not be empty$/);
+    rejects(`{"user_id":"${'x'.repeat(MAX_NAME_LENGTH + 1)}","event_type":"t"}`, /at most 512 characters/);
+    rejects('{"user_id":"\\ud800","event_type":"t"}', /well-formed Unicode/);
+    rejects('{"user_id":"u","event_type":"t","data":[1]}', /data must be a JSON object/);
+    rejects('{"user_id":"u","event_type":"t","data":null}', /data must be a JSON object/);
+    rejects('{"user_id":"u","event_type":"t","data":"x"}', /data must be a JSON object/);
+    rejects('{"user_id":"u","event_type":"t","extra":1}', /Unknown property "extra"/);
+    rejects('{"user_id":"u","event_type":"t","__proto__":{}}', /Unknown property "__proto__"/);
+    rejects('{"user_id":"u","user_id":"v","event_type":"t"}', /duplicate property "user_id"/);
+  });
+
+  it(`accepts data nested ${MAX_DATA_DEPTH} levels deep and refuses one level more`, () => {
+    const nested = (levels: number): string => '{"a":'.repeat(levels - 1) + '{}' + '}'.repeat(levels - 1);
+    assert.equal(parseNewEvent(`{"user_id":"u","event_type":"t","data":${nested(MAX_DATA_DEPTH)}}`).dataJson, nested(MAX_DATA_DEPTH));
+    rejects(`{"user_id":"u","event_type":"t","data":${nested(MAX_DATA_DEPTH + 1)}}`, /deeper than/);
+  });
+});

@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+export const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+
+export type ServiceProcess = {
+  child: ChildProcess;
+  url: string;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (or the signal's name) once the process has ended. */
+  exited: Promise<number | string>;
+};
+
+/** Runs `node dist/src/main.js` as a user would, and waits until it logs that it listens. */
+export async function startService(env: Record<string, string>, cwd?: string): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [MAIN], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (chunk) => (out += chunk));
+  child.stderr!.on('data', (chunk) => (err += chunk));
+  const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
+
+  const url = await new Promise<string>((resolve, reject) => {
+    const check = (): void => {
+      const line = out.split('\n').find((l) => l.includes('"msg":"listening"'));
+      if (line !== undefined) {
+        const { host, port } = JSON.parse(line) as { host: string; port: number };
+        resolve(`http://${host}:${port}`);
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then((code) => reject(new Error(`service exited with ${code} before listening: ${err}`)));
+  });
+  return { child, url, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Runs the service expecting it to refuse to start; returns its exit code and stderr. */
+export async function runFailingService(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const [code] = (await once(child, 'exit')) as [number];
+  return { code, stderr };
+}

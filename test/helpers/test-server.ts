@@ -1,0 +1,76 @@
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp } from '../../src/app.js';
+import { answerClientError } from '../../src/http/client-error.js';
+import { silentLogger, type Logger } from '../../src/ops/logger.js';
+import type { EventStore } from '../../src/store/event-store.js';
+import { openSqliteEventStore } from '../../src/store/sqlite/sqlite-event-store.js';
+
+export const TEST_API_KEY = 'test-key-0123456789abcdef';
+
+export type TestServer = {
+  url: string;
+  store: EventStore;
+  dbPath: string;
+  /**
+   * POST /events with the test key and a JSON content type unless `headers` says otherwise. A
+   * string or bytes are sent as they are; anything else as its JSON.
+   */
+  post(body: unknown, headers?: Record<string, string>): Promise<Response>;
+  /** GET /events with the test key; `query` is the raw query string. */
+  get(query: string, headers?: Record<string, string>): Promise<Response>;
+  close(): Promise<void>;
+};
+
+/** A real server on port 0 over a fresh temporary database, as main.ts would wire it. */
+export async function startTestServer(
+  options: { maxBodyBytes?: number; log?: Logger; store?: EventStore } = {},
+): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'auditor-test-'));
+  const dbPath = join(dir, 'auditor.db');
+  const store = options.store ?? openSqliteEventStore(dbPath);
+  const app = createApp({
+    store,
+    apiKey: TEST_API_KEY,
+    maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+    log: options.log ?? silentLogger,
+  });
+  const server = createServer(app);
+  server.on('clientError', answerClientError);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    store,
+    dbPath,
+    post: (body, headers = {}) =>
+      fetch(`${url}/events`, {
+        method: 'POST',
+        headers: { 'X-API-Key': TEST_API_KEY, 'Content-Type': 'application/json', ...headers },
+        body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
+      }),
+    get: (query, headers = {}) =>
+      fetch(`${url}/events?${query}`, { headers: { 'X-API-Key': TEST_API_KEY, ...headers } }),
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Asserts a JSON error response and returns its message. */
+export async function errorMessage(response: Response): Promise<string> {
+  const type = response.headers.get('content-type');
+  if (type !== 'application/json; charset=utf-8') throw new Error(`error response has content type ${type}`);
+  const body = (await response.json()) as { message?: unknown };
+  if (typeof body.message !== 'string' || body.message === '') throw new Error(`error body has no message: ${JSON.stringify(body)}`);
+  return body.message;
+}

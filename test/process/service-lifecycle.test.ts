@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runFailingService, startService } from '../helpers/service-process.js';
+
+const KEY = 'process-test-key-0123456789';
+
+async function postEvent(url: string, i: number, key = KEY): Promise<string | undefined> {
+  try {
+    const response = await fetch(`${url}/events`, {
+      method: 'POST',
+      headers: { 'X-API-Key': key, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ user_id: 'lifecycle', event_type: 't', data: { i } }),
+    });
+    return response.status === 201 ? ((await response.json()) as { id: string }).id : undefined;
+  } catch {
+    return undefined; // refused or cut off while the service stops: not acknowledged
+  }
+}
+
+async function storedIds(url: string): Promise<string[]> {
+  const response = await fetch(`${url}/events?user_id=lifecycle`, { headers: { 'X-API-Key': KEY } });
+  assert.equal(response.status, 200);
+  return ((await response.json()) as Array<{ id: string }>).map((e) => e.id);
+}
+
+describe('the service process', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'auditor-process-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses to start on a bad setting with one line naming the variable', async () => {
+    const port = await runFailingService({ PORT: 'eighty', AUDITOR_DB: join(dir, 'a.db') });
+    assert.equal(port.code, 1);
+    assert.equal(port.stderr, 'auditor: PORT: expected a whole number from 0 to 65535, got "eighty"\n');
+
+    writeFileSync(join(dir, 'a-file'), '');
+    const db = await runFailingService({ AUDITOR_DB: join(dir, 'a-file', 'events.db'), AUDITOR_API_KEY: KEY });
+    assert.equal(db.code, 1);
+    assert.match(db.stderr, /^auditor: AUDITOR_DB: cannot open the database at ".*a-file\/events\.db": .+\n$/);
+  });
+
+  it('generates a strong key when none is set, prints it once to stderr, and never logs it', async () => {
+    const service = await startService({ AUDITOR_DB: join(dir, 'generated.db') });
+    try {
+      const key = /^ {2}(\S{43})$/m.exec(service.stderr())?.[1];
+      assert.ok(key, service.stderr());
+      assert.match(service.stderr(), new RegExp(`curl -H 'X-API-Key: ${key}'`));
+      const response = await fetch(`${service.url}/events?user_id=x`, { headers: { 'X-API-Key': key } });
+      assert.equal(response.status, 200);
+      const wrong = await fetch(`${service.url}/events?user_id=x`, { headers: { 'X-API-Key': KEY } });
+      assert.equal(wrong.status, 401);
+      assert.ok(!service.stdout().includes(key));
+    } finally {
+      service.child.kill('SIGTERM');
+      assert.equal(await service.exited, 0);
+    }
+  });
+
+  it('reads settings from a .env file in its working directory', async () => {
+    const cwd = join(dir, 'with-env');
+    mkdirSync(cwd);
+    writeFileSync(join(cwd, '.env'), `AUDITOR_API_KEY=${KEY}\nAUDITOR_DB=from-env/events.db\n`);
+    const service = await startService({}, cwd);
+    try {
+      assert.ok(await postEvent(service.url, 0));
+      assert.match(service.stdout(), /"database":"from-env\/events\.db"/);
+      assert.equal(service.stderr(), '');
+    } finally {
+      service.child.kill('SIGTERM');
+      assert.equal(await service.exited, 0);
+    }
+  });
+
+  it('on SIGTERM finishes requests in flight, keeps every 201, and exits 0', async () => {
+    const env = { AUDITOR_API_KEY: KEY, AUDITOR_DB: join(dir, 'drain.db') };
+    const service = await startService(env);
+    let answered = 0;
+    const posts = Array.from({ length: 300 }, (_, i) =>
+      postEvent(service.url, i).then((id) => {
+        if (++answered === 50) service.child.kill('SIGTERM');
+        return id;
+      }),
+    );
+    const acknowledged = (await Promise.all(posts)).filter((id): id is string => id !== undefined);
+    assert.equal(await service.exited, 0);
+    assert.match(service.stdout(), /"msg":"stopped"/);
+    assert.ok(acknowledged.length >= 50, `${acknowledged.length} acknowledged`);
+
+    const restarted = await startService(env);
+    try {
+      const stored = new Set(await storedIds(restarted.url));
+      for (const id of acknowledged) assert.ok(stored.has(id), `acknowledged ${id} was lost`);
+    } finally {
+      restarted.child.kill('SIGTERM');
+      await restarted.exited;
+    }
+  });
+
+  it('loses no acknowledged event to kill -9', async () => {
+    const env = { AUDITOR_API_KEY: KEY, AUDITOR_DB: join(dir, 'crash.db') };
+    const service = await startService(env);
+    const acknowledged = (await Promise.all(Array.from({ length: 100 }, (_, i) => postEvent(service.url, i))))
+      .filter((id): id is string => id !== undefined);
+    service.child.kill('SIGKILL');
+    assert.equal(await service.exited, 'SIGKILL');
+    assert.equal(acknowledged.length, 100);
+
+    const restarted = await startService(env);
+    try {
+      assert.deepEqual(new Set(await storedIds(restarted.url)), new Set(acknowledged));
+    } finally {
+      restarted.child.kill('SIGTERM');
+      await restarted.exited;
+    }
+  });
+});

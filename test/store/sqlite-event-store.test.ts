@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import type { EventQuery, StoredEvent } from '../../src/events/event.js';
+import type { EventStore } from '../../src/store/event-store.js';
+import { buildEventQuerySql } from '../../src/store/sqlite/event-query-sql.js';
+import { openSqliteEventStore } from '../../src/store/sqlite/sqlite-event-store.js';
+
+async function collect(chunks: AsyncIterable<readonly StoredEvent[]>): Promise<StoredEvent[]> {
+  const events: StoredEvent[] = [];
+  for await (const chunk of chunks) events.push(...chunk);
+  return events;
+}
+
+const query = (userId: string, more: Partial<EventQuery> = {}): EventQuery => ({
+  userId,
+  eventTypes: [],
+  dataFilters: [],
+  ...more,
+});
+
+describe('SQLite event store', () => {
+  let dir: string;
+  let path: string;
+  let store: EventStore;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'auditor-store-'));
+    path = join(dir, 'nested', 'folder', 'events.db');
+    store = openSqliteEventStore(path);
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates the folder, appends and returns events oldest first with data as written', async () => {
+    const first = await store.append({ userId: 'u', eventType: 'login', dataJson: '{"n":1.50}' });
+    const second = await store.append({ userId: 'u', eventType: 'logout', dataJson: '{}' });
+    await store.append({ userId: 'other', eventType: 'login', dataJson: '{}' });
+    assert.ok(first.id < second.id);
+    assert.ok(first.timestampMs <= second.timestampMs);
+    assert.deepEqual(await collect(store.query(query('u'))), [first, second]);
+    assert.equal((await collect(store.query(query('u'))))[0]!.dataJson, '{"n":1.50}');
+  });
+
+  it('filters by any of several event types', async () => {
+    for (const eventType of ['login', 'logout', 'view', 'login']) {
+      await store.append({ userId: 'u', eventType, dataJson: '{}' });
+    }
+    const types = (await collect(store.query(query('u', { eventTypes: ['login', 'view'] })))).map((e) => e.eventType);
+    assert.deepEqual(types, ['login', 'view', 'login']);
+  });
+
+  it('compares data fields as text: strings by value, numbers and booleans by their JSON spelling', async () => {
+    const docs = [
+      '{"v":100}', '{"v":"100"}', '{"v":100.0}', '{"v":true}', '{"v":"true"}', '{"v":null}',
+      '{"v":[100]}', '{"v":{"x":100}}', '{}', '{"w":100}', '{"v":"caf\\u00e9"}', '{"v":"café"}',
+    ];
+    for (const dataJson of docs) await store.append({ userId: 'u', eventType: 't', dataJson });
+    const matching = async (...values: string[]) =>
+      (await collect(store.query(query('u', { dataFilters: [{ path: ['v'], values }] })))).map((e) => e.dataJson);
+
+    assert.deepEqual(await matching('100'), ['{"v":100}', '{"v":"100"}']);
+    assert.deepEqual(await matching('100.0'), ['{"v":100.0}']);
+    assert.deepEqual(await matching('true'), ['{"v":true}', '{"v":"true"}']);
+    assert.deepEqual(await matching('null'), []);
+    assert.deepEqual(await matching('[100]'), []);
+    assert.deepEqual(await matching('café'), ['{"v":"caf\\u00e9"}', '{"v":"café"}']);
+    assert.deepEqual(await matching('100', 'true'), ['{"v":100}', '{"v":"100"}', '{"v":true}', '{"v":"true"}']);
+  });
+
+  it('follows nested paths and ANDs every filter', async () => {
+    await store.append({ userId: 'u', eventType: 't', dataJson: '{"address":{"city":"Paris","zip":"75001"},"ok":false}' });
+    await store.append({ userId: 'u', eventType: 't', dataJson: '{"address":{"city":"Paris","zip":"75002"},"ok":false}' });
+    await store.append({ userId: 'u', eventType: 't', dataJson: '{"address":"Paris"}' });
+    const found = await collect(
+      store.query(query('u', {
+        dataFilters: [
+          { path: ['address', 'city'], values: ['Paris'] },
+          { path: ['address', 'zip'], values: ['75002'] },
+          { path: ['ok'], values: ['false'] },
+        ],
+      })),
+    );
+    assert.deepEqual(found.map((e) => e.dataJson), ['{"address":{"city":"Paris","zip":"75002"},"ok":false}']);
+  });
+
+  it('treats any field name as a literal key, never as SQL or path syntax', async () => {
+    const names = ['a"b', "x'); DROP TABLE events; --", '$', 'a[0]', '*', 'a\\b', ' ', 'é😀', '"'];
+    for (const name of names) {
+      await store.append({ userId: 'u', eventType: 't', dataJson: JSON.stringify({ [name]: 'hit' }) });
+    }
+    for (const name of names) {
+      const found = await collect(store.query(query('u', { dataFilters: [{ path: [name], values: ['hit'] }] })));
+      assert.deepEqual(found.map((e) => e.dataJson), [JSON.stringify({ [name]: 'hit' })], name);
+    }
+    assert.equal((await collect(store.query(query('u')))).length, names.length);
+  });
+
+  it('reads a large answer in chunks, in order, with nothing repeated or skipped', async () => {
+    for (let i = 0; i < 1234; i++) await store.append({ userId: 'u', eventType: 't', dataJson: `{"i":${i}}` });
+    const chunks: number[] = [];
+    const seen: number[] = [];
+    for await (const chunk of store.query(query('u'))) {
+      chunks.push(chunk.length);
+      for (const event of chunk) seen.push((JSON.parse(event.dataJson) as { i: number }).i);
+    }
+    assert.ok(chunks.length > 1, `read in ${chunks.length} chunks`);
+    assert.deepEqual(seen, Array.from({ length: 1234 }, (_, i) => i));
+  });
+
+  it('keeps every event across close and reopen', async () => {
+    const stored = await store.append({ userId: 'u', eventType: 't', dataJson: '{"kept":true}' });
+    await store.close();
+    store = openSqliteEventStore(path);
+    assert.deepEqual(await collect(store.query(query('u'))), [stored]);
+  });
+
+  it('runs user queries from the (user_id, ts) index, not a table scan', () => {
+    const db = new Database(path, { readonly: true });
+    try {
+      const { sql, params } = buildEventQuerySql(
+        query('u', { eventTypes: ['a', 'b'], dataFilters: [{ path: ['x'], values: ['1'] }] }),
+      );
+      const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ ...params, afterTs: 0, afterSeq: 0, limit: 10 });
+      const details = plan.map((row) => (row as { detail: string }).detail).join('\n');
+      assert.match(details, /SEARCH events USING INDEX events_by_user_time \(user_id=\? AND ts>\?\)/);
+      assert.doesNotMatch(details, /SCAN|TEMP B-TREE/);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('opens the file in WAL mode with synchronous = FULL, so a commit is on disk', async () => {
+    await store.append({ userId: 'u', eventType: 't', dataJson: '{}' });
+    const db = new Database(path, { readonly: true });
+    try {
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    } finally {
+      db.close();
+    }
+    // synchronous is per connection: read it from the store's own connection settings.
+    const { openDatabase } = await import('../../src/store/sqlite/open-database.js');
+    const own = openDatabase(join(dir, 'pragmas.db'));
+    try {
+      assert.equal(own.pragma('synchronous', { simple: true }), 2); // 2 = FULL
+      assert.equal(own.pragma('journal_mode', { simple: true }), 'wal');
+    } finally {
+      own.close();
+    }
+  });
+
+  it('refuses to open a database written by a newer schema', async () => {
+    await store.close();
+    const db = new Database(path);
+    db.pragma('user_version = 99');
+    db.close();
+    assert.throws(() => openSqliteEventStore(path), /schema version 99/);
+    store = openSqliteEventStore(join(dir, 'fresh.db'));
+  });
+});
