@@ -22,6 +22,7 @@ export function sendError(request: IncomingMessage, response: ServerResponse, er
   let reply: JsonReply;
   if (error instanceof HttpError) {
     reply = { status: error.status, body: { message: error.message }, headers: { ...error.headers } };
+    if (error.status >= 500) log.error({ msg: error.message, method: request.method, error: describe(error.cause) });
   } else {
     log.error({ msg: 'request failed', method: request.method, error: describe(error) });
     reply = { status: 500, body: { message: 'Internal server error' } };

@@ -1,4 +1,5 @@
 import { parseNewEvent } from '../events/parse-new-event.js';
+import { HttpError } from '../http/http-error.js';
 import { readJsonBody } from '../http/read-body.js';
 import type { RouteHandler } from '../http/route.js';
 import type { EventStore } from '../store/event-store.js';
@@ -7,7 +8,13 @@ import type { EventStore } from '../store/event-store.js';
 export function createPostEventsRoute(store: EventStore, maxBodyBytes: number): RouteHandler {
   return async (request) => {
     const event = parseNewEvent(await readJsonBody(request, maxBodyBytes));
-    const stored = await store.append(event);
+    let stored;
+    try {
+      stored = await store.append(event);
+    } catch (error) {
+      // Not committed, so not recorded: say so plainly, and that a retry is safe.
+      throw new HttpError(503, 'The event could not be stored and was not recorded; retry later', { 'Retry-After': '1' }, { cause: error });
+    }
     return { status: 201, body: { message: 'Event recorded', id: stored.id } };
   };
 }

@@ -101,6 +101,28 @@ describe('SQLite event store', () => {
     assert.equal((await collect(store.query(query('u')))).length, names.length);
   });
 
+  it('fails only the event that cannot be stored, not its batch-mates', async () => {
+    // Submitted in one turn, so one transaction; the middle one breaks the json_valid check.
+    const results = await Promise.allSettled([
+      store.append({ userId: 'u', eventType: 't', dataJson: '{"n":1}' }),
+      store.append({ userId: 'u', eventType: 't', dataJson: '{not json' }),
+      store.append({ userId: 'u', eventType: 't', dataJson: '{"n":3}' }),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.match(String((results[1] as PromiseRejectedResult).reason), /CHECK constraint failed/);
+    assert.deepEqual((await collect(store.query(query('u')))).map((e) => e.dataJson), ['{"n":1}', '{"n":3}']);
+  });
+
+  it('stores 1000 concurrent appends exactly once, in id order', async () => {
+    const stored = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => store.append({ userId: 'u', eventType: 't', dataJson: `{"i":${i}}` })),
+    );
+    const read = await collect(store.query(query('u')));
+    assert.equal(read.length, 1000);
+    assert.deepEqual(read.map((e) => e.id), stored.map((e) => e.id));
+    assert.deepEqual(read.map((e) => e.id), read.map((e) => e.id).sort());
+  });
+
   it('reads a large answer in chunks, in order, with nothing repeated or skipped', async () => {
     for (let i = 0; i < 1234; i++) await store.append({ userId: 'u', eventType: 't', dataJson: `{"i":${i}}` });
     const chunks: number[] = [];

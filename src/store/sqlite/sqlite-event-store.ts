@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import type { EventQuery, NewEvent, StoredEvent } from '../../events/event.js';
 import { createUuidV7Generator } from '../../events/uuid-v7.js';
 import type { EventStore } from '../event-store.js';
+import { createGroupCommit, type BatchOutcome } from '../group-commit.js';
 import { buildEventQuerySql } from './event-query-sql.js';
 import { openDatabase } from './open-database.js';
 
@@ -10,6 +11,8 @@ import { openDatabase } from './open-database.js';
 const QUERY_CHUNK_ROWS = 500;
 /** Distinct query shapes whose prepared statements are kept. */
 const STATEMENT_CACHE_SIZE = 64;
+/** Most events in one transaction: bounds how long one commit holds the event loop. */
+const MAX_BATCH = 1000;
 
 type EventRow = [seq: number, id: string, ts: number, userId: string, eventType: string, data: string];
 
@@ -20,6 +23,24 @@ export function openSqliteEventStore(path: string): EventStore {
     'INSERT INTO events (id, ts, user_id, event_type, data) VALUES (?, ?, ?, ?, ?)',
   );
   const nextId = createUuidV7Generator();
+
+  // Ids and timestamps are assigned inside the transaction, so their order is commit order.
+  const insertBatch = db.transaction((events: readonly NewEvent[]): Array<BatchOutcome<StoredEvent>> =>
+    events.map((event) => {
+      const { id, timestampMs } = nextId();
+      try {
+        insert.run(id, timestampMs, event.userId, event.eventType, event.dataJson);
+        return { ok: true, value: { id, timestampMs, ...event } };
+      } catch (error) {
+        // A failed statement rolls back alone and the batch goes on, unless SQLite had to abandon
+        // the whole transaction (I/O error, disk full): then every event of the batch must fail.
+        if (!db.inTransaction) throw error;
+        return { ok: false, error: error as Error };
+      }
+    }),
+  );
+  const writer = createGroupCommit(insertBatch, { maxBatch: MAX_BATCH });
+
   const statements = new Map<string, Database.Statement>();
 
   const prepareQuery = (sql: string): Database.Statement => {
@@ -33,12 +54,7 @@ export function openSqliteEventStore(path: string): EventStore {
   };
 
   return {
-    async append(event: NewEvent): Promise<StoredEvent> {
-      const { id, timestampMs } = nextId();
-      // Autocommit: the statement is its own transaction, synced to disk before run() returns.
-      insert.run(id, timestampMs, event.userId, event.eventType, event.dataJson);
-      return { id, timestampMs, ...event };
-    },
+    append: (event) => writer.submit(event),
 
     async *query(query: EventQuery): AsyncIterable<readonly StoredEvent[]> {
       const { sql, params } = buildEventQuerySql(query);
@@ -60,6 +76,7 @@ export function openSqliteEventStore(path: string): EventStore {
     },
 
     async close(): Promise<void> {
+      await writer.drain();
       if (db.open) db.close();
     },
   };

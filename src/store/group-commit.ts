@@ -1,0 +1,79 @@
+/** The result of one item of a batch: its value, or the error that kept it out. */
+export type BatchOutcome<R> = { ok: true; value: R } | { ok: false; error: Error };
+
+/**
+ * Commits a batch in one transaction. It returns one outcome per item, in order, when the
+ * transaction committed (an item that could not be stored fails alone); it throws when the
+ * transaction as a whole did not commit, which fails every item of the batch.
+ */
+export type CommitBatch<T, R> = (items: readonly T[]) => readonly BatchOutcome<R>[] | Promise<readonly BatchOutcome<R>[]>;
+
+export type GroupCommit<T, R> = {
+  /** Queues an item; resolves once the batch holding it has committed. */
+  submit(item: T): Promise<R>;
+  /** Resolves once everything submitted so far has been committed or failed. */
+  drain(): Promise<void>;
+};
+
+type Pending<T, R> = { item: T; resolve(value: R): void; reject(error: Error): void };
+
+/**
+ * Group commit: every item submitted during one turn of the event loop goes into one transaction,
+ * so one disk sync serves them all. The batch size follows the load by itself (it is whatever
+ * arrived during the turn, up to `maxBatch`); no item waits for more than the rest of its turn
+ * plus the commit in progress and its own.
+ */
+export function createGroupCommit<T, R>(commit: CommitBatch<T, R>, options: { maxBatch: number }): GroupCommit<T, R> {
+  let queue: Array<Pending<T, R>> = [];
+  let scheduled = false;
+  let inFlight: Promise<void> | undefined;
+  const idle: Array<() => void> = [];
+
+  const schedule = (): void => {
+    if (scheduled || inFlight !== undefined) return;
+    scheduled = true;
+    // setImmediate runs after this turn's I/O callbacks, so the batch holds every request that
+    // arrived in the turn.
+    setImmediate(flush);
+  };
+
+  const flush = (): void => {
+    scheduled = false;
+    const batch = queue.length > options.maxBatch ? queue.splice(0, options.maxBatch) : queue;
+    if (batch === queue) queue = [];
+    inFlight = commitBatch(batch).finally(() => {
+      inFlight = undefined;
+      if (queue.length > 0) schedule();
+      else for (const resolve of idle.splice(0)) resolve();
+    });
+  };
+
+  const commitBatch = async (batch: Array<Pending<T, R>>): Promise<void> => {
+    let outcomes: readonly BatchOutcome<R>[];
+    try {
+      outcomes = await commit(batch.map((pending) => pending.item));
+      if (outcomes.length !== batch.length) throw new Error(`commit returned ${outcomes.length} outcomes for ${batch.length} items`);
+    } catch (error) {
+      for (const pending of batch) pending.reject(error as Error);
+      return;
+    }
+    batch.forEach((pending, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) pending.resolve(outcome.value);
+      else pending.reject(outcome.error);
+    });
+  };
+
+  return {
+    submit(item) {
+      return new Promise<R>((resolve, reject) => {
+        queue.push({ item, resolve, reject });
+        schedule();
+      });
+    },
+    drain() {
+      if (queue.length === 0 && inFlight === undefined) return Promise.resolve();
+      return new Promise((resolve) => idle.push(resolve));
+    },
+  };
+}
