@@ -12,6 +12,7 @@ import { openSqliteEventStore } from './store/sqlite/sqlite-event-store.js';
 const DRAIN_TIMEOUT_MS = 10_000;
 
 const log = createJsonLogger();
+process.on('exit', () => log.flush());
 
 function fail(line: string): never {
   process.stderr.write(`auditor: ${line}\n`);

@@ -15,19 +15,45 @@ export async function readJsonBody(request: IncomingMessage, maxBytes: number): 
   const declared = request.headers['content-length'];
   if (declared !== undefined && Number(declared) > maxBytes) throw bodyTooLarge(maxBytes);
 
-  const chunks: Buffer[] = [];
-  let received = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    received += chunk.length;
-    if (received > maxBytes) throw bodyTooLarge(maxBytes);
-    chunks.push(chunk);
-  }
-
+  const chunks = await collectBody(request, maxBytes);
   try {
-    return utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    return utf8.decode(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
   } catch {
     throw new HttpError(400, 'Request body is not valid UTF-8');
   }
+}
+
+/**
+ * Collects the body with plain 'data'/'end' listeners: an async iterator over the request costs
+ * several times more per request, and this is the ingest hot path.
+ */
+function collectBody(request: IncomingMessage, maxBytes: number): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const onData = (chunk: Buffer): void => {
+      received += chunk.length;
+      if (received > maxBytes) {
+        cleanUp();
+        request.pause(); // read no further; the answer closes the connection
+        reject(bodyTooLarge(maxBytes));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanUp();
+      resolve(chunks);
+    };
+    const onError = (error: Error): void => {
+      cleanUp();
+      reject(new HttpError(400, `The request body could not be read: ${error.message}`));
+    };
+    const cleanUp = (): void => {
+      request.off('data', onData).off('end', onEnd).off('error', onError);
+    };
+    request.on('data', onData).on('end', onEnd).on('error', onError);
+  });
 }
 
 function requireJsonContentType(header: string | undefined): void {

@@ -20,7 +20,7 @@ describe('authentication and protocol', () => {
   let server: TestServer;
   const logLines: string[] = [];
   before(async () => {
-    server = await startTestServer({ log: createJsonLogger((line) => logLines.push(line)) });
+    server = await startTestServer({ log: createJsonLogger((text) => logLines.push(...text.trimEnd().split('\n'))) });
   });
   after(() => server.close());
 
