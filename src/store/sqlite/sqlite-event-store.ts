@@ -1,46 +1,31 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
-import type { EventQuery, NewEvent, StoredEvent } from '../../events/event.js';
-import { createUuidV7Generator } from '../../events/uuid-v7.js';
+import type { EventQuery, StoredEvent } from '../../events/event.js';
 import type { EventStore } from '../event-store.js';
-import { createGroupCommit, type BatchOutcome } from '../group-commit.js';
+import { createGroupCommit } from '../group-commit.js';
 import { buildEventQuerySql } from './event-query-sql.js';
 import { openDatabase } from './open-database.js';
+import { startSqliteWriter } from './writer-client.js';
 
 /** Rows read per chunk: enough to amortise a statement step, small enough to keep memory flat. */
 const QUERY_CHUNK_ROWS = 500;
 /** Distinct query shapes whose prepared statements are kept. */
 const STATEMENT_CACHE_SIZE = 64;
-/** Most events in one transaction: bounds how long one commit holds the event loop. */
+/** Most events in one transaction: bounds how long one commit takes. */
 const MAX_BATCH = 1000;
 
 type EventRow = [seq: number, id: string, ts: number, userId: string, eventType: string, data: string];
 
-/** An EventStore on one SQLite file (see openDatabase for its durability settings). */
+/**
+ * An EventStore on one SQLite file (see openDatabase for its durability settings). Writes go
+ * through group commit to a writer thread; queries run on this thread's own connection, which WAL
+ * lets read beside the writer.
+ */
 export function openSqliteEventStore(path: string): EventStore {
   const db = openDatabase(path);
-  const insert = db.prepare(
-    'INSERT INTO events (id, ts, user_id, event_type, data) VALUES (?, ?, ?, ?, ?)',
-  );
-  const nextId = createUuidV7Generator();
-
-  // Ids and timestamps are assigned inside the transaction, so their order is commit order.
-  const insertBatch = db.transaction((events: readonly NewEvent[]): Array<BatchOutcome<StoredEvent>> =>
-    events.map((event) => {
-      const { id, timestampMs } = nextId();
-      try {
-        insert.run(id, timestampMs, event.userId, event.eventType, event.dataJson);
-        return { ok: true, value: { id, timestampMs, ...event } };
-      } catch (error) {
-        // A failed statement rolls back alone and the batch goes on, unless SQLite had to abandon
-        // the whole transaction (I/O error, disk full): then every event of the batch must fail.
-        if (!db.inTransaction) throw error;
-        return { ok: false, error: error as Error };
-      }
-    }),
-  );
-  const writer = createGroupCommit(insertBatch, { maxBatch: MAX_BATCH });
-
+  db.pragma('query_only = ON'); // this connection reads; only the writer thread writes
+  const writer = startSqliteWriter(path);
+  const groupCommit = createGroupCommit(writer.commit, { maxBatch: MAX_BATCH });
   const statements = new Map<string, Database.Statement>();
 
   const prepareQuery = (sql: string): Database.Statement => {
@@ -54,7 +39,7 @@ export function openSqliteEventStore(path: string): EventStore {
   };
 
   return {
-    append: (event) => writer.submit(event),
+    append: (event) => groupCommit.submit(event),
 
     async *query(query: EventQuery): AsyncIterable<readonly StoredEvent[]> {
       const { sql, params } = buildEventQuerySql(query);
@@ -76,7 +61,8 @@ export function openSqliteEventStore(path: string): EventStore {
     },
 
     async close(): Promise<void> {
-      await writer.drain();
+      await groupCommit.drain();
+      await writer.close();
       if (db.open) db.close();
     },
   };

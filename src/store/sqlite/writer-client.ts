@@ -1,0 +1,78 @@
+import { Worker } from 'node:worker_threads';
+import type { NewEvent, StoredEvent } from '../../events/event.js';
+import type { BatchOutcome } from '../group-commit.js';
+import type { WriterReply, WriterRequest } from './writer-protocol.js';
+
+export type SqliteWriter = {
+  /** Commits the events in one transaction on the writer thread (a CommitBatch for group commit). */
+  commit(events: readonly NewEvent[]): Promise<Array<BatchOutcome<StoredEvent>>>;
+  /** Lets the writer finish and close its connection. */
+  close(): Promise<void>;
+};
+
+type Waiting = {
+  events: readonly NewEvent[];
+  resolve(outcomes: Array<BatchOutcome<StoredEvent>>): void;
+  reject(error: Error): void;
+};
+
+/** Starts the writer thread for the SQLite file at `path` (whose schema must already exist). */
+export function startSqliteWriter(path: string): SqliteWriter {
+  const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: { path } });
+  const waiting = new Map<number, Waiting>();
+  let nextBatch = 0;
+  let broken: Error | undefined;
+  let closing = false;
+
+  const failAll = (error: Error): void => {
+    broken ??= error;
+    for (const entry of waiting.values()) entry.reject(error);
+    waiting.clear();
+  };
+
+  worker.on('message', (reply: WriterReply) => {
+    if (reply.kind === 'closed') return;
+    const entry = waiting.get(reply.batch);
+    if (entry === undefined) return;
+    waiting.delete(reply.batch);
+    if (reply.kind === 'failed') {
+      entry.reject(new Error(reply.message));
+      return;
+    }
+    entry.resolve(
+      reply.outcomes.map((outcome, i): BatchOutcome<StoredEvent> => {
+        if (typeof outcome === 'string') return { ok: false, error: new Error(outcome) };
+        const { userId, eventType, dataJson } = entry.events[i]!;
+        return { ok: true, value: { id: outcome[0], timestampMs: outcome[1], userId, eventType, dataJson } };
+      }),
+    );
+  });
+  worker.on('error', (error) => failAll(error));
+  worker.on('exit', (code) => {
+    if (!closing) failAll(new Error(`the SQLite writer thread stopped (exit code ${code})`));
+  });
+
+  const send = (request: WriterRequest): void => worker.postMessage(request);
+
+  return {
+    commit(events) {
+      if (broken !== undefined) return Promise.reject(broken);
+      return new Promise((resolve, reject) => {
+        const batch = nextBatch++;
+        waiting.set(batch, { events, resolve, reject });
+        send({ kind: 'commit', batch, events: events.map((e) => [e.userId, e.eventType, e.dataJson]) });
+      });
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      if (broken !== undefined) {
+        await worker.terminate();
+        return;
+      }
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      send({ kind: 'close' });
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,14 @@
+/** Messages between the SQLite store and its writer thread. */
+
+/** One event to insert: [userId, eventType, dataJson]. Tuples clone faster than objects. */
+export type EventTuple = [userId: string, eventType: string, dataJson: string];
+
+export type WriterRequest = { kind: 'commit'; batch: number; events: EventTuple[] } | { kind: 'close' };
+
+/** Per event: [id, timestampMs] when stored, or the message of the error that kept it out. */
+export type InsertOutcome = [id: string, timestampMs: number] | string;
+
+export type WriterReply =
+  | { kind: 'committed'; batch: number; outcomes: InsertOutcome[] }
+  | { kind: 'failed'; batch: number; message: string }
+  | { kind: 'closed' };
