@@ -1,0 +1,31 @@
+/**
+ * The benchmark's baseline: the real app (routing, key check, body reading, parsing, validation,
+ * logging, the 201 answer) over a store that hands back an id without storing anything. The ratio
+ * of the real service to this server is the cost of storage, and nothing else.
+ */
+import { createServer } from 'node:http';
+import { createApp } from '../src/app.js';
+import { answerClientError } from '../src/http/client-error.js';
+import { createUuidV7Generator } from '../src/events/uuid-v7.js';
+import { createJsonLogger } from '../src/ops/logger.js';
+import type { EventStore } from '../src/store/event-store.js';
+
+const nextId = createUuidV7Generator();
+const store: EventStore = {
+  append: async ({ userId, eventType, dataJson }) => {
+    const { id, timestampMs } = nextId();
+    return { id, timestampMs, userId, eventType, dataJson };
+  },
+  async *query() {},
+  close: async () => {},
+};
+
+const log = createJsonLogger();
+const server = createServer(
+  createApp({ store, apiKey: process.env.AUDITOR_API_KEY ?? '', maxBodyBytes: 1024 * 1024, log }),
+);
+server.on('clientError', answerClientError);
+server.listen(Number(process.env.PORT), process.env.HOST ?? '127.0.0.1', () => {
+  log.info({ msg: 'listening', baseline: true });
+});
+process.once('SIGTERM', () => server.close());
