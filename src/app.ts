@@ -49,7 +49,7 @@ export function createApp({ store, apiKey, maxBodyBytes, log }: AppDependencies)
         msg: 'request',
         method: request.method,
         path,
-        status: response.statusCode,
+        status: response.headersSent ? response.statusCode : null,
         duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
         ...(response.writableFinished ? {} : { aborted: true }),
       });

@@ -49,10 +49,13 @@ function collectBody(request: IncomingMessage, maxBytes: number): Promise<Buffer
       cleanUp();
       reject(new HttpError(400, `The request body could not be read: ${error.message}`));
     };
+    // A client that hangs up mid-body may not cause an 'error': without this the request
+    // would wait for an 'end' that never comes.
+    const onClose = (): void => onError(new Error('the client closed the connection'));
     const cleanUp = (): void => {
-      request.off('data', onData).off('end', onEnd).off('error', onError);
+      request.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
     };
-    request.on('data', onData).on('end', onEnd).on('error', onError);
+    request.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
   });
 }
 

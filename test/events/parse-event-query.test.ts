@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseEventQuery } from '../../src/events/parse-event-query.js';
-import { HttpError } from '../../src/http/http-error.js';
+import { throwsHttpError } from '../helpers/throws-http-error.js';
 
 const parse = (query: string) => parseEventQuery(new URLSearchParams(query));
 
 function rejects(query: string, message: RegExp): void {
-  assert.throws(
-    () => parse(query),
-    (error: unknown) => error instanceof HttpError && error.status === 400 && message.test(error.message),
-  );
+  throwsHttpError(() => parse(query), 400, message);
 }
 
 describe('parseEventQuery', () => {

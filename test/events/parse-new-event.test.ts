@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_DATA_DEPTH, MAX_NAME_LENGTH, parseNewEvent } from '../../src/events/parse-new-event.js';
-import { HttpError } from '../../src/http/http-error.js';
+import { throwsHttpError } from '../helpers/throws-http-error.js';
 
 function rejects(body: string, message: RegExp): void {
-  assert.throws(
-    () => parseNewEvent(body),
-    (error: unknown) => error instanceof HttpError && error.status === 400 && message.test(error.message),
-  );
+  throwsHttpError(() => parseNewEvent(body), 400, message);
 }
 
 describe('parseNewEvent', () => {

@@ -83,7 +83,7 @@ describe('acknowledgement follows the commit', () => {
     }
   });
 
-  it('stores each of 1000 concurrent POSTs exactly once', async () => {
+  it('stores each of 1000 concurrent POSTs exactly once (and answers each 201 with its own id)', async () => {
     const server = await startTestServer();
     try {
       const responses = await Promise.all(
