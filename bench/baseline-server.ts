@@ -11,12 +11,14 @@ import { createJsonLogger } from '../src/ops/logger.js';
 import type { EventStore } from '../src/store/event-store.js';
 
 const nextId = createUuidV7Generator();
+let seq = 0;
 const store: EventStore = {
   append: async ({ userId, eventType, dataJson }) => {
     const { id, timestampMs } = nextId();
-    return { id, timestampMs, userId, eventType, dataJson };
+    return { id, timestampMs, seq: ++seq, userId, eventType, dataJson };
   },
   async *query() {},
+  get: async () => undefined,
   close: async () => {},
 };
 

@@ -9,11 +9,14 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import { measureExport, type ExportResult } from './exports.js';
+import { HOT_EVERY, HOT_USER, eventBody, typicalUser } from './fixtures.js';
+import { runIngest } from './ingest.js';
 import { commandExists, pickLoadGenerator, type LoadResult } from './load.js';
-import { HOT_USER, eventBody, typicalUser } from './fixtures.js';
 import { preloadSqlite } from './preload.js';
 import { fixed, median, printTable } from './report.js';
-import { startServer, type RunningServer } from './server-process.js';
+import { startServer } from './server-process.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -36,6 +39,9 @@ const SERVER_CPU = 0;
 const LOAD_CPU = 1;
 /** Query latency is what one analyst waits for an answer: one request at a time, so no queueing behind others. */
 const QUERY_CONNECTIONS = 1;
+const HOT_SPARSE_FILTER = `/events?user_id=${HOT_USER}&flag=rare`;
+/** The index an operator adds for a hot data field (see the README), in the form queries use. */
+const FLAG_INDEX = `CREATE INDEX events_by_user_flag ON events (user_id, json_extract(data, '$."flag"'), ts)`;
 const here = dirname(fileURLToPath(import.meta.url));
 const MAIN = join(here, '../src/main.js');
 const BASELINE = join(here, 'baseline-server.js');
@@ -51,59 +57,75 @@ console.log(
 const dir = mkdtempSync(join(tmpdir(), 'auditor-bench-'));
 const dbPath = join(dir, 'events.db');
 try {
-  let started = performance.now();
+  const started = performance.now();
   preloadSqlite(dbPath, preloadEvents);
   console.log(`Preloaded ${preloadEvents} events in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
-
-  const bodies = Array.from({ length: 4096 }, (_, n) => eventBody(n));
   const env = { AUDITOR_API_KEY: API_KEY, AUDITOR_DB: dbPath };
   const serverOptions = { taskset, cpu: SERVER_CPU };
-  const ingestLoad = (server: RunningServer, seconds: number) =>
-    load.run({ url: server.url, method: 'POST', headers: HEADERS, connections, durationSeconds: seconds, paths: ['/events'], bodies, cpu: LOAD_CPU });
 
-  // Ingest: baseline and real service alternate, each a fresh process, warmed up first.
-  const ingest = { baseline: [] as LoadResult[], service: [] as LoadResult[], baselineRss: [] as number[], serviceRss: [] as number[] };
-  for (let round = 1; round <= rounds; round++) {
-    for (const kind of ['baseline', 'service'] as const) {
-      const server = await startServer(kind === 'baseline' ? BASELINE : MAIN, env, serverOptions);
-      try {
-        await ingestLoad(server, 2);
-        const result = await ingestLoad(server, durationSeconds);
-        ingest[kind].push(result);
-        ingest[kind === 'baseline' ? 'baselineRss' : 'serviceRss'].push(server.peakRssMb());
-        console.log(`round ${round} ${kind.padEnd(8)} ${fixed(result.requestsPerSecond, 0)} req/s  p50 ${fixed(result.p50Ms)} ms  p99 ${fixed(result.p99Ms)} ms  errors ${result.errors}`);
-      } finally {
-        await server.stop();
-      }
+  // Exports first, on a fresh process, so its peak RSS is theirs.
+  const exports: Record<string, ExportResult> = {};
+  const exporter = await startServer(MAIN, env, serverOptions);
+  try {
+    const idleRssMb = exporter.peakRssMb();
+    console.log(`Export server idle: peak RSS ${fixed(idleRssMb, 0)} MB`);
+    for (const [name, path, accept] of [
+      ['typical user, JSON', `/events?user_id=${typicalUser(7)}`, 'application/json'],
+      [`hot user (${preloadEvents / HOT_EVERY} events), JSON`, `/events?user_id=${HOT_USER}`, 'application/json'],
+      [`hot user (${preloadEvents / HOT_EVERY} events), NDJSON`, `/events?user_id=${HOT_USER}`, 'application/x-ndjson'],
+    ] as const) {
+      exports[name] = await measureExport(exporter, path, accept, API_KEY);
+      const r = exports[name]!;
+      console.log(`export ${name.padEnd(32)} ${r.events} events  ${fixed(r.megabytes, 1)} MB  first byte ${fixed(r.timeToFirstByteMs)} ms  total ${fixed(r.totalMs, 0)} ms  server peak RSS ${fixed(r.serverPeakRssMb, 0)} MB`);
     }
+  } finally {
+    await exporter.stop();
   }
 
+  const ingest = await runIngest({
+    load, env, headers: HEADERS, connections, rounds, durationSeconds,
+    servers: { baseline: BASELINE, service: MAIN },
+    pin: { taskset, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU },
+    bodies: Array.from({ length: 4096 }, (_, n) => eventBody(n)),
+  });
+
   // Queries over HTTP against the real service on the preloaded (and now larger) table.
-  const queryKinds = {
-    'typical user': (n: number) => `/events?user_id=${typicalUser(n)}`,
-    'typical user + event_type': (n: number) => `/events?user_id=${typicalUser(n)}&event_type=login`,
-    'typical user + data filter': (n: number) => `/events?user_id=${typicalUser(n)}&status=failed`,
-    'hot user + sparse data filter': () => `/events?user_id=${HOT_USER}&flag=rare`,
+  const queryKinds: Record<string, (n: number) => string> = {
+    'typical user': (n) => `/events?user_id=${typicalUser(n)}`,
+    'typical user + event_type': (n) => `/events?user_id=${typicalUser(n)}&event_type=login`,
+    'typical user + data filter': (n) => `/events?user_id=${typicalUser(n)}&status=failed`,
+    'typical user, newest 20': (n) => `/events?user_id=${typicalUser(n)}&order=desc&limit=20`,
+    'hot user + sparse data filter': () => HOT_SPARSE_FILTER,
   };
-  const queryResults: Record<string, LoadResult[]> = Object.fromEntries(Object.keys(queryKinds).map((k) => [k, []]));
+  const queryResults: Record<string, LoadResult[]> = {};
   const server = await startServer(MAIN, env, serverOptions);
+  const runQuery = async (kind: string, path: (n: number) => string) => {
+    const paths = Array.from({ length: 1000 }, (_, n) => path(n * 7));
+    const spec = { url: server.url, method: 'GET' as const, headers: HEADERS, connections: QUERY_CONNECTIONS, paths, cpu: LOAD_CPU };
+    await load.run({ ...spec, durationSeconds: 1 });
+    const result = await load.run({ ...spec, durationSeconds: Math.max(3, Math.round(durationSeconds / 2)) });
+    (queryResults[kind] ??= []).push(result);
+    console.log(`${kind.padEnd(46)} ${fixed(result.requestsPerSecond, 0)} req/s  p50 ${fixed(result.p50Ms)} ms  p99 ${fixed(result.p99Ms)} ms  errors ${result.errors}`);
+  };
   try {
     for (let round = 1; round <= rounds; round++) {
-      for (const [kind, path] of Object.entries(queryKinds)) {
-        const paths = Array.from({ length: 1000 }, (_, n) => path(n * 7));
-        const spec = { url: server.url, method: 'GET' as const, headers: HEADERS, connections: QUERY_CONNECTIONS, paths, cpu: LOAD_CPU };
-        await load.run({ ...spec, durationSeconds: 1 });
-        const result = await load.run({ ...spec, durationSeconds: Math.max(3, Math.round(durationSeconds / 2)) });
-        queryResults[kind]!.push(result);
-        console.log(`round ${round} ${kind.padEnd(30)} ${fixed(result.requestsPerSecond, 0)} req/s  p50 ${fixed(result.p50Ms)} ms  p99 ${fixed(result.p99Ms)} ms  errors ${result.errors}`);
-      }
+      for (const [kind, path] of Object.entries(queryKinds)) await runQuery(kind, path);
     }
+    // What an operator's expression index on the hot field buys (the server keeps running:
+    // SQLite re-plans its statements when the schema changes).
+    const db = new Database(dbPath);
+    const indexStarted = performance.now();
+    db.exec(FLAG_INDEX);
+    db.close();
+    console.log(`Built the flag index in ${((performance.now() - indexStarted) / 1000).toFixed(1)} s.`);
+    for (let round = 1; round <= rounds; round++) await runQuery('hot user + sparse data filter, indexed', () => HOT_SPARSE_FILTER);
   } finally {
     await server.stop();
   }
 
   // Report medians, with the ratio taken per round (each pair ran back to back) then its median.
-  const ratios = ingest.service.map((r, i) => r.requestsPerSecond / ingest.baseline[i]!.requestsPerSecond);
+  const of = (kind: 'baseline' | 'service') => ingest.filter((r) => r.kind === kind);
+  const ratios = of('service').map((r, i) => r.result.requestsPerSecond / of('baseline')[i]!.result.requestsPerSecond);
   const summary = (results: LoadResult[]) => ({
     requestsPerSecond: median(results.map((r) => r.requestsPerSecond)),
     p50Ms: median(results.map((r) => r.p50Ms)),
@@ -121,20 +143,24 @@ try {
     connections,
     queryConnections: QUERY_CONNECTIONS,
     ingest: {
-      baseline: { ...summary(ingest.baseline), peakRssMb: median(ingest.baselineRss) },
-      service: { ...summary(ingest.service), peakRssMb: Math.max(...ingest.serviceRss) },
+      baseline: { ...summary(of('baseline').map((r) => r.result)), peakRssMb: median(of('baseline').map((r) => r.peakRssMb)) },
+      service: { ...summary(of('service').map((r) => r.result)), peakRssMb: Math.max(...of('service').map((r) => r.peakRssMb)) },
       ratio: median(ratios),
       ratios,
     },
     queries: Object.fromEntries(Object.entries(queryResults).map(([kind, results]) => [kind, summary(results)])),
+    exports,
   };
 
+  const { baseline, service } = figures.ingest;
   printTable(`Ingest, ${connections} connections, median of ${rounds} rounds of ${durationSeconds} s`, ['server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'ratio'], [
-    ['baseline (no storage)', fixed(figures.ingest.baseline.requestsPerSecond, 0), fixed(figures.ingest.baseline.p50Ms), fixed(figures.ingest.baseline.p99Ms), String(figures.ingest.baseline.errors), fixed(figures.ingest.baseline.peakRssMb, 0), '1.00'],
-    ['auditor (SQLite, FULL)', fixed(figures.ingest.service.requestsPerSecond, 0), fixed(figures.ingest.service.p50Ms), fixed(figures.ingest.service.p99Ms), String(figures.ingest.service.errors), fixed(figures.ingest.service.peakRssMb, 0), fixed(figures.ingest.ratio)],
+    ['baseline (no storage)', fixed(baseline.requestsPerSecond, 0), fixed(baseline.p50Ms), fixed(baseline.p99Ms), String(baseline.errors), fixed(baseline.peakRssMb, 0), '1.00'],
+    ['auditor (SQLite, FULL)', fixed(service.requestsPerSecond, 0), fixed(service.p50Ms), fixed(service.p99Ms), String(service.errors), fixed(service.peakRssMb, 0), fixed(figures.ingest.ratio)],
   ]);
-  printTable(`Queries over HTTP, ${QUERY_CONNECTIONS} connections, median of ${rounds} rounds`, ['query', 'req/s', 'p50 ms', 'p99 ms', 'errors'],
+  printTable(`Queries over HTTP, ${QUERY_CONNECTIONS} connection, median of ${rounds} rounds`, ['query', 'req/s', 'p50 ms', 'p99 ms', 'errors'],
     Object.entries(figures.queries).map(([kind, r]) => [kind, fixed(r.requestsPerSecond, 0), fixed(r.p50Ms), fixed(r.p99Ms), String(r.errors)]));
+  printTable('Whole answers, streamed', ['answer', 'events', 'MB', 'first byte ms', 'total ms', 'server peak RSS MB'],
+    Object.entries(exports).map(([name, r]) => [name, String(r.events), fixed(r.megabytes, 1), fixed(r.timeToFirstByteMs), fixed(r.totalMs, 0), fixed(r.serverPeakRssMb, 0)]));
 
   mkdirSync(dirname(options.out), { recursive: true });
   writeFileSync(options.out, JSON.stringify(figures, null, 2) + '\n');

@@ -5,6 +5,7 @@ import { HttpError } from './http/http-error.js';
 import type { Reply, RouteHandler } from './http/route.js';
 import { sendError, sendReply } from './http/send-reply.js';
 import type { Logger } from './ops/logger.js';
+import { createGetEventRoute } from './routes/get-event.js';
 import { createGetEventsRoute } from './routes/get-events.js';
 import { createPostEventsRoute } from './routes/post-events.js';
 import type { EventStore } from './store/event-store.js';
@@ -26,10 +27,14 @@ export function createApp({ store, apiKey, maxBodyBytes, log }: AppDependencies)
       GET: createGetEventsRoute(store),
       POST: createPostEventsRoute(store, maxBodyBytes),
     },
+    '/events/{id}': {
+      GET: createGetEventRoute(store),
+    },
   };
 
   const handle = async (request: IncomingMessage, path: string, params: URLSearchParams): Promise<Reply> => {
-    const methods = routes[path];
+    const { pattern, pathId } = matchPath(path);
+    const methods = pattern === undefined ? undefined : routes[pattern];
     if (methods === undefined) throw new HttpError(404, `No such endpoint: ${path}`);
     const handler = methods[request.method ?? ''];
     if (handler === undefined) {
@@ -37,7 +42,7 @@ export function createApp({ store, apiKey, maxBodyBytes, log }: AppDependencies)
       throw new HttpError(405, `${request.method} is not allowed on ${path}; use ${allowed}`, { Allow: allowed });
     }
     requireApiKey(request);
-    return handler(request, params);
+    return handler(request, params, pathId);
   };
 
   return (request: IncomingMessage, response: ServerResponse) => {
@@ -58,6 +63,18 @@ export function createApp({ store, apiKey, maxBodyBytes, log }: AppDependencies)
       .then((reply) => sendReply(response, reply, log))
       .catch((error: unknown) => sendError(request, response, error, log));
   };
+}
+
+/** `/events` matches itself; `/events/<one segment>` matches `/events/{id}`, with the segment decoded. */
+function matchPath(path: string): { pattern: string | undefined; pathId: string } {
+  if (path === '/events') return { pattern: path, pathId: '' };
+  const id = path.startsWith('/events/') ? path.slice('/events/'.length) : '';
+  if (id === '' || id.includes('/')) return { pattern: undefined, pathId: '' };
+  try {
+    return { pattern: '/events/{id}', pathId: decodeURIComponent(id) };
+  } catch {
+    return { pattern: undefined, pathId: '' }; // malformed percent-encoding names nothing
+  }
 }
 
 /** Splits `/events?x=1` by hand: `new URL` would read `//events` as a host name. */

@@ -12,7 +12,12 @@ export type StoredEvent = NewEvent & {
   id: string;
   /** Milliseconds since the Unix epoch, UTC; the same instant as the id's time field. */
   timestampMs: number;
+  /** Commit order within the store; with the timestamp, the event's place in every answer. */
+  seq: number;
 };
+
+/** A place in the (timestamp, seq) order of events, as carried by a page cursor. */
+export type Position = { timestampMs: number; seq: number };
 
 /** One condition on a field of `data`: the field at `path` equals any of `values`. */
 export type DataFilter = {
@@ -26,4 +31,13 @@ export type EventQuery = {
   /** Any of these; empty means every type. */
   eventTypes: readonly string[];
   dataFilters: readonly DataFilter[];
+  /** Inclusive lower bound on the timestamp, in ms. */
+  since?: number;
+  /** Exclusive upper bound on the timestamp, in ms. */
+  until?: number;
+  order: 'asc' | 'desc';
+  /** Only events strictly after this place in `order`. */
+  after?: Position;
+  /** At most this many events. */
+  limit?: number;
 };

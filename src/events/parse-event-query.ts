@@ -1,32 +1,89 @@
 import { HttpError } from '../http/http-error.js';
+import { decodeCursor } from './cursor.js';
 import type { DataFilter, EventQuery } from './event.js';
+import { parseInstant } from './parse-instant.js';
+
+/** Largest page a client may ask for with `limit`. */
+export const MAX_LIMIT = 10_000;
+
+/** Names with a meaning of their own; any other name (or `data.<name>`) filters `data`. */
+const RESERVED = new Set(['user_id', 'event_type', 'since', 'until', 'order', 'limit', 'after']);
+const DATA_PREFIX = 'data.';
 
 /**
  * Validates GET /events query parameters. `user_id` is required once; `event_type` may repeat
- * (any of); every other name filters the `data` field of that name, a dotted name reaching into
- * nested objects, and repeating it means any of its values.
+ * (any of); `since`, `until`, `order`, `limit` and `after` shape the answer and may appear once.
+ * `data.<name>` filters the `data` field `<name>`, and so does any other name; a dotted name
+ * reaches into nested objects, and repeating a filter means any of its values.
  */
 export function parseEventQuery(params: URLSearchParams): EventQuery {
-  const userIds = params.getAll('user_id');
-  if (userIds.length === 0) throw new HttpError(400, 'user_id is required');
-  if (userIds.length > 1) throw new HttpError(400, 'user_id may be given only once');
-  const userId = userIds[0]!;
+  const userId = single(params, 'user_id');
+  if (userId === undefined) throw new HttpError(400, 'user_id is required');
   if (userId === '') throw new HttpError(400, 'user_id must not be empty');
 
   const eventTypes = params.getAll('event_type');
   if (eventTypes.includes('')) throw new HttpError(400, 'event_type must not be empty');
 
-  const filters = new Map<string, string[]>();
+  const query: EventQuery = { userId, eventTypes, dataFilters: parseDataFilters(params), order: 'asc' };
+
+  const since = single(params, 'since');
+  if (since !== undefined) query.since = instant('since', since);
+  const until = single(params, 'until');
+  if (until !== undefined) query.until = instant('until', until);
+  if (query.since !== undefined && query.until !== undefined && query.since > query.until) {
+    throw new HttpError(400, 'since must not be later than until');
+  }
+
+  const order = single(params, 'order');
+  if (order !== undefined) {
+    if (order !== 'asc' && order !== 'desc') throw new HttpError(400, `order must be asc or desc, not "${order}"`);
+    query.order = order;
+  }
+
+  const limit = single(params, 'limit');
+  if (limit !== undefined) {
+    if (!/^\d{1,6}$/.test(limit) || Number(limit) < 1 || Number(limit) > MAX_LIMIT) {
+      throw new HttpError(400, `limit must be a whole number from 1 to ${MAX_LIMIT}, not "${limit}"`);
+    }
+    query.limit = Number(limit);
+  }
+
+  const after = single(params, 'after');
+  if (after !== undefined) {
+    const position = decodeCursor(after);
+    if (position === undefined) {
+      throw new HttpError(400, 'after must be a cursor from a Link header of this service');
+    }
+    query.after = position;
+  }
+  return query;
+}
+
+function single(params: URLSearchParams, name: string): string | undefined {
+  const values = params.getAll(name);
+  if (values.length > 1) throw new HttpError(400, `${name} may be given only once`);
+  return values[0];
+}
+
+function instant(name: string, text: string): number {
+  const value = parseInstant(text);
+  if (value === undefined) {
+    throw new HttpError(400, `${name} must be an ISO 8601 instant such as 2026-11-26T09:30:00Z, not "${text}"`);
+  }
+  return value;
+}
+
+function parseDataFilters(params: URLSearchParams): DataFilter[] {
+  const filters = new Map<string, string[]>(); // keyed by the field path as the client named it
   for (const [name, value] of params) {
-    if (name === 'user_id' || name === 'event_type') continue;
-    const values = filters.get(name);
-    if (values === undefined) filters.set(name, [value]);
+    if (RESERVED.has(name)) continue;
+    if (name === 'data') throw new HttpError(400, 'To filter a field of data, name it: data.<field>');
+    const field = name.startsWith(DATA_PREFIX) ? name.slice(DATA_PREFIX.length) : name;
+    const values = filters.get(field);
+    if (values === undefined) filters.set(field, [value]);
     else values.push(value);
   }
-  const dataFilters: DataFilter[] = [];
-  for (const [name, values] of filters) dataFilters.push({ path: parseFieldPath(name), values });
-
-  return { userId, eventTypes, dataFilters };
+  return [...filters].map(([field, values]) => ({ path: parseFieldPath(field), values }));
 }
 
 /** `address.city` → ['address', 'city']. Any characters are allowed in a segment but NUL. */

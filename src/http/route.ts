@@ -1,16 +1,25 @@
 import type { IncomingMessage } from 'node:http';
 
-/** Handles one method on one path; throws HttpError for the client's mistakes, never writes. */
-export type RouteHandler = (request: IncomingMessage, params: URLSearchParams) => Promise<Reply>;
+/**
+ * Handles one method on one path; throws HttpError for the client's mistakes, never writes.
+ * `pathId` is the last segment of a path like /events/{id}.
+ */
+export type RouteHandler = (request: IncomingMessage, params: URLSearchParams, pathId: string) => Promise<Reply>;
 
 /** What a route handler answers; app.ts turns it into the HTTP response. */
 export type Reply = JsonReply | StreamReply;
 
 export type JsonReply = {
   status: number;
+  /** A value to serialise, or RawJson already serialised. */
   body: unknown;
   headers?: Record<string, string>;
 };
+
+/** JSON text sent as it is: events carry `data` exactly as stored, which a re-serialisation would alter. */
+export class RawJson {
+  constructor(readonly text: string) {}
+}
 
 /** A body produced piece by piece, so the response starts before the last piece exists. */
 export type StreamReply = {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { Logger } from '../ops/logger.js';
 import { HttpError } from './http-error.js';
-import type { JsonReply, Reply, StreamReply } from './route.js';
+import { RawJson, type JsonReply, type Reply, type StreamReply } from './route.js';
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
@@ -49,7 +49,7 @@ export function sendError(request: IncomingMessage, response: ServerResponse, er
 }
 
 function sendJson(response: ServerResponse, reply: JsonReply): void {
-  const body = JSON.stringify(reply.body);
+  const body = reply.body instanceof RawJson ? reply.body.text : JSON.stringify(reply.body);
   const headers = responseHeaders(JSON_CONTENT_TYPE, reply.headers);
   headers['Content-Length'] = Buffer.byteLength(body);
   response.writeHead(reply.status, headers);

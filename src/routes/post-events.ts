@@ -15,6 +15,10 @@ export function createPostEventsRoute(store: EventStore, maxBodyBytes: number): 
       // Not committed, so not recorded: say so plainly, and that a retry is safe.
       throw new HttpError(503, 'The event could not be stored and was not recorded; retry later', { 'Retry-After': '1' }, { cause: error });
     }
-    return { status: 201, body: { message: 'Event recorded', id: stored.id } };
+    return {
+      status: 201,
+      body: { message: 'Event recorded', id: stored.id },
+      headers: { Location: `/events/${stored.id}` },
+    };
   };
 }

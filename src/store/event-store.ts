@@ -8,10 +8,13 @@ export interface EventStore {
   /** Records an event; resolves only once it is durable (committed and synced to disk). */
   append(event: NewEvent): Promise<StoredEvent>;
   /**
-   * Yields every matching event, oldest first, a chunk at a time. Chunks are read lazily, so
-   * stopping the iteration early stops the query.
+   * Yields the matching events in (timestamp, seq) order, ascending or descending as the query
+   * says, up to its limit, a chunk at a time. Chunks are read lazily, so stopping the iteration
+   * early stops the query.
    */
   query(query: EventQuery): AsyncIterable<readonly StoredEvent[]>;
+  /** The event with this id, if there is one. */
+  get(id: string): Promise<StoredEvent | undefined>;
   /** Finishes pending work and releases the database. */
   close(): Promise<void>;
 }

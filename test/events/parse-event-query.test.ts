@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseEventQuery } from '../../src/events/parse-event-query.js';
+import { encodeCursor } from '../../src/events/cursor.js';
 import { throwsHttpError } from '../helpers/throws-http-error.js';
 
 const parse = (query: string) => parseEventQuery(new URLSearchParams(query));
@@ -18,7 +19,47 @@ describe('parseEventQuery', () => {
         { path: ['address', 'city'], values: ['Paris'] },
         { path: ['ip'], values: ['1', '2'] },
       ],
+      order: 'asc',
     });
+  });
+
+  it('reads since, until, order, limit and after', () => {
+    const after = encodeCursor({ timestampMs: 1_700_000_000_000, seq: 42 });
+    assert.deepEqual(parse(`user_id=u&since=2026-11-01&until=2026-11-02T10:00:00%2B01:00&order=desc&limit=50&after=${after}`), {
+      userId: 'u',
+      eventTypes: [],
+      dataFilters: [],
+      order: 'desc',
+      since: Date.UTC(2026, 10, 1),
+      until: Date.UTC(2026, 10, 2, 9),
+      limit: 50,
+      after: { timestampMs: 1_700_000_000_000, seq: 42 },
+    });
+  });
+
+  it('refuses a malformed or repeated shaping parameter with a 400 that names it', () => {
+    rejects('user_id=u&since=yesterday', /^since must be an ISO 8601 instant/);
+    rejects('user_id=u&until=2026-11-26T10:00:00', /^until must be an ISO 8601 instant/);
+    rejects('user_id=u&since=2026-02-30', /^since must be/);
+    rejects('user_id=u&since=2026-11-02&until=2026-11-01', /since must not be later than until/);
+    rejects('user_id=u&order=newest', /^order must be asc or desc/);
+    for (const limit of ['0', '10001', '-1', '1.5', 'ten', '']) rejects(`user_id=u&limit=${limit}`, /^limit must be a whole number from 1 to 10000/);
+    rejects('user_id=u&after=not-a-cursor!', /^after must be a cursor/);
+    rejects(`user_id=u&after=${Buffer.from('v1:x:1').toString('base64url')}`, /^after must be a cursor/);
+    for (const name of ['since', 'until', 'order', 'limit', 'after']) rejects(`user_id=u&${name}=a&${name}=b`, new RegExp(`^${name} may be given only once$`));
+  });
+
+  it('reads data.<name> as a data filter, so data fields may share a reserved name', () => {
+    assert.deepEqual(parse('user_id=u&data.limit=5&data.user_id=x&data.address.city=Paris&city=Lyon').dataFilters, [
+      { path: ['limit'], values: ['5'] },
+      { path: ['user_id'], values: ['x'] },
+      { path: ['address', 'city'], values: ['Paris'] },
+      { path: ['city'], values: ['Lyon'] },
+    ]);
+    // The same field named both ways is one filter: any of the values.
+    assert.deepEqual(parse('user_id=u&ip=1&data.ip=2').dataFilters, [{ path: ['ip'], values: ['1', '2'] }]);
+    rejects('user_id=u&data=x', /data\.<field>/);
+    rejects('user_id=u&data.=x', /not a field name/);
   });
 
   it('allows any characters in a field name but an empty segment or NUL', () => {

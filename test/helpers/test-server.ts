@@ -22,7 +22,7 @@ export type TestServer = {
    */
   post(body: unknown, headers?: Record<string, string>): Promise<Response>;
   /** GET /events with the test key; `query` is the raw query string. */
-  get(query: string, headers?: Record<string, string>): Promise<Response>;
+  get(query: string, headers?: Record<string, string>, signal?: AbortSignal): Promise<Response>;
   close(): Promise<void>;
 };
 
@@ -55,8 +55,8 @@ export async function startTestServer(
         headers: { 'X-API-Key': TEST_API_KEY, 'Content-Type': 'application/json', ...headers },
         body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
       }),
-    get: (query, headers = {}) =>
-      fetch(`${url}/events?${query}`, { headers: { 'X-API-Key': TEST_API_KEY, ...headers } }),
+    get: (query, headers = {}, signal) =>
+      fetch(`${url}/events?${query}`, { headers: { 'X-API-Key': TEST_API_KEY, ...headers }, ...(signal ? { signal } : {}) }),
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -12,6 +12,7 @@ function storeWithCommit(commit: CommitBatch<NewEvent, StoredEvent>): EventStore
   return {
     append: (event) => writer.submit(event),
     async *query() {},
+    get: async () => undefined,
     close: () => writer.drain(),
   };
 }
@@ -20,6 +21,7 @@ const stored = (event: NewEvent, i: number): StoredEvent => ({
   ...event,
   id: `0190a000-0000-7000-8000-${String(i).padStart(12, '0')}`,
   timestampMs: 0,
+  seq: i,
 });
 
 describe('acknowledgement follows the commit', () => {

@@ -19,6 +19,7 @@ const query = (userId: string, more: Partial<EventQuery> = {}): EventQuery => ({
   userId,
   eventTypes: [],
   dataFilters: [],
+  order: 'asc',
   ...more,
 });
 
@@ -142,19 +143,66 @@ describe('SQLite event store', () => {
     assert.deepEqual(await collect(store.query(query('u'))), [stored]);
   });
 
-  it('runs user queries from the (user_id, ts) index, not a table scan', () => {
+  it('runs every query shape from the (user_id, ts) index, in either order, without sorting', () => {
     const db = new Database(path, { readonly: true });
     try {
-      const { sql, params } = buildEventQuerySql(
+      for (const shape of [
         query('u', { eventTypes: ['a', 'b'], dataFilters: [{ path: ['x'], values: ['1'] }] }),
-      );
-      const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ ...params, afterTs: 0, afterSeq: 0, limit: 10 });
-      const details = plan.map((row) => (row as { detail: string }).detail).join('\n');
-      assert.match(details, /SEARCH events USING INDEX events_by_user_time \(user_id=\? AND ts>\?\)/);
-      assert.doesNotMatch(details, /SCAN|TEMP B-TREE/);
+        query('u', { order: 'desc', since: 1, until: 2, limit: 10 }),
+        query('u', { order: 'desc', after: { timestampMs: 5, seq: 7 } }),
+      ]) {
+        const { sql, params, start } = buildEventQuerySql(shape);
+        const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ ...params, ...start, limit: 10 });
+        const details = plan.map((row) => (row as { detail: string }).detail).join('\n');
+        assert.match(details, /SEARCH events USING INDEX events_by_user_time \(user_id=\? AND ts[<>]/, details);
+        assert.doesNotMatch(details, /SCAN|TEMP B-TREE/);
+      }
     } finally {
       db.close();
     }
+  });
+
+  it('uses an operator\'s expression index on a data field, with the same answers', async () => {
+    for (let i = 0; i < 300; i++) {
+      await store.append({ userId: i % 2 ? 'u' : 'v', eventType: 't', dataJson: JSON.stringify({ flag: i % 50 === 1 ? 'rare' : 'common', "it's": i % 7 }) });
+    }
+    const rare = query('u', { dataFilters: [{ path: ['flag'], values: ['rare'] }] });
+    const quoted = query('u', { dataFilters: [{ path: ["it's"], values: ['3'] }] });
+    const before = [await collect(store.query(rare)), await collect(store.query(quoted))];
+    assert.equal(before[0]!.length, 6);
+
+    const db = new Database(path);
+    try {
+      db.exec(`CREATE INDEX events_by_user_flag ON events (user_id, json_extract(data, '$."flag"'), ts)`);
+      db.exec(`CREATE INDEX events_by_user_quote ON events (user_id, json_extract(data, '$."it''s"'), ts)`);
+      for (const [shape, index] of [[rare, 'events_by_user_flag'], [quoted, 'events_by_user_quote']] as const) {
+        const { sql, params, start } = buildEventQuerySql(shape);
+        const details = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ ...params, ...start, limit: 10 }).map((row) => (row as { detail: string }).detail).join('\n');
+        if (shape === rare) assert.match(details, new RegExp(`USING INDEX ${index} \\(user_id=\\? AND <expr>=\\? AND ts>\\?\\)`), details);
+        else assert.match(details, new RegExp(`USING INDEX (${index}|events_by_user_time)`), details);
+        assert.doesNotMatch(details, /TEMP B-TREE/);
+      }
+    } finally {
+      db.close();
+    }
+    await store.close();
+    store = openSqliteEventStore(path); // fresh statements, planned with the new indexes
+    assert.deepEqual([await collect(store.query(rare)), await collect(store.query(quoted))], before);
+  });
+
+  it('bounds by time and walks from a position in either order', async () => {
+    const stored = [];
+    for (let i = 0; i < 20; i++) stored.push(await store.append({ userId: 'u', eventType: 't', dataJson: `{"i":${i}}` }));
+    const ids = (events: StoredEvent[]) => events.map((e) => e.id);
+    const pivot = stored[8]!;
+    assert.deepEqual(ids(await collect(store.query(query('u', { order: 'desc' })))), ids(stored).reverse());
+    assert.deepEqual(ids(await collect(store.query(query('u', { after: pivot })))), ids(stored.slice(9)));
+    assert.deepEqual(ids(await collect(store.query(query('u', { order: 'desc', after: pivot })))), ids(stored.slice(0, 8)).reverse());
+    assert.deepEqual(ids(await collect(store.query(query('u', { since: pivot.timestampMs })))), ids(stored.filter((e) => e.timestampMs >= pivot.timestampMs)));
+    assert.deepEqual(ids(await collect(store.query(query('u', { until: pivot.timestampMs })))), ids(stored.filter((e) => e.timestampMs < pivot.timestampMs)));
+    assert.deepEqual(ids(await collect(store.query(query('u', { limit: 3, order: 'desc' })))), ids(stored.slice(17)).reverse());
+    assert.deepEqual(await store.get(pivot.id), pivot);
+    assert.equal(await store.get('0190a000-0000-7000-8000-000000000000'), undefined);
   });
 
   it('opens the file in WAL mode with synchronous = FULL, so a commit is on disk', async () => {

@@ -5,11 +5,14 @@ export type EventQuerySql = {
   /** Selects one chunk after the keyset position `@afterTs, @afterSeq`, `@limit` rows at most. */
   sql: string;
   params: Record<string, string | number>;
+  /** The keyset position to start from: before the first row in the query's order. */
+  start: { afterTs: number; afterSeq: number };
 };
 
 /**
  * Translates a query into one parameterised SELECT. Only the shape of the query (how many event
- * types, filters and values) reaches the SQL text; every name and value is a bound parameter.
+ * types, filters and values, which bounds, which order) and the JSON paths of data filters reach
+ * the SQL text; every value is a bound parameter.
  *
  * A data filter compares as text: a string field by its value, a number or boolean by its JSON
  * spelling (`100`, `1.50`, `true`). Objects, arrays, null and absent fields yield NULL, which
@@ -25,8 +28,15 @@ export function buildEventQuerySql(query: EventQuery): EventQuerySql {
   }
 
   query.dataFilters.forEach((filter, f) => {
-    const path = bind(params, `path${f}`, toSqliteJsonPath(filter.path));
+    const jsonPath = toSqliteJsonPath(filter.path);
+    const path = bind(params, `path${f}`, jsonPath);
     const values = filter.values.map((value, v) => bind(params, `value${f}_${v}`, value));
+    // A necessary condition in the one form an operator's expression index can match:
+    // SQLite matches an indexed expression only against the same constant path, never a bound
+    // one. The literal is the JSON-quoted path, SQL-quoted; the values stay bound.
+    const candidates = filter.values.flatMap(extractCandidates).map((candidate, c) => bind(params, `candidate${f}_${c}`, candidate));
+    const extracted = `json_extract(data, ${sqlStringLiteral(jsonPath)})`;
+    conditions.push(candidates.length === 1 ? `${extracted} = ${candidates[0]}` : `${extracted} IN (${candidates.join(', ')})`);
     conditions.push(
       `(CASE json_type(data, ${path})` +
         ` WHEN 'text' THEN data ->> ${path}` +
@@ -35,16 +45,45 @@ export function buildEventQuerySql(query: EventQuery): EventQuerySql {
     );
   });
 
-  // Row-value keyset: the (user_id, ts) index, whose entries end in the rowid, serves both the
-  // range and the order, so each chunk costs its own rows however deep into the user it starts.
-  conditions.push('(ts, seq) > (@afterTs, @afterSeq)');
+  if (query.since !== undefined) conditions.push(`ts >= ${bind(params, 'since', query.since)}`);
+  if (query.until !== undefined) conditions.push(`ts < ${bind(params, 'until', query.until)}`);
+
+  // Row-value keyset: the (user_id, ts) index, whose entries end in the rowid, serves the range
+  // and the order in both directions, so each chunk costs its own rows however deep it starts.
+  const descending = query.order === 'desc';
+  conditions.push(`(ts, seq) ${descending ? '<' : '>'} (@afterTs, @afterSeq)`);
+  const direction = descending ? 'DESC' : 'ASC';
   const sql =
     'SELECT seq, id, ts, user_id, event_type, data FROM events' +
-    ` WHERE ${conditions.join(' AND ')} ORDER BY ts, seq LIMIT @limit`;
-  return { sql, params };
+    ` WHERE ${conditions.join(' AND ')} ORDER BY ts ${direction}, seq ${direction} LIMIT @limit`;
+
+  const start = query.after !== undefined
+    ? { afterTs: query.after.timestampMs, afterSeq: query.after.seq }
+    : descending
+      ? { afterTs: Number.MAX_SAFE_INTEGER, afterSeq: Number.MAX_SAFE_INTEGER }
+      : { afterTs: -1, afterSeq: -1 };
+  return { sql, params, start };
 }
 
-function bind(params: Record<string, string | number>, name: string, value: string): string {
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/**
+ * What json_extract yields for a field that matches `value`: the text itself, the number a JSON
+ * number spelled `value` has, and 1 or 0 for true or false.
+ */
+function extractCandidates(value: string): Array<string | number> {
+  const candidates: Array<string | number> = [value];
+  if (JSON_NUMBER.test(value)) candidates.push(Number(value));
+  if (value === 'true') candidates.push(1);
+  if (value === 'false') candidates.push(0);
+  return candidates;
+}
+
+function sqlStringLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+function bind(params: Record<string, string | number>, name: string, value: string | number): string {
   params[name] = value;
   return `@${name}`;
 }

@@ -27,6 +27,7 @@ export function openSqliteEventStore(path: string): EventStore {
   const writer = startSqliteWriter(path);
   const groupCommit = createGroupCommit(writer.commit, { maxBatch: MAX_BATCH });
   const statements = new Map<string, Database.Statement>();
+  const selectById = db.prepare('SELECT seq, id, ts, user_id, event_type, data FROM events WHERE id = ?').raw(true);
 
   const prepareQuery = (sql: string): Database.Statement => {
     let statement = statements.get(sql);
@@ -42,22 +43,29 @@ export function openSqliteEventStore(path: string): EventStore {
     append: (event) => groupCommit.submit(event),
 
     async *query(query: EventQuery): AsyncIterable<readonly StoredEvent[]> {
-      const { sql, params } = buildEventQuerySql(query);
+      const { sql, params, start } = buildEventQuerySql(query);
       const statement = prepareQuery(sql);
-      let afterTs = -1;
-      let afterSeq = -1;
-      for (;;) {
+      let { afterTs, afterSeq } = start;
+      let remaining = query.limit ?? Number.POSITIVE_INFINITY;
+      while (remaining > 0) {
         // Each chunk is read whole and released: no cursor stays open while the caller awaits,
         // so a slow reader never holds the database.
-        const rows = statement.all({ ...params, afterTs, afterSeq, limit: QUERY_CHUNK_ROWS }) as EventRow[];
+        const limit = Math.min(QUERY_CHUNK_ROWS, remaining);
+        const rows = statement.all({ ...params, afterTs, afterSeq, limit }) as EventRow[];
         if (rows.length === 0) return;
         const last = rows[rows.length - 1]!;
         afterTs = last[2];
         afterSeq = last[0];
+        remaining -= rows.length;
         yield rows.map(toStoredEvent);
-        if (rows.length < QUERY_CHUNK_ROWS) return;
+        if (rows.length < limit) return;
         await nextTurn(); // let ingest and other requests run between chunks of a large answer
       }
+    },
+
+    async get(id: string): Promise<StoredEvent | undefined> {
+      const row = selectById.get(id) as EventRow | undefined;
+      return row === undefined ? undefined : toStoredEvent(row);
     },
 
     async close(): Promise<void> {
@@ -68,6 +76,6 @@ export function openSqliteEventStore(path: string): EventStore {
   };
 }
 
-function toStoredEvent([, id, ts, userId, eventType, data]: EventRow): StoredEvent {
-  return { id, timestampMs: ts, userId, eventType, dataJson: data };
+function toStoredEvent([seq, id, ts, userId, eventType, data]: EventRow): StoredEvent {
+  return { id, timestampMs: ts, seq, userId, eventType, dataJson: data };
 }

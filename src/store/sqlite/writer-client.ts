@@ -43,7 +43,7 @@ export function startSqliteWriter(path: string): SqliteWriter {
       reply.outcomes.map((outcome, i): BatchOutcome<StoredEvent> => {
         if (typeof outcome === 'string') return { ok: false, error: new Error(outcome) };
         const { userId, eventType, dataJson } = entry.events[i]!;
-        return { ok: true, value: { id: outcome[0], timestampMs: outcome[1], userId, eventType, dataJson } };
+        return { ok: true, value: { id: outcome[0], timestampMs: outcome[1], seq: outcome[2], userId, eventType, dataJson } };
       }),
     );
   });

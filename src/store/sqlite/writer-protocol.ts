@@ -5,8 +5,8 @@ export type EventTuple = [userId: string, eventType: string, dataJson: string];
 
 export type WriterRequest = { kind: 'commit'; batch: number; events: EventTuple[] } | { kind: 'close' };
 
-/** Per event: [id, timestampMs] when stored, or the message of the error that kept it out. */
-export type InsertOutcome = [id: string, timestampMs: number] | string;
+/** Per event: [id, timestampMs, seq] when stored, or the message of the error that kept it out. */
+export type InsertOutcome = [id: string, timestampMs: number, seq: number] | string;
 
 export type WriterReply =
   | { kind: 'committed'; batch: number; outcomes: InsertOutcome[] }

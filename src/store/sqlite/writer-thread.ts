@@ -19,8 +19,8 @@ const commit = db.transaction((events: EventTuple[]): InsertOutcome[] =>
   events.map(([userId, eventType, dataJson]) => {
     const { id, timestampMs } = nextId();
     try {
-      insert.run(id, timestampMs, userId, eventType, dataJson);
-      return [id, timestampMs];
+      const { lastInsertRowid } = insert.run(id, timestampMs, userId, eventType, dataJson);
+      return [id, timestampMs, Number(lastInsertRowid)];
     } catch (error) {
       // A failed statement rolls back alone and the batch goes on, unless SQLite had to abandon
       // the whole transaction (I/O error, disk full): then every event of the batch must fail.

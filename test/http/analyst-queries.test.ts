@@ -1,0 +1,224 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { parse as parseCsv } from 'csv-parse/sync';
+import type { StoredEvent } from '../../src/events/event.js';
+import type { EventStore } from '../../src/store/event-store.js';
+import { errorMessage, startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
+
+type ApiEvent = { id: string; timestamp: string; user_id: string; event_type: string; data: Record<string, unknown> };
+
+describe('analysts\' queries', () => {
+  let server: TestServer;
+  let all: ApiEvent[];
+
+  async function getJson(query: string, headers: Record<string, string> = {}): Promise<{ events: ApiEvent[]; link: string | null }> {
+    const response = await server.get(query, headers);
+    assert.equal(response.status, 200, `${query}: ${response.status}`);
+    return { events: (await response.json()) as ApiEvent[], link: response.headers.get('link') };
+  }
+
+  before(async () => {
+    server = await startTestServer();
+    for (let i = 0; i < 30; i++) {
+      const response = await server.post({ user_id: 'ana', event_type: i % 3 === 0 ? 'login' : 'view', data: { i, limit: i % 2 } });
+      assert.equal(response.status, 201);
+      if (i % 10 === 9) await sleep(5); // spread the events over a few milliseconds
+    }
+    all = (await getJson('user_id=ana')).events;
+    assert.equal(all.length, 30);
+  });
+  after(() => server.close());
+
+  const ids = (events: ApiEvent[]) => events.map((e) => e.id);
+
+  it('answers newest first with order=desc', async () => {
+    assert.deepEqual(ids((await getJson('user_id=ana&order=desc')).events), ids(all).reverse());
+  });
+
+  it('bounds by time: since inclusive, until exclusive', async () => {
+    const pivot = all[12]!.timestamp;
+    const later = all[25]!.timestamp;
+    const since = (await getJson(`user_id=ana&since=${pivot}`)).events;
+    assert.deepEqual(ids(since), ids(all.filter((e) => e.timestamp >= pivot)));
+    assert.ok(since.some((e) => e.timestamp === pivot));
+    const until = (await getJson(`user_id=ana&until=${pivot}`)).events;
+    assert.deepEqual(ids(until), ids(all.filter((e) => e.timestamp < pivot)));
+    const between = (await getJson(`user_id=ana&since=${pivot}&until=${later}&order=desc`)).events;
+    assert.deepEqual(ids(between), ids(all.filter((e) => e.timestamp >= pivot && e.timestamp < later)).reverse());
+    // The same instant written with an offset means the same thing.
+    const ms = Date.parse(pivot);
+    const offset = new Date(ms + 3600_000).toISOString().replace('Z', '+01:00');
+    assert.deepEqual(ids((await getJson(`user_id=ana&since=${encodeURIComponent(offset)}`)).events), ids(since));
+  });
+
+  it('pages with limit and Link rel="next", with nothing skipped or repeated while events are written', async () => {
+    for (const order of ['asc', 'desc'] as const) {
+      const seen: ApiEvent[] = [];
+      let query: string | undefined = `user_id=ana&limit=7&order=${order}`;
+      let pages = 0;
+      let written = 0;
+      while (query !== undefined) {
+        const page = await getJson(query);
+        assert.ok(page.events.length <= 7);
+        seen.push(...page.events);
+        pages++;
+        // New events arrive between pages.
+        assert.equal((await server.post({ user_id: 'ana', event_type: 'during-walk', data: { order, written: written++ } })).status, 201);
+        if (page.link === null) break;
+        const match = /^<\/events\?([^>]+)>; rel="next"$/.exec(page.link);
+        assert.ok(match, page.link);
+        query = match[1];
+      }
+      assert.equal(new Set(ids(seen)).size, seen.length, `${order}: an event was repeated`);
+      const original = order === 'asc' ? ids(all) : ids(all).reverse();
+      assert.deepEqual(ids(seen).filter((id) => original.includes(id)), original, `${order}: an event was skipped or misordered`);
+      if (order === 'asc') {
+        // Events written during an ascending walk come after it started, so the walk reaches them.
+        assert.ok(seen.some((e) => e.event_type === 'during-walk'));
+        const order = ids(seen);
+        assert.deepEqual(order, [...order].sort());
+      } else {
+        const writtenDuring = seen.filter((e) => e.event_type === 'during-walk' && e.data.order === 'desc');
+        assert.deepEqual(writtenDuring, [], 'a descending walk starts at the newest and moves back');
+      }
+      assert.ok(pages >= 5);
+    }
+  });
+
+  it('sends no Link when the page holds every remaining match', async () => {
+    const exact = await getJson('user_id=ana&event_type=login&limit=10');
+    assert.equal(exact.events.length, 10);
+    assert.equal(exact.link, null);
+    const more = await getJson('user_id=ana&event_type=login&limit=9');
+    assert.equal(more.events.length, 9);
+    assert.match(more.link!, /rel="next"/);
+    const rest = await getJson(/^<\/events\?([^>]+)>/.exec(more.link!)![1]!);
+    assert.equal(rest.events.length, 1);
+    assert.equal(rest.link, null);
+  });
+
+  it('filters data fields named like reserved parameters through data.<name>', async () => {
+    const events = (await getJson('user_id=ana&data.limit=1&event_type=login')).events;
+    assert.deepEqual(ids(events), ids(all.filter((e) => e.data.limit === 1 && e.event_type === 'login')));
+    assert.ok(events.length > 0);
+  });
+
+  it('streams NDJSON, one event per line', async () => {
+    const response = await server.get('user_id=ana&until=' + all[29]!.timestamp.replace(/\.\d+Z$/, '.999Z'), { Accept: 'application/x-ndjson' });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'application/x-ndjson; charset=utf-8');
+    const text = await response.text();
+    assert.ok(text.endsWith('\n'));
+    const events = text.trimEnd().split('\n').map((line) => JSON.parse(line) as ApiEvent);
+    assert.deepEqual(events.slice(0, 30), all);
+  });
+
+  it('exports RFC 4180 CSV that a CSV parser reads back, with formula cells neutralised', async () => {
+    const tricky = { user_id: '=HYPERLINK("http://x","y")', event_type: 'a,b "quoted"\nnext line' };
+    const body = `{"user_id":${JSON.stringify(tricky.user_id)},"event_type":${JSON.stringify(tricky.event_type)},"data":{"note":"@SUM(A1)","n":1.50}}`;
+    assert.equal((await server.post(body)).status, 201);
+    const response = await server.get(`user_id=${encodeURIComponent(tricky.user_id)}`, { Accept: 'text/csv' });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'text/csv; charset=utf-8; header=present');
+    const text = await response.text();
+    assert.ok(text.includes('\r\n'));
+    const rows = parseCsv(text) as string[][];
+    assert.deepEqual(rows[0], ['id', 'timestamp', 'user_id', 'event_type', 'data']);
+    assert.equal(rows.length, 2);
+    const [id, timestamp, userId, eventType, data] = rows[1]!;
+    assert.match(id!, /^[0-9a-f-]{36}$/);
+    assert.match(timestamp!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.equal(userId, `'${tricky.user_id}`);
+    assert.equal(eventType, tricky.event_type);
+    assert.equal(data, '{"note":"@SUM(A1)","n":1.50}');
+
+    const ana = parseCsv(await (await server.get('user_id=ana&limit=30', { Accept: 'text/csv' })).text(), { columns: true }) as Array<Record<string, string>>;
+    assert.deepEqual(ana.map((row) => row.id), ids(all));
+    assert.deepEqual(ana.map((row) => JSON.parse(row.data!)), all.map((e) => e.data));
+  });
+
+  it('answers 406 to an Accept it cannot satisfy, and JSON by default', async () => {
+    const refused = await server.get('user_id=ana', { Accept: 'text/html' });
+    assert.equal(refused.status, 406);
+    assert.match(await errorMessage(refused), /available: application\/json/);
+    const json = await server.get('user_id=ana&limit=1', { Accept: 'text/html, */*;q=0.1' });
+    assert.equal(json.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.equal(json.headers.get('vary'), 'Accept');
+  });
+
+  it('returns one event by id at GET /events/{id}, the Location of its POST', async () => {
+    const posted = await server.post('{"user_id":"by-id","event_type":"t","data":{"n":1.50,"big":12345678901234567890}}');
+    const location = posted.headers.get('location')!;
+    const { id } = (await posted.json()) as { id: string };
+    assert.equal(location, `/events/${id}`);
+    const response = await fetch(`${server.url}${location}`, { headers: { 'X-API-Key': TEST_API_KEY } });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'application/json; charset=utf-8');
+    const text = await response.text();
+    assert.ok(text.includes('"data":{"n":1.50,"big":12345678901234567890}'), text);
+    const event = JSON.parse(text) as ApiEvent;
+    assert.deepEqual(Object.keys(event), ['id', 'timestamp', 'user_id', 'event_type', 'data']);
+    assert.equal(event.id, id);
+    assert.equal(event.user_id, 'by-id');
+  });
+
+  it('answers 404 for an unknown or malformed id, 401 without a key, 405 for other methods', async () => {
+    const get = (path: string, init: RequestInit = {}) =>
+      fetch(`${server.url}${path}`, { ...init, headers: { 'X-API-Key': TEST_API_KEY, ...init.headers } });
+    for (const path of ['/events/0190a000-0000-7000-8000-000000000000', '/events/nope', '/events/%E0%A4%A', '/events/a/b']) {
+      const response = await get(path);
+      assert.equal(response.status, 404, path);
+      await errorMessage(response);
+    }
+    assert.equal((await fetch(`${server.url}/events/${all[0]!.id}`)).status, 401);
+    const post = await get(`/events/${all[0]!.id}`, { method: 'DELETE' });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get('allow'), 'GET');
+  });
+});
+
+describe('streaming', () => {
+  it('stops reading the query when the client disconnects mid-stream', async () => {
+    let chunksRead = 0;
+    let finished = false;
+    const event = (i: number): StoredEvent => ({
+      id: `0190a000-0000-7000-8000-${String(i).padStart(12, '0')}`, timestampMs: i, seq: i,
+      userId: 'endless', eventType: 't', dataJson: `{"pad":"${'x'.repeat(200)}"}`,
+    });
+    const store: EventStore = {
+      append: () => Promise.reject(new Error('read-only')),
+      get: async () => undefined,
+      async *query() {
+        try {
+          for (let chunk = 0; ; chunk++) {
+            chunksRead++;
+            yield Array.from({ length: 100 }, (_, i) => event(chunk * 100 + i));
+            await nextTurn();
+          }
+        } finally {
+          finished = true;
+        }
+      },
+      close: async () => {},
+    };
+    const server = await startTestServer({ store });
+    try {
+      const controller = new AbortController();
+      const response = await server.get('user_id=endless', {}, controller.signal);
+      assert.equal(response.status, 200);
+      const reader = response.body!.getReader();
+      let received = 0;
+      while (received < 200_000) received += (await reader.read()).value?.length ?? 0;
+      controller.abort();
+      for (let i = 0; i < 100 && !finished; i++) await sleep(10);
+      assert.equal(finished, true, 'the query was stopped');
+      const readAtStop = chunksRead;
+      await sleep(50);
+      assert.equal(chunksRead, readAtStop, 'no chunk is read after the stop');
+      assert.ok(chunksRead < 200, `read ${chunksRead} chunks for a client that took ~10`);
+    } finally {
+      await server.close();
+    }
+  });
+});
