@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { once } from 'node:events';
 import type { Logger } from '../ops/logger.js';
 import { HttpError } from './http-error.js';
 import { RawJson, type JsonReply, type Reply, type StreamReply } from './route.js';
@@ -69,7 +68,7 @@ async function sendStream(response: ServerResponse, reply: StreamReply, log: Log
   try {
     for await (const chunk of reply.chunks) {
       if (clientGone) break;
-      if (!response.write(chunk)) await Promise.race([once(response, 'drain'), once(response, 'close')]);
+      if (!response.write(chunk)) await drainedOrClosed(response);
       if (clientGone) break;
     }
     if (!clientGone) response.end();
@@ -77,6 +76,17 @@ async function sendStream(response: ServerResponse, reply: StreamReply, log: Log
     log.error({ msg: 'stream failed', error: describe(error) });
     response.destroy();
   }
+}
+
+/** Resolves when the response can take more, or is gone; leaves no listener behind either way. */
+function drainedOrClosed(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      response.off('drain', done).off('close', done);
+      resolve();
+    };
+    response.on('drain', done).on('close', done);
+  });
 }
 
 function describe(error: unknown): string {

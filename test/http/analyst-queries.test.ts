@@ -86,6 +86,23 @@ describe('analysts\' queries', () => {
     }
   });
 
+  it('combines every parameter in one page walk', async () => {
+    const since = all[4]!.timestamp;
+    const until = all[27]!.timestamp;
+    const expected = all
+      .filter((e) => e.event_type === 'view' && e.data.limit === 0 && e.timestamp >= since && e.timestamp < until)
+      .reverse();
+    assert.ok(expected.length > 4);
+    const seen: ApiEvent[] = [];
+    let query: string | undefined = `user_id=ana&event_type=view&data.limit=0&since=${since}&until=${until}&order=desc&limit=3`;
+    while (query !== undefined) {
+      const page = await getJson(query);
+      seen.push(...page.events);
+      query = page.link === null ? undefined : /^<\/events\?([^>]+)>/.exec(page.link)![1];
+    }
+    assert.deepEqual(ids(seen), ids(expected));
+  });
+
   it('sends no Link when the page holds every remaining match', async () => {
     const exact = await getJson('user_id=ana&event_type=login&limit=10');
     assert.equal(exact.events.length, 10);
@@ -179,6 +196,65 @@ describe('analysts\' queries', () => {
 });
 
 describe('streaming', () => {
+  it('keeps accepting writes while a client reads a large answer slowly', async () => {
+    const server = await startTestServer();
+    try {
+      const bodies = Array.from({ length: 1500 }, (_, i) => server.post({ user_id: 'big', event_type: 't', data: { i, pad: 'x'.repeat(100) } }));
+      for (const response of await Promise.all(bodies)) assert.equal(response.status, 201);
+      const response = await server.get('user_id=big');
+      const reader = response.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = decoder.decode((await reader.read()).value, { stream: true }); // started; now the client pauses
+      const writes = await Promise.all(Array.from({ length: 50 }, (_, i) => server.post({ user_id: 'other', event_type: 't', data: { i } })));
+      assert.deepEqual(writes.map((r) => r.status), Array(50).fill(201));
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+      }
+      const events = JSON.parse(text) as Array<{ data: { i: number } }>;
+      assert.deepEqual(events.map((e) => e.data.i).sort((a, b) => a - b), Array.from({ length: 1500 }, (_, i) => i));
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('waits for a slow client many times over without piling up listeners', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.name);
+    process.on('warning', onWarning);
+    const store: EventStore = {
+      append: () => Promise.reject(new Error('read-only')),
+      get: async () => undefined,
+      async *query() {
+        for (let chunk = 0; chunk < 100; chunk++) {
+          yield Array.from({ length: 100 }, (_, i): StoredEvent => ({
+            id: `0190a000-0000-7000-8000-${String(chunk * 100 + i).padStart(12, '0')}`, timestampMs: 0, seq: chunk * 100 + i,
+            userId: 'slow', eventType: 't', dataJson: `{"pad":"${'x'.repeat(500)}"}`,
+          }));
+        }
+      },
+      close: async () => {},
+    };
+    const server = await startTestServer({ store });
+    try {
+      const reader = (await server.get('user_id=slow')).body!.getReader();
+      let bytes = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        bytes += value.length;
+        await sleep(1); // slower than the server writes: it has to wait for the socket to drain
+      }
+      assert.ok(bytes > 5_000_000);
+      await sleep(10);
+      assert.deepEqual(warnings, []);
+    } finally {
+      process.off('warning', onWarning);
+      await server.close();
+    }
+  });
+
   it('stops reading the query when the client disconnects mid-stream', async () => {
     let chunksRead = 0;
     let finished = false;
