@@ -18,19 +18,25 @@ export type GroupCommit<T, R> = {
 type Pending<T, R> = { item: T; resolve(value: R): void; reject(error: Error): void };
 
 /**
- * Group commit: every item submitted during one turn of the event loop goes into one transaction,
- * so one disk sync serves them all. The batch size follows the load by itself (it is whatever
- * arrived during the turn, up to `maxBatch`); no item waits for more than the rest of its turn
- * plus the commit in progress and its own.
+ * Group commit: every item submitted during one turn of the event loop goes into one batch,
+ * committed as one transaction, so one disk sync serves them all. The batch size follows the load
+ * by itself (it is whatever arrived during the turn, up to `maxBatch`). Up to `maxInFlight`
+ * batches (default 1) may be committing at once, for a committer that queues them itself; beyond
+ * that, arrivals wait for the next free slot. No item waits for more than the rest of its turn plus
+ * the commits ahead of it and its own.
  */
-export function createGroupCommit<T, R>(commit: CommitBatch<T, R>, options: { maxBatch: number }): GroupCommit<T, R> {
+export function createGroupCommit<T, R>(
+  commit: CommitBatch<T, R>,
+  options: { maxBatch: number; maxInFlight?: number },
+): GroupCommit<T, R> {
   let queue: Array<Pending<T, R>> = [];
   let scheduled = false;
-  let inFlight: Promise<void> | undefined;
+  let inFlight = 0;
+  const maxInFlight = options.maxInFlight ?? 1;
   const idle: Array<() => void> = [];
 
   const schedule = (): void => {
-    if (scheduled || inFlight !== undefined) return;
+    if (scheduled || inFlight >= maxInFlight) return;
     scheduled = true;
     // setImmediate runs after this turn's I/O callbacks, so the batch holds every request that
     // arrived in the turn.
@@ -41,11 +47,13 @@ export function createGroupCommit<T, R>(commit: CommitBatch<T, R>, options: { ma
     scheduled = false;
     const batch = queue.length > options.maxBatch ? queue.splice(0, options.maxBatch) : queue;
     if (batch === queue) queue = [];
-    inFlight = commitBatch(batch).finally(() => {
-      inFlight = undefined;
+    inFlight++;
+    void commitBatch(batch).finally(() => {
+      inFlight--;
       if (queue.length > 0) schedule();
-      else for (const resolve of idle.splice(0)) resolve();
+      else if (inFlight === 0) for (const resolve of idle.splice(0)) resolve();
     });
+    if (queue.length > 0) schedule();
   };
 
   const commitBatch = async (batch: Array<Pending<T, R>>): Promise<void> => {
@@ -72,7 +80,7 @@ export function createGroupCommit<T, R>(commit: CommitBatch<T, R>, options: { ma
       });
     },
     drain() {
-      if (queue.length === 0 && inFlight === undefined) return Promise.resolve();
+      if (queue.length === 0 && inFlight === 0) return Promise.resolve();
       return new Promise((resolve) => idle.push(resolve));
     },
   };

@@ -70,6 +70,32 @@ describe('group commit', () => {
     assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
   });
 
+  it('hands over up to maxInFlight batches before the first commits, and holds the rest', async () => {
+    const started: string[][] = [];
+    const gates: Array<() => void> = [];
+    const writer = createGroupCommit(async (items: readonly string[]) => {
+      started.push([...items]);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      return items.map(ok);
+    }, { maxBatch: 10, maxInFlight: 2 });
+
+    const a = writer.submit('a');
+    await nextTurn();
+    const b = writer.submit('b');
+    await nextTurn();
+    const c = writer.submit('c');
+    await nextTurn();
+    assert.deepEqual(started, [['a'], ['b']], 'a third batch waits for a free slot');
+    gates[0]!();
+    assert.equal(await a, 'a');
+    for (let turn = 0; turn < 3; turn++) await nextTurn(); // the freed slot is used at the next flush
+    assert.deepEqual(started, [['a'], ['b'], ['c']]);
+    gates[1]!();
+    gates[2]!();
+    assert.deepEqual(await Promise.all([b, c]), ['b', 'c']);
+    await writer.drain();
+  });
+
   it('queues what arrives during a slow commit into the next batch, and drains', async () => {
     const batches: string[][] = [];
     let release!: () => void;

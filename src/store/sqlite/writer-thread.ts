@@ -4,7 +4,7 @@
  * (and the WAL checkpoints SQLite runs after commits) overlap with the parsing of the next,
  * instead of stalling every request in the meantime.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { createUuidV7Generator } from '../../events/uuid-v7.js';
 import { openDatabase } from './open-database.js';
 import type { EventTuple, InsertOutcome, WriterReply, WriterRequest } from './writer-protocol.js';
@@ -30,18 +30,30 @@ const commit = db.transaction((events: EventTuple[]): InsertOutcome[] =>
   }),
 );
 
-port.on('message', (request: WriterRequest) => {
-  let reply: WriterReply;
-  if (request.kind === 'close') {
-    db.close();
-    reply = { kind: 'closed' };
-  } else {
+port.on('message', (first: WriterRequest) => {
+  // Everything the main thread sent while the last transaction ran joins this one.
+  const requests: WriterRequest[] = [first];
+  for (let next = receiveMessageOnPort(port); next !== undefined; next = receiveMessageOnPort(port)) {
+    requests.push(next.message as WriterRequest);
+  }
+  const batches = requests.filter((request) => request.kind === 'commit');
+  const closing = requests.some((request) => request.kind === 'close');
+  if (batches.length > 0) {
+    const events = batches.length === 1 ? batches[0]!.events : batches.flatMap((batch) => batch.events);
     try {
-      reply = { kind: 'committed', batch: request.batch, outcomes: commit(request.events) };
+      const outcomes = commit(events);
+      let offset = 0;
+      for (const batch of batches) {
+        port.postMessage({ kind: 'committed', batch: batch.batch, outcomes: outcomes.slice(offset, offset + batch.events.length) } satisfies WriterReply);
+        offset += batch.events.length;
+      }
     } catch (error) {
-      reply = { kind: 'failed', batch: request.batch, message: (error as Error).message };
+      for (const batch of batches) port.postMessage({ kind: 'failed', batch: batch.batch, message: (error as Error).message } satisfies WriterReply);
     }
   }
-  port.postMessage(reply);
-  if (reply.kind === 'closed') port.close();
+  if (closing) {
+    db.close();
+    port.postMessage({ kind: 'closed' } satisfies WriterReply);
+    port.close();
+  }
 });
