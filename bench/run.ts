@@ -67,8 +67,11 @@ try {
   const exports: Record<string, ExportResult> = {};
   const exporter = await startServer(MAIN, env, serverOptions);
   try {
+    // One small answer first, so the figures are not those of a cold process (first statement
+    // preparation, first compilation).
+    await measureExport(exporter, `/events?user_id=${typicalUser(1)}`, 'application/json', API_KEY);
     const idleRssMb = exporter.peakRssMb();
-    console.log(`Export server idle: peak RSS ${fixed(idleRssMb, 0)} MB`);
+    console.log(`Export server warmed up: peak RSS ${fixed(idleRssMb, 0)} MB`);
     for (const [name, path, accept] of [
       ['typical user, JSON', `/events?user_id=${typicalUser(7)}`, 'application/json'],
       [`hot user (${preloadEvents / HOT_EVERY} events), JSON`, `/events?user_id=${HOT_USER}`, 'application/json'],

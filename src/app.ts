@@ -50,14 +50,15 @@ export function createApp({ store, apiKey, maxBodyBytes, log }: AppDependencies)
     const { path, params } = splitTarget(request.url ?? '/');
     // The path only: query strings carry user ids and filter values, which stay out of logs.
     response.once('close', () => {
-      log.info({
+      const line: Record<string, unknown> = {
         msg: 'request',
         method: request.method,
         path,
         status: response.headersSent ? response.statusCode : null,
         duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
-        ...(response.writableFinished ? {} : { aborted: true }),
-      });
+      };
+      if (!response.writableFinished) line.aborted = true;
+      log.info(line);
     });
     handle(request, path, params)
       .then((reply) => sendReply(response, reply, log))
