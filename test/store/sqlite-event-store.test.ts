@@ -224,6 +224,47 @@ describe('SQLite event store', () => {
     }
   });
 
+  it('refuses any UPDATE or DELETE of an event, whoever asks', async () => {
+    const stored = await store.append({ userId: 'u', eventType: 't', dataJson: '{"amount":10}' });
+    const db = new Database(path);
+    try {
+      assert.throws(() => db.prepare(`UPDATE events SET data = '{"amount":0}' WHERE id = ?`).run(stored.id), /append-only: an UPDATE is refused/);
+      assert.throws(() => db.prepare('DELETE FROM events WHERE id = ?').run(stored.id), /append-only: a DELETE is refused/);
+      assert.throws(() => db.exec('DELETE FROM events'), /append-only/);
+    } finally {
+      db.close();
+    }
+    assert.deepEqual(await collect(store.query(query('u'))), [stored]);
+  });
+
+  it('upgrades a version 1 file in place, keeping its events', async () => {
+    const oldPath = join(dir, 'version-1.db');
+    const old = new Database(oldPath);
+    old.pragma('journal_mode = WAL');
+    old.exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, ts INTEGER NOT NULL,
+      user_id TEXT NOT NULL, event_type TEXT NOT NULL, data TEXT NOT NULL CHECK (json_valid(data)));
+      CREATE INDEX events_by_user_time ON events (user_id, ts);
+      INSERT INTO events VALUES (1, '0190a000-0000-7000-8000-000000000001', 1000, 'u', 't', '{"old":true}');`);
+    old.pragma('user_version = 1');
+    old.close();
+
+    const upgraded = openSqliteEventStore(oldPath);
+    try {
+      assert.deepEqual((await collect(upgraded.query(query('u')))).map((e) => e.dataJson), ['{"old":true}']);
+      await upgraded.append({ userId: 'u', eventType: 't', dataJson: '{"new":true}' });
+      assert.equal((await collect(upgraded.query(query('u')))).length, 2);
+    } finally {
+      await upgraded.close();
+    }
+    const check = new Database(oldPath);
+    try {
+      assert.equal(check.pragma('user_version', { simple: true }), 2);
+      assert.throws(() => check.exec('DELETE FROM events'), /append-only/);
+    } finally {
+      check.close();
+    }
+  });
+
   it('refuses to open a database written by a newer schema', async () => {
     await store.close();
     const db = new Database(path);

@@ -2,14 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
-/** The schema version this code writes; `PRAGMA user_version` records it in the file. */
-const SCHEMA_VERSION = 1;
-
 // `seq` (the rowid) is commit order. `ts` is milliseconds since the epoch, which keeps the
 // (user_id, ts) index small and its order exact; the API formats it as ISO 8601.
 // `data` is JSON text exactly as the client wrote it, minified.
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS events (
+const CREATE_EVENTS = `
+  CREATE TABLE events (
     seq        INTEGER PRIMARY KEY,
     id         TEXT    NOT NULL UNIQUE,
     ts         INTEGER NOT NULL,
@@ -17,8 +14,26 @@ const SCHEMA = `
     event_type TEXT    NOT NULL,
     data       TEXT    NOT NULL CHECK (json_valid(data))
   );
-  CREATE INDEX IF NOT EXISTS events_by_user_time ON events (user_id, ts);
+  CREATE INDEX events_by_user_time ON events (user_id, ts);
 `;
+
+// An audit log only grows: the database itself refuses to change or remove a recorded event,
+// whoever asks (the service never does; a stray script or a hand-typed DELETE would).
+const MAKE_APPEND_ONLY = `
+  CREATE TRIGGER events_are_never_updated BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'events are append-only: an UPDATE is refused'); END;
+  CREATE TRIGGER events_are_never_deleted BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'events are append-only: a DELETE is refused'); END;
+`;
+
+/**
+ * Each step takes the schema from version i to i + 1 (`PRAGMA user_version` records the version in
+ * the file); a database is upgraded in place, one transaction per step, when it is opened.
+ */
+const MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
  * Opens (creating if needed) the SQLite file at `path` with the settings an audit log needs:
@@ -34,15 +49,22 @@ export function openDatabase(path: string): Database.Database {
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 5000');
 
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
-      throw new Error(`the database has schema version ${version}; this Auditor knows up to ${SCHEMA_VERSION}`);
-    }
-    db.exec(SCHEMA);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    migrate(db);
     return db;
   } catch (error) {
     db.close();
     throw error;
   }
+}
+
+function migrate(db: Database.Database): void {
+  // IMMEDIATE: two connections opening a new file at once must not both run a step.
+  db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`the database has schema version ${version}; this Auditor knows up to ${SCHEMA_VERSION}`);
+    }
+    for (let step = version; step < SCHEMA_VERSION; step++) db.exec(MIGRATIONS[step]!);
+    if (version !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
 }
