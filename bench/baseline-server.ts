@@ -19,6 +19,7 @@ const store: EventStore = {
   },
   async *query() {},
   get: async () => undefined,
+  checkpoint: () => Promise.reject(new Error('the baseline keeps no chain')),
   close: async () => {},
 };
 

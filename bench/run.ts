@@ -34,6 +34,7 @@ const preloadEvents = Number(options.events);
 const connections = Number(options.connections);
 
 const API_KEY = 'bench-key-0123456789abcdef';
+const CHAIN_SECRET = 'bench-chain-secret-0123456789abcdef';
 const HEADERS = { 'X-API-Key': API_KEY, 'Content-Type': 'application/json' };
 const SERVER_CPU = 0;
 const LOAD_CPU = 1;
@@ -58,9 +59,9 @@ const dir = mkdtempSync(join(tmpdir(), 'auditor-bench-'));
 const dbPath = join(dir, 'events.db');
 try {
   const started = performance.now();
-  preloadSqlite(dbPath, preloadEvents);
+  preloadSqlite(dbPath, preloadEvents, CHAIN_SECRET);
   console.log(`Preloaded ${preloadEvents} events in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
-  const env = { AUDITOR_API_KEY: API_KEY, AUDITOR_DB: dbPath };
+  const env = { AUDITOR_API_KEY: API_KEY, AUDITOR_DB: dbPath, AUDITOR_CHAIN_SECRET: CHAIN_SECRET };
   const serverOptions = { taskset, cpu: SERVER_CPU };
 
   // Exports first, on a fresh process, so its peak RSS is theirs.

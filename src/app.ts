@@ -7,6 +7,7 @@ import { sendError, sendReply } from './http/send-reply.js';
 import type { Logger } from './ops/logger.js';
 import { createGetEventRoute } from './routes/get-event.js';
 import { createGetEventsRoute } from './routes/get-events.js';
+import { createGetIntegrityRoute } from './routes/get-integrity.js';
 import { createPostEventsRoute } from './routes/post-events.js';
 import type { EventStore } from './store/event-store.js';
 
@@ -29,6 +30,9 @@ export function createApp({ store, apiKey, maxBodyBytes, log }: AppDependencies)
     },
     '/events/{id}': {
       GET: createGetEventRoute(store),
+    },
+    '/integrity': {
+      GET: createGetIntegrityRoute(store),
     },
   };
 
@@ -66,9 +70,9 @@ export function createApp({ store, apiKey, maxBodyBytes, log }: AppDependencies)
   };
 }
 
-/** `/events` matches itself; `/events/<one segment>` matches `/events/{id}`, with the segment decoded. */
+/** Fixed paths match themselves; `/events/<one segment>` matches `/events/{id}`, with the segment decoded. */
 function matchPath(path: string): { pattern: string | undefined; pathId: string } {
-  if (path === '/events') return { pattern: path, pathId: '' };
+  if (path === '/events' || path === '/integrity') return { pattern: path, pathId: '' };
   const id = path.startsWith('/events/') ? path.slice('/events/'.length) : '';
   if (id === '' || id.includes('/')) return { pattern: undefined, pathId: '' };
   try {

@@ -6,6 +6,8 @@ export type Config = {
   apiKey: string | undefined;
   dbPath: string;
   maxBodyBytes: number;
+  /** Keys the tamper-evident chain; undefined means the secret file beside the database. */
+  chainSecret: string | undefined;
 };
 
 /** Every bad variable at once, one line each, so a broken deployment is fixed in one go. */
@@ -28,6 +30,8 @@ export const DEFAULTS = {
 
 /** A key must survive an HTTP header unchanged and resist guessing. */
 const MIN_API_KEY_LENGTH = 16;
+/** The chain's HMAC key: at least 256 bits' worth of hex. */
+const MIN_CHAIN_SECRET_LENGTH = 32;
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const problems: string[] = [];
@@ -53,12 +57,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push(`AUDITOR_API_KEY: must be at least ${MIN_API_KEY_LENGTH} characters (try: openssl rand -hex 32)`);
   }
 
+  const chainSecret = read('AUDITOR_CHAIN_SECRET');
+  if (chainSecret !== undefined && chainSecret.length < MIN_CHAIN_SECRET_LENGTH) {
+    problems.push(`AUDITOR_CHAIN_SECRET: must be at least ${MIN_CHAIN_SECRET_LENGTH} characters (try: openssl rand -hex 32)`);
+  }
+
   const config: Config = {
     port: integer('PORT', DEFAULTS.port, 0, 65535),
     host: read('HOST') ?? DEFAULTS.host,
     apiKey,
     dbPath: read('AUDITOR_DB') ?? DEFAULTS.dbPath,
     maxBodyBytes: integer('AUDITOR_MAX_BODY_BYTES', DEFAULTS.maxBodyBytes, 1, 1024 * 1024 * 1024),
+    chainSecret,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -43,7 +43,7 @@ function generateApiKey(config: Config): string {
 
 function openStore(config: Config): EventStore {
   try {
-    return openSqliteEventStore(config.dbPath);
+    return openSqliteEventStore(config.dbPath, config.chainSecret === undefined ? {} : { chainSecret: config.chainSecret });
   } catch (error) {
     fail(`AUDITOR_DB: cannot open the database at "${config.dbPath}": ${(error as Error).message}`);
   }

@@ -10,6 +10,7 @@ describe('loadConfig', () => {
       apiKey: undefined,
       dbPath: 'data/auditor.db',
       maxBodyBytes: 1048576,
+      chainSecret: undefined,
     });
   });
 
@@ -21,8 +22,9 @@ describe('loadConfig', () => {
         AUDITOR_API_KEY: 'k'.repeat(32),
         AUDITOR_DB: '/var/lib/auditor/events.db',
         AUDITOR_MAX_BODY_BYTES: '2048',
+        AUDITOR_CHAIN_SECRET: 's'.repeat(64),
       }),
-      { port: 9000, host: '0.0.0.0', apiKey: 'k'.repeat(32), dbPath: '/var/lib/auditor/events.db', maxBodyBytes: 2048 },
+      { port: 9000, host: '0.0.0.0', apiKey: 'k'.repeat(32), dbPath: '/var/lib/auditor/events.db', maxBodyBytes: 2048, chainSecret: 's'.repeat(64) },
     );
   });
 
@@ -41,5 +43,6 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ PORT: '70000' }), /PORT/);
     assert.throws(() => loadConfig({ PORT: '80.5' }), /PORT/);
     assert.throws(() => loadConfig({ AUDITOR_API_KEY: 'has a space in it, sadly' }), /AUDITOR_API_KEY: use visible ASCII/);
+    assert.throws(() => loadConfig({ AUDITOR_CHAIN_SECRET: 'too-short' }), /^ConfigError: AUDITOR_CHAIN_SECRET: must be at least 32 characters/);
   });
 });

@@ -1,4 +1,5 @@
 import type { EventQuery, NewEvent, StoredEvent } from '../events/event.js';
+import type { Checkpoint } from '../integrity/checkpoint.js';
 
 /**
  * The only seam between the service and a database. Everything above it is the same whichever
@@ -15,6 +16,8 @@ export interface EventStore {
   query(query: EventQuery): AsyncIterable<readonly StoredEvent[]>;
   /** The event with this id, if there is one. */
   get(id: string): Promise<StoredEvent | undefined>;
+  /** The head of the tamper-evident chain now, signed with the chain's secret. */
+  checkpoint(): Promise<Checkpoint>;
   /** Finishes pending work and releases the database. */
   close(): Promise<void>;
 }

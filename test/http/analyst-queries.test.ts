@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { StoredEvent } from '../../src/events/event.js';
-import type { EventStore } from '../../src/store/event-store.js';
+import { fakeStore } from '../helpers/fake-store.js';
 import { errorMessage, startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
 
 type ApiEvent = { id: string; timestamp: string; user_id: string; event_type: string; data: Record<string, unknown> };
@@ -223,9 +223,7 @@ describe('streaming', () => {
     const warnings: string[] = [];
     const onWarning = (warning: Error): void => void warnings.push(warning.name);
     process.on('warning', onWarning);
-    const store: EventStore = {
-      append: () => Promise.reject(new Error('read-only')),
-      get: async () => undefined,
+    const store = fakeStore({
       async *query() {
         for (let chunk = 0; chunk < 100; chunk++) {
           yield Array.from({ length: 100 }, (_, i): StoredEvent => ({
@@ -234,8 +232,7 @@ describe('streaming', () => {
           }));
         }
       },
-      close: async () => {},
-    };
+    });
     const server = await startTestServer({ store });
     try {
       const reader = (await server.get('user_id=slow')).body!.getReader();
@@ -262,9 +259,7 @@ describe('streaming', () => {
       id: `0190a000-0000-7000-8000-${String(i).padStart(12, '0')}`, timestampMs: i, seq: i,
       userId: 'endless', eventType: 't', dataJson: `{"pad":"${'x'.repeat(200)}"}`,
     });
-    const store: EventStore = {
-      append: () => Promise.reject(new Error('read-only')),
-      get: async () => undefined,
+    const store = fakeStore({
       async *query() {
         try {
           for (let chunk = 0; ; chunk++) {
@@ -276,8 +271,7 @@ describe('streaming', () => {
           finished = true;
         }
       },
-      close: async () => {},
-    };
+    });
     const server = await startTestServer({ store });
     try {
       const controller = new AbortController();

@@ -4,17 +4,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { NewEvent, StoredEvent } from '../../src/events/event.js';
 import type { EventStore } from '../../src/store/event-store.js';
 import { createGroupCommit, type CommitBatch } from '../../src/store/group-commit.js';
+import { fakeStore } from '../helpers/fake-store.js';
 import { errorMessage, startTestServer } from '../helpers/test-server.js';
 
 /** A store whose commits the test controls, on the real group-commit writer. */
 function storeWithCommit(commit: CommitBatch<NewEvent, StoredEvent>): EventStore {
   const writer = createGroupCommit(commit, { maxBatch: 1000 });
-  return {
-    append: (event) => writer.submit(event),
-    async *query() {},
-    get: async () => undefined,
-    close: () => writer.drain(),
-  };
+  return fakeStore({ append: (event) => writer.submit(event), close: () => writer.drain() });
 }
 
 const stored = (event: NewEvent, i: number): StoredEvent => ({

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import type { EventQuery, StoredEvent } from '../../src/events/event.js';
 import type { EventStore } from '../../src/store/event-store.js';
 import { buildEventQuerySql } from '../../src/store/sqlite/event-query-sql.js';
+import { SCHEMA_VERSION } from '../../src/store/sqlite/open-database.js';
 import { openSqliteEventStore } from '../../src/store/sqlite/sqlite-event-store.js';
 
 async function collect(chunks: AsyncIterable<readonly StoredEvent[]>): Promise<StoredEvent[]> {
@@ -258,7 +259,7 @@ describe('SQLite event store', () => {
     }
     const check = new Database(oldPath);
     try {
-      assert.equal(check.pragma('user_version', { simple: true }), 2);
+      assert.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION);
       assert.throws(() => check.exec('DELETE FROM events'), /append-only/);
     } finally {
       check.close();

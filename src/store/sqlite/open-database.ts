@@ -26,11 +26,15 @@ const MAKE_APPEND_ONLY = `
     BEGIN SELECT RAISE(ABORT, 'events are append-only: a DELETE is refused'); END;
 `;
 
+// Each event's link in the tamper-evident chain (src/integrity/chain.ts). Events recorded before
+// version 3 keep NULL: the chain begins after them, and verification says how many it does not cover.
+const ADD_CHAIN_HASH = `ALTER TABLE events ADD COLUMN hash BLOB;`;
+
 /**
  * Each step takes the schema from version i to i + 1 (`PRAGMA user_version` records the version in
  * the file); a database is upgraded in place, one transaction per step, when it is opened.
  */
-const MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY];
+const MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_CHAIN_HASH];
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -3,6 +3,9 @@ import type Database from 'better-sqlite3';
 import type { EventQuery, StoredEvent } from '../../events/event.js';
 import type { EventStore } from '../event-store.js';
 import { createGroupCommit } from '../group-commit.js';
+import { GENESIS_HASH } from '../../integrity/chain.js';
+import { resolveChainSecret } from '../../integrity/chain-secret.js';
+import { signCheckpoint, type ChainHead, type Checkpoint } from '../../integrity/checkpoint.js';
 import { buildEventQuerySql } from './event-query-sql.js';
 import { openDatabase } from './open-database.js';
 import { startSqliteWriter } from './writer-client.js';
@@ -27,13 +30,23 @@ type EventRow = [seq: number, id: string, ts: number, userId: string, eventType:
  * through group commit to a writer thread; queries run on this thread's own connection, which WAL
  * lets read beside the writer.
  */
-export function openSqliteEventStore(path: string): EventStore {
+export function openSqliteEventStore(path: string, options: { chainSecret?: string } = {}): EventStore {
+  const chainSecret = resolveChainSecret(options.chainSecret, path);
   const db = openDatabase(path);
   db.pragma('query_only = ON'); // this connection reads; only the writer thread writes
-  const writer = startSqliteWriter(path);
+  const writer = startSqliteWriter(path, chainSecret);
   const groupCommit = createGroupCommit(writer.commit, { maxBatch: MAX_BATCH, maxInFlight: MAX_BATCHES_IN_FLIGHT });
   const statements = new Map<string, Database.Statement>();
   const selectById = db.prepare('SELECT seq, id, ts, user_id, event_type, data FROM events WHERE id = ?').raw(true);
+  const selectHead = db.prepare('SELECT seq, id, hash FROM events WHERE hash IS NOT NULL ORDER BY seq DESC LIMIT 1');
+  const selectChainStart = db.prepare('SELECT seq FROM events WHERE hash IS NOT NULL ORDER BY seq LIMIT 1').pluck();
+  // Both read in one snapshot, so the head and the count agree however the writer moves on.
+  const readHead = db.transaction((): ChainHead => {
+    const head = selectHead.get() as { seq: number; id: string; hash: Buffer } | undefined;
+    if (head === undefined) return { eventCount: 0, lastId: null, headHash: GENESIS_HASH.toString('hex') };
+    const first = selectChainStart.get() as number;
+    return { eventCount: head.seq - first + 1, lastId: head.id, headHash: head.hash.toString('hex') };
+  });
 
   const prepareQuery = (sql: string): Database.Statement => {
     let statement = statements.get(sql);
@@ -72,6 +85,10 @@ export function openSqliteEventStore(path: string): EventStore {
     async get(id: string): Promise<StoredEvent | undefined> {
       const row = selectById.get(id) as EventRow | undefined;
       return row === undefined ? undefined : toStoredEvent(row);
+    },
+
+    async checkpoint(): Promise<Checkpoint> {
+      return signCheckpoint(chainSecret, readHead());
     },
 
     async close(): Promise<void> {

@@ -16,9 +16,14 @@ type Waiting = {
   reject(error: Error): void;
 };
 
-/** Starts the writer thread for the SQLite file at `path` (whose schema must already exist). */
-export function startSqliteWriter(path: string): SqliteWriter {
-  const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: { path } });
+/**
+ * Starts the writer thread for the SQLite file at `path` (whose schema must already exist), which
+ * chains every event it writes with `chainSecret`.
+ */
+export function startSqliteWriter(path: string, chainSecret: Buffer): SqliteWriter {
+  const worker = new Worker(new URL('./writer-thread.js', import.meta.url), {
+    workerData: { path, chainSecret: new Uint8Array(chainSecret) },
+  });
   const waiting = new Map<number, Waiting>();
   let nextBatch = 0;
   let broken: Error | undefined;

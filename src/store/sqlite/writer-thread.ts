@@ -6,20 +6,28 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { createUuidV7Generator } from '../../events/uuid-v7.js';
+import { chainHash, GENESIS_HASH } from '../../integrity/chain.js';
 import { openDatabase } from './open-database.js';
 import type { EventTuple, InsertOutcome, WriterReply, WriterRequest } from './writer-protocol.js';
 
 const port = parentPort!;
-const db = openDatabase((workerData as { path: string }).path);
-const insert = db.prepare('INSERT INTO events (id, ts, user_id, event_type, data) VALUES (?, ?, ?, ?, ?)');
+const { path, chainSecret } = workerData as { path: string; chainSecret: Uint8Array };
+const secret = Buffer.from(chainSecret);
+const db = openDatabase(path);
+const insert = db.prepare('INSERT INTO events (id, ts, user_id, event_type, data, hash) VALUES (?, ?, ?, ?, ?, ?)');
 const nextId = createUuidV7Generator();
+const lastHash = db.prepare('SELECT hash FROM events WHERE hash IS NOT NULL ORDER BY seq DESC LIMIT 1').pluck().get() as Buffer | undefined;
+let head: Buffer = lastHash ?? GENESIS_HASH;
 
-// Ids and timestamps are assigned inside the transaction, so their order is commit order.
-const commit = db.transaction((events: EventTuple[]): InsertOutcome[] =>
+// Ids, timestamps and chain hashes are assigned inside the transaction, in commit order; this
+// thread is the only writer, so the chain it extends is the chain on disk.
+const insertAll = db.transaction((events: EventTuple[]): InsertOutcome[] =>
   events.map(([userId, eventType, dataJson]) => {
     const { id, timestampMs } = nextId();
+    const hash = chainHash(secret, head, { id, timestampMs, userId, eventType, dataJson });
     try {
-      const { lastInsertRowid } = insert.run(id, timestampMs, userId, eventType, dataJson);
+      const { lastInsertRowid } = insert.run(id, timestampMs, userId, eventType, dataJson, hash);
+      head = hash;
       return [id, timestampMs, Number(lastInsertRowid)];
     } catch (error) {
       // A failed statement rolls back alone and the batch goes on, unless SQLite had to abandon
@@ -29,6 +37,17 @@ const commit = db.transaction((events: EventTuple[]): InsertOutcome[] =>
     }
   }),
 );
+
+/** Commits the events; when the transaction fails, the chain's head goes back with it. */
+function commit(events: EventTuple[]): InsertOutcome[] {
+  const headBefore = head;
+  try {
+    return insertAll(events);
+  } catch (error) {
+    head = headBefore;
+    throw error;
+  }
+}
 
 port.on('message', (first: WriterRequest) => {
   // Everything the main thread sent while the last transaction ran joins this one.

@@ -1,0 +1,23 @@
+import { createHmac } from 'node:crypto';
+
+/** What the chain commits to for each event: everything the API returns, in a fixed order. */
+export type ChainedFields = { id: string; timestampMs: number; userId: string; eventType: string; dataJson: string };
+
+/** The "previous hash" of the first chained event. */
+export const GENESIS_HASH: Buffer = Buffer.alloc(32);
+
+/**
+ * The canonical form of an event: a JSON array of its fields, UTF-8. JSON quoting makes it
+ * unambiguous (no field can run into the next) and `data` is its stored text, byte for byte.
+ */
+export function canonicalEvent(event: ChainedFields): Buffer {
+  return Buffer.from(JSON.stringify([event.id, event.timestampMs, event.userId, event.eventType, event.dataJson]), 'utf8');
+}
+
+/**
+ * hash = HMAC-SHA256(secret, previous hash ‖ canonical form of the event). Without the secret no
+ * one can rebuild the chain after editing, removing or reordering events.
+ */
+export function chainHash(secret: Buffer, previous: Buffer, event: ChainedFields): Buffer {
+  return createHmac('sha256', secret).update(previous).update(canonicalEvent(event)).digest();
+}

@@ -1,0 +1,75 @@
+import { timingSafeEqual } from 'node:crypto';
+import { chainHash, GENESIS_HASH, type ChainedFields } from './chain.js';
+import { hasValidSignature, type Checkpoint } from './checkpoint.js';
+
+export type ChainRow = ChainedFields & { seq: number; hash: Buffer | null };
+
+export type Verdict = {
+  ok: boolean;
+  /** Events checked link by link. */
+  chained: number;
+  /** Events recorded before the chain began (schema version 2 and earlier), not covered. */
+  unchained: number;
+  /** The first event that breaks the chain, and why. */
+  broken?: { seq: number; id: string; reason: string };
+  /** What the checkpoint proved, or why it could not. */
+  checkpoint?: { ok: boolean; detail: string };
+};
+
+/**
+ * Recomputes the chain over `rows` (in seq order) and stops at the first event whose stored hash
+ * is not the one its content and its predecessor give: an edited event, or one whose predecessor
+ * was removed or moved. With a checkpoint, also checks that the log still holds exactly what the
+ * checkpoint signed: nothing it covered was removed, truncated or rewritten since.
+ */
+export function verifyChain(rows: Iterable<ChainRow>, secret: Buffer, checkpoint?: Checkpoint): Verdict {
+  const verdict: Verdict = { ok: true, chained: 0, unchained: 0 };
+  if (checkpoint !== undefined && !hasValidSignature(secret, checkpoint)) {
+    verdict.ok = false;
+    verdict.checkpoint = { ok: false, detail: 'its signature is not valid: it was edited, or made with another secret' };
+    return verdict;
+  }
+  let previous: Buffer = GENESIS_HASH;
+  let atCheckpoint: { chained: number; hash: string } | undefined;
+  for (const row of rows) {
+    if (row.hash === null) {
+      if (verdict.chained > 0) {
+        verdict.broken = { seq: row.seq, id: row.id, reason: 'it has no chain hash, yet the chain began before it' };
+        break;
+      }
+      verdict.unchained++;
+      continue;
+    }
+    const expected = chainHash(secret, previous, row);
+    if (row.hash.length !== expected.length || !timingSafeEqual(row.hash, expected)) {
+      verdict.broken = {
+        seq: row.seq,
+        id: row.id,
+        reason: 'its hash does not match: this event was altered, or an event before it was removed or moved',
+      };
+      break;
+    }
+    previous = row.hash;
+    verdict.chained++;
+    if (checkpoint !== undefined && row.id === checkpoint.lastId) {
+      atCheckpoint = { chained: verdict.chained, hash: row.hash.toString('hex') };
+    }
+  }
+  if (verdict.broken !== undefined) verdict.ok = false;
+
+  if (checkpoint !== undefined && verdict.broken === undefined) {
+    const covered = checkpoint.lastId === null
+      ? checkpoint.eventCount === 0
+      : atCheckpoint !== undefined && atCheckpoint.chained === checkpoint.eventCount && atCheckpoint.hash === checkpoint.headHash;
+    verdict.checkpoint = covered
+      ? { ok: true, detail: `all ${checkpoint.eventCount} events it covers are present and unchanged` }
+      : {
+          ok: false,
+          detail: atCheckpoint === undefined
+            ? `its last event ${checkpoint.lastId} is gone: events it covered were removed (the log was truncated or rewritten)`
+            : `its last event is now number ${atCheckpoint.chained}, not ${checkpoint.eventCount}, or its hash differs: events it covered were removed or rewritten`,
+        };
+    if (!covered) verdict.ok = false;
+  }
+  return verdict;
+}

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { chainSecretPath } from '../../src/integrity/chain-secret.js';
+import { openSqliteEventStore } from '../../src/store/sqlite/sqlite-event-store.js';
+import { startTestServer, TEST_API_KEY } from '../helpers/test-server.js';
+
+const VERIFY = fileURLToPath(new URL('../../src/cli/verify.js', import.meta.url));
+const SECRET = 'chain-secret-for-tests-0123456789abcdef';
+
+function verify(dbPath: string, args: string[] = [], secret = SECRET): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [VERIFY, ...args], {
+      cwd: tmpdir(),
+      env: { PATH: process.env.PATH ?? '', AUDITOR_DB: dbPath, AUDITOR_CHAIN_SECRET: secret },
+    }, (error, stdout) => resolve({ code: error === null ? 0 : Number(error.code), stdout }));
+  });
+}
+
+/** A writable copy of the reference log, its append-only triggers dropped so a test can tamper. */
+function tamperableCopy(source: string, name: string): { path: string; db: Database.Database } {
+  const path = join(dirname(source), `${name}.db`);
+  copyFileSync(source, path);
+  const db = new Database(path);
+  db.exec('DROP TRIGGER events_are_never_updated; DROP TRIGGER events_are_never_deleted;');
+  return { path, db };
+}
+const dirname = (path: string) => path.slice(0, path.lastIndexOf('/'));
+
+describe('the tamper-evident chain and npm run verify', () => {
+  let dir: string;
+  let reference: string;
+  let checkpoint: string;
+  const ids: string[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'auditor-chain-'));
+    reference = join(dir, 'reference.db');
+    // Written in two sessions: the chain must carry on across a restart.
+    for (let session = 0; session < 2; session++) {
+      const store = openSqliteEventStore(reference, { chainSecret: SECRET });
+      const stored = await Promise.all(Array.from({ length: 10 }, (_, i) =>
+        store.append({ userId: `u${i % 3}`, eventType: 't', dataJson: `{"session":${session},"i":${i}}` })));
+      ids.push(...stored.map((e) => e.id));
+      if (session === 1) {
+        const head = await store.checkpoint();
+        checkpoint = join(dir, 'checkpoint.json');
+        writeFileSync(checkpoint, JSON.stringify({
+          event_count: head.eventCount, last_id: head.lastId, head_hash: head.headHash, created_at: head.createdAt, signature: head.signature,
+        }));
+      }
+      await store.close();
+    }
+    // Checkpoint the whole file so copies carry every event in the main file.
+    const db = new Database(reference);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('finds an intact log intact, with and without a checkpoint, and says how fast', async () => {
+    const plain = await verify(reference);
+    assert.equal(plain.code, 0, plain.stdout);
+    assert.match(plain.stdout, /^Checked 20 chained events in [\d.]+ s \(\d+ events\/s\)\.$/m);
+    assert.match(plain.stdout, /The chain is intact\./);
+    const checked = await verify(reference, ['--checkpoint', checkpoint]);
+    assert.equal(checked.code, 0, checked.stdout);
+    assert.match(checked.stdout, /Checkpoint holds: all 20 events it covers are present and unchanged/);
+  });
+
+  it('names an edited event', async () => {
+    const { path, db } = tamperableCopy(reference, 'edited');
+    db.prepare(`UPDATE events SET data = '{"session":0,"i":99}' WHERE id = ?`).run(ids[6]);
+    db.close();
+    const result = await verify(path);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, new RegExp(`BROKEN at event ${ids[6]} \\(number 7\\): its hash does not match`));
+  });
+
+  it('names the event after a removed one', async () => {
+    const { path, db } = tamperableCopy(reference, 'removed');
+    db.prepare('DELETE FROM events WHERE id = ?').run(ids[4]);
+    db.close();
+    const result = await verify(path);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, new RegExp(`BROKEN at event ${ids[5]} \\(number 6\\)`));
+  });
+
+  it('catches two events swapped', async () => {
+    const { path, db } = tamperableCopy(reference, 'swapped');
+    const row = db.prepare('SELECT id, ts, user_id, event_type, data, hash FROM events WHERE seq = ?');
+    const a = row.get(3) as Record<string, unknown>;
+    const b = row.get(8) as Record<string, unknown>;
+    const write = db.prepare('UPDATE events SET id = @id, ts = @ts, user_id = @user_id, event_type = @event_type, data = @data, hash = @hash WHERE seq = @seq');
+    db.transaction(() => {
+      write.run({ ...b, id: 'temporary', seq: 3 });
+      write.run({ ...a, seq: 8 });
+      write.run({ ...b, seq: 3 });
+    })();
+    db.close();
+    const result = await verify(path);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /BROKEN at event \S+ \(number 3\)/);
+  });
+
+  it('proves a truncated tail with a checkpoint saved before it', async () => {
+    const { path, db } = tamperableCopy(reference, 'truncated');
+    db.prepare('DELETE FROM events WHERE seq > 17').run();
+    db.close();
+    // The chain that is left is consistent: only the checkpoint can tell events are missing.
+    assert.equal((await verify(path)).code, 0);
+    const result = await verify(path, ['--checkpoint', checkpoint]);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /Checkpoint FAILS: its last event \S+ is gone/);
+  });
+
+  it('refuses a forged checkpoint and a wrong secret', async () => {
+    const forged = join(dir, 'forged.json');
+    const saved = JSON.parse((await import('node:fs')).readFileSync(checkpoint, 'utf8')) as Record<string, unknown>;
+    writeFileSync(forged, JSON.stringify({ ...saved, event_count: 15 }));
+    const result = await verify(reference, ['--checkpoint', forged]);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /Checkpoint FAILS: its signature is not valid/);
+    const wrong = await verify(reference, [], 'another-secret-0123456789abcdef-xyz');
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stdout, new RegExp(`BROKEN at event ${ids[0]} \\(number 1\\)`));
+  });
+
+  it('keeps a generated secret beside the database, readable by its owner only', async () => {
+    const path = join(dir, 'generated', 'events.db');
+    const store = openSqliteEventStore(path);
+    await store.append({ userId: 'u', eventType: 't', dataJson: '{}' });
+    await store.close();
+    assert.equal(statSync(chainSecretPath(path)).mode & 0o777, 0o600);
+    const reopened = openSqliteEventStore(path); // the same secret again: the chain continues
+    await reopened.append({ userId: 'u', eventType: 't', dataJson: '{}' });
+    await reopened.close();
+    const result = await new Promise<number>((resolve) => {
+      execFile(process.execPath, [VERIFY], { cwd: tmpdir(), env: { PATH: process.env.PATH ?? '', AUDITOR_DB: path } },
+        (error) => resolve(error === null ? 0 : Number(error.code)));
+    });
+    assert.equal(result, 0);
+  });
+});
+
+describe('GET /integrity', () => {
+  it('answers a signed checkpoint of the chain head that grows with the log', async () => {
+    const server = await startTestServer();
+    try {
+      const get = () => fetch(`${server.url}/integrity`, { headers: { 'X-API-Key': TEST_API_KEY } });
+      const empty = await get();
+      assert.equal(empty.status, 200);
+      const first = (await empty.json()) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(first), ['event_count', 'last_id', 'head_hash', 'created_at', 'signature']);
+      assert.equal(first.event_count, 0);
+      assert.equal(first.last_id, null);
+
+      const posted = (await (await server.post({ user_id: 'u', event_type: 't' })).json()) as { id: string };
+      const second = (await (await get()).json()) as Record<string, unknown>;
+      assert.equal(second.event_count, 1);
+      assert.equal(second.last_id, posted.id);
+      assert.match(String(second.head_hash), /^[0-9a-f]{64}$/);
+      assert.match(String(second.signature), /^[0-9a-f]{64}$/);
+      assert.notEqual(second.head_hash, first.head_hash);
+
+      assert.equal((await fetch(`${server.url}/integrity`)).status, 401);
+    } finally {
+      await server.close();
+    }
+  });
+});
