@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
+import { measureChainMicroseconds } from './chain-cost.js';
 import { measureExport, type ExportResult } from './exports.js';
 import { HOT_EVERY, HOT_USER, eventBody, typicalUser } from './fixtures.js';
 import { runIngest } from './ingest.js';
@@ -127,6 +128,8 @@ try {
     await server.stop();
   }
 
+  const chainMicroseconds = measureChainMicroseconds(CHAIN_SECRET);
+
   // Report medians, with the ratio taken per round (each pair ran back to back) then its median.
   const of = (kind: 'baseline' | 'service') => ingest.filter((r) => r.kind === kind);
   const ratios = of('service').map((r, i) => r.result.requestsPerSecond / of('baseline')[i]!.result.requestsPerSecond);
@@ -154,7 +157,10 @@ try {
     },
     queries: Object.fromEntries(Object.entries(queryResults).map(([kind, results]) => [kind, summary(results)])),
     exports,
+    chain: { microsecondsPerEvent: chainMicroseconds, shareOfIngestTime: 0 },
   };
+  // The share of each ingested event's time on the server that chaining takes.
+  figures.chain.shareOfIngestTime = chainMicroseconds / (1e6 / figures.ingest.service.requestsPerSecond);
 
   const { baseline, service } = figures.ingest;
   printTable(`Ingest, ${connections} connections, median of ${rounds} rounds of ${durationSeconds} s`, ['server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'ratio'], [
@@ -165,6 +171,8 @@ try {
     Object.entries(figures.queries).map(([kind, r]) => [kind, fixed(r.requestsPerSecond, 0), fixed(r.p50Ms), fixed(r.p99Ms), String(r.errors)]));
   printTable('Whole answers, streamed', ['answer', 'events', 'MB', 'first byte ms', 'total ms', 'server peak RSS MB'],
     Object.entries(exports).map(([name, r]) => [name, String(r.events), fixed(r.megabytes, 1), fixed(r.timeToFirstByteMs), fixed(r.totalMs, 0), fixed(r.serverPeakRssMb, 0)]));
+
+  console.log(`\nTamper-evident chain: ${fixed(chainMicroseconds)} µs of CPU per event, ${fixed(figures.chain.shareOfIngestTime * 100, 1)}% of the time per ingested event.`);
 
   mkdirSync(dirname(options.out), { recursive: true });
   writeFileSync(options.out, JSON.stringify(figures, null, 2) + '\n');
