@@ -131,6 +131,22 @@ describe('the tamper-evident chain and npm run verify', () => {
     assert.match(wrong.stdout, new RegExp(`BROKEN at event ${ids[0]} \\(number 1\\)`));
   });
 
+  it('keeps one chain when two stores write to the same file', async () => {
+    const path = join(dir, 'two-writers.db');
+    const first = openSqliteEventStore(path, { chainSecret: SECRET });
+    const second = openSqliteEventStore(path, { chainSecret: SECRET });
+    for (let round = 0; round < 5; round++) {
+      await Promise.all([
+        ...Array.from({ length: 5 }, (_, i) => first.append({ userId: 'a', eventType: 't', dataJson: `{"r":${round},"i":${i}}` })),
+        ...Array.from({ length: 5 }, (_, i) => second.append({ userId: 'b', eventType: 't', dataJson: `{"r":${round},"i":${i}}` })),
+      ]);
+    }
+    await Promise.all([first.close(), second.close()]);
+    const result = await verify(path);
+    assert.equal(result.code, 0, result.stdout);
+    assert.match(result.stdout, /^Checked 50 chained events/m);
+  });
+
   it('keeps a generated secret beside the database, readable by its owner only', async () => {
     const path = join(dir, 'generated', 'events.db');
     const store = openSqliteEventStore(path);

@@ -16,13 +16,14 @@ const secret = Buffer.from(chainSecret);
 const db = openDatabase(path);
 const insert = db.prepare('INSERT INTO events (id, ts, user_id, event_type, data, hash) VALUES (?, ?, ?, ?, ?, ?)');
 const nextId = createUuidV7Generator();
-const lastHash = db.prepare('SELECT hash FROM events WHERE hash IS NOT NULL ORDER BY seq DESC LIMIT 1').pluck().get() as Buffer | undefined;
-let head: Buffer = lastHash ?? GENESIS_HASH;
+const selectHead = db.prepare('SELECT hash FROM events WHERE hash IS NOT NULL ORDER BY seq DESC LIMIT 1').pluck();
 
-// Ids, timestamps and chain hashes are assigned inside the transaction, in commit order; this
-// thread is the only writer, so the chain it extends is the chain on disk.
-const insertAll = db.transaction((events: EventTuple[]): InsertOutcome[] =>
-  events.map(([userId, eventType, dataJson]) => {
+// Ids, timestamps and chain hashes are assigned inside the transaction, in commit order. The head
+// is read inside it too, under the write lock (see commit), so even a second process writing to
+// the same file by mistake would extend the chain rather than fork it.
+const insertAll = db.transaction((events: EventTuple[]): InsertOutcome[] => {
+  let head = (selectHead.get() as Buffer | undefined) ?? GENESIS_HASH;
+  return events.map(([userId, eventType, dataJson]) => {
     const { id, timestampMs } = nextId();
     const hash = chainHash(secret, head, { id, timestampMs, userId, eventType, dataJson });
     try {
@@ -35,18 +36,12 @@ const insertAll = db.transaction((events: EventTuple[]): InsertOutcome[] =>
       if (!db.inTransaction) throw error;
       return (error as Error).message;
     }
-  }),
-);
+  });
+});
 
-/** Commits the events; when the transaction fails, the chain's head goes back with it. */
+/** Commits the events in one transaction that takes the write lock at its start. */
 function commit(events: EventTuple[]): InsertOutcome[] {
-  const headBefore = head;
-  try {
-    return insertAll(events);
-  } catch (error) {
-    head = headBefore;
-    throw error;
-  }
+  return insertAll.immediate(events);
 }
 
 port.on('message', (first: WriterRequest) => {
