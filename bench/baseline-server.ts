@@ -5,6 +5,7 @@
  */
 import { createServer } from 'node:http';
 import { createApp } from '../src/app.js';
+import { createKeyRegistry } from '../src/auth/key-registry.js';
 import { answerClientError } from '../src/http/client-error.js';
 import { createUuidV7Generator } from '../src/events/uuid-v7.js';
 import { createJsonLogger } from '../src/ops/logger.js';
@@ -25,7 +26,7 @@ const store: EventStore = {
 
 const log = createJsonLogger();
 const server = createServer(
-  createApp({ store, apiKey: process.env.AUDITOR_API_KEY ?? '', maxBodyBytes: 1024 * 1024, log }),
+  createApp({ store, keys: createKeyRegistry({ adminKey: process.env.AUDITOR_API_KEY, log }), maxBodyBytes: 1024 * 1024, log }),
 );
 server.on('clientError', answerClientError);
 server.listen(Number(process.env.PORT), process.env.HOST ?? '127.0.0.1', () => {

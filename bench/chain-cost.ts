@@ -9,7 +9,7 @@ import { eventData, typicalUser } from './fixtures.js';
 export function measureChainMicroseconds(secret: string): number {
   const key = Buffer.from(secret);
   const nextId = createUuidV7Generator();
-  const events = Array.from({ length: 1000 }, (_, n) => ({ ...nextId(), userId: typicalUser(n), eventType: 'login', dataJson: eventData(n) }));
+  const events = Array.from({ length: 1000 }, (_, n) => ({ ...nextId(), userId: typicalUser(n), eventType: 'login', dataJson: eventData(n), keyName: 'billing' }));
   const runs: number[] = [];
   for (let run = 0; run < 5; run++) {
     let head = GENESIS_HASH;

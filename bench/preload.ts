@@ -16,7 +16,7 @@ export function preloadSqlite(path: string, count: number, chainSecret: string):
   let clock = start;
   const step = (Date.now() - start) / count;
   const nextId = createUuidV7Generator(() => Math.floor(clock));
-  const insert = db.prepare('INSERT INTO events (id, ts, user_id, event_type, data, hash) VALUES (?, ?, ?, ?, ?, ?)');
+  const insert = db.prepare('INSERT INTO events (id, ts, user_id, event_type, data, key_name, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const secret = Buffer.from(chainSecret);
   let head = GENESIS_HASH;
   const fill = db.transaction((from: number, to: number) => {
@@ -25,9 +25,9 @@ export function preloadSqlite(path: string, count: number, chainSecret: string):
       const { id, timestampMs } = nextId();
       const hot = n % HOT_EVERY === 0;
       const rare = hot && (n / HOT_EVERY) % RARE_EVERY === 0;
-      const event = { id, timestampMs, userId: hot ? HOT_USER : typicalUser(n), eventType: EVENT_TYPES[n % EVENT_TYPES.length]!, dataJson: eventData(n, rare) };
+      const event = { id, timestampMs, userId: hot ? HOT_USER : typicalUser(n), eventType: EVENT_TYPES[n % EVENT_TYPES.length]!, dataJson: eventData(n, rare), keyName: 'preload' };
       head = chainHash(secret, head, event);
-      insert.run(id, timestampMs, event.userId, event.eventType, event.dataJson, head);
+      insert.run(id, timestampMs, event.userId, event.eventType, event.dataJson, event.keyName, head);
     }
   });
   for (let from = 0; from < count; from += 50_000) fill(from, Math.min(count, from + 50_000));

@@ -1,6 +1,8 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { createApiKeyGuard } from './auth/api-key-guard.js';
+import type { KeyRegistry } from './auth/key-registry.js';
+import type { Scope } from './auth/keys-file.js';
+import { createScopeGuard } from './auth/scope-guard.js';
 import { HttpError } from './http/http-error.js';
 import type { Reply, RouteHandler } from './http/route.js';
 import { sendError, sendReply } from './http/send-reply.js';
@@ -13,26 +15,27 @@ import type { EventStore } from './store/event-store.js';
 
 export type AppDependencies = {
   store: EventStore;
-  apiKey: string;
+  keys: KeyRegistry;
   maxBodyBytes: number;
   log: Logger;
 };
 
-type Routes = Record<string, Partial<Record<string, RouteHandler>>>;
+/** Per path, per method: the scope a key needs, and the handler. */
+type Routes = Record<string, Partial<Record<string, { scope: Scope; handle: RouteHandler }>>>;
 
 /** The whole HTTP surface as a plain request listener: route, authenticate, handle, answer. */
-export function createApp({ store, apiKey, maxBodyBytes, log }: AppDependencies): RequestListener {
-  const requireApiKey = createApiKeyGuard(apiKey);
+export function createApp({ store, keys, maxBodyBytes, log }: AppDependencies): RequestListener {
+  const requireScope = createScopeGuard(keys);
   const routes: Routes = {
     '/events': {
-      GET: createGetEventsRoute(store),
-      POST: createPostEventsRoute(store, maxBodyBytes),
+      GET: { scope: 'read', handle: createGetEventsRoute(store) },
+      POST: { scope: 'ingest', handle: createPostEventsRoute(store, maxBodyBytes) },
     },
     '/events/{id}': {
-      GET: createGetEventRoute(store),
+      GET: { scope: 'read', handle: createGetEventRoute(store) },
     },
     '/integrity': {
-      GET: createGetIntegrityRoute(store),
+      GET: { scope: 'admin', handle: createGetIntegrityRoute(store) },
     },
   };
 
@@ -40,13 +43,13 @@ export function createApp({ store, apiKey, maxBodyBytes, log }: AppDependencies)
     const { pattern, pathId } = matchPath(path);
     const methods = pattern === undefined ? undefined : routes[pattern];
     if (methods === undefined) throw new HttpError(404, `No such endpoint: ${path}`);
-    const handler = methods[request.method ?? ''];
-    if (handler === undefined) {
+    const route = methods[request.method ?? ''];
+    if (route === undefined) {
       const allowed = Object.keys(methods).join(', ');
       throw new HttpError(405, `${request.method} is not allowed on ${path}; use ${allowed}`, { Allow: allowed });
     }
-    requireApiKey(request);
-    return handler(request, params, pathId);
+    const caller = requireScope(request, route.scope);
+    return route.handle(request, { params, pathId, caller });
   };
 
   return (request: IncomingMessage, response: ServerResponse) => {

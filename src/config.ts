@@ -5,6 +5,8 @@ export type Config = {
   /** Undefined when none is configured: main.ts then generates one for this run. */
   apiKey: string | undefined;
   dbPath: string;
+  /** The keys file written by `npm run keys`. */
+  keysFile: string;
   maxBodyBytes: number;
   /** Keys the tamper-evident chain; undefined means the secret file beside the database. */
   chainSecret: string | undefined;
@@ -25,6 +27,7 @@ export const DEFAULTS = {
   port: 8080,
   host: '127.0.0.1',
   dbPath: 'data/auditor.db',
+  keysFile: 'data/keys.json',
   maxBodyBytes: 1024 * 1024,
 } as const;
 
@@ -67,6 +70,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     host: read('HOST') ?? DEFAULTS.host,
     apiKey,
     dbPath: read('AUDITOR_DB') ?? DEFAULTS.dbPath,
+    keysFile: read('AUDITOR_KEYS_FILE') ?? DEFAULTS.keysFile,
     maxBodyBytes: integer('AUDITOR_MAX_BODY_BYTES', DEFAULTS.maxBodyBytes, 1, 1024 * 1024 * 1024),
     chainSecret,
   };

@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createApp } from './app.js';
+import { createKeyRegistry, type KeyRegistry } from './auth/key-registry.js';
+import { generateKey, readKeysFile } from './auth/keys-file.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { answerClientError } from './http/client-error.js';
 import { createJsonLogger } from './ops/logger.js';
@@ -31,10 +32,11 @@ function readConfig(): Config {
 }
 
 function generateApiKey(config: Config): string {
-  const key = randomBytes(32).toString('base64url');
+  const key = generateKey();
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   process.stderr.write(
-    'No AUDITOR_API_KEY is set, so this run uses a key generated for it alone (it is not saved):\n' +
+    'No AUDITOR_API_KEY is set and the keys file has no keys, so this run uses an admin key\n' +
+      'generated for it alone (it is not saved; create lasting keys with npm run keys):\n' +
       `  ${key}\n` +
       `Try: curl -H 'X-API-Key: ${key}' 'http://${host}:${config.port}/events?user_id=alice'\n`,
   );
@@ -49,10 +51,23 @@ function openStore(config: Config): EventStore {
   }
 }
 
+function openKeys(config: Config): { keys: KeyRegistry; source: string } {
+  let fileKeys: number;
+  try {
+    fileKeys = readKeysFile(config.keysFile).length;
+  } catch (error) {
+    fail(`AUDITOR_KEYS_FILE: cannot read "${config.keysFile}": ${(error as Error).message}`);
+  }
+  const adminKey = config.apiKey ?? (fileKeys === 0 ? generateApiKey(config) : undefined);
+  const keys = createKeyRegistry({ keysFile: config.keysFile, adminKey, log });
+  const envKey = config.apiKey !== undefined ? ' + AUDITOR_API_KEY' : adminKey !== undefined ? ' + a generated admin key' : '';
+  return { keys, source: `${fileKeys} from ${config.keysFile}${envKey}` };
+}
+
 const config = readConfig();
-const apiKey = config.apiKey ?? generateApiKey(config);
+const { keys, source: keySource } = openKeys(config);
 const store = openStore(config);
-const server = createServer(createApp({ store, apiKey, maxBodyBytes: config.maxBodyBytes, log }));
+const server = createServer(createApp({ store, keys, maxBodyBytes: config.maxBodyBytes, log }));
 server.on('clientError', answerClientError);
 server.once('error', (error: NodeJS.ErrnoException) => {
   fail(`PORT/HOST: cannot listen on ${config.host}:${config.port}: ${error.code ?? error.message}`);
@@ -60,7 +75,7 @@ server.once('error', (error: NodeJS.ErrnoException) => {
 server.listen(config.port, config.host, () => {
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  log.info({ msg: 'listening', host: config.host, port, database: config.dbPath });
+  log.info({ msg: 'listening', host: config.host, port, database: config.dbPath, keys: keySource });
 });
 
 let stopping = false;
@@ -74,6 +89,7 @@ async function shutdown(signal: string): Promise<void> {
   const force = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
   await closed;
   clearTimeout(force);
+  keys.close();
   await store.close();
   log.info({ msg: 'stopped' });
 }

@@ -9,6 +9,7 @@ describe('loadConfig', () => {
       host: '127.0.0.1',
       apiKey: undefined,
       dbPath: 'data/auditor.db',
+      keysFile: 'data/keys.json',
       maxBodyBytes: 1048576,
       chainSecret: undefined,
     });
@@ -23,8 +24,12 @@ describe('loadConfig', () => {
         AUDITOR_DB: '/var/lib/auditor/events.db',
         AUDITOR_MAX_BODY_BYTES: '2048',
         AUDITOR_CHAIN_SECRET: 's'.repeat(64),
+        AUDITOR_KEYS_FILE: '/etc/auditor/keys.json',
       }),
-      { port: 9000, host: '0.0.0.0', apiKey: 'k'.repeat(32), dbPath: '/var/lib/auditor/events.db', maxBodyBytes: 2048, chainSecret: 's'.repeat(64) },
+      {
+        port: 9000, host: '0.0.0.0', apiKey: 'k'.repeat(32), dbPath: '/var/lib/auditor/events.db',
+        keysFile: '/etc/auditor/keys.json', maxBodyBytes: 2048, chainSecret: 's'.repeat(64),
+      },
     );
   });
 

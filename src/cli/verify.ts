@@ -48,7 +48,7 @@ const checkpoint = values.checkpoint === undefined ? undefined : readCheckpoint(
 
 const db = new Database(dbPath, { readonly: true, fileMustExist: true });
 const rows = db
-  .prepare('SELECT seq, id, ts AS timestampMs, user_id AS userId, event_type AS eventType, data AS dataJson, hash FROM events ORDER BY seq')
+  .prepare('SELECT seq, id, ts AS timestampMs, user_id AS userId, event_type AS eventType, data AS dataJson, key_name AS keyName, hash FROM events ORDER BY seq')
   .iterate() as IterableIterator<ChainRow>;
 const started = performance.now();
 let verdict;

@@ -4,6 +4,8 @@ export type NewEvent = {
   eventType: string;
   /** The `data` object as the client wrote it, minified; `{}` when it was left out. */
   dataJson: string;
+  /** The name of the key that wrote it: kept, and chained, but not part of the API's event. */
+  keyName?: string;
 };
 
 /** An event as it was recorded: the server assigns the id and the timestamp. */

@@ -1,10 +1,16 @@
 import type { IncomingMessage } from 'node:http';
+import type { Caller } from '../auth/key-registry.js';
 
-/**
- * Handles one method on one path; throws HttpError for the client's mistakes, never writes.
- * `pathId` is the last segment of a path like /events/{id}.
- */
-export type RouteHandler = (request: IncomingMessage, params: URLSearchParams, pathId: string) => Promise<Reply>;
+export type RouteContext = {
+  params: URLSearchParams;
+  /** The last segment of a path like /events/{id}. */
+  pathId: string;
+  /** The authenticated key. */
+  caller: Caller;
+};
+
+/** Handles one method on one path; throws HttpError for the client's mistakes, never writes. */
+export type RouteHandler = (request: IncomingMessage, context: RouteContext) => Promise<Reply>;
 
 /** What a route handler answers; app.ts turns it into the HTTP response. */
 export type Reply = JsonReply | StreamReply;

@@ -1,17 +1,28 @@
 import { createHmac } from 'node:crypto';
 
-/** What the chain commits to for each event: everything the API returns, in a fixed order. */
-export type ChainedFields = { id: string; timestampMs: number; userId: string; eventType: string; dataJson: string };
+/** What the chain commits to for each event: everything the API returns, and the key that wrote it. */
+export type ChainedFields = {
+  id: string;
+  timestampMs: number;
+  userId: string;
+  eventType: string;
+  dataJson: string;
+  /** Null for events recorded before key names were kept (schema version 3). */
+  keyName: string | null;
+};
 
 /** The "previous hash" of the first chained event. */
 export const GENESIS_HASH: Buffer = Buffer.alloc(32);
 
 /**
  * The canonical form of an event: a JSON array of its fields, UTF-8. JSON quoting makes it
- * unambiguous (no field can run into the next) and `data` is its stored text, byte for byte.
+ * unambiguous (no field can run into the next) and `data` is its stored text, byte for byte. The
+ * key name is the sixth element when there is one.
  */
 export function canonicalEvent(event: ChainedFields): Buffer {
-  return Buffer.from(JSON.stringify([event.id, event.timestampMs, event.userId, event.eventType, event.dataJson]), 'utf8');
+  const fields: Array<string | number> = [event.id, event.timestampMs, event.userId, event.eventType, event.dataJson];
+  if (event.keyName !== null) fields.push(event.keyName);
+  return Buffer.from(JSON.stringify(fields), 'utf8');
 }
 
 /**

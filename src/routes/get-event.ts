@@ -7,7 +7,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** GET /events/{id}: one event, or 404. */
 export function createGetEventRoute(store: EventStore): RouteHandler {
-  return async (_request, _params, id) => {
+  return async (_request, { pathId: id }) => {
     const event = UUID.test(id) ? await store.get(id) : undefined;
     if (event === undefined) throw new HttpError(404, `No event with id ${JSON.stringify(id)}`);
     return { status: 200, body: new RawJson(encodeEventJson(event)) };

@@ -24,7 +24,7 @@ const FORMAT_NAMES = Object.keys(FORMATS);
  * asked, to learn whether another page follows) and a `Link: rel="next"` names the next page.
  */
 export function createGetEventsRoute(store: EventStore): RouteHandler {
-  return async (request, params) => {
+  return async (request, { params }) => {
     const query = parseEventQuery(params);
     const format = FORMATS[negotiate(request.headers.accept, FORMAT_NAMES)]!;
     const headers: Record<string, string> = { Vary: 'Accept' };

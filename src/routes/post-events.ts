@@ -6,8 +6,8 @@ import type { EventStore } from '../store/event-store.js';
 
 /** POST /events: validate, store durably, then answer 201 with the new id. */
 export function createPostEventsRoute(store: EventStore, maxBodyBytes: number): RouteHandler {
-  return async (request) => {
-    const event = parseNewEvent(await readJsonBody(request, maxBodyBytes));
+  return async (request, { caller }) => {
+    const event = { ...parseNewEvent(await readJsonBody(request, maxBodyBytes)), keyName: caller.keyName };
     let stored;
     try {
       stored = await store.append(event);

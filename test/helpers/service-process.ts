@@ -1,8 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+
+/** Unless a test names one, the service reads no keys file: never a developer's data/keys.json. */
+const NO_KEYS_FILE = join(tmpdir(), `auditor-test-no-keys-${process.pid}.json`);
 
 export type ServiceProcess = {
   child: ChildProcess;
@@ -17,7 +22,7 @@ export type ServiceProcess = {
 export async function startService(env: Record<string, string>, cwd?: string): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [MAIN], {
     cwd,
-    env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
+    env: { PATH: process.env.PATH ?? '', PORT: '0', AUDITOR_KEYS_FILE: NO_KEYS_FILE, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -43,7 +48,7 @@ export async function startService(env: Record<string, string>, cwd?: string): P
 /** Runs the service expecting it to refuse to start; returns its exit code and stderr. */
 export async function runFailingService(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', AUDITOR_KEYS_FILE: NO_KEYS_FILE, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../../src/app.js';
+import { createKeyRegistry } from '../../src/auth/key-registry.js';
 import { answerClientError } from '../../src/http/client-error.js';
 import { silentLogger, type Logger } from '../../src/ops/logger.js';
 import type { EventStore } from '../../src/store/event-store.js';
@@ -28,14 +29,15 @@ export type TestServer = {
 
 /** A real server on port 0 over a fresh temporary database, as main.ts would wire it. */
 export async function startTestServer(
-  options: { maxBodyBytes?: number; log?: Logger; store?: EventStore } = {},
+  options: { maxBodyBytes?: number; log?: Logger; store?: EventStore; keysFile?: string } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'auditor-test-'));
   const dbPath = join(dir, 'auditor.db');
   const store = options.store ?? openSqliteEventStore(dbPath);
+  const keys = createKeyRegistry({ adminKey: TEST_API_KEY, keysFile: options.keysFile, log: silentLogger, pollMs: 50 });
   const app = createApp({
     store,
-    apiKey: TEST_API_KEY,
+    keys,
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     log: options.log ?? silentLogger,
   });
@@ -58,6 +60,7 @@ export async function startTestServer(
     get: (query, headers = {}, signal) =>
       fetch(`${url}/events?${query}`, { headers: { 'X-API-Key': TEST_API_KEY, ...headers }, ...(signal ? { signal } : {}) }),
     async close() {
+      keys.close();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       await store.close();

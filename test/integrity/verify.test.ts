@@ -45,7 +45,7 @@ describe('the tamper-evident chain and npm run verify', () => {
     for (let session = 0; session < 2; session++) {
       const store = openSqliteEventStore(reference, { chainSecret: SECRET });
       const stored = await Promise.all(Array.from({ length: 10 }, (_, i) =>
-        store.append({ userId: `u${i % 3}`, eventType: 't', dataJson: `{"session":${session},"i":${i}}` })));
+        store.append({ userId: `u${i % 3}`, eventType: 't', dataJson: `{"session":${session},"i":${i}}`, keyName: `key-${i % 2}` })));
       ids.push(...stored.map((e) => e.id));
       if (session === 1) {
         const head = await store.checkpoint();
@@ -80,6 +80,15 @@ describe('the tamper-evident chain and npm run verify', () => {
     const result = await verify(path);
     assert.equal(result.code, 1);
     assert.match(result.stdout, new RegExp(`BROKEN at event ${ids[6]} \\(number 7\\): its hash does not match`));
+  });
+
+  it('names an event whose recorded key was changed', async () => {
+    const { path, db } = tamperableCopy(reference, 'rekeyed');
+    db.prepare(`UPDATE events SET key_name = 'someone-else' WHERE id = ?`).run(ids[12]);
+    db.close();
+    const result = await verify(path);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, new RegExp(`BROKEN at event ${ids[12]} \\(number 13\\)`));
   });
 
   it('names the event after a removed one', async () => {

@@ -47,7 +47,7 @@ describe('the service process', () => {
   it('generates a strong key when none is set, prints it once to stderr, and never logs it', async () => {
     const service = await startService({ AUDITOR_DB: join(dir, 'generated.db') });
     try {
-      const key = /^ {2}(\S{43})$/m.exec(service.stderr())?.[1];
+      const key = /^ {2}(adt_[A-Za-z0-9_-]{43})$/m.exec(service.stderr())?.[1];
       assert.ok(key, service.stderr());
       assert.match(service.stderr(), new RegExp(`curl -H 'X-API-Key: ${key}'`));
       const response = await fetch(`${service.url}/events?user_id=x`, { headers: { 'X-API-Key': key } });

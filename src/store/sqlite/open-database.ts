@@ -30,11 +30,14 @@ const MAKE_APPEND_ONLY = `
 // version 3 keep NULL: the chain begins after them, and verification says how many it does not cover.
 const ADD_CHAIN_HASH = `ALTER TABLE events ADD COLUMN hash BLOB;`;
 
+// The name of the key that wrote each event (evidence of who wrote it; not part of the API's event).
+const ADD_KEY_NAME = `ALTER TABLE events ADD COLUMN key_name TEXT;`;
+
 /**
  * Each step takes the schema from version i to i + 1 (`PRAGMA user_version` records the version in
  * the file); a database is upgraded in place, one transaction per step, when it is opened.
  */
-const MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_CHAIN_HASH];
+const MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_CHAIN_HASH, ADD_KEY_NAME];
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

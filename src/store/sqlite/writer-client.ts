@@ -65,7 +65,7 @@ export function startSqliteWriter(path: string, chainSecret: Buffer): SqliteWrit
       return new Promise((resolve, reject) => {
         const batch = nextBatch++;
         waiting.set(batch, { events, resolve, reject });
-        send({ kind: 'commit', batch, events: events.map((e) => [e.userId, e.eventType, e.dataJson]) });
+        send({ kind: 'commit', batch, events: events.map((e) => [e.userId, e.eventType, e.dataJson, e.keyName ?? null]) });
       });
     },
     async close() {

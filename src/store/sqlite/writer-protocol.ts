@@ -1,7 +1,7 @@
 /** Messages between the SQLite store and its writer thread. */
 
-/** One event to insert: [userId, eventType, dataJson]. Tuples clone faster than objects. */
-export type EventTuple = [userId: string, eventType: string, dataJson: string];
+/** One event to insert. Tuples clone faster than objects. */
+export type EventTuple = [userId: string, eventType: string, dataJson: string, keyName: string | null];
 
 export type WriterRequest = { kind: 'commit'; batch: number; events: EventTuple[] } | { kind: 'close' };
 

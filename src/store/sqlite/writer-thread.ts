@@ -14,7 +14,7 @@ const port = parentPort!;
 const { path, chainSecret } = workerData as { path: string; chainSecret: Uint8Array };
 const secret = Buffer.from(chainSecret);
 const db = openDatabase(path);
-const insert = db.prepare('INSERT INTO events (id, ts, user_id, event_type, data, hash) VALUES (?, ?, ?, ?, ?, ?)');
+const insert = db.prepare('INSERT INTO events (id, ts, user_id, event_type, data, key_name, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
 const nextId = createUuidV7Generator();
 const selectHead = db.prepare('SELECT hash FROM events WHERE hash IS NOT NULL ORDER BY seq DESC LIMIT 1').pluck();
 
@@ -23,11 +23,11 @@ const selectHead = db.prepare('SELECT hash FROM events WHERE hash IS NOT NULL OR
 // the same file by mistake would extend the chain rather than fork it.
 const insertAll = db.transaction((events: EventTuple[]): InsertOutcome[] => {
   let head = (selectHead.get() as Buffer | undefined) ?? GENESIS_HASH;
-  return events.map(([userId, eventType, dataJson]) => {
+  return events.map(([userId, eventType, dataJson, keyName]) => {
     const { id, timestampMs } = nextId();
-    const hash = chainHash(secret, head, { id, timestampMs, userId, eventType, dataJson });
+    const hash = chainHash(secret, head, { id, timestampMs, userId, eventType, dataJson, keyName });
     try {
-      const { lastInsertRowid } = insert.run(id, timestampMs, userId, eventType, dataJson, hash);
+      const { lastInsertRowid } = insert.run(id, timestampMs, userId, eventType, dataJson, keyName, hash);
       head = hash;
       return [id, timestampMs, Number(lastInsertRowid)];
     } catch (error) {

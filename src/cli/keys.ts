@@ -1,0 +1,68 @@
+/**
+ * npm run keys -- create --name billing --scope ingest | list | revoke --name billing
+ *
+ * Manages the keys file (AUDITOR_KEYS_FILE, default data/keys.json). `create` prints the new key
+ * once, alone on standard output, so a script can capture it; everything else goes to stderr.
+ * A running service picks the change up within a second.
+ */
+import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { ConfigError, loadConfig } from '../config.js';
+import { generateKey, hashKey, isKeyName, isScope, readKeysFile, SCOPES, writeKeysFile } from '../auth/keys-file.js';
+
+function fail(line: string): never {
+  process.stderr.write(`keys: ${line}\n`);
+  process.exit(2);
+}
+
+const USAGE = 'usage: npm run keys -- create --name NAME --scope ingest|read|admin | list | revoke --name NAME';
+let parsed;
+try {
+  parsed = parseArgs({ allowPositionals: true, options: { name: { type: 'string' }, scope: { type: 'string' } } });
+} catch (error) {
+  fail(`${(error as Error).message}\n${USAGE}`);
+}
+const { positionals, values } = parsed;
+if (existsSync('.env')) process.loadEnvFile('.env');
+let keysFile: string;
+try {
+  ({ keysFile } = loadConfig(process.env));
+} catch (error) {
+  if (error instanceof ConfigError) fail(error.problems.join('; '));
+  throw error;
+}
+let records;
+try {
+  records = readKeysFile(keysFile);
+} catch (error) {
+  fail(`cannot read ${keysFile}: ${(error as Error).message}`);
+}
+
+switch (positionals[0]) {
+  case 'create': {
+    const { name, scope } = values;
+    if (!isKeyName(name)) fail('--name must be 1 to 64 letters, digits, dots, dashes or underscores');
+    if (!isScope(scope)) fail(`--scope must be one of ${SCOPES.join(', ')}`);
+    if (records.some((record) => record.name === name)) fail(`a key named "${name}" exists; revoke it first`);
+    const key = generateKey();
+    writeKeysFile(keysFile, [...records, { name, scope, sha256: hashKey(key), createdAt: new Date().toISOString() }]);
+    process.stderr.write(`Created key "${name}" with scope ${scope} in ${keysFile}. It is shown once, below; only its SHA-256 is kept.\n`);
+    process.stdout.write(`${key}\n`);
+    break;
+  }
+  case 'list': {
+    if (records.length === 0) process.stderr.write(`No keys in ${keysFile}.\n`);
+    for (const record of records) process.stdout.write(`${record.name}\t${record.scope}\t${record.createdAt}\n`);
+    break;
+  }
+  case 'revoke': {
+    const { name } = values;
+    if (name === undefined) fail('revoke needs --name');
+    if (!records.some((record) => record.name === name)) fail(`no key named "${name}" in ${keysFile}`);
+    writeKeysFile(keysFile, records.filter((record) => record.name !== name));
+    process.stderr.write(`Revoked key "${name}". A running service refuses it within a second.\n`);
+    break;
+  }
+  default:
+    fail(USAGE);
+}
