@@ -3,10 +3,9 @@
  * logging, the 201 answer) over a store that hands back an id without storing anything. The ratio
  * of the real service to this server is the cost of storage, and nothing else.
  */
-import { createServer } from 'node:http';
 import { createApp } from '../src/app.js';
 import { createKeyRegistry } from '../src/auth/key-registry.js';
-import { answerClientError } from '../src/http/client-error.js';
+import { createHttpServer } from '../src/http/create-http-server.js';
 import { createUuidV7Generator } from '../src/events/uuid-v7.js';
 import { createJsonLogger } from '../src/ops/logger.js';
 import type { EventStore } from '../src/store/event-store.js';
@@ -25,10 +24,9 @@ const store: EventStore = {
 };
 
 const log = createJsonLogger();
-const server = createServer(
+const server = createHttpServer(
   createApp({ store, keys: createKeyRegistry({ adminKey: process.env.AUDITOR_API_KEY, log }), maxBodyBytes: 1024 * 1024, log }),
 );
-server.on('clientError', answerClientError);
 server.listen(Number(process.env.PORT), process.env.HOST ?? '127.0.0.1', () => {
   log.info({ msg: 'listening', baseline: true });
 });

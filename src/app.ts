@@ -2,7 +2,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { performance } from 'node:perf_hooks';
 import type { KeyRegistry } from './auth/key-registry.js';
 import type { Scope } from './auth/keys-file.js';
-import { createScopeGuard } from './auth/scope-guard.js';
+import { createScopeGuard, type GuardLimits } from './auth/scope-guard.js';
 import { HttpError } from './http/http-error.js';
 import type { Reply, RouteHandler } from './http/route.js';
 import { sendError, sendReply } from './http/send-reply.js';
@@ -16,6 +16,7 @@ import type { EventStore } from './store/event-store.js';
 export type AppDependencies = {
   store: EventStore;
   keys: KeyRegistry;
+  limits?: GuardLimits;
   maxBodyBytes: number;
   log: Logger;
 };
@@ -24,8 +25,8 @@ export type AppDependencies = {
 type Routes = Record<string, Partial<Record<string, { scope: Scope; handle: RouteHandler }>>>;
 
 /** The whole HTTP surface as a plain request listener: route, authenticate, handle, answer. */
-export function createApp({ store, keys, maxBodyBytes, log }: AppDependencies): RequestListener {
-  const requireScope = createScopeGuard(keys);
+export function createApp({ store, keys, limits, maxBodyBytes, log }: AppDependencies): RequestListener {
+  const requireScope = createScopeGuard(keys, limits);
   const routes: Routes = {
     '/events': {
       GET: { scope: 'read', handle: createGetEventsRoute(store) },

@@ -1,3 +1,5 @@
+import { parseRateLimit } from './auth/rate-limiter.js';
+
 /** Everything the service reads from its environment, checked once at start-up. */
 export type Config = {
   port: number;
@@ -10,7 +12,13 @@ export type Config = {
   maxBodyBytes: number;
   /** Keys the tamper-evident chain; undefined means the secret file beside the database. */
   chainSecret: string | undefined;
+  /** Requests per second per key, with a burst; a rate of 0 is no limit. */
+  rateLimit: RateLimit;
+  /** Failed authentications per second per client address, with a burst; 0 is no limit. */
+  failedAuthLimit: RateLimit;
 };
+
+export type RateLimit = { ratePerSecond: number; burst: number };
 
 /** Every bad variable at once, one line each, so a broken deployment is fixed in one go. */
 export class ConfigError extends Error {
@@ -29,6 +37,8 @@ export const DEFAULTS = {
   dbPath: 'data/auditor.db',
   keysFile: 'data/keys.json',
   maxBodyBytes: 1024 * 1024,
+  rateLimit: '0',
+  failedAuthLimit: '1:10',
 } as const;
 
 /** A key must survive an HTTP header unchanged and resist guessing. */
@@ -65,6 +75,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push(`AUDITOR_CHAIN_SECRET: must be at least ${MIN_CHAIN_SECRET_LENGTH} characters (try: openssl rand -hex 32)`);
   }
 
+  const rate = (name: string, fallback: string): RateLimit => {
+    const text = read(name) ?? fallback;
+    const parsed = parseRateLimit(text);
+    if (parsed === undefined) {
+      problems.push(`${name}: expected requests per second, optionally :burst (such as 100 or 100:500), got "${text}"`);
+      return { ratePerSecond: 0, burst: 0 };
+    }
+    return parsed;
+  };
+
   const config: Config = {
     port: integer('PORT', DEFAULTS.port, 0, 65535),
     host: read('HOST') ?? DEFAULTS.host,
@@ -73,6 +93,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     keysFile: read('AUDITOR_KEYS_FILE') ?? DEFAULTS.keysFile,
     maxBodyBytes: integer('AUDITOR_MAX_BODY_BYTES', DEFAULTS.maxBodyBytes, 1, 1024 * 1024 * 1024),
     chainSecret,
+    rateLimit: rate('AUDITOR_RATE_LIMIT', DEFAULTS.rateLimit),
+    failedAuthLimit: rate('AUDITOR_FAILED_AUTH_LIMIT', DEFAULTS.failedAuthLimit),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { createApp } from './app.js';
 import { createKeyRegistry, type KeyRegistry } from './auth/key-registry.js';
+import { createRateLimiter } from './auth/rate-limiter.js';
 import { generateKey, readKeysFile } from './auth/keys-file.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { answerClientError } from './http/client-error.js';
+import { createHttpServer } from './http/create-http-server.js';
 import { createJsonLogger } from './ops/logger.js';
 import type { EventStore } from './store/event-store.js';
 import { openSqliteEventStore } from './store/sqlite/sqlite-event-store.js';
@@ -67,8 +67,11 @@ function openKeys(config: Config): { keys: KeyRegistry; source: string } {
 const config = readConfig();
 const { keys, source: keySource } = openKeys(config);
 const store = openStore(config);
-const server = createServer(createApp({ store, keys, maxBodyBytes: config.maxBodyBytes, log }));
-server.on('clientError', answerClientError);
+const limits = {
+  perKey: config.rateLimit.ratePerSecond > 0 ? createRateLimiter(config.rateLimit) : undefined,
+  failedAuth: config.failedAuthLimit.ratePerSecond > 0 ? createRateLimiter(config.failedAuthLimit) : undefined,
+};
+const server = createHttpServer(createApp({ store, keys, limits, maxBodyBytes: config.maxBodyBytes, log }));
 server.once('error', (error: NodeJS.ErrnoException) => {
   fail(`PORT/HOST: cannot listen on ${config.host}:${config.port}: ${error.code ?? error.message}`);
 });

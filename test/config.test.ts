@@ -12,6 +12,8 @@ describe('loadConfig', () => {
       keysFile: 'data/keys.json',
       maxBodyBytes: 1048576,
       chainSecret: undefined,
+      rateLimit: { ratePerSecond: 0, burst: 1 },
+      failedAuthLimit: { ratePerSecond: 1, burst: 10 },
     });
   });
 
@@ -25,10 +27,13 @@ describe('loadConfig', () => {
         AUDITOR_MAX_BODY_BYTES: '2048',
         AUDITOR_CHAIN_SECRET: 's'.repeat(64),
         AUDITOR_KEYS_FILE: '/etc/auditor/keys.json',
+        AUDITOR_RATE_LIMIT: '100',
+        AUDITOR_FAILED_AUTH_LIMIT: '0.5:3',
       }),
       {
         port: 9000, host: '0.0.0.0', apiKey: 'k'.repeat(32), dbPath: '/var/lib/auditor/events.db',
         keysFile: '/etc/auditor/keys.json', maxBodyBytes: 2048, chainSecret: 's'.repeat(64),
+        rateLimit: { ratePerSecond: 100, burst: 200 }, failedAuthLimit: { ratePerSecond: 0.5, burst: 3 },
       },
     );
   });
@@ -48,6 +53,8 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ PORT: '70000' }), /PORT/);
     assert.throws(() => loadConfig({ PORT: '80.5' }), /PORT/);
     assert.throws(() => loadConfig({ AUDITOR_API_KEY: 'has a space in it, sadly' }), /AUDITOR_API_KEY: use visible ASCII/);
+    assert.throws(() => loadConfig({ AUDITOR_RATE_LIMIT: 'fast' }), /AUDITOR_RATE_LIMIT: expected requests per second/);
+    assert.throws(() => loadConfig({ AUDITOR_FAILED_AUTH_LIMIT: '5:0' }), /AUDITOR_FAILED_AUTH_LIMIT/);
     assert.throws(() => loadConfig({ AUDITOR_CHAIN_SECRET: 'too-short' }), /^ConfigError: AUDITOR_CHAIN_SECRET: must be at least 32 characters/);
   });
 });

@@ -5,6 +5,8 @@ import { parseInstant } from './parse-instant.js';
 
 /** Largest page a client may ask for with `limit`. */
 export const MAX_LIMIT = 10_000;
+/** Most query parameters in one request: more is a mistake or an attack, never a real filter. */
+export const MAX_QUERY_PARAMETERS = 100;
 
 /** Names with a meaning of their own; any other name (or `data.<name>`) filters `data`. */
 const RESERVED = new Set(['user_id', 'event_type', 'since', 'until', 'order', 'limit', 'after']);
@@ -17,6 +19,9 @@ const DATA_PREFIX = 'data.';
  * reaches into nested objects, and repeating a filter means any of its values.
  */
 export function parseEventQuery(params: URLSearchParams): EventQuery {
+  if (params.size > MAX_QUERY_PARAMETERS) {
+    throw new HttpError(400, `At most ${MAX_QUERY_PARAMETERS} query parameters are accepted, not ${params.size}`);
+  }
   const userId = single(params, 'user_id');
   if (userId === undefined) throw new HttpError(400, 'user_id is required');
   if (userId === '') throw new HttpError(400, 'user_id must not be empty');

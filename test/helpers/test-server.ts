@@ -1,12 +1,12 @@
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../../src/app.js';
 import { createKeyRegistry } from '../../src/auth/key-registry.js';
-import { answerClientError } from '../../src/http/client-error.js';
+import type { GuardLimits } from '../../src/auth/scope-guard.js';
+import { createHttpServer, type ServerLimits } from '../../src/http/create-http-server.js';
 import { silentLogger, type Logger } from '../../src/ops/logger.js';
 import type { EventStore } from '../../src/store/event-store.js';
 import { openSqliteEventStore } from '../../src/store/sqlite/sqlite-event-store.js';
@@ -29,7 +29,7 @@ export type TestServer = {
 
 /** A real server on port 0 over a fresh temporary database, as main.ts would wire it. */
 export async function startTestServer(
-  options: { maxBodyBytes?: number; log?: Logger; store?: EventStore; keysFile?: string } = {},
+  options: { maxBodyBytes?: number; log?: Logger; store?: EventStore; keysFile?: string; limits?: GuardLimits; serverLimits?: ServerLimits } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'auditor-test-'));
   const dbPath = join(dir, 'auditor.db');
@@ -38,11 +38,11 @@ export async function startTestServer(
   const app = createApp({
     store,
     keys,
+    limits: options.limits ?? {},
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     log: options.log ?? silentLogger,
   });
-  const server = createServer(app);
-  server.on('clientError', answerClientError);
+  const server = createHttpServer(app, options.serverLimits);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
