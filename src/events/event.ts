@@ -6,6 +6,11 @@ export type NewEvent = {
   dataJson: string;
   /** The name of the key that wrote it: kept, and chained, but not part of the API's event. */
   keyName?: string;
+  /**
+   * The client's Idempotency-Key: a second event with the same key (and key name) within 24 hours
+   * is not stored again; the first is returned, or the store refuses a different body.
+   */
+  idempotencyKey?: string;
 };
 
 /** An event as it was recorded: the server assigns the id and the timestamp. */
@@ -16,6 +21,8 @@ export type StoredEvent = NewEvent & {
   timestampMs: number;
   /** Commit order within the store; with the timestamp, the event's place in every answer. */
   seq: number;
+  /** True when append found this event already stored under the same Idempotency-Key. */
+  replayed?: boolean;
 };
 
 /** A place in the (timestamp, seq) order of events, as carried by a page cursor. */

@@ -3,22 +3,40 @@ import { HttpError } from '../http/http-error.js';
 import { readJsonBody } from '../http/read-body.js';
 import type { RouteHandler } from '../http/route.js';
 import type { EventStore } from '../store/event-store.js';
+import { IdempotencyConflictError } from '../store/idempotency-conflict.js';
 
-/** POST /events: validate, store durably, then answer 201 with the new id. */
+/** An Idempotency-Key: what a client would generate (a UUID, a hash), in a header's own alphabet. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * POST /events: validate, store durably, then answer 201 with the new id. With an
+ * Idempotency-Key, a retry of the same event within 24 hours gets the original answer and
+ * `Idempotent-Replayed: true`, and the same key with a different event is a 422.
+ */
 export function createPostEventsRoute(store: EventStore, maxBodyBytes: number): RouteHandler {
   return async (request, { caller }) => {
-    const event = { ...parseNewEvent(await readJsonBody(request, maxBodyBytes)), keyName: caller.keyName };
+    // Node joins a repeated Idempotency-Key with ", ", which the pattern then refuses.
+    const idempotencyKey = request.headers['idempotency-key'] as string | undefined;
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new HttpError(400, 'Idempotency-Key must be 1 to 255 visible ASCII characters');
+    }
+    const event = {
+      ...parseNewEvent(await readJsonBody(request, maxBodyBytes)),
+      keyName: caller.keyName,
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+    };
     let stored;
     try {
       stored = await store.append(event);
     } catch (error) {
+      if (error instanceof IdempotencyConflictError) {
+        throw new HttpError(422, `The Idempotency-Key "${idempotencyKey}" was already used for a different event; nothing was recorded`);
+      }
       // Not committed, so not recorded: say so plainly, and that a retry is safe.
       throw new HttpError(503, 'The event could not be stored and was not recorded; retry later', { 'Retry-After': '1' }, { cause: error });
     }
-    return {
-      status: 201,
-      body: { message: 'Event recorded', id: stored.id },
-      headers: { Location: `/events/${stored.id}` },
-    };
+    const headers: Record<string, string> = { Location: `/events/${stored.id}` };
+    if (stored.replayed === true) headers['Idempotent-Replayed'] = 'true';
+    return { status: 201, body: { message: 'Event recorded', id: stored.id }, headers };
   };
 }

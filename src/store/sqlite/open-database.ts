@@ -33,11 +33,25 @@ const ADD_CHAIN_HASH = `ALTER TABLE events ADD COLUMN hash BLOB;`;
 // The name of the key that wrote each event (evidence of who wrote it; not part of the API's event).
 const ADD_KEY_NAME = `ALTER TABLE events ADD COLUMN key_name TEXT;`;
 
+// Idempotency keys seen in the last 24 hours, per API key name: what the request was (a digest of
+// its event) and which event it stored. Not evidence, so not append-only: old rows are pruned.
+const ADD_IDEMPOTENCY = `
+  CREATE TABLE idempotency (
+    key_name        TEXT    NOT NULL,
+    idempotency_key TEXT    NOT NULL,
+    request_sha256  BLOB    NOT NULL,
+    event_id        TEXT    NOT NULL,
+    created_ms      INTEGER NOT NULL,
+    PRIMARY KEY (key_name, idempotency_key)
+  ) WITHOUT ROWID;
+  CREATE INDEX idempotency_by_age ON idempotency (created_ms);
+`;
+
 /**
  * Each step takes the schema from version i to i + 1 (`PRAGMA user_version` records the version in
  * the file); a database is upgraded in place, one transaction per step, when it is opened.
  */
-const MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_CHAIN_HASH, ADD_KEY_NAME];
+const MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_CHAIN_HASH, ADD_KEY_NAME, ADD_IDEMPOTENCY];
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { NewEvent, StoredEvent } from '../../events/event.js';
 import type { BatchOutcome } from '../group-commit.js';
-import type { WriterReply, WriterRequest } from './writer-protocol.js';
+import { IdempotencyConflictError } from '../idempotency-conflict.js';
+import { IDEMPOTENCY_CONFLICT, type WriterReply, type WriterRequest } from './writer-protocol.js';
 
 export type SqliteWriter = {
   /** Commits the events in one transaction on the writer thread (a CommitBatch for group commit). */
@@ -46,9 +47,13 @@ export function startSqliteWriter(path: string, chainSecret: Buffer): SqliteWrit
     }
     entry.resolve(
       reply.outcomes.map((outcome, i): BatchOutcome<StoredEvent> => {
+        if (outcome === IDEMPOTENCY_CONFLICT) {
+          return { ok: false, error: new IdempotencyConflictError('the Idempotency-Key was used for a different event') };
+        }
         if (typeof outcome === 'string') return { ok: false, error: new Error(outcome) };
         const { userId, eventType, dataJson } = entry.events[i]!;
-        return { ok: true, value: { id: outcome[0], timestampMs: outcome[1], seq: outcome[2], userId, eventType, dataJson } };
+        const [id, timestampMs, seq, replayed] = outcome;
+        return { ok: true, value: { id, timestampMs, seq, userId, eventType, dataJson, ...(replayed ? { replayed } : {}) } };
       }),
     );
   });
@@ -65,7 +70,11 @@ export function startSqliteWriter(path: string, chainSecret: Buffer): SqliteWrit
       return new Promise((resolve, reject) => {
         const batch = nextBatch++;
         waiting.set(batch, { events, resolve, reject });
-        send({ kind: 'commit', batch, events: events.map((e) => [e.userId, e.eventType, e.dataJson, e.keyName ?? null]) });
+        send({
+          kind: 'commit',
+          batch,
+          events: events.map((e) => [e.userId, e.eventType, e.dataJson, e.keyName ?? null, e.idempotencyKey ?? null]),
+        });
       });
     },
     async close() {

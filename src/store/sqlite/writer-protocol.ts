@@ -1,12 +1,18 @@
 /** Messages between the SQLite store and its writer thread. */
 
 /** One event to insert. Tuples clone faster than objects. */
-export type EventTuple = [userId: string, eventType: string, dataJson: string, keyName: string | null];
+export type EventTuple = [userId: string, eventType: string, dataJson: string, keyName: string | null, idempotencyKey: string | null];
 
 export type WriterRequest = { kind: 'commit'; batch: number; events: EventTuple[] } | { kind: 'close' };
 
-/** Per event: [id, timestampMs, seq] when stored, or the message of the error that kept it out. */
-export type InsertOutcome = [id: string, timestampMs: number, seq: number] | string;
+/**
+ * Per event: [id, timestampMs, seq, replayed] when stored (or found stored under its idempotency
+ * key), IDEMPOTENCY_CONFLICT when its key was used with another body, or the message of the error
+ * that kept it out.
+ */
+export type InsertOutcome = [id: string, timestampMs: number, seq: number, replayed: boolean] | string;
+
+export const IDEMPOTENCY_CONFLICT = 'idempotency-conflict';
 
 export type WriterReply =
   | { kind: 'committed'; batch: number; outcomes: InsertOutcome[] }

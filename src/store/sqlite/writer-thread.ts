@@ -4,11 +4,13 @@
  * (and the WAL checkpoints SQLite runs after commits) overlap with the parsing of the next,
  * instead of stalling every request in the meantime.
  */
+import { createHash } from 'node:crypto';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { createUuidV7Generator } from '../../events/uuid-v7.js';
 import { chainHash, GENESIS_HASH } from '../../integrity/chain.js';
 import { openDatabase } from './open-database.js';
-import type { EventTuple, InsertOutcome, WriterReply, WriterRequest } from './writer-protocol.js';
+import { IDEMPOTENCY_WINDOW_MS } from '../idempotency-conflict.js';
+import { IDEMPOTENCY_CONFLICT, type EventTuple, type InsertOutcome, type WriterReply, type WriterRequest } from './writer-protocol.js';
 
 const port = parentPort!;
 const { path, chainSecret } = workerData as { path: string; chainSecret: Uint8Array };
@@ -17,19 +19,45 @@ const db = openDatabase(path);
 const insert = db.prepare('INSERT INTO events (id, ts, user_id, event_type, data, key_name, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
 const nextId = createUuidV7Generator();
 const selectHead = db.prepare('SELECT hash FROM events WHERE hash IS NOT NULL ORDER BY seq DESC LIMIT 1').pluck();
+const selectIdempotent = db.prepare(
+  `SELECT i.request_sha256 AS request, e.id, e.ts, e.seq FROM idempotency i JOIN events e ON e.id = i.event_id
+   WHERE i.key_name = ? AND i.idempotency_key = ? AND i.created_ms > ?`,
+);
+const upsertIdempotent = db.prepare(
+  'INSERT OR REPLACE INTO idempotency (key_name, idempotency_key, request_sha256, event_id, created_ms) VALUES (?, ?, ?, ?, ?)',
+);
+const pruneIdempotent = db.prepare('DELETE FROM idempotency WHERE created_ms <= ?');
+let commitsSincePrune = 0;
+
+/** What a retry must repeat to be the same request: the event, as the chain sees it. */
+function requestDigest(userId: string, eventType: string, dataJson: string): Buffer {
+  return createHash('sha256').update(JSON.stringify([userId, eventType, dataJson])).digest();
+}
 
 // Ids, timestamps and chain hashes are assigned inside the transaction, in commit order. The head
 // is read inside it too, under the write lock (see commit), so even a second process writing to
 // the same file by mistake would extend the chain rather than fork it.
 const insertAll = db.transaction((events: EventTuple[]): InsertOutcome[] => {
   let head = (selectHead.get() as Buffer | undefined) ?? GENESIS_HASH;
-  return events.map(([userId, eventType, dataJson, keyName]) => {
+  const now = Date.now();
+  return events.map(([userId, eventType, dataJson, keyName, idempotencyKey]): InsertOutcome => {
+    // Looked up inside the transaction, so concurrent retries (even in this very batch) find the
+    // first one's row and never store the event twice.
+    let digest: Buffer | undefined;
+    if (idempotencyKey !== null) {
+      digest = requestDigest(userId, eventType, dataJson);
+      const seen = selectIdempotent.get(keyName ?? '', idempotencyKey, now - IDEMPOTENCY_WINDOW_MS) as
+        | { request: Buffer; id: string; ts: number; seq: number }
+        | undefined;
+      if (seen !== undefined) return seen.request.equals(digest) ? [seen.id, seen.ts, seen.seq, true] : IDEMPOTENCY_CONFLICT;
+    }
     const { id, timestampMs } = nextId();
     const hash = chainHash(secret, head, { id, timestampMs, userId, eventType, dataJson, keyName });
     try {
       const { lastInsertRowid } = insert.run(id, timestampMs, userId, eventType, dataJson, keyName, hash);
       head = hash;
-      return [id, timestampMs, Number(lastInsertRowid)];
+      if (digest !== undefined) upsertIdempotent.run(keyName ?? '', idempotencyKey, digest, id, now);
+      return [id, timestampMs, Number(lastInsertRowid), false];
     } catch (error) {
       // A failed statement rolls back alone and the batch goes on, unless SQLite had to abandon
       // the whole transaction (I/O error, disk full): then every event of the batch must fail.
@@ -41,7 +69,12 @@ const insertAll = db.transaction((events: EventTuple[]): InsertOutcome[] => {
 
 /** Commits the events in one transaction that takes the write lock at its start. */
 function commit(events: EventTuple[]): InsertOutcome[] {
-  return insertAll.immediate(events);
+  const outcomes = insertAll.immediate(events);
+  if (++commitsSincePrune >= 1000) {
+    commitsSincePrune = 0;
+    pruneIdempotent.run(Date.now() - IDEMPOTENCY_WINDOW_MS); // expired keys: a later reuse stores anew
+  }
+  return outcomes;
 }
 
 port.on('message', (first: WriterRequest) => {
