@@ -1,11 +1,12 @@
 import type { LoadGenerator, LoadResult } from './load.js';
 import { startServer, type RunningServer } from './server-process.js';
 
-export type IngestRound = { round: number; kind: 'baseline' | 'service'; result: LoadResult; peakRssMb: number };
+export type ServerKind = 'baseline' | 'service' | 'unchained';
+export type IngestRound = { round: number; kind: ServerKind; result: LoadResult; peakRssMb: number };
 
 export type IngestPlan = {
   load: LoadGenerator;
-  servers: { baseline: string; service: string };
+  servers: Record<ServerKind, string>;
   env: Record<string, string>;
   pin: { taskset: boolean; serverCpu: number; loadCpu: number };
   headers: Record<string, string>;
@@ -16,8 +17,8 @@ export type IngestPlan = {
 };
 
 /**
- * Alternates the baseline and the real service, each a fresh process warmed up for 2 s, so both
- * meet the same machine conditions; returns every round.
+ * Alternates the baseline, the real service and the service without its chain, each a fresh
+ * process warmed up for 2 s, so all meet the same machine conditions; returns every round.
  */
 export async function runIngest(plan: IngestPlan): Promise<IngestRound[]> {
   const results: IngestRound[] = [];
@@ -27,13 +28,16 @@ export async function runIngest(plan: IngestPlan): Promise<IngestRound[]> {
       durationSeconds: seconds, paths: ['/events'], bodies: plan.bodies, cpu: plan.pin.loadCpu,
     });
   for (let round = 1; round <= plan.rounds; round++) {
-    for (const kind of ['baseline', 'service'] as const) {
+    // The order turns each round: every run adds rows to the shared file, and no kind should
+    // always meet the largest one.
+    const kinds: ServerKind[] = ['baseline', 'service', 'unchained'];
+    for (const kind of [...kinds.slice((round - 1) % 3), ...kinds.slice(0, (round - 1) % 3)]) {
       const server = await startServer(plan.servers[kind], plan.env, { taskset: plan.pin.taskset, cpu: plan.pin.serverCpu });
       try {
         await post(server, 2);
         const result = await post(server, plan.durationSeconds);
         results.push({ round, kind, result, peakRssMb: server.peakRssMb() });
-        console.log(`round ${round} ${kind.padEnd(8)} ${result.requestsPerSecond.toFixed(0)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}`);
+        console.log(`round ${round} ${kind.padEnd(9)} ${result.requestsPerSecond.toFixed(0)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}`);
       } finally {
         await server.stop();
       }

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { measureChainMicroseconds } from './chain-cost.js';
+import { measureChainMicroseconds, measureKeyHashingMicroseconds } from './chain-cost.js';
 import { measureExport, type ExportResult } from './exports.js';
 import { HOT_EVERY, HOT_USER, eventBody, typicalUser } from './fixtures.js';
 import { runIngest } from './ingest.js';
@@ -47,6 +47,7 @@ const FLAG_INDEX = `CREATE INDEX events_by_user_flag ON events (user_id, json_ex
 const here = dirname(fileURLToPath(import.meta.url));
 const MAIN = join(here, '../src/main.js');
 const BASELINE = join(here, 'baseline-server.js');
+const UNCHAINED = join(here, 'unchained-server.js');
 
 const taskset = (await commandExists('taskset')) && cpus().length >= 2;
 if (taskset) execFileSync('taskset', ['-a', '-p', '-c', String(LOAD_CPU), String(process.pid)], { stdio: 'ignore' });
@@ -89,7 +90,7 @@ try {
 
   const ingest = await runIngest({
     load, env, headers: HEADERS, connections, rounds, durationSeconds,
-    servers: { baseline: BASELINE, service: MAIN },
+    servers: { baseline: BASELINE, service: MAIN, unchained: UNCHAINED },
     pin: { taskset, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU },
     bodies: Array.from({ length: 4096 }, (_, n) => eventBody(n)),
   });
@@ -129,10 +130,14 @@ try {
   }
 
   const chainMicroseconds = measureChainMicroseconds(CHAIN_SECRET);
+  const keyHashingMicroseconds = measureKeyHashingMicroseconds();
 
   // Report medians, with the ratio taken per round (each pair ran back to back) then its median.
-  const of = (kind: 'baseline' | 'service') => ingest.filter((r) => r.kind === kind);
-  const ratios = of('service').map((r, i) => r.result.requestsPerSecond / of('baseline')[i]!.result.requestsPerSecond);
+  const of = (kind: 'baseline' | 'service' | 'unchained') => ingest.filter((r) => r.kind === kind);
+  const inRound = (kind: 'baseline' | 'service' | 'unchained', round: number) => of(kind).find((r) => r.round === round)!.result.requestsPerSecond;
+  const roundNumbers = of('service').map((r) => r.round);
+  const ratios = roundNumbers.map((round) => inRound('service', round) / inRound('baseline', round));
+  const chainRatios = roundNumbers.map((round) => inRound('service', round) / inRound('unchained', round));
   const summary = (results: LoadResult[]) => ({
     requestsPerSecond: median(results.map((r) => r.requestsPerSecond)),
     p50Ms: median(results.map((r) => r.p50Ms)),
@@ -152,27 +157,33 @@ try {
     ingest: {
       baseline: { ...summary(of('baseline').map((r) => r.result)), peakRssMb: median(of('baseline').map((r) => r.peakRssMb)) },
       service: { ...summary(of('service').map((r) => r.result)), peakRssMb: Math.max(...of('service').map((r) => r.peakRssMb)) },
+      unchained: { ...summary(of('unchained').map((r) => r.result)), peakRssMb: Math.max(...of('unchained').map((r) => r.peakRssMb)) },
       ratio: median(ratios),
       ratios,
+      chainRatio: median(chainRatios),
+      chainRatios,
     },
     queries: Object.fromEntries(Object.entries(queryResults).map(([kind, results]) => [kind, summary(results)])),
     exports,
     chain: { microsecondsPerEvent: chainMicroseconds, shareOfIngestTime: 0 },
+    keyHashing: { microsecondsPerRequest: keyHashingMicroseconds },
   };
   // The share of each ingested event's time on the server that chaining takes.
   figures.chain.shareOfIngestTime = chainMicroseconds / (1e6 / figures.ingest.service.requestsPerSecond);
 
-  const { baseline, service } = figures.ingest;
+  const { baseline, service, unchained } = figures.ingest;
   printTable(`Ingest, ${connections} connections, median of ${rounds} rounds of ${durationSeconds} s`, ['server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'ratio'], [
     ['baseline (no storage)', fixed(baseline.requestsPerSecond, 0), fixed(baseline.p50Ms), fixed(baseline.p99Ms), String(baseline.errors), fixed(baseline.peakRssMb, 0), '1.00'],
     ['auditor (SQLite, FULL)', fixed(service.requestsPerSecond, 0), fixed(service.p50Ms), fixed(service.p99Ms), String(service.errors), fixed(service.peakRssMb, 0), fixed(figures.ingest.ratio)],
+    ['auditor without the chain', fixed(unchained.requestsPerSecond, 0), fixed(unchained.p50Ms), fixed(unchained.p99Ms), String(unchained.errors), fixed(unchained.peakRssMb, 0), fixed(median(roundNumbers.map((round) => inRound('unchained', round) / inRound('baseline', round))))],
   ]);
   printTable(`Queries over HTTP, ${QUERY_CONNECTIONS} connection, median of ${rounds} rounds`, ['query', 'req/s', 'p50 ms', 'p99 ms', 'errors'],
     Object.entries(figures.queries).map(([kind, r]) => [kind, fixed(r.requestsPerSecond, 0), fixed(r.p50Ms), fixed(r.p99Ms), String(r.errors)]));
   printTable('Whole answers, streamed', ['answer', 'events', 'MB', 'first byte ms', 'total ms', 'server peak RSS MB'],
     Object.entries(exports).map(([name, r]) => [name, String(r.events), fixed(r.megabytes, 1), fixed(r.timeToFirstByteMs), fixed(r.totalMs, 0), fixed(r.serverPeakRssMb, 0)]));
 
-  console.log(`\nTamper-evident chain: ${fixed(chainMicroseconds)} µs of CPU per event, ${fixed(figures.chain.shareOfIngestTime * 100, 1)}% of the time per ingested event.`);
+  console.log(`\nTamper-evident chain: ${fixed(chainMicroseconds)} µs of CPU per event, ${fixed(figures.chain.shareOfIngestTime * 100, 1)}% of the time per ingested event; ingest with / without it (median of per-round ratios): ${fixed(figures.ingest.chainRatio)}.`);
+  console.log(`Keys kept as digests: ${fixed(keyHashingMicroseconds)} µs of CPU per request for hashing the presented key.`);
 
   mkdirSync(dirname(options.out), { recursive: true });
   writeFileSync(options.out, JSON.stringify(figures, null, 2) + '\n');

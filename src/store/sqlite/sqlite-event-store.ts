@@ -30,11 +30,21 @@ type EventRow = [seq: number, id: string, ts: number, userId: string, eventType:
  * through group commit to a writer thread; queries run on this thread's own connection, which WAL
  * lets read beside the writer.
  */
-export function openSqliteEventStore(path: string, options: { chainSecret?: string } = {}): EventStore {
+export function openSqliteEventStore(
+  path: string,
+  options: {
+    chainSecret?: string;
+    /**
+     * For `npm run bench` alone, to measure what the chain costs: events are written without their
+     * link, which `npm run verify` then reports as a break. Never set by the service.
+     */
+    unchainedForBenchmark?: boolean;
+  } = {},
+): EventStore {
   const chainSecret = resolveChainSecret(options.chainSecret, path);
   const db = openDatabase(path);
   db.pragma('query_only = ON'); // this connection reads; only the writer thread writes
-  const writer = startSqliteWriter(path, chainSecret);
+  const writer = startSqliteWriter(path, options.unchainedForBenchmark === true ? undefined : chainSecret);
   const groupCommit = createGroupCommit(writer.commit, { maxBatch: MAX_BATCH, maxInFlight: MAX_BATCHES_IN_FLIGHT });
   const statements = new Map<string, Database.Statement>();
   const selectById = db.prepare('SELECT seq, id, ts, user_id, event_type, data FROM events WHERE id = ?').raw(true);

@@ -19,11 +19,11 @@ type Waiting = {
 
 /**
  * Starts the writer thread for the SQLite file at `path` (whose schema must already exist), which
- * chains every event it writes with `chainSecret`.
+ * chains every event it writes with `chainSecret` (none only for the benchmark's comparison).
  */
-export function startSqliteWriter(path: string, chainSecret: Buffer): SqliteWriter {
+export function startSqliteWriter(path: string, chainSecret: Buffer | undefined): SqliteWriter {
   const worker = new Worker(new URL('./writer-thread.js', import.meta.url), {
-    workerData: { path, chainSecret: new Uint8Array(chainSecret) },
+    workerData: { path, chainSecret: chainSecret === undefined ? null : new Uint8Array(chainSecret) },
   });
   const waiting = new Map<number, Waiting>();
   let nextBatch = 0;

@@ -13,8 +13,8 @@ import { IDEMPOTENCY_WINDOW_MS } from '../idempotency-conflict.js';
 import { IDEMPOTENCY_CONFLICT, type EventTuple, type InsertOutcome, type WriterReply, type WriterRequest } from './writer-protocol.js';
 
 const port = parentPort!;
-const { path, chainSecret } = workerData as { path: string; chainSecret: Uint8Array };
-const secret = Buffer.from(chainSecret);
+const { path, chainSecret } = workerData as { path: string; chainSecret: Uint8Array | null };
+const secret = chainSecret === null ? undefined : Buffer.from(chainSecret);
 const db = openDatabase(path);
 const insert = db.prepare('INSERT INTO events (id, ts, user_id, event_type, data, key_name, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
 const nextId = createUuidV7Generator();
@@ -52,10 +52,10 @@ const insertAll = db.transaction((events: EventTuple[]): InsertOutcome[] => {
       if (seen !== undefined) return seen.request.equals(digest) ? [seen.id, seen.ts, seen.seq, true] : IDEMPOTENCY_CONFLICT;
     }
     const { id, timestampMs } = nextId();
-    const hash = chainHash(secret, head, { id, timestampMs, userId, eventType, dataJson, keyName });
+    const hash = secret === undefined ? null : chainHash(secret, head, { id, timestampMs, userId, eventType, dataJson, keyName });
     try {
       const { lastInsertRowid } = insert.run(id, timestampMs, userId, eventType, dataJson, keyName, hash);
-      head = hash;
+      if (hash !== null) head = hash;
       if (digest !== undefined) upsertIdempotent.run(keyName ?? '', idempotencyKey, digest, id, now);
       return [id, timestampMs, Number(lastInsertRowid), false];
     } catch (error) {

@@ -1,0 +1,20 @@
+/**
+ * The real service with one difference: its store writes events without their chain link. The
+ * benchmark runs it beside the real service to measure what the tamper-evident chain costs. Not
+ * a way to run Auditor: `npm run verify` reports its events as breaks.
+ */
+import { createApp } from '../src/app.js';
+import { createKeyRegistry } from '../src/auth/key-registry.js';
+import { createHttpServer } from '../src/http/create-http-server.js';
+import { createJsonLogger } from '../src/ops/logger.js';
+import { openSqliteEventStore } from '../src/store/sqlite/sqlite-event-store.js';
+
+const log = createJsonLogger();
+const store = openSqliteEventStore(process.env.AUDITOR_DB ?? '', { unchainedForBenchmark: true });
+const keys = createKeyRegistry({ adminKey: process.env.AUDITOR_API_KEY, log });
+const server = createHttpServer(createApp({ store, keys, maxBodyBytes: 1024 * 1024, log }));
+server.listen(Number(process.env.PORT), process.env.HOST ?? '127.0.0.1');
+process.once('SIGTERM', () => {
+  server.close(() => void store.close());
+  server.closeAllConnections();
+});
