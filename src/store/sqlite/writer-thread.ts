@@ -38,7 +38,7 @@ function requestDigest(userId: string, eventType: string, dataJson: string): Buf
 // is read inside it too, under the write lock (see commit), so even a second process writing to
 // the same file by mistake would extend the chain rather than fork it.
 const insertAll = db.transaction((events: EventTuple[]): InsertOutcome[] => {
-  let head = (selectHead.get() as Buffer | undefined) ?? GENESIS_HASH;
+  let head = secret === undefined ? GENESIS_HASH : ((selectHead.get() as Buffer | undefined) ?? GENESIS_HASH);
   const now = Date.now();
   return events.map(([userId, eventType, dataJson, keyName, idempotencyKey]): InsertOutcome => {
     // Looked up inside the transaction, so concurrent retries (even in this very batch) find the
