@@ -8,15 +8,18 @@ import { createKeyRegistry } from '../src/auth/key-registry.js';
 import { createHttpServer } from '../src/http/create-http-server.js';
 import { createUuidV7Generator } from '../src/events/uuid-v7.js';
 import { createJsonLogger } from '../src/ops/logger.js';
+import type { NewEvent, StoredEvent } from '../src/events/event.js';
 import type { EventStore } from '../src/store/event-store.js';
 
 const nextId = createUuidV7Generator();
 let seq = 0;
+const pretendToStore = ({ userId, eventType, dataJson }: NewEvent): StoredEvent => {
+  const { id, timestampMs } = nextId();
+  return { id, timestampMs, seq: ++seq, userId, eventType, dataJson };
+};
 const store: EventStore = {
-  append: async ({ userId, eventType, dataJson }) => {
-    const { id, timestampMs } = nextId();
-    return { id, timestampMs, seq: ++seq, userId, eventType, dataJson };
-  },
+  append: async (event) => pretendToStore(event),
+  appendAll: async (events) => events.map(pretendToStore),
   async *query() {},
   get: async () => undefined,
   checkpoint: () => Promise.reject(new Error('the baseline keeps no chain')),

@@ -10,6 +10,7 @@ import type { Logger } from './ops/logger.js';
 import { createGetEventRoute } from './routes/get-event.js';
 import { createGetEventsRoute } from './routes/get-events.js';
 import { createGetIntegrityRoute } from './routes/get-integrity.js';
+import { createPostEventBatchRoute } from './routes/post-event-batch.js';
 import { createPostEventsRoute } from './routes/post-events.js';
 import type { EventStore } from './store/event-store.js';
 
@@ -31,6 +32,9 @@ export function createApp({ store, keys, limits, maxBodyBytes, log }: AppDepende
     '/events': {
       GET: { scope: 'read', handle: createGetEventsRoute(store) },
       POST: { scope: 'ingest', handle: createPostEventsRoute(store, maxBodyBytes) },
+    },
+    '/events/batch': {
+      POST: { scope: 'ingest', handle: createPostEventBatchRoute(store, maxBodyBytes) },
     },
     '/events/{id}': {
       GET: { scope: 'read', handle: createGetEventRoute(store) },
@@ -76,7 +80,7 @@ export function createApp({ store, keys, limits, maxBodyBytes, log }: AppDepende
 
 /** Fixed paths match themselves; `/events/<one segment>` matches `/events/{id}`, with the segment decoded. */
 function matchPath(path: string): { pattern: string | undefined; pathId: string } {
-  if (path === '/events' || path === '/integrity') return { pattern: path, pathId: '' };
+  if (path === '/events' || path === '/events/batch' || path === '/integrity') return { pattern: path, pathId: '' };
   const id = path.startsWith('/events/') ? path.slice('/events/'.length) : '';
   if (id === '' || id.includes('/')) return { pattern: undefined, pathId: '' };
   try {

@@ -21,6 +21,19 @@ type Frame = { keys: Set<string> | undefined; expectingKey: boolean };
  * is depth 1).
  */
 export function readObjectMembers(text: string, maxDepth: number): Map<string, string> {
+  return new Map(readTopLevel(text, maxDepth).map(({ name, value }) => [name, value]));
+}
+
+/**
+ * Returns each element of the JSON array in `text` as minified JSON text, as the client spelled
+ * it, with the same checks as readObjectMembers (the array is depth 1).
+ */
+export function readArrayElements(text: string, maxDepth: number): string[] {
+  return readTopLevel(text, maxDepth).map(({ value }) => value);
+}
+
+/** The top-level members (named) or elements (unnamed) of already-valid JSON text. */
+function readTopLevel(text: string, maxDepth: number): Array<{ name: string; value: string }> {
   const pieces: string[] = [];
   let pieceStart = 0; // start of the text not yet copied into `pieces`
   let copied = 0; // length of the minified text in `pieces`
@@ -31,10 +44,12 @@ export function readObjectMembers(text: string, maxDepth: number): Map<string, s
   let memberName = '';
   let valueStart = -1; // minified offset where the current top-level value begins; -1 between members
   const closeMember = (index: number): void => {
-    if (valueStart < 0) return;
-    spans.push({ name: memberName, start: valueStart, end: minifiedOffset(index) });
+    const end = minifiedOffset(index);
+    if (valueStart >= 0 && end > valueStart) spans.push({ name: memberName, start: valueStart, end });
     valueStart = -1;
   };
+  // In a top-level array an element starts after the `[` and after each `,`.
+  const topLevelIsArray = text.trimStart().startsWith('[');
 
   let index = 0;
   while (index < text.length) {
@@ -68,6 +83,7 @@ export function readObjectMembers(text: string, maxDepth: number): Map<string, s
         const isObject = code === 0x7b;
         stack.push({ keys: isObject ? new Set() : undefined, expectingKey: isObject });
         index++;
+        if (stack.length === 1 && !isObject) valueStart = minifiedOffset(index);
         break;
       }
       case 0x7d: case 0x5d: { // } ]
@@ -86,6 +102,7 @@ export function readObjectMembers(text: string, maxDepth: number): Map<string, s
         if (stack.length === 1) closeMember(index);
         if (frame?.keys !== undefined) frame.expectingKey = true;
         index++;
+        if (stack.length === 1 && topLevelIsArray) valueStart = minifiedOffset(index);
         break;
       }
       default:
@@ -95,9 +112,7 @@ export function readObjectMembers(text: string, maxDepth: number): Map<string, s
 
   pieces.push(text.slice(pieceStart));
   const minified = pieces.length === 1 ? text : pieces.join('');
-  const members = new Map<string, string>();
-  for (const span of spans) members.set(span.name, minified.slice(span.start, span.end));
-  return members;
+  return spans.map((span) => ({ name: span.name, value: minified.slice(span.start, span.end) }));
 }
 
 function isJsonWhiteSpace(code: number): boolean {

@@ -7,10 +7,18 @@ export class HttpError extends Error {
   override name = 'HttpError';
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
+  /** More for the client beside `message`, such as the list of what was wrong in a batch. */
+  readonly details: Readonly<Record<string, unknown>>;
 
-  constructor(status: number, message: string, headers: Record<string, string> = {}, options?: ErrorOptions) {
+  constructor(
+    status: number,
+    message: string,
+    headers: Record<string, string> = {},
+    options?: ErrorOptions & { details?: Record<string, unknown> },
+  ) {
     super(message, options);
     this.status = status;
     this.headers = headers;
+    this.details = options?.details ?? {};
   }
 }

@@ -32,7 +32,7 @@ export async function sendReply(response: ServerResponse, reply: Reply, log: Log
 export function sendError(request: IncomingMessage, response: ServerResponse, error: unknown, log: Logger): void {
   let reply: JsonReply;
   if (error instanceof HttpError) {
-    reply = { status: error.status, body: { message: error.message }, headers: { ...error.headers } };
+    reply = { status: error.status, body: { message: error.message, ...error.details }, headers: { ...error.headers } };
     if (error.status >= 500) log.error({ msg: error.message, method: request.method, error: describe(error.cause) });
   } else {
     log.error({ msg: 'request failed', method: request.method, error: describe(error) });

@@ -8,6 +8,8 @@ import type { Checkpoint } from '../integrity/checkpoint.js';
 export interface EventStore {
   /** Records an event; resolves only once it is durable (committed and synced to disk). */
   append(event: NewEvent): Promise<StoredEvent>;
+  /** Records all the events in one transaction, or none of them; resolves once durable. */
+  appendAll(events: readonly NewEvent[]): Promise<StoredEvent[]>;
   /**
    * Yields the matching events in (timestamp, seq) order, ascending or descending as the query
    * says, up to its limit, a chunk at a time. Chunks are read lazily, so stopping the iteration

@@ -27,7 +27,12 @@ type Pending<T, R> = { item: T; resolve(value: R): void; reject(error: Error): v
  */
 export function createGroupCommit<T, R>(
   commit: CommitBatch<T, R>,
-  options: { maxBatch: number; maxInFlight?: number },
+  options: {
+    maxBatch: number;
+    maxInFlight?: number;
+    /** How much of `maxBatch` an item takes (1 by default); an item is never split. */
+    weight?: (item: T) => number;
+  },
 ): GroupCommit<T, R> {
   let queue: Array<Pending<T, R>> = [];
   let scheduled = false;
@@ -45,7 +50,12 @@ export function createGroupCommit<T, R>(
 
   const flush = (): void => {
     scheduled = false;
-    const batch = queue.length > options.maxBatch ? queue.splice(0, options.maxBatch) : queue;
+    const weight = options.weight ?? (() => 1);
+    let take = 0;
+    for (let total = 0; take < queue.length && (take === 0 || total + weight(queue[take]!.item) <= options.maxBatch); take++) {
+      total += weight(queue[take]!.item);
+    }
+    const batch = take === queue.length ? queue : queue.splice(0, take);
     if (batch === queue) queue = [];
     inFlight++;
     void commitBatch(batch).finally(() => {

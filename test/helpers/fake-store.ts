@@ -4,6 +4,7 @@ import type { EventStore } from '../../src/store/event-store.js';
 export function fakeStore(overrides: Partial<EventStore>): EventStore {
   return {
     append: () => Promise.reject(new Error('this fake store does not append')),
+    appendAll: () => Promise.reject(new Error('this fake store does not append')),
     async *query() {},
     get: async () => undefined,
     checkpoint: () => Promise.reject(new Error('this fake store keeps no chain')),

@@ -45,7 +45,11 @@ export function openSqliteEventStore(
   const db = openDatabase(path);
   db.pragma('query_only = ON'); // this connection reads; only the writer thread writes
   const writer = startSqliteWriter(path, options.unchainedForBenchmark === true ? undefined : chainSecret);
-  const groupCommit = createGroupCommit(writer.commit, { maxBatch: MAX_BATCH, maxInFlight: MAX_BATCHES_IN_FLIGHT });
+  const groupCommit = createGroupCommit(writer.commit, {
+    maxBatch: MAX_BATCH,
+    maxInFlight: MAX_BATCHES_IN_FLIGHT,
+    weight: (group) => group.length,
+  });
   const statements = new Map<string, Database.Statement>();
   const selectById = db.prepare('SELECT seq, id, ts, user_id, event_type, data FROM events WHERE id = ?').raw(true);
   const selectHead = db.prepare('SELECT seq, id, hash FROM events WHERE hash IS NOT NULL ORDER BY seq DESC LIMIT 1');
@@ -69,7 +73,8 @@ export function openSqliteEventStore(
   };
 
   return {
-    append: (event) => groupCommit.submit(event),
+    append: async (event) => (await groupCommit.submit([event]))[0]!,
+    appendAll: (events) => groupCommit.submit(events),
 
     async *query(query: EventQuery): AsyncIterable<readonly StoredEvent[]> {
       const { sql, params, start } = buildEventQuerySql(query);

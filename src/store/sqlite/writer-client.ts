@@ -2,18 +2,21 @@ import { Worker } from 'node:worker_threads';
 import type { NewEvent, StoredEvent } from '../../events/event.js';
 import type { BatchOutcome } from '../group-commit.js';
 import { IdempotencyConflictError } from '../idempotency-conflict.js';
-import { IDEMPOTENCY_CONFLICT, type WriterReply, type WriterRequest } from './writer-protocol.js';
+import { IDEMPOTENCY_CONFLICT, type GroupOutcome, type WriterReply, type WriterRequest } from './writer-protocol.js';
 
 export type SqliteWriter = {
-  /** Commits the events in one transaction on the writer thread (a CommitBatch for group commit). */
-  commit(events: readonly NewEvent[]): Promise<Array<BatchOutcome<StoredEvent>>>;
+  /**
+   * Commits the groups in one transaction on the writer thread (a CommitBatch for group commit):
+   * a group of several events is stored whole or not at all.
+   */
+  commit(groups: ReadonlyArray<readonly NewEvent[]>): Promise<Array<BatchOutcome<StoredEvent[]>>>;
   /** Lets the writer finish and close its connection. */
   close(): Promise<void>;
 };
 
 type Waiting = {
-  events: readonly NewEvent[];
-  resolve(outcomes: Array<BatchOutcome<StoredEvent>>): void;
+  groups: ReadonlyArray<readonly NewEvent[]>;
+  resolve(outcomes: Array<BatchOutcome<StoredEvent[]>>): void;
   reject(error: Error): void;
 };
 
@@ -45,17 +48,7 @@ export function startSqliteWriter(path: string, chainSecret: Buffer | undefined)
       entry.reject(new Error(reply.message));
       return;
     }
-    entry.resolve(
-      reply.outcomes.map((outcome, i): BatchOutcome<StoredEvent> => {
-        if (outcome === IDEMPOTENCY_CONFLICT) {
-          return { ok: false, error: new IdempotencyConflictError('the Idempotency-Key was used for a different event') };
-        }
-        if (typeof outcome === 'string') return { ok: false, error: new Error(outcome) };
-        const { userId, eventType, dataJson } = entry.events[i]!;
-        const [id, timestampMs, seq, replayed] = outcome;
-        return { ok: true, value: { id, timestampMs, seq, userId, eventType, dataJson, ...(replayed ? { replayed } : {}) } };
-      }),
-    );
+    entry.resolve(reply.outcomes.map((outcome, i) => toBatchOutcome(outcome, entry.groups[i]!)));
   });
   worker.on('error', (error) => failAll(error));
   worker.on('exit', (code) => {
@@ -65,15 +58,15 @@ export function startSqliteWriter(path: string, chainSecret: Buffer | undefined)
   const send = (request: WriterRequest): void => worker.postMessage(request);
 
   return {
-    commit(events) {
+    commit(groups) {
       if (broken !== undefined) return Promise.reject(broken);
       return new Promise((resolve, reject) => {
         const batch = nextBatch++;
-        waiting.set(batch, { events, resolve, reject });
+        waiting.set(batch, { groups, resolve, reject });
         send({
           kind: 'commit',
           batch,
-          events: events.map((e) => [e.userId, e.eventType, e.dataJson, e.keyName ?? null, e.idempotencyKey ?? null]),
+          groups: groups.map((group) => group.map((e) => [e.userId, e.eventType, e.dataJson, e.keyName ?? null, e.idempotencyKey ?? null])),
         });
       });
     },
@@ -89,4 +82,19 @@ export function startSqliteWriter(path: string, chainSecret: Buffer | undefined)
       await exited;
     },
   };
+}
+
+function toBatchOutcome(outcome: GroupOutcome, group: readonly NewEvent[]): BatchOutcome<StoredEvent[]> {
+  if (typeof outcome === 'string') return { ok: false, error: new Error(outcome) };
+  const stored: StoredEvent[] = [];
+  for (const [i, result] of outcome.entries()) {
+    if (result === IDEMPOTENCY_CONFLICT) {
+      return { ok: false, error: new IdempotencyConflictError('the Idempotency-Key was used for a different event') };
+    }
+    if (typeof result === 'string') return { ok: false, error: new Error(result) };
+    const { userId, eventType, dataJson } = group[i]!;
+    const [id, timestampMs, seq, replayed] = result;
+    stored.push({ id, timestampMs, seq, userId, eventType, dataJson, ...(replayed ? { replayed } : {}) });
+  }
+  return { ok: true, value: stored };
 }

@@ -3,7 +3,10 @@
 /** One event to insert. Tuples clone faster than objects. */
 export type EventTuple = [userId: string, eventType: string, dataJson: string, keyName: string | null, idempotencyKey: string | null];
 
-export type WriterRequest = { kind: 'commit'; batch: number; events: EventTuple[] } | { kind: 'close' };
+/** Events that are stored together or not at all (one POST /events/batch), or a single event. */
+export type EventGroup = EventTuple[];
+
+export type WriterRequest = { kind: 'commit'; batch: number; groups: EventGroup[] } | { kind: 'close' };
 
 /**
  * Per event: [id, timestampMs, seq, replayed] when stored (or found stored under its idempotency
@@ -14,7 +17,10 @@ export type InsertOutcome = [id: string, timestampMs: number, seq: number, repla
 
 export const IDEMPOTENCY_CONFLICT = 'idempotency-conflict';
 
+/** Per group: each event's outcome, or the one message that kept the whole group out. */
+export type GroupOutcome = InsertOutcome[] | string;
+
 export type WriterReply =
-  | { kind: 'committed'; batch: number; outcomes: InsertOutcome[] }
+  | { kind: 'committed'; batch: number; outcomes: GroupOutcome[] }
   | { kind: 'failed'; batch: number; message: string }
   | { kind: 'closed' };

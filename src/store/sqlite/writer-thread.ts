@@ -10,7 +10,15 @@ import { createUuidV7Generator } from '../../events/uuid-v7.js';
 import { chainHash, GENESIS_HASH } from '../../integrity/chain.js';
 import { openDatabase } from './open-database.js';
 import { IDEMPOTENCY_WINDOW_MS } from '../idempotency-conflict.js';
-import { IDEMPOTENCY_CONFLICT, type EventTuple, type InsertOutcome, type WriterReply, type WriterRequest } from './writer-protocol.js';
+import {
+  IDEMPOTENCY_CONFLICT,
+  type EventGroup,
+  type EventTuple,
+  type GroupOutcome,
+  type InsertOutcome,
+  type WriterReply,
+  type WriterRequest,
+} from './writer-protocol.js';
 
 const port = parentPort!;
 const { path, chainSecret } = workerData as { path: string; chainSecret: Uint8Array | null };
@@ -37,39 +45,67 @@ function requestDigest(userId: string, eventType: string, dataJson: string): Buf
 // Ids, timestamps and chain hashes are assigned inside the transaction, in commit order. The head
 // is read inside it too, under the write lock (see commit), so even a second process writing to
 // the same file by mistake would extend the chain rather than fork it.
-const insertAll = db.transaction((events: EventTuple[]): InsertOutcome[] => {
-  let head = secret === undefined ? GENESIS_HASH : ((selectHead.get() as Buffer | undefined) ?? GENESIS_HASH);
-  const now = Date.now();
-  return events.map(([userId, eventType, dataJson, keyName, idempotencyKey]): InsertOutcome => {
-    // Looked up inside the transaction, so concurrent retries (even in this very batch) find the
-    // first one's row and never store the event twice.
-    let digest: Buffer | undefined;
-    if (idempotencyKey !== null) {
-      digest = requestDigest(userId, eventType, dataJson);
-      const seen = selectIdempotent.get(keyName ?? '', idempotencyKey, now - IDEMPOTENCY_WINDOW_MS) as
-        | { request: Buffer; id: string; ts: number; seq: number }
-        | undefined;
-      if (seen !== undefined) return seen.request.equals(digest) ? [seen.id, seen.ts, seen.seq, true] : IDEMPOTENCY_CONFLICT;
-    }
-    const { id, timestampMs } = nextId();
-    const hash = secret === undefined ? null : chainHash(secret, head, { id, timestampMs, userId, eventType, dataJson, keyName });
+type Chain = { head: Buffer; now: number };
+
+/** Inserts one event, or says why it was not: an idempotent replay, a conflict, a failed statement. */
+function insertOne([userId, eventType, dataJson, keyName, idempotencyKey]: EventTuple, chain: Chain): InsertOutcome {
+  // Looked up inside the transaction, so concurrent retries (even in this very batch) find the
+  // first one's row and never store the event twice.
+  let digest: Buffer | undefined;
+  if (idempotencyKey !== null) {
+    digest = requestDigest(userId, eventType, dataJson);
+    const seen = selectIdempotent.get(keyName ?? '', idempotencyKey, chain.now - IDEMPOTENCY_WINDOW_MS) as
+      | { request: Buffer; id: string; ts: number; seq: number }
+      | undefined;
+    if (seen !== undefined) return seen.request.equals(digest) ? [seen.id, seen.ts, seen.seq, true] : IDEMPOTENCY_CONFLICT;
+  }
+  const { id, timestampMs } = nextId();
+  const hash = secret === undefined ? null : chainHash(secret, chain.head, { id, timestampMs, userId, eventType, dataJson, keyName });
+  try {
+    const { lastInsertRowid } = insert.run(id, timestampMs, userId, eventType, dataJson, keyName, hash);
+    if (hash !== null) chain.head = hash;
+    if (digest !== undefined) upsertIdempotent.run(keyName ?? '', idempotencyKey, digest, id, chain.now);
+    return [id, timestampMs, Number(lastInsertRowid), false];
+  } catch (error) {
+    // A failed statement rolls back alone and the batch goes on, unless SQLite had to abandon
+    // the whole transaction (I/O error, disk full): then every event of the batch must fail.
+    if (!db.inTransaction) throw error;
+    return (error as Error).message;
+  }
+}
+
+class GroupRefused extends Error {}
+
+// Nested in insertAll, better-sqlite3 runs this as a SAVEPOINT: a group that throws is undone
+// alone, and the rest of the transaction goes on.
+const insertGroup = db.transaction((group: EventGroup, chain: Chain): InsertOutcome[] => {
+  const outcomes = group.map((event) => insertOne(event, chain));
+  const failure = outcomes.find((outcome): outcome is string => typeof outcome === 'string');
+  if (failure !== undefined) throw new GroupRefused(failure);
+  return outcomes;
+});
+
+const insertAll = db.transaction((groups: EventGroup[]): GroupOutcome[] => {
+  const chain: Chain = {
+    head: secret === undefined ? GENESIS_HASH : ((selectHead.get() as Buffer | undefined) ?? GENESIS_HASH),
+    now: Date.now(),
+  };
+  return groups.map((group): GroupOutcome => {
+    if (group.length === 1) return [insertOne(group[0]!, chain)];
+    const headBefore = chain.head;
     try {
-      const { lastInsertRowid } = insert.run(id, timestampMs, userId, eventType, dataJson, keyName, hash);
-      if (hash !== null) head = hash;
-      if (digest !== undefined) upsertIdempotent.run(keyName ?? '', idempotencyKey, digest, id, now);
-      return [id, timestampMs, Number(lastInsertRowid), false];
+      return insertGroup(group, chain);
     } catch (error) {
-      // A failed statement rolls back alone and the batch goes on, unless SQLite had to abandon
-      // the whole transaction (I/O error, disk full): then every event of the batch must fail.
-      if (!db.inTransaction) throw error;
+      if (!(error instanceof GroupRefused) && !db.inTransaction) throw error;
+      chain.head = headBefore; // the savepoint took the group's links back
       return (error as Error).message;
     }
   });
 });
 
-/** Commits the events in one transaction that takes the write lock at its start. */
-function commit(events: EventTuple[]): InsertOutcome[] {
-  const outcomes = insertAll.immediate(events);
+/** Commits the groups in one transaction that takes the write lock at its start. */
+function commit(groups: EventGroup[]): GroupOutcome[] {
+  const outcomes = insertAll.immediate(groups);
   if (++commitsSincePrune >= 1000) {
     commitsSincePrune = 0;
     pruneIdempotent.run(Date.now() - IDEMPOTENCY_WINDOW_MS); // expired keys: a later reuse stores anew
@@ -86,13 +122,13 @@ port.on('message', (first: WriterRequest) => {
   const batches = requests.filter((request) => request.kind === 'commit');
   const closing = requests.some((request) => request.kind === 'close');
   if (batches.length > 0) {
-    const events = batches.length === 1 ? batches[0]!.events : batches.flatMap((batch) => batch.events);
+    const groups = batches.length === 1 ? batches[0]!.groups : batches.flatMap((batch) => batch.groups);
     try {
-      const outcomes = commit(events);
+      const outcomes = commit(groups);
       let offset = 0;
       for (const batch of batches) {
-        port.postMessage({ kind: 'committed', batch: batch.batch, outcomes: outcomes.slice(offset, offset + batch.events.length) } satisfies WriterReply);
-        offset += batch.events.length;
+        port.postMessage({ kind: 'committed', batch: batch.batch, outcomes: outcomes.slice(offset, offset + batch.groups.length) } satisfies WriterReply);
+        offset += batch.groups.length;
       }
     } catch (error) {
       for (const batch of batches) port.postMessage({ kind: 'failed', batch: batch.batch, message: (error as Error).message } satisfies WriterReply);

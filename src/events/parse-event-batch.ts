@@ -1,0 +1,49 @@
+import { HttpError } from '../http/http-error.js';
+import type { NewEvent } from './event.js';
+import { JsonShapeError, readArrayElements } from './json-members.js';
+import { MAX_DATA_DEPTH, parseNewEvent } from './parse-new-event.js';
+
+/** Most events in one POST /events/batch. */
+export const MAX_BATCH_EVENTS = 1000;
+
+/**
+ * Validates a POST /events/batch body, a JSON array of events, as a whole: every event by the
+ * rules of POST /events, each keeping its `data` as written. When any is wrong, one 400 lists
+ * each bad event's index and what is wrong with it, and nothing is stored.
+ */
+export function parseEventBatch(body: string): NewEvent[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (error) {
+    const reason = body.trim() === '' ? 'the body is empty' : (error as Error).message;
+    throw new HttpError(400, `Request body is not valid JSON: ${reason}`);
+  }
+  if (!Array.isArray(value)) throw new HttpError(400, 'Request body must be a JSON array of events');
+  if (value.length === 0) throw new HttpError(400, 'The batch is empty: send 1 to 1000 events');
+  if (value.length > MAX_BATCH_EVENTS) {
+    throw new HttpError(400, `The batch has ${value.length} events; at most ${MAX_BATCH_EVENTS} are accepted`);
+  }
+
+  let elements: string[];
+  try {
+    elements = readArrayElements(body, MAX_DATA_DEPTH + 2);
+  } catch (error) {
+    if (error instanceof JsonShapeError) throw new HttpError(400, `Request body has a ${error.message}`);
+    throw error;
+  }
+  const events: NewEvent[] = [];
+  const errors: Array<{ index: number; message: string }> = [];
+  elements.forEach((element, index) => {
+    try {
+      events.push(parseNewEvent(element));
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      errors.push({ index, message: error.message.replace(/^Request body/, 'The event') });
+    }
+  });
+  if (errors.length > 0) {
+    throw new HttpError(400, `${errors.length} of ${elements.length} events are invalid; nothing was stored`, {}, { details: { errors } });
+  }
+  return events;
+}

@@ -1,0 +1,19 @@
+import { parseEventBatch } from '../events/parse-event-batch.js';
+import { HttpError } from '../http/http-error.js';
+import { readJsonBody } from '../http/read-body.js';
+import type { RouteHandler } from '../http/route.js';
+import type { EventStore } from '../store/event-store.js';
+
+/** POST /events/batch: validate every event, store them all in one transaction, answer their ids. */
+export function createPostEventBatchRoute(store: EventStore, maxBodyBytes: number): RouteHandler {
+  return async (request, { caller }) => {
+    const events = parseEventBatch(await readJsonBody(request, maxBodyBytes)).map((event) => ({ ...event, keyName: caller.keyName }));
+    let stored;
+    try {
+      stored = await store.appendAll(events);
+    } catch (error) {
+      throw new HttpError(503, 'The events could not be stored and none was recorded; retry later', { 'Retry-After': '1' }, { cause: error });
+    }
+    return { status: 201, body: { message: `${stored.length} events recorded`, ids: stored.map((event) => event.id) } };
+  };
+}

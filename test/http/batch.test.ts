@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { verifyChain, type ChainRow } from '../../src/integrity/verify-chain.js';
+import { openSqliteEventStore } from '../../src/store/sqlite/sqlite-event-store.js';
+import { errorMessage, startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
+
+describe('POST /events/batch', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ maxBodyBytes: 64 * 1024 });
+  });
+  after(() => server.close());
+
+  const postBatch = (body: string | unknown[]) =>
+    fetch(`${server.url}/events/batch`, {
+      method: 'POST',
+      headers: { 'X-API-Key': TEST_API_KEY, 'Content-Type': 'application/json' },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+
+  it('stores every event, in order, and answers their ids', async () => {
+    const body = '[{"user_id":"batch-1","event_type":"a","data":{"n":1.50}}, {"user_id":"batch-1","event_type":"b"},\n {"user_id":"batch-1","event_type":"c","data":{"big":12345678901234567890}}]';
+    const response = await postBatch(body);
+    assert.equal(response.status, 201);
+    const answer = (await response.json()) as { message: string; ids: string[] };
+    assert.equal(answer.message, '3 events recorded');
+    assert.equal(answer.ids.length, 3);
+    const text = await (await server.get('user_id=batch-1')).text();
+    const events = JSON.parse(text) as Array<{ id: string; event_type: string }>;
+    assert.deepEqual(events.map((e) => e.id), answer.ids);
+    assert.deepEqual(events.map((e) => e.event_type), ['a', 'b', 'c']);
+    assert.ok(text.includes('"data":{"n":1.50}') && text.includes('"data":{"big":12345678901234567890}'));
+  });
+
+  it('refuses the whole batch when any event is bad, naming each by index and field', async () => {
+    const response = await postBatch([
+      { user_id: 'batch-2', event_type: 'ok' },
+      { event_type: 'no user' },
+      { user_id: 'batch-2', event_type: 'ok' },
+      { user_id: 'batch-2', event_type: '', extra: 1 },
+      'not an event',
+    ]);
+    assert.equal(response.status, 400);
+    const body = (await response.json()) as { message: string; errors: Array<{ index: number; message: string }> };
+    assert.equal(body.message, '3 of 5 events are invalid; nothing was stored');
+    assert.deepEqual(body.errors, [
+      { index: 1, message: 'user_id is required' },
+      { index: 3, message: 'Unknown property "extra": an event has only user_id, event_type and data' },
+      { index: 4, message: 'The event must be a JSON object with user_id, event_type and optional data' },
+    ]);
+    assert.equal(await (await server.get('user_id=batch-2')).text(), '[]');
+  });
+
+  it('refuses what is not a batch of 1 to 1000 events', async () => {
+    for (const [body, status, message] of [
+      ['{"user_id":"x","event_type":"t"}', 400, /must be a JSON array of events/],
+      ['[]', 400, /The batch is empty/],
+      [JSON.stringify(Array.from({ length: 1001 }, () => ({}))), 400, /has 1001 events; at most 1000/],
+      ['[{"user_id":"x","event_type":"t","data":{"a":1,"a":2}}]', 400, /duplicate property "a"/],
+      ['[{"user_id":', 400, /not valid JSON/],
+      [JSON.stringify(Array.from({ length: 500 }, () => ({ user_id: 'x', event_type: 't', data: { pad: 'x'.repeat(200) } }))), 413, /larger than the limit/],
+    ] as const) {
+      const response = await postBatch(body);
+      assert.equal(response.status, status, body.slice(0, 40));
+      assert.match(await errorMessage(response), message);
+    }
+  });
+
+  it('needs the ingest scope and allows only POST', async () => {
+    const get = await fetch(`${server.url}/events/batch`, { headers: { 'X-API-Key': TEST_API_KEY } });
+    assert.equal(get.status, 405);
+    assert.equal(get.headers.get('allow'), 'POST');
+    const anonymous = await fetch(`${server.url}/events/batch`, { method: 'POST', body: '[]' });
+    assert.equal(anonymous.status, 401);
+  });
+});
+
+describe('appendAll', () => {
+  it('stores a group whole or not at all, and keeps the chain intact either way', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'auditor-group-'));
+    const path = join(dir, 'events.db');
+    const store = openSqliteEventStore(path, { chainSecret: 'group-test-secret-0123456789abcdef' });
+    try {
+      const results = await Promise.allSettled([
+        store.append({ userId: 'g', eventType: 'single', dataJson: '{}' }),
+        store.appendAll([
+          { userId: 'g', eventType: 'group-a', dataJson: '{}' },
+          { userId: 'g', eventType: 'group-b', dataJson: '{not json' }, // breaks the json_valid check
+          { userId: 'g', eventType: 'group-c', dataJson: '{}' },
+        ]),
+        store.appendAll([
+          { userId: 'g', eventType: 'whole-a', dataJson: '{}' },
+          { userId: 'g', eventType: 'whole-b', dataJson: '{}' },
+        ]),
+      ]);
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+      await store.append({ userId: 'g', eventType: 'after', dataJson: '{}' });
+    } finally {
+      await store.close();
+    }
+    const db = new Database(path, { readonly: true });
+    try {
+      assert.deepEqual(db.prepare('SELECT event_type FROM events ORDER BY seq').pluck().all(), ['single', 'whole-a', 'whole-b', 'after']);
+      const rows = db.prepare('SELECT seq, id, ts AS timestampMs, user_id AS userId, event_type AS eventType, data AS dataJson, key_name AS keyName, hash FROM events ORDER BY seq').all() as ChainRow[];
+      const verdict = verifyChain(rows, Buffer.from('group-test-secret-0123456789abcdef'));
+      assert.equal(verdict.ok, true, JSON.stringify(verdict.broken));
+      assert.equal(verdict.chained, 4);
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
