@@ -23,6 +23,7 @@ const store: EventStore = {
   async *query() {},
   get: async () => undefined,
   checkpoint: () => Promise.reject(new Error('the baseline keeps no chain')),
+  isReady: async () => true,
   close: async () => {},
 };
 

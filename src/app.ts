@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { KeyRegistry } from './auth/key-registry.js';
@@ -10,6 +11,7 @@ import type { Logger } from './ops/logger.js';
 import { createGetEventRoute } from './routes/get-event.js';
 import { createGetEventsRoute } from './routes/get-events.js';
 import { createGetIntegrityRoute } from './routes/get-integrity.js';
+import { createGetReadyzRoute, getHealthz } from './routes/health.js';
 import { createPostEventBatchRoute } from './routes/post-event-batch.js';
 import { createPostEventsRoute } from './routes/post-events.js';
 import type { EventStore } from './store/event-store.js';
@@ -22,8 +24,8 @@ export type AppDependencies = {
   log: Logger;
 };
 
-/** Per path, per method: the scope a key needs, and the handler. */
-type Routes = Record<string, Partial<Record<string, { scope: Scope; handle: RouteHandler }>>>;
+/** Per path, per method: the scope a key needs (or none, for the probes), and the handler. */
+type Routes = Record<string, Partial<Record<string, { scope: Scope | 'public'; handle: RouteHandler }>>>;
 
 /** The whole HTTP surface as a plain request listener: route, authenticate, handle, answer. */
 export function createApp({ store, keys, limits, maxBodyBytes, log }: AppDependencies): RequestListener {
@@ -42,6 +44,9 @@ export function createApp({ store, keys, limits, maxBodyBytes, log }: AppDepende
     '/integrity': {
       GET: { scope: 'admin', handle: createGetIntegrityRoute(store) },
     },
+    // Orchestrators probe these without a key; they reveal nothing but up or down.
+    '/healthz': { GET: { scope: 'public', handle: getHealthz } },
+    '/readyz': { GET: { scope: 'public', handle: createGetReadyzRoute(store) } },
   };
 
   const handle = async (request: IncomingMessage, path: string, params: URLSearchParams): Promise<Reply> => {
@@ -53,17 +58,23 @@ export function createApp({ store, keys, limits, maxBodyBytes, log }: AppDepende
       const allowed = Object.keys(methods).join(', ');
       throw new HttpError(405, `${request.method} is not allowed on ${path}; use ${allowed}`, { Allow: allowed });
     }
-    const caller = requireScope(request, route.scope);
+    const caller = route.scope === 'public' ? undefined : requireScope(request, route.scope);
     return route.handle(request, { params, pathId, caller });
   };
 
   return (request: IncomingMessage, response: ServerResponse) => {
     const started = performance.now();
     const { path, params } = splitTarget(request.url ?? '/');
+    // A caller's X-Request-Id ties our log line to theirs; without one (or with one we would not
+    // echo), we make one. Either way the response carries it.
+    const offered = request.headers['x-request-id'];
+    const requestId = typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
+    response.setHeader('X-Request-Id', requestId);
     // The path only: query strings carry user ids and filter values, which stay out of logs.
     response.once('close', () => {
       const line: Record<string, unknown> = {
         msg: 'request',
+        request_id: requestId,
         method: request.method,
         path,
         status: response.headersSent ? response.statusCode : null,
@@ -78,9 +89,13 @@ export function createApp({ store, keys, limits, maxBodyBytes, log }: AppDepende
   };
 }
 
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+const FIXED_PATHS = new Set(['/events', '/events/batch', '/integrity', '/healthz', '/readyz']);
+
 /** Fixed paths match themselves; `/events/<one segment>` matches `/events/{id}`, with the segment decoded. */
 function matchPath(path: string): { pattern: string | undefined; pathId: string } {
-  if (path === '/events' || path === '/events/batch' || path === '/integrity') return { pattern: path, pathId: '' };
+  if (FIXED_PATHS.has(path)) return { pattern: path, pathId: '' };
   const id = path.startsWith('/events/') ? path.slice('/events/'.length) : '';
   if (id === '' || id.includes('/')) return { pattern: undefined, pathId: '' };
   try {

@@ -5,8 +5,8 @@ export type RouteContext = {
   params: URLSearchParams;
   /** The last segment of a path like /events/{id}. */
   pathId: string;
-  /** The authenticated key. */
-  caller: Caller;
+  /** The authenticated key; undefined only on the public probes (/healthz, /readyz). */
+  caller: Caller | undefined;
 };
 
 /** Handles one method on one path; throws HttpError for the client's mistakes, never writes. */

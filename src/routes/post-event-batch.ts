@@ -7,7 +7,7 @@ import type { EventStore } from '../store/event-store.js';
 /** POST /events/batch: validate every event, store them all in one transaction, answer their ids. */
 export function createPostEventBatchRoute(store: EventStore, maxBodyBytes: number): RouteHandler {
   return async (request, { caller }) => {
-    const events = parseEventBatch(await readJsonBody(request, maxBodyBytes)).map((event) => ({ ...event, keyName: caller.keyName }));
+    const events = parseEventBatch(await readJsonBody(request, maxBodyBytes)).map((event) => ({ ...event, keyName: caller?.keyName ?? 'unknown' }));
     let stored;
     try {
       stored = await store.appendAll(events);

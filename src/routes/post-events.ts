@@ -22,7 +22,7 @@ export function createPostEventsRoute(store: EventStore, maxBodyBytes: number): 
     }
     const event = {
       ...parseNewEvent(await readJsonBody(request, maxBodyBytes)),
-      keyName: caller.keyName,
+      keyName: caller?.keyName ?? 'unknown',
       ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
     };
     let stored;

@@ -51,6 +51,7 @@ export function openSqliteEventStore(
     weight: (group) => group.length,
   });
   const statements = new Map<string, Database.Statement>();
+  const selectOne = db.prepare('SELECT 1').pluck();
   const selectById = db.prepare('SELECT seq, id, ts, user_id, event_type, data FROM events WHERE id = ?').raw(true);
   const selectHead = db.prepare('SELECT seq, id, hash FROM events WHERE hash IS NOT NULL ORDER BY seq DESC LIMIT 1');
   const selectChainStart = db.prepare('SELECT seq FROM events WHERE hash IS NOT NULL ORDER BY seq LIMIT 1').pluck();
@@ -100,6 +101,14 @@ export function openSqliteEventStore(
     async get(id: string): Promise<StoredEvent | undefined> {
       const row = selectById.get(id) as EventRow | undefined;
       return row === undefined ? undefined : toStoredEvent(row);
+    },
+
+    async isReady(): Promise<boolean> {
+      try {
+        return writer.isAlive() && selectOne.get() === 1;
+      } catch {
+        return false;
+      }
     },
 
     async checkpoint(): Promise<Checkpoint> {

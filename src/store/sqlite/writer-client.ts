@@ -10,6 +10,8 @@ export type SqliteWriter = {
    * a group of several events is stored whole or not at all.
    */
   commit(groups: ReadonlyArray<readonly NewEvent[]>): Promise<Array<BatchOutcome<StoredEvent[]>>>;
+  /** False once the writer thread has failed or stopped: nothing could be stored. */
+  isAlive(): boolean;
   /** Lets the writer finish and close its connection. */
   close(): Promise<void>;
 };
@@ -70,6 +72,7 @@ export function startSqliteWriter(path: string, chainSecret: Buffer | undefined)
         });
       });
     },
+    isAlive: () => broken === undefined && !closing,
     async close() {
       if (closing) return;
       closing = true;
