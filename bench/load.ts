@@ -61,8 +61,12 @@ async function runWrk(spec: LoadSpec): Promise<LoadResult> {
   }
 }
 
+/**
+ * A Lua long string holding `text` byte for byte: its level of `=` is one that neither appears
+ * closed inside the text nor could close early against a `]` the text ends with (`[=[…]=]`).
+ */
 function luaString(text: string): string {
-  let level = '';
+  let level = '=';
   while (text.includes(`]${level}]`)) level += '=';
   return `[${level}[${text}]${level}]`;
 }

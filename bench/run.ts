@@ -41,6 +41,8 @@ const SERVER_CPU = 0;
 const LOAD_CPU = 1;
 /** Query latency is what one analyst waits for an answer: one request at a time, so no queueing behind others. */
 const QUERY_CONNECTIONS = 1;
+/** Events per POST /events/batch in the batch ingest measurement. */
+const BATCH_SIZE = 100;
 const HOT_SPARSE_FILTER = `/events?user_id=${HOT_USER}&flag=rare`;
 /** The index an operator adds for a hot data field (see the README), in the form queries use. */
 const FLAG_INDEX = `CREATE INDEX events_by_user_flag ON events (user_id, json_extract(data, '$."flag"'), ts)`;
@@ -94,6 +96,24 @@ try {
     pin: { taskset, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU },
     bodies: Array.from({ length: 4096 }, (_, n) => eventBody(n)),
   });
+
+  // Batch ingest: the same events, 100 to a POST /events/batch, against the real service.
+  const batchResults: LoadResult[] = [];
+  {
+    const batches = Array.from({ length: 256 }, (_, b) => `[${Array.from({ length: BATCH_SIZE }, (_, i) => eventBody(b * BATCH_SIZE + i)).join(',')}]`);
+    const server = await startServer(MAIN, env, serverOptions);
+    try {
+      for (let round = 1; round <= rounds; round++) {
+        const spec = { url: server.url, method: 'POST' as const, headers: HEADERS, connections, paths: ['/events/batch'], bodies: batches, cpu: LOAD_CPU };
+        if (round === 1) await load.run({ ...spec, durationSeconds: 2 });
+        const result = await load.run({ ...spec, durationSeconds });
+        batchResults.push(result);
+        console.log(`round ${round} batches of ${BATCH_SIZE}  ${fixed(result.requestsPerSecond * BATCH_SIZE, 0)} events/s  p50 ${fixed(result.p50Ms)} ms  p99 ${fixed(result.p99Ms)} ms  errors ${result.errors}`);
+      }
+    } finally {
+      await server.stop();
+    }
+  }
 
   // Queries over HTTP against the real service on the preloaded (and now larger) table.
   const queryKinds: Record<string, (n: number) => string> = {
@@ -167,6 +187,7 @@ try {
     exports,
     chain: { microsecondsPerEvent: chainMicroseconds, shareOfIngestTime: 0 },
     keyHashing: { microsecondsPerRequest: keyHashingMicroseconds },
+    batchIngest: { batchSize: BATCH_SIZE, ...summary(batchResults), eventsPerSecond: median(batchResults.map((r) => r.requestsPerSecond * BATCH_SIZE)) },
   };
   // The share of each ingested event's time on the server that chaining takes.
   figures.chain.shareOfIngestTime = chainMicroseconds / (1e6 / figures.ingest.service.requestsPerSecond);
@@ -175,6 +196,7 @@ try {
   printTable(`Ingest, ${connections} connections, median of ${rounds} rounds of ${durationSeconds} s`, ['server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'ratio'], [
     ['baseline (no storage)', fixed(baseline.requestsPerSecond, 0), fixed(baseline.p50Ms), fixed(baseline.p99Ms), String(baseline.errors), fixed(baseline.peakRssMb, 0), '1.00'],
     ['auditor (SQLite, FULL)', fixed(service.requestsPerSecond, 0), fixed(service.p50Ms), fixed(service.p99Ms), String(service.errors), fixed(service.peakRssMb, 0), fixed(figures.ingest.ratio)],
+    [`auditor, batches of ${BATCH_SIZE} (events/s)`, fixed(figures.batchIngest.eventsPerSecond, 0), fixed(figures.batchIngest.p50Ms), fixed(figures.batchIngest.p99Ms), String(figures.batchIngest.errors), '', ''],
     ['auditor without the chain', fixed(unchained.requestsPerSecond, 0), fixed(unchained.p50Ms), fixed(unchained.p99Ms), String(unchained.errors), fixed(unchained.peakRssMb, 0), fixed(median(roundNumbers.map((round) => inRound('unchained', round) / inRound('baseline', round))))],
   ]);
   printTable(`Queries over HTTP, ${QUERY_CONNECTIONS} connection, median of ${rounds} rounds`, ['query', 'req/s', 'p50 ms', 'p99 ms', 'errors'],

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { createApp } from './app.js';
 import { createKeyRegistry, type KeyRegistry } from './auth/key-registry.js';
 import { createRateLimiter } from './auth/rate-limiter.js';
@@ -72,6 +73,12 @@ const limits = {
   failedAuth: config.failedAuthLimit.ratePerSecond > 0 ? createRateLimiter(config.failedAuthLimit) : undefined,
 };
 const server = createHttpServer(createApp({ store, keys, limits, maxBodyBytes: config.maxBodyBytes, log }));
+// Requests not yet answered, so shutdown can say how many it waited for.
+let inFlight = 0;
+server.on('request', (_request, response: ServerResponse) => {
+  inFlight++;
+  response.once('close', () => inFlight--);
+});
 server.once('error', (error: NodeJS.ErrnoException) => {
   fail(`PORT/HOST: cannot listen on ${config.host}:${config.port}: ${error.code ?? error.message}`);
 });
@@ -85,16 +92,21 @@ let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  log.info({ msg: 'shutting down', signal });
+  const waitingFor = inFlight;
+  log.info({ msg: 'shutting down', signal, requests_in_flight: waitingFor });
   // Stop accepting; requests in flight finish (every 201 is already committed), then close.
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
-  const force = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
+  let cut = false;
+  const force = setTimeout(() => {
+    cut = true;
+    server.closeAllConnections();
+  }, DRAIN_TIMEOUT_MS);
   await closed;
   clearTimeout(force);
   keys.close();
-  await store.close();
-  log.info({ msg: 'stopped' });
+  await store.close(); // commits every event still queued before the database closes
+  log.info({ msg: 'stopped', drained_requests: waitingFor, cut_off: cut });
 }
 process.once('SIGTERM', () => void shutdown('SIGTERM'));
 process.once('SIGINT', () => void shutdown('SIGINT'));

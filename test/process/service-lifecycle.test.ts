@@ -88,7 +88,8 @@ describe('the service process', () => {
     );
     const acknowledged = (await Promise.all(posts)).filter((id): id is string => id !== undefined);
     assert.equal(await service.exited, 0);
-    assert.match(service.stdout(), /"msg":"stopped"/);
+    assert.match(service.stdout(), /"msg":"shutting down","signal":"SIGTERM","requests_in_flight":\d+/);
+    assert.match(service.stdout(), /"msg":"stopped","drained_requests":\d+,"cut_off":false/);
     assert.ok(acknowledged.length >= 50, `${acknowledged.length} acknowledged`);
 
     const restarted = await startService(env);
