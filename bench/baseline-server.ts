@@ -8,6 +8,7 @@ import { createKeyRegistry } from '../src/auth/key-registry.js';
 import { createHttpServer } from '../src/http/create-http-server.js';
 import { createUuidV7Generator } from '../src/events/uuid-v7.js';
 import { createJsonLogger } from '../src/ops/logger.js';
+import { createMetrics } from '../src/ops/metrics.js';
 import type { NewEvent, StoredEvent } from '../src/events/event.js';
 import type { EventStore } from '../src/store/event-store.js';
 
@@ -29,7 +30,7 @@ const store: EventStore = {
 
 const log = createJsonLogger();
 const server = createHttpServer(
-  createApp({ store, keys: createKeyRegistry({ adminKey: process.env.AUDITOR_API_KEY, log }), maxBodyBytes: 1024 * 1024, log }),
+  createApp({ store, keys: createKeyRegistry({ adminKey: process.env.AUDITOR_API_KEY, log }), metrics: createMetrics(), maxBodyBytes: 1024 * 1024, log }),
 );
 server.listen(Number(process.env.PORT), process.env.HOST ?? '127.0.0.1', () => {
   log.info({ msg: 'listening', baseline: true });

@@ -7,12 +7,14 @@ import { createApp } from '../src/app.js';
 import { createKeyRegistry } from '../src/auth/key-registry.js';
 import { createHttpServer } from '../src/http/create-http-server.js';
 import { createJsonLogger } from '../src/ops/logger.js';
+import { createMetrics } from '../src/ops/metrics.js';
 import { openSqliteEventStore } from '../src/store/sqlite/sqlite-event-store.js';
 
 const log = createJsonLogger();
-const store = openSqliteEventStore(process.env.AUDITOR_DB ?? '', { unchainedForBenchmark: true });
+const metrics = createMetrics({ dbPath: process.env.AUDITOR_DB ?? '' });
+const store = openSqliteEventStore(process.env.AUDITOR_DB ?? '', { unchainedForBenchmark: true, onBatchCommitted: metrics.batchCommitted });
 const keys = createKeyRegistry({ adminKey: process.env.AUDITOR_API_KEY, log });
-const server = createHttpServer(createApp({ store, keys, maxBodyBytes: 1024 * 1024, log }));
+const server = createHttpServer(createApp({ store, keys, metrics, maxBodyBytes: 1024 * 1024, log }));
 server.listen(Number(process.env.PORT), process.env.HOST ?? '127.0.0.1');
 process.once('SIGTERM', () => {
   server.close(() => void store.close());

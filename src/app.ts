@@ -8,9 +8,11 @@ import { HttpError } from './http/http-error.js';
 import type { Reply, RouteHandler } from './http/route.js';
 import { sendError, sendReply } from './http/send-reply.js';
 import type { Logger } from './ops/logger.js';
+import type { Metrics } from './ops/metrics.js';
 import { createGetEventRoute } from './routes/get-event.js';
 import { createGetEventsRoute } from './routes/get-events.js';
 import { createGetIntegrityRoute } from './routes/get-integrity.js';
+import { createGetMetricsRoute } from './routes/get-metrics.js';
 import { createGetReadyzRoute, getHealthz } from './routes/health.js';
 import { createPostEventBatchRoute } from './routes/post-event-batch.js';
 import { createPostEventsRoute } from './routes/post-events.js';
@@ -20,6 +22,7 @@ export type AppDependencies = {
   store: EventStore;
   keys: KeyRegistry;
   limits?: GuardLimits;
+  metrics?: Metrics;
   maxBodyBytes: number;
   log: Logger;
 };
@@ -28,15 +31,16 @@ export type AppDependencies = {
 type Routes = Record<string, Partial<Record<string, { scope: Scope | 'public'; handle: RouteHandler }>>>;
 
 /** The whole HTTP surface as a plain request listener: route, authenticate, handle, answer. */
-export function createApp({ store, keys, limits, maxBodyBytes, log }: AppDependencies): RequestListener {
+export function createApp({ store, keys, limits, metrics, maxBodyBytes, log }: AppDependencies): RequestListener {
+  const countIngested = metrics === undefined ? undefined : metrics.eventsIngested;
   const requireScope = createScopeGuard(keys, limits);
   const routes: Routes = {
     '/events': {
       GET: { scope: 'read', handle: createGetEventsRoute(store) },
-      POST: { scope: 'ingest', handle: createPostEventsRoute(store, maxBodyBytes) },
+      POST: { scope: 'ingest', handle: createPostEventsRoute(store, maxBodyBytes, countIngested) },
     },
     '/events/batch': {
-      POST: { scope: 'ingest', handle: createPostEventBatchRoute(store, maxBodyBytes) },
+      POST: { scope: 'ingest', handle: createPostEventBatchRoute(store, maxBodyBytes, countIngested) },
     },
     '/events/{id}': {
       GET: { scope: 'read', handle: createGetEventRoute(store) },
@@ -44,6 +48,7 @@ export function createApp({ store, keys, limits, maxBodyBytes, log }: AppDepende
     '/integrity': {
       GET: { scope: 'admin', handle: createGetIntegrityRoute(store) },
     },
+    ...(metrics === undefined ? {} : { '/metrics': { GET: { scope: 'admin' as const, handle: createGetMetricsRoute(metrics) } } }),
     // Orchestrators probe these without a key; they reveal nothing but up or down.
     '/healthz': { GET: { scope: 'public', handle: getHealthz } },
     '/readyz': { GET: { scope: 'public', handle: createGetReadyzRoute(store) } },
@@ -82,6 +87,7 @@ export function createApp({ store, keys, limits, maxBodyBytes, log }: AppDepende
       };
       if (!response.writableFinished) line.aborted = true;
       log.info(line);
+      metrics?.observeRequest(matchPath(path).pattern ?? 'unmatched', request.method ?? '', response.statusCode, (performance.now() - started) / 1000);
     });
     handle(request, path, params)
       .then((reply) => sendReply(response, reply, log))
@@ -91,7 +97,7 @@ export function createApp({ store, keys, limits, maxBodyBytes, log }: AppDepende
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
-const FIXED_PATHS = new Set(['/events', '/events/batch', '/integrity', '/healthz', '/readyz']);
+const FIXED_PATHS = new Set(['/events', '/events/batch', '/integrity', '/healthz', '/readyz', '/metrics']);
 
 /** Fixed paths match themselves; `/events/<one segment>` matches `/events/{id}`, with the segment decoded. */
 function matchPath(path: string): { pattern: string | undefined; pathId: string } {

@@ -16,6 +16,8 @@ export type Config = {
   rateLimit: RateLimit;
   /** Failed authentications per second per client address, with a burst; 0 is no limit. */
   failedAuthLimit: RateLimit;
+  /** A second port serving GET /metrics without a key; undefined serves it only behind an admin key. */
+  metricsPort: number | undefined;
 };
 
 export type RateLimit = { ratePerSecond: number; burst: number };
@@ -95,6 +97,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     chainSecret,
     rateLimit: rate('AUDITOR_RATE_LIMIT', DEFAULTS.rateLimit),
     failedAuthLimit: rate('AUDITOR_FAILED_AUTH_LIMIT', DEFAULTS.failedAuthLimit),
+    metricsPort: read('AUDITOR_METRICS_PORT') === undefined ? undefined : integer('AUDITOR_METRICS_PORT', 0, 0, 65535),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

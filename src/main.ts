@@ -7,6 +7,8 @@ import { generateKey, readKeysFile } from './auth/keys-file.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createHttpServer } from './http/create-http-server.js';
 import { createJsonLogger } from './ops/logger.js';
+import { createMetrics, type Metrics } from './ops/metrics.js';
+import { createMetricsServer } from './ops/metrics-server.js';
 import type { EventStore } from './store/event-store.js';
 import { openSqliteEventStore } from './store/sqlite/sqlite-event-store.js';
 
@@ -44,9 +46,12 @@ function generateApiKey(config: Config): string {
   return key;
 }
 
-function openStore(config: Config): EventStore {
+function openStore(config: Config, metrics: Metrics): EventStore {
   try {
-    return openSqliteEventStore(config.dbPath, config.chainSecret === undefined ? {} : { chainSecret: config.chainSecret });
+    return openSqliteEventStore(config.dbPath, {
+      ...(config.chainSecret === undefined ? {} : { chainSecret: config.chainSecret }),
+      onBatchCommitted: metrics.batchCommitted,
+    });
   } catch (error) {
     fail(`AUDITOR_DB: cannot open the database at "${config.dbPath}": ${(error as Error).message}`);
   }
@@ -67,12 +72,21 @@ function openKeys(config: Config): { keys: KeyRegistry; source: string } {
 
 const config = readConfig();
 const { keys, source: keySource } = openKeys(config);
-const store = openStore(config);
+const metrics = createMetrics({ dbPath: config.dbPath });
+const store = openStore(config, metrics);
 const limits = {
   perKey: config.rateLimit.ratePerSecond > 0 ? createRateLimiter(config.rateLimit) : undefined,
   failedAuth: config.failedAuthLimit.ratePerSecond > 0 ? createRateLimiter(config.failedAuthLimit) : undefined,
 };
-const server = createHttpServer(createApp({ store, keys, limits, maxBodyBytes: config.maxBodyBytes, log }));
+const server = createHttpServer(createApp({ store, keys, limits, metrics, maxBodyBytes: config.maxBodyBytes, log }));
+const metricsServer = config.metricsPort === undefined ? undefined : createMetricsServer(metrics);
+metricsServer?.once('error', (error: NodeJS.ErrnoException) => {
+  fail(`AUDITOR_METRICS_PORT: cannot listen on ${config.host}:${config.metricsPort}: ${error.code ?? error.message}`);
+});
+metricsServer?.listen(config.metricsPort, config.host, () => {
+  const address = metricsServer.address();
+  log.info({ msg: 'metrics listening', host: config.host, port: typeof address === 'object' && address !== null ? address.port : config.metricsPort });
+});
 // Requests not yet answered, so shutdown can say how many it waited for.
 let inFlight = 0;
 server.on('request', (_request, response: ServerResponse) => {
@@ -96,6 +110,8 @@ async function shutdown(signal: string): Promise<void> {
   log.info({ msg: 'shutting down', signal, requests_in_flight: waitingFor });
   // Stop accepting; requests in flight finish (every 201 is already committed), then close.
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  metricsServer?.close();
+  metricsServer?.closeAllConnections();
   server.closeIdleConnections();
   let cut = false;
   const force = setTimeout(() => {

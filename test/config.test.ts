@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       chainSecret: undefined,
       rateLimit: { ratePerSecond: 0, burst: 1 },
       failedAuthLimit: { ratePerSecond: 1, burst: 10 },
+      metricsPort: undefined,
     });
   });
 
@@ -29,11 +30,13 @@ describe('loadConfig', () => {
         AUDITOR_KEYS_FILE: '/etc/auditor/keys.json',
         AUDITOR_RATE_LIMIT: '100',
         AUDITOR_FAILED_AUTH_LIMIT: '0.5:3',
+        AUDITOR_METRICS_PORT: '9464',
       }),
       {
         port: 9000, host: '0.0.0.0', apiKey: 'k'.repeat(32), dbPath: '/var/lib/auditor/events.db',
         keysFile: '/etc/auditor/keys.json', maxBodyBytes: 2048, chainSecret: 's'.repeat(64),
         rateLimit: { ratePerSecond: 100, burst: 200 }, failedAuthLimit: { ratePerSecond: 0.5, burst: 3 },
+        metricsPort: 9464,
       },
     );
   });

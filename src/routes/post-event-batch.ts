@@ -5,7 +5,7 @@ import type { RouteHandler } from '../http/route.js';
 import type { EventStore } from '../store/event-store.js';
 
 /** POST /events/batch: validate every event, store them all in one transaction, answer their ids. */
-export function createPostEventBatchRoute(store: EventStore, maxBodyBytes: number): RouteHandler {
+export function createPostEventBatchRoute(store: EventStore, maxBodyBytes: number, countIngested?: (count: number) => void): RouteHandler {
   return async (request, { caller }) => {
     const events = parseEventBatch(await readJsonBody(request, maxBodyBytes)).map((event) => ({ ...event, keyName: caller?.keyName ?? 'unknown' }));
     let stored;
@@ -14,6 +14,7 @@ export function createPostEventBatchRoute(store: EventStore, maxBodyBytes: numbe
     } catch (error) {
       throw new HttpError(503, 'The events could not be stored and none was recorded; retry later', { 'Retry-After': '1' }, { cause: error });
     }
+    countIngested?.(stored.length);
     return { status: 201, body: { message: `${stored.length} events recorded`, ids: stored.map((event) => event.id) } };
   };
 }

@@ -13,7 +13,7 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
  * Idempotency-Key, a retry of the same event within 24 hours gets the original answer and
  * `Idempotent-Replayed: true`, and the same key with a different event is a 422.
  */
-export function createPostEventsRoute(store: EventStore, maxBodyBytes: number): RouteHandler {
+export function createPostEventsRoute(store: EventStore, maxBodyBytes: number, countIngested?: (count: number) => void): RouteHandler {
   return async (request, { caller }) => {
     // Node joins a repeated Idempotency-Key with ", ", which the pattern then refuses.
     const idempotencyKey = request.headers['idempotency-key'] as string | undefined;
@@ -37,6 +37,7 @@ export function createPostEventsRoute(store: EventStore, maxBodyBytes: number): 
     }
     const headers: Record<string, string> = { Location: `/events/${stored.id}` };
     if (stored.replayed === true) headers['Idempotent-Replayed'] = 'true';
+    else countIngested?.(1);
     return { status: 201, body: { message: 'Event recorded', id: stored.id }, headers };
   };
 }

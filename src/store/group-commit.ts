@@ -32,6 +32,8 @@ export function createGroupCommit<T, R>(
     maxInFlight?: number;
     /** How much of `maxBatch` an item takes (1 by default); an item is never split. */
     weight?: (item: T) => number;
+    /** Told the total weight of each batch whose commit succeeded (for metrics). */
+    onCommitted?: (weight: number) => void;
   },
 ): GroupCommit<T, R> {
   let queue: Array<Pending<T, R>> = [];
@@ -75,6 +77,7 @@ export function createGroupCommit<T, R>(
       for (const pending of batch) pending.reject(error as Error);
       return;
     }
+    options.onCommitted?.(batch.reduce((total, pending) => total + (options.weight?.(pending.item) ?? 1), 0));
     batch.forEach((pending, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) pending.resolve(outcome.value);

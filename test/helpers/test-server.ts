@@ -8,6 +8,7 @@ import { createKeyRegistry } from '../../src/auth/key-registry.js';
 import type { GuardLimits } from '../../src/auth/scope-guard.js';
 import { createHttpServer, type ServerLimits } from '../../src/http/create-http-server.js';
 import { silentLogger, type Logger } from '../../src/ops/logger.js';
+import type { Metrics } from '../../src/ops/metrics.js';
 import type { EventStore } from '../../src/store/event-store.js';
 import { openSqliteEventStore } from '../../src/store/sqlite/sqlite-event-store.js';
 
@@ -29,16 +30,25 @@ export type TestServer = {
 
 /** A real server on port 0 over a fresh temporary database, as main.ts would wire it. */
 export async function startTestServer(
-  options: { maxBodyBytes?: number; log?: Logger; store?: EventStore; keysFile?: string; limits?: GuardLimits; serverLimits?: ServerLimits } = {},
+  options: {
+    maxBodyBytes?: number;
+    log?: Logger;
+    store?: EventStore;
+    keysFile?: string;
+    limits?: GuardLimits;
+    serverLimits?: ServerLimits;
+    metrics?: Metrics;
+  } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'auditor-test-'));
   const dbPath = join(dir, 'auditor.db');
-  const store = options.store ?? openSqliteEventStore(dbPath);
+  const store = options.store ?? openSqliteEventStore(dbPath, options.metrics ? { onBatchCommitted: options.metrics.batchCommitted } : {});
   const keys = createKeyRegistry({ adminKey: TEST_API_KEY, keysFile: options.keysFile, log: silentLogger, pollMs: 50 });
   const app = createApp({
     store,
     keys,
     limits: options.limits ?? {},
+    ...(options.metrics ? { metrics: options.metrics } : {}),
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     log: options.log ?? silentLogger,
   });

@@ -39,6 +39,8 @@ export function openSqliteEventStore(
      * link, which `npm run verify` then reports as a break. Never set by the service.
      */
     unchainedForBenchmark?: boolean;
+    /** Told how many events each committed batch held. */
+    onBatchCommitted?: (events: number) => void;
   } = {},
 ): EventStore {
   const chainSecret = resolveChainSecret(options.chainSecret, path);
@@ -49,6 +51,7 @@ export function openSqliteEventStore(
     maxBatch: MAX_BATCH,
     maxInFlight: MAX_BATCHES_IN_FLIGHT,
     weight: (group) => group.length,
+    ...(options.onBatchCommitted === undefined ? {} : { onCommitted: options.onBatchCommitted }),
   });
   const statements = new Map<string, Database.Statement>();
   const selectOne = db.prepare('SELECT 1').pluck();

@@ -1,0 +1,70 @@
+import { statSync } from 'node:fs';
+import client from 'prom-client';
+
+/** What the service counts, in the Prometheus text format (prom-client). */
+export type Metrics = {
+  registry: client.Registry;
+  /** One answered request; `route` is the route pattern, never the raw path (bounded labels). */
+  observeRequest(route: string, method: string, status: number, seconds: number): void;
+  eventsIngested(count: number): void;
+  /** One committed transaction and how many events it held. */
+  batchCommitted(events: number): void;
+};
+
+export function createMetrics(options: { dbPath?: string } = {}): Metrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry }); // CPU, memory, event loop lag, handles
+
+  const requests = new client.Counter({
+    name: 'auditor_http_requests_total',
+    help: 'HTTP requests answered, by route, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [registry],
+  });
+  const latency = new client.Histogram({
+    name: 'auditor_http_request_duration_seconds',
+    help: 'Time from a request arriving to its answer finishing, by route and method',
+    labelNames: ['route', 'method'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const ingested = new client.Counter({
+    name: 'auditor_events_ingested_total',
+    help: 'Events recorded (idempotent replays not counted again)',
+    registers: [registry],
+  });
+  const batches = new client.Histogram({
+    name: 'auditor_commit_batch_events',
+    help: 'Events per committed transaction (group commit)',
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 4000],
+    registers: [registry],
+  });
+  const { dbPath } = options;
+  new client.Gauge({
+    name: 'auditor_database_bytes',
+    help: 'Size on disk of the SQLite database, its WAL included',
+    registers: [registry],
+    collect() {
+      if (dbPath === undefined) return;
+      let bytes = 0;
+      for (const file of [dbPath, `${dbPath}-wal`]) {
+        try {
+          bytes += statSync(file).size;
+        } catch {
+          // no WAL right after a checkpoint: nothing to add
+        }
+      }
+      this.set(bytes);
+    },
+  });
+
+  return {
+    registry,
+    observeRequest(route, method, status, seconds) {
+      requests.inc({ route, method, status: String(status) });
+      latency.observe({ route, method }, seconds);
+    },
+    eventsIngested: (count) => ingested.inc(count),
+    batchCommitted: (events) => batches.observe(events),
+  };
+}

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { describe, it } from 'node:test';
+import { generateKey, hashKey, writeKeysFile } from '../../src/auth/keys-file.js';
+import { createMetrics } from '../../src/ops/metrics.js';
+import { createMetricsServer } from '../../src/ops/metrics-server.js';
+import { startTestServer, TEST_API_KEY } from '../helpers/test-server.js';
+
+type Family = { name: string; type: string; metrics: Array<{ labels?: Record<string, string>; value?: string; count?: string; buckets?: Record<string, string> }> };
+const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => Family[];
+
+describe('GET /metrics', () => {
+  it('serves the Prometheus text format that a parser reads: requests, latency, ingest, batches, database, process', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'auditor-metrics-'));
+    const readKey = generateKey();
+    const keysFile = join(dir, 'keys.json');
+    writeKeysFile(keysFile, [{ name: 'reader', scope: 'read', sha256: hashKey(readKey), createdAt: new Date().toISOString() }]);
+    const metrics = createMetrics();
+    const instrumented = await startTestServer({ keysFile, metrics });
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await instrumented.post({ user_id: 'm', event_type: 't' })).status, 201);
+      assert.equal((await fetch(`${instrumented.url}/events/batch`, {
+        method: 'POST', headers: { 'X-API-Key': TEST_API_KEY, 'Content-Type': 'application/json' },
+        body: '[{"user_id":"m","event_type":"a"},{"user_id":"m","event_type":"b"}]',
+      })).status, 201);
+      assert.equal((await instrumented.get('user_id=m')).status, 200);
+      assert.equal((await instrumented.get('')).status, 400);
+
+      assert.equal((await fetch(`${instrumented.url}/metrics`)).status, 401);
+      assert.equal((await fetch(`${instrumented.url}/metrics`, { headers: { 'X-API-Key': readKey } })).status, 403);
+      const response = await fetch(`${instrumented.url}/metrics`, { headers: { 'X-API-Key': TEST_API_KEY } });
+      assert.equal(response.status, 200);
+      assert.match(response.headers.get('content-type')!, /^text\/plain; version=0\.0\.4/);
+      const text = await response.text();
+      const families = new Map(parsePrometheus(text).map((family) => [family.name, family]));
+
+      const requests = families.get('auditor_http_requests_total')!;
+      assert.equal(requests.type, 'COUNTER');
+      const count = (route: string, method: string, status: string) =>
+        Number(requests.metrics.find((m) => m.labels?.route === route && m.labels.method === method && m.labels.status === status)?.value ?? 0);
+      assert.equal(count('/events', 'POST', '201'), 3);
+      assert.equal(count('/events/batch', 'POST', '201'), 1);
+      assert.equal(count('/events', 'GET', '200'), 1);
+      assert.equal(count('/events', 'GET', '400'), 1);
+      assert.equal(count('/metrics', 'GET', '401'), 1);
+
+      assert.equal(families.get('auditor_http_request_duration_seconds')!.type, 'HISTOGRAM');
+      // The parser flattens labelled histograms, so their counts are read from the text itself.
+      assert.match(text, /^auditor_http_request_duration_seconds_count\{route="\/events",method="POST"\} 3$/m);
+      assert.equal(families.get('auditor_events_ingested_total')!.metrics[0]!.value, '5');
+      const batches = families.get('auditor_commit_batch_events')!;
+      assert.ok(Number(batches.metrics[0]!.count) >= 2, 'one observation per committed batch');
+      assert.ok(families.has('process_cpu_user_seconds_total') && families.has('nodejs_eventloop_lag_seconds'));
+    } finally {
+      await instrumented.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('counts the database size on disk', async () => {
+    const server = await startTestServer();
+    try {
+      const metrics = createMetrics({ dbPath: server.dbPath });
+      await server.post({ user_id: 'size', event_type: 't' });
+      const family = parsePrometheus(await metrics.registry.metrics()).find((f) => f.name === 'auditor_database_bytes')!;
+      assert.ok(Number(family.metrics[0]!.value) > 4096);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('can be served alone on a port of its own, without a key', async () => {
+    const metrics = createMetrics();
+    metrics.eventsIngested(7);
+    const server = createMetricsServer(metrics);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const response = await fetch(`${url}/metrics`);
+      assert.equal(response.status, 200);
+      const ingested = parsePrometheus(await response.text()).find((f) => f.name === 'auditor_events_ingested_total')!;
+      assert.equal(ingested.metrics[0]!.value, '7');
+      const other = await fetch(`${url}/events?user_id=x`);
+      assert.equal(other.status, 404);
+      assert.deepEqual(await other.json(), { message: 'This port serves GET /metrics only' });
+    } finally {
+      server.close();
+    }
+  });
+});
