@@ -1,4 +1,5 @@
 import { parseRateLimit } from './auth/rate-limiter.js';
+import { LOG_LEVELS, type LogLevel } from './ops/logger.js';
 
 /** Everything the service reads from its environment, checked once at start-up. */
 export type Config = {
@@ -18,6 +19,7 @@ export type Config = {
   failedAuthLimit: RateLimit;
   /** A second port serving GET /metrics without a key; undefined serves it only behind an admin key. */
   metricsPort: number | undefined;
+  logLevel: LogLevel;
 };
 
 export type RateLimit = { ratePerSecond: number; burst: number };
@@ -87,6 +89,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     return parsed;
   };
 
+  const logLevel = (text: string | undefined): LogLevel => {
+    if (text === undefined) return 'info';
+    if ((LOG_LEVELS as readonly string[]).includes(text)) return text as LogLevel;
+    problems.push(`AUDITOR_LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got "${text}"`);
+    return 'info';
+  };
+
   const config: Config = {
     port: integer('PORT', DEFAULTS.port, 0, 65535),
     host: read('HOST') ?? DEFAULTS.host,
@@ -98,6 +107,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     rateLimit: rate('AUDITOR_RATE_LIMIT', DEFAULTS.rateLimit),
     failedAuthLimit: rate('AUDITOR_FAILED_AUTH_LIMIT', DEFAULTS.failedAuthLimit),
     metricsPort: read('AUDITOR_METRICS_PORT') === undefined ? undefined : integer('AUDITOR_METRICS_PORT', 0, 0, 65535),
+    logLevel: logLevel(read('AUDITOR_LOG_LEVEL')),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -15,8 +15,6 @@ import { openSqliteEventStore } from './store/sqlite/sqlite-event-store.js';
 /** How long shutdown waits for requests in flight before cutting their connections. */
 const DRAIN_TIMEOUT_MS = 10_000;
 
-const log = createJsonLogger();
-process.on('exit', () => log.flush());
 
 function fail(line: string): never {
   process.stderr.write(`auditor: ${line}\n`);
@@ -71,6 +69,8 @@ function openKeys(config: Config): { keys: KeyRegistry; source: string } {
 }
 
 const config = readConfig();
+const log = createJsonLogger(undefined, config.logLevel);
+process.on('exit', () => log.flush());
 const { keys, source: keySource } = openKeys(config);
 const metrics = createMetrics({ dbPath: config.dbPath });
 const store = openStore(config, metrics);

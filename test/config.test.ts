@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       rateLimit: { ratePerSecond: 0, burst: 1 },
       failedAuthLimit: { ratePerSecond: 1, burst: 10 },
       metricsPort: undefined,
+      logLevel: 'info',
     });
   });
 
@@ -31,12 +32,14 @@ describe('loadConfig', () => {
         AUDITOR_RATE_LIMIT: '100',
         AUDITOR_FAILED_AUTH_LIMIT: '0.5:3',
         AUDITOR_METRICS_PORT: '9464',
+        AUDITOR_LOG_LEVEL: 'warn',
       }),
       {
         port: 9000, host: '0.0.0.0', apiKey: 'k'.repeat(32), dbPath: '/var/lib/auditor/events.db',
         keysFile: '/etc/auditor/keys.json', maxBodyBytes: 2048, chainSecret: 's'.repeat(64),
         rateLimit: { ratePerSecond: 100, burst: 200 }, failedAuthLimit: { ratePerSecond: 0.5, burst: 3 },
         metricsPort: 9464,
+        logLevel: 'warn',
       },
     );
   });
@@ -56,6 +59,7 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ PORT: '70000' }), /PORT/);
     assert.throws(() => loadConfig({ PORT: '80.5' }), /PORT/);
     assert.throws(() => loadConfig({ AUDITOR_API_KEY: 'has a space in it, sadly' }), /AUDITOR_API_KEY: use visible ASCII/);
+    assert.throws(() => loadConfig({ AUDITOR_LOG_LEVEL: 'loud' }), /AUDITOR_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"/);
     assert.throws(() => loadConfig({ AUDITOR_RATE_LIMIT: 'fast' }), /AUDITOR_RATE_LIMIT: expected requests per second/);
     assert.throws(() => loadConfig({ AUDITOR_FAILED_AUTH_LIMIT: '5:0' }), /AUDITOR_FAILED_AUTH_LIMIT/);
     assert.throws(() => loadConfig({ AUDITOR_CHAIN_SECRET: 'too-short' }), /^ConfigError: AUDITOR_CHAIN_SECRET: must be at least 32 characters/);

@@ -41,6 +41,11 @@ export async function startService(env: Record<string, string>, cwd?: string): P
     };
     child.stdout!.on('data', check);
     void exited.then((code) => reject(new Error(`service exited with ${code} before listening: ${err}`)));
+    // Never wait forever: a service that does not say it listens within 15 s fails the test.
+    setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`service did not log that it listens within 15 s; stdout: ${out}; stderr: ${err}`));
+    }, 15_000).unref();
   });
   return { child, url, stdout: () => out, stderr: () => err, exited };
 }
