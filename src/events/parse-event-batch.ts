@@ -1,4 +1,5 @@
 import { HttpError } from '../http/http-error.js';
+import { parseJsonBody } from '../http/parse-json.js';
 import type { NewEvent } from './event.js';
 import { JsonShapeError, readArrayElements } from './json-members.js';
 import { MAX_DATA_DEPTH, parseNewEvent } from './parse-new-event.js';
@@ -12,13 +13,7 @@ export const MAX_BATCH_EVENTS = 1000;
  * each bad event's index and what is wrong with it, and nothing is stored.
  */
 export function parseEventBatch(body: string): NewEvent[] {
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch (error) {
-    const reason = body.trim() === '' ? 'the body is empty' : (error as Error).message;
-    throw new HttpError(400, `Request body is not valid JSON: ${reason}`);
-  }
+  const value = parseJsonBody(body);
   if (!Array.isArray(value)) throw new HttpError(400, 'Request body must be a JSON array of events');
   if (value.length === 0) throw new HttpError(400, 'The batch is empty: send 1 to 1000 events');
   if (value.length > MAX_BATCH_EVENTS) {

@@ -1,4 +1,5 @@
 import { HttpError } from '../http/http-error.js';
+import { parseJsonBody } from '../http/parse-json.js';
 import type { NewEvent } from './event.js';
 import { JsonShapeError, readObjectMembers } from './json-members.js';
 
@@ -11,13 +12,7 @@ const EVENT_PROPERTIES = new Set(['user_id', 'event_type', 'data']);
 
 /** Validates a POST /events body into a NewEvent, or throws a 400 that says what is wrong. */
 export function parseNewEvent(body: string): NewEvent {
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch (error) {
-    const reason = body.trim() === '' ? 'the body is empty' : (error as Error).message;
-    throw new HttpError(400, `Request body is not valid JSON: ${reason}`);
-  }
+  const value = parseJsonBody(body);
   if (!isPlainObject(value)) {
     throw new HttpError(400, 'Request body must be a JSON object with user_id, event_type and optional data');
   }
