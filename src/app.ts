@@ -13,6 +13,7 @@ import { createGetEventRoute } from './routes/get-event.js';
 import { createGetEventsRoute } from './routes/get-events.js';
 import { createGetIntegrityRoute } from './routes/get-integrity.js';
 import { createGetMetricsRoute } from './routes/get-metrics.js';
+import { createGetOpenApiRoute } from './routes/get-openapi.js';
 import { createGetReadyzRoute, getHealthz } from './routes/health.js';
 import { createPostEventBatchRoute } from './routes/post-event-batch.js';
 import { createPostEventsRoute } from './routes/post-events.js';
@@ -28,7 +29,7 @@ export type AppDependencies = {
 };
 
 /** Per path, per method: the scope a key needs (or none, for the probes), and the handler. */
-type Routes = Record<string, Partial<Record<string, { scope: Scope | 'public'; handle: RouteHandler }>>>;
+type Routes = Record<string, Partial<Record<string, { scope: Scope | 'any' | 'public'; handle: RouteHandler }>>>;
 
 /** The whole HTTP surface as a plain request listener: route, authenticate, handle, answer. */
 export function createApp({ store, keys, limits, metrics, maxBodyBytes, log }: AppDependencies): RequestListener {
@@ -49,6 +50,7 @@ export function createApp({ store, keys, limits, metrics, maxBodyBytes, log }: A
       GET: { scope: 'admin', handle: createGetIntegrityRoute(store) },
     },
     ...(metrics === undefined ? {} : { '/metrics': { GET: { scope: 'admin' as const, handle: createGetMetricsRoute(metrics) } } }),
+    '/openapi.json': { GET: { scope: 'any', handle: createGetOpenApiRoute() } },
     // Orchestrators probe these without a key; they reveal nothing but up or down.
     '/healthz': { GET: { scope: 'public', handle: getHealthz } },
     '/readyz': { GET: { scope: 'public', handle: createGetReadyzRoute(store) } },
@@ -97,7 +99,7 @@ export function createApp({ store, keys, limits, metrics, maxBodyBytes, log }: A
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
-const FIXED_PATHS = new Set(['/events', '/events/batch', '/integrity', '/healthz', '/readyz', '/metrics']);
+const FIXED_PATHS = new Set(['/events', '/events/batch', '/integrity', '/healthz', '/readyz', '/metrics', '/openapi.json']);
 
 /** Fixed paths match themselves; `/events/<one segment>` matches `/events/{id}`, with the segment decoded. */
 function matchPath(path: string): { pattern: string | undefined; pathId: string } {

@@ -13,11 +13,12 @@ export type GuardLimits = {
 
 /**
  * Returns a check that the request carries a known key in `X-API-Key` (and nowhere else) whose
- * scope allows `needed`: an unknown or missing key is 401, a known key of the wrong scope is 403.
+ * scope allows `needed` ('any' takes every known key): an unknown or missing key is 401, a known
+ * key of the wrong scope is 403.
  * An address that failed too often is answered 429 before its key is even looked at, so guessing
  * keys is slow; a key over its own rate is answered 429 too. Both say when to retry.
  */
-export function createScopeGuard(registry: KeyRegistry, limits: GuardLimits = {}): (request: IncomingMessage, needed: Scope) => Caller {
+export function createScopeGuard(registry: KeyRegistry, limits: GuardLimits = {}): (request: IncomingMessage, needed: Scope | 'any') => Caller {
   const { perKey, failedAuth } = limits;
   const tooMany = (seconds: number, what: string): HttpError =>
     new HttpError(429, `Too many ${what}; retry in ${seconds} s`, { 'Retry-After': String(seconds) });
@@ -34,7 +35,7 @@ export function createScopeGuard(registry: KeyRegistry, limits: GuardLimits = {}
       failedAuth?.take(address);
       throw new HttpError(401, presented === undefined || presented === '' ? 'Missing X-API-Key header' : 'Invalid API key');
     }
-    if (caller.scope !== needed && caller.scope !== 'admin') {
+    if (needed !== 'any' && caller.scope !== needed && caller.scope !== 'admin') {
       throw new HttpError(403, `The key "${caller.keyName}" has scope ${caller.scope}; this needs ${needed}`);
     }
     const allowed = perKey?.take(caller.keyName);

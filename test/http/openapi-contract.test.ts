@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { parse } from 'yaml';
+import { startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
+
+type Operation = { responses: Record<string, { $ref?: string; content?: Record<string, { schema?: unknown }> }> };
+type Document = { paths: Record<string, Record<string, Operation>>; components: { responses: Record<string, { content?: Record<string, { schema?: unknown }> }> } };
+
+const document = parse(readFileSync(new URL('../../../openapi.yaml', import.meta.url), 'utf8')) as Document;
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+(addFormats as unknown as (ajv: Ajv2020) => void)(ajv);
+ajv.addSchema(document, 'openapi');
+
+/**
+ * Checks one real response against the contract: the status is documented for this operation,
+ * and a JSON body matches the documented schema.
+ */
+async function conforms(path: string, method: string, response: Response): Promise<void> {
+  const operation = document.paths[path]?.[method.toLowerCase()];
+  assert.ok(operation, `${method} ${path} is not in openapi.yaml`);
+  let documented = operation.responses[String(response.status)];
+  assert.ok(documented, `${method} ${path} answered ${response.status}, which openapi.yaml does not list`);
+  if (documented.$ref !== undefined) documented = document.components.responses[documented.$ref.split('/').pop()!]!;
+  const type = (response.headers.get('content-type') ?? '').split(';')[0]!;
+  const content = documented.content?.[type];
+  assert.ok(content, `${method} ${path} ${response.status} answered ${type}, which openapi.yaml does not list`);
+  if (type !== 'application/json') return;
+  const body: unknown = await response.json();
+  const schemaPointer = operation.responses[String(response.status)]!.$ref !== undefined
+    ? `openapi${operation.responses[String(response.status)]!.$ref}/content/application~1json/schema`
+    : `openapi#/paths/${path.replace(/~/g, '~0').replace(/\//g, '~1')}/${method.toLowerCase()}/responses/${response.status}/content/application~1json/schema`;
+  const check = ajv.getSchema(schemaPointer) ?? ajv.compile({ $ref: schemaPointer });
+  assert.ok(check(body), `${method} ${path} ${response.status}: ${JSON.stringify(check.errors)} in ${JSON.stringify(body)}`);
+}
+
+describe('openapi.yaml against real responses', () => {
+  let server: TestServer;
+  const call = (path: string, init: RequestInit = {}, key: string | null = TEST_API_KEY) =>
+    fetch(`${server.url}${path}`, { ...init, headers: { ...(key === null ? {} : { 'X-API-Key': key }), 'Content-Type': 'application/json', ...init.headers } });
+
+  before(async () => {
+    server = await startTestServer({ maxBodyBytes: 4096 });
+  });
+  after(() => server.close());
+
+  it('describes every answer of POST /events', async () => {
+    const created = await call('/events', { method: 'POST', body: '{"user_id":"c","event_type":"t","data":{"n":1}}', headers: { 'Idempotency-Key': 'k1' } });
+    await conforms('/events', 'POST', created);
+    await conforms('/events', 'POST', await call('/events', { method: 'POST', body: '{"user_id":"c","event_type":"t","data":{"n":1}}', headers: { 'Idempotency-Key': 'k1' } }));
+    await conforms('/events', 'POST', await call('/events', { method: 'POST', body: '{"user_id":"c","event_type":"t"}', headers: { 'Idempotency-Key': 'k1' } }));
+    await conforms('/events', 'POST', await call('/events', { method: 'POST', body: '{}' }));
+    await conforms('/events', 'POST', await call('/events', { method: 'POST', body: '{}' }, null));
+    await conforms('/events', 'POST', await call('/events', { method: 'POST', body: 'x'.repeat(5000) }));
+    await conforms('/events', 'POST', await call('/events', { method: 'POST', body: '{}', headers: { 'Content-Type': 'text/plain' } }));
+  });
+
+  it('describes every answer of GET /events, /events/{id}, /events/batch', async () => {
+    const posted = (await (await call('/events', { method: 'POST', body: '{"user_id":"d","event_type":"t"}' })).json()) as { id: string };
+    await conforms('/events', 'GET', await call('/events?user_id=d'));
+    await conforms('/events', 'GET', await call('/events?user_id=d&limit=1'));
+    await conforms('/events', 'GET', await call('/events'));
+    await conforms('/events', 'GET', await call('/events?user_id=d', {}, 'wrong-key-0123456789'));
+    await conforms('/events', 'GET', await call('/events?user_id=d', { headers: { Accept: 'text/html' } }));
+    await conforms('/events', 'GET', await call('/events?user_id=d', { headers: { Accept: 'text/csv' } }));
+    await conforms('/events/{id}', 'GET', await call(`/events/${posted.id}`));
+    await conforms('/events/{id}', 'GET', await call('/events/0190a000-0000-7000-8000-000000000000'));
+    await conforms('/events/batch', 'POST', await call('/events/batch', { method: 'POST', body: '[{"user_id":"e","event_type":"t"}]' }));
+    await conforms('/events/batch', 'POST', await call('/events/batch', { method: 'POST', body: '[{"user_id":"e"}]' }));
+  });
+
+  it('describes the integrity, contract, metrics and probe endpoints', async () => {
+    await conforms('/integrity', 'GET', await call('/integrity'));
+    await conforms('/openapi.json', 'GET', await call('/openapi.json'));
+    await conforms('/openapi.json', 'GET', await call('/openapi.json', {}, null));
+    await conforms('/healthz', 'GET', await call('/healthz', {}, null));
+    await conforms('/readyz', 'GET', await call('/readyz', {}, null));
+  });
+
+  it('rejects a body that breaks the contract (the check itself can fail)', () => {
+    const event = ajv.compile({ $ref: 'openapi#/components/schemas/Event' });
+    assert.equal(event({ id: 'x', timestamp: 'now', user_id: 'u', event_type: 't', data: {} }), false);
+    assert.equal(event({ id: '0190a000-0000-7000-8000-000000000000', timestamp: '2026-11-26T21:04:05.123Z', user_id: 'u', event_type: 't', data: {}, extra: 1 }), false);
+    assert.equal(event({ id: '0190a000-0000-7000-8000-000000000000', timestamp: '2026-11-26T21:04:05.123Z', user_id: 'u', event_type: 't', data: {} }), true);
+  });
+
+  it('serves the same document at /openapi.json', async () => {
+    const served = (await (await call('/openapi.json')).json()) as Document;
+    assert.deepEqual(served, document);
+  });
+});
