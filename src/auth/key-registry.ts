@@ -42,7 +42,9 @@ export function createKeyRegistry(options: {
 
   let table = load(); // a malformed file at start-up stops the service: main.ts says which
   if (keysFile !== undefined) {
-    watchFile(keysFile, { interval: options.pollMs ?? 1000 }, () => {
+    watchFile(keysFile, { interval: options.pollMs ?? 1000 }, (current, previous) => {
+      // Node reports a missing file once when watching starts; only a real change reloads.
+      if (current.mtimeMs === previous.mtimeMs && current.ino === previous.ino && current.size === previous.size) return;
       try {
         table = load();
         log.info({ msg: 'keys reloaded', keys: table.size });
