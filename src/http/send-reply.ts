@@ -33,7 +33,11 @@ export function sendError(request: IncomingMessage, response: ServerResponse, er
   let reply: JsonReply;
   if (error instanceof HttpError) {
     reply = { status: error.status, body: { message: error.message, ...error.details }, headers: { ...error.headers } };
-    if (error.status >= 500) log.error({ msg: error.message, method: request.method, error: describe(error.cause) });
+    // A 5xx with a cause is a fault underneath (the database failed); one without is an answer
+    // (not ready yet), which the request line already records.
+    if (error.status >= 500 && error.cause !== undefined) {
+      log.error({ msg: error.message, method: request.method, error: describe(error.cause) });
+    }
   } else {
     log.error({ msg: 'request failed', method: request.method, error: describe(error) });
     reply = { status: 500, body: { message: 'Internal server error' } };

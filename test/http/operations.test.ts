@@ -22,7 +22,11 @@ describe('probes and request ids', () => {
 
   it('answers /readyz 503 while the database does not answer, and 200 once it does', async () => {
     let ready = false;
-    const server = await startTestServer({ store: fakeStore({ isReady: async () => ready }) });
+    const levels: string[] = [];
+    const server = await startTestServer({
+      store: fakeStore({ isReady: async () => ready }),
+      log: createJsonLogger((text) => levels.push(...text.trimEnd().split('\n').map((line) => (JSON.parse(line) as { level: string }).level))),
+    });
     try {
       const down = await fetch(`${server.url}/readyz`);
       assert.equal(down.status, 503);
@@ -31,6 +35,9 @@ describe('probes and request ids', () => {
       assert.equal((await fetch(`${server.url}/healthz`)).status, 200, 'alive all the same');
       ready = true;
       assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.ok(levels.length >= 3);
+      assert.ok(!levels.includes('error'), 'not being ready is an answer, not an error to log');
     } finally {
       await server.close();
     }
