@@ -56,8 +56,12 @@ export function createApp({ store, keys, limits, metrics, maxBodyBytes, log }: A
     '/readyz': { GET: { scope: 'public', handle: createGetReadyzRoute(store) } },
   };
 
-  const handle = async (request: IncomingMessage, path: string, params: URLSearchParams): Promise<Reply> => {
-    const { pattern, pathId } = matchPath(path);
+  const handle = async (
+    request: IncomingMessage,
+    path: string,
+    { pattern, pathId }: ReturnType<typeof matchPath>,
+    params: URLSearchParams,
+  ): Promise<Reply> => {
     const methods = pattern === undefined ? undefined : routes[pattern];
     if (methods === undefined) throw new HttpError(404, `No such endpoint: ${path}`);
     const route = methods[request.method ?? ''];
@@ -72,6 +76,7 @@ export function createApp({ store, keys, limits, metrics, maxBodyBytes, log }: A
   return (request: IncomingMessage, response: ServerResponse) => {
     const started = performance.now();
     const { path, params } = splitTarget(request.url ?? '/');
+    const matched = matchPath(path);
     // A caller's X-Request-Id ties our log line to theirs; without one (or with one we would not
     // echo), we make one. Either way the response carries it.
     const offered = request.headers['x-request-id'];
@@ -89,9 +94,9 @@ export function createApp({ store, keys, limits, metrics, maxBodyBytes, log }: A
       };
       if (!response.writableFinished) line.aborted = true;
       log.info(line);
-      metrics?.observeRequest(matchPath(path).pattern ?? 'unmatched', request.method ?? '', response.statusCode, (performance.now() - started) / 1000);
+      metrics?.observeRequest(matched.pattern ?? 'unmatched', request.method ?? '', response.statusCode, (performance.now() - started) / 1000);
     });
-    handle(request, path, params)
+    handle(request, path, matched, params)
       .then((reply) => sendReply(response, reply, log))
       .catch((error: unknown) => sendError(request, response, error, log));
   };
