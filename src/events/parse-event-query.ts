@@ -22,6 +22,12 @@ export function parseEventQuery(params: URLSearchParams): EventQuery {
   if (params.size > MAX_QUERY_PARAMETERS) {
     throw new HttpError(400, `At most ${MAX_QUERY_PARAMETERS} query parameters are accepted, not ${params.size}`);
   }
+  for (const [name, value] of params) {
+    // No stored event can hold U+0000 (see storable-data.ts), and PostgreSQL refuses it in a parameter.
+    if (name.includes('\u0000') || value.includes('\u0000')) {
+      throw new HttpError(400, 'Query parameters must not contain U+0000 (%00): no event can hold it');
+    }
+  }
   const userId = single(params, 'user_id');
   if (userId === undefined) throw new HttpError(400, 'user_id is required');
   if (userId === '') throw new HttpError(400, 'user_id must not be empty');
@@ -91,12 +97,11 @@ function parseDataFilters(params: URLSearchParams): DataFilter[] {
   return [...filters].map(([field, values]) => ({ path: parseFieldPath(field), values }));
 }
 
-/** `address.city` → ['address', 'city']. Any characters are allowed in a segment but NUL. */
+/** `address.city` → ['address', 'city']. Any characters are allowed in a segment but NUL (refused above). */
 function parseFieldPath(name: string): string[] {
   const path = name.split('.');
   if (path.some((segment) => segment === '')) {
     throw new HttpError(400, `"${name}" is not a field name: a dotted path needs a name on each side of every dot`);
   }
-  if (name.includes('\u0000')) throw new HttpError(400, 'A field name must not contain U+0000');
   return path;
 }

@@ -2,6 +2,7 @@ import { HttpError } from '../http/http-error.js';
 import { parseJsonBody } from '../http/parse-json.js';
 import type { NewEvent } from './event.js';
 import { JsonShapeError, readObjectMembers } from './json-members.js';
+import { unstorableJsonReason, unstorableTextReason } from './storable-data.js';
 
 /** How deeply `data` may nest (`data` itself is level 1). SQLite's JSON functions stop at 1000. */
 export const MAX_DATA_DEPTH = 64;
@@ -34,7 +35,10 @@ export function parseNewEvent(body: string): NewEvent {
     if (error instanceof JsonShapeError) throw new HttpError(400, `Request body has a ${error.message}`);
     throw error;
   }
-  return { userId, eventType, dataJson: members.get('data') ?? '{}' };
+  const dataJson = members.get('data') ?? '{}';
+  const reason = unstorableJsonReason(dataJson);
+  if (reason !== undefined) throw new HttpError(400, `data ${reason}`);
+  return { userId, eventType, dataJson };
 }
 
 function requireName(event: Record<string, unknown>, property: string): string {
@@ -46,7 +50,8 @@ function requireName(event: Record<string, unknown>, property: string): string {
     throw new HttpError(400, `${property} must be at most ${MAX_NAME_LENGTH} characters`);
   }
   // A lone surrogate (from a \ud800 escape) cannot be stored as UTF-8 without being altered.
-  if (!value.isWellFormed()) throw new HttpError(400, `${property} must be well-formed Unicode`);
+  const reason = unstorableTextReason(value);
+  if (reason !== undefined) throw new HttpError(400, `${property} ${reason}`);
   return value;
 }
 

@@ -72,6 +72,12 @@ describe('parseEventQuery', () => {
     rejects('user_id=u&a%00b=1', /U\+0000/);
   });
 
+  it('refuses U+0000 in any value, which no stored event can hold', () => {
+    rejects('user_id=a%00', /must not contain U\+0000/);
+    rejects('user_id=a&event_type=t%00', /must not contain U\+0000/);
+    rejects('user_id=a&data.x=%00', /must not contain U\+0000/);
+  });
+
   it('requires exactly one non-empty user_id and non-empty event types', () => {
     rejects('', /^user_id is required$/);
     rejects('event_type=login', /^user_id is required$/);

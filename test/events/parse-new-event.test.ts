@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_DATA_DEPTH, MAX_NAME_LENGTH, parseNewEvent } from '../../src/events/parse-new-event.js';
+import { MAX_EXPONENT_DIGITS, MAX_NUMBER_DIGITS } from '../../src/events/storable-data.js';
 import { throwsHttpError } from '../helpers/throws-http-error.js';
 
 function rejects(body: string, message: RegExp): void {
@@ -45,5 +46,29 @@ describe('parseNewEvent', () => {
     const nested = (levels: number): string => '{"a":'.repeat(levels - 1) + '{}' + '}'.repeat(levels - 1);
     assert.equal(parseNewEvent(`{"user_id":"u","event_type":"t","data":${nested(MAX_DATA_DEPTH)}}`).dataJson, nested(MAX_DATA_DEPTH));
     rejects(`{"user_id":"u","event_type":"t","data":${nested(MAX_DATA_DEPTH + 1)}}`, /deeper than/);
+  });
+
+  it('refuses what a database could not store faithfully, in names and anywhere in data', () => {
+    const event = (data: string): string => `{"user_id":"u","event_type":"t","data":${data}}`;
+    rejects('{"user_id":"a\\u0000b","event_type":"t"}', /^user_id must not contain U\+0000$/);
+    rejects('{"user_id":"u","event_type":"\\udc00"}', /^event_type must be well-formed Unicode/);
+    rejects(event('{"a":{"b":["x\\u0000"]}}'), /^data has a string that must not contain U\+0000$/);
+    rejects(event('{"a":"\\uD83D"}'), /^data has a string that must be well-formed Unicode/);
+    rejects(event('{"\\u0000":1}'), /^data has a property name that must not contain U\+0000$/);
+    rejects(event(`{"n":${'1'.repeat(MAX_NUMBER_DIGITS + 1)}}`), /^data has a number longer than/);
+    rejects(event(`{"n":1e${'1'.repeat(MAX_EXPONENT_DIGITS + 1)}}`), /^data has a number .* exponent/);
+  });
+
+  it('accepts the near misses of those rules as written', () => {
+    const accepted = [
+      '{"s":"\\\\u0000 is spelled out, not a NUL"}', // an escaped backslash, then plain text
+      '{"pair":"\\uD83D\\uDE00","nul":"\\u0001"}',
+      `{"n":${'9'.repeat(MAX_NUMBER_DIGITS - 2)}.5}`,
+      `{"n":-1.5e-${'9'.repeat(MAX_EXPONENT_DIGITS)}}`,
+      `{"digits":"${'1'.repeat(MAX_NUMBER_DIGITS + 1)}","e":"1e99999"}`, // long, but strings
+    ];
+    for (const data of accepted) {
+      assert.equal(parseNewEvent(`{"user_id":"u","event_type":"t","data":${data}}`).dataJson, data);
+    }
   });
 });
