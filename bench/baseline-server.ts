@@ -24,6 +24,7 @@ const store: EventStore = {
   async *query() {},
   get: async () => undefined,
   checkpoint: () => Promise.reject(new Error('the baseline keeps no chain')),
+  sizeBytes: async () => 0,
   isReady: async () => true,
   close: async () => {},
 };

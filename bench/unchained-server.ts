@@ -11,7 +11,7 @@ import { createMetrics } from '../src/ops/metrics.js';
 import { openSqliteEventStore } from '../src/store/sqlite/sqlite-event-store.js';
 
 const log = createJsonLogger();
-const metrics = createMetrics({ dbPath: process.env.AUDITOR_DB ?? '' });
+const metrics = createMetrics({ databaseBytes: () => store.sizeBytes() });
 const store = openSqliteEventStore(process.env.AUDITOR_DB ?? '', { unchainedForBenchmark: true, onBatchCommitted: metrics.batchCommitted });
 const keys = createKeyRegistry({ adminKey: process.env.AUDITOR_API_KEY, log });
 const server = createHttpServer(createApp({ store, keys, metrics, maxBodyBytes: 1024 * 1024, log }));

@@ -7,7 +7,7 @@ export type Config = {
   host: string;
   /** Undefined when none is configured: main.ts then generates one for this run. */
   apiKey: string | undefined;
-  dbPath: string;
+  database: DatabaseLocation;
   /** The keys file written by `npm run keys`. */
   keysFile: string;
   maxBodyBytes: number;
@@ -23,6 +23,9 @@ export type Config = {
 };
 
 export type RateLimit = { ratePerSecond: number; burst: number };
+
+/** AUDITOR_DB: a SQLite file (the default), or a PostgreSQL server given by a postgres:// URL. */
+export type DatabaseLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 
 /** Every bad variable at once, one line each, so a broken deployment is fixed in one go. */
 export class ConfigError extends Error {
@@ -79,6 +82,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push(`AUDITOR_CHAIN_SECRET: must be at least ${MIN_CHAIN_SECRET_LENGTH} characters (try: openssl rand -hex 32)`);
   }
 
+  const database = databaseLocation(read('AUDITOR_DB') ?? DEFAULTS.dbPath, problems);
+  if (database.kind === 'postgres' && chainSecret === undefined) {
+    // Instances sharing a database must share the secret, so none can be generated beside the data.
+    problems.push('AUDITOR_CHAIN_SECRET: required with a PostgreSQL AUDITOR_DB, the same for every instance (try: openssl rand -hex 32)');
+  }
+
   const rate = (name: string, fallback: string): RateLimit => {
     const text = read(name) ?? fallback;
     const parsed = parseRateLimit(text);
@@ -100,7 +109,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     port: integer('PORT', DEFAULTS.port, 0, 65535),
     host: read('HOST') ?? DEFAULTS.host,
     apiKey,
-    dbPath: read('AUDITOR_DB') ?? DEFAULTS.dbPath,
+    database,
     keysFile: read('AUDITOR_KEYS_FILE') ?? DEFAULTS.keysFile,
     maxBodyBytes: integer('AUDITOR_MAX_BODY_BYTES', DEFAULTS.maxBodyBytes, 1, 1024 * 1024 * 1024),
     chainSecret,
@@ -111,4 +120,25 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** AUDITOR_DB's value read as a location: a postgres:// or postgresql:// URL, or else a file path. */
+export function parseDatabaseLocation(text: string): DatabaseLocation {
+  return /^postgres(ql)?:/i.test(text) ? { kind: 'postgres', url: text } : { kind: 'sqlite', path: text };
+}
+
+function databaseLocation(text: string, problems: string[]): DatabaseLocation {
+  const location = parseDatabaseLocation(text);
+  if (location.kind === 'postgres' && !URL.canParse(location.url)) {
+    problems.push('AUDITOR_DB: not a valid URL; expected postgres://user:password@host:port/database');
+  }
+  return location;
+}
+
+/** The database as a log line may show it: a PostgreSQL URL without its password. */
+export function describeDatabase(database: DatabaseLocation): string {
+  if (database.kind === 'sqlite') return database.path;
+  const url = new URL(database.url);
+  if (url.password !== '') url.password = '***';
+  return url.toString();
 }

@@ -4,13 +4,13 @@ import { createApp } from './app.js';
 import { createKeyRegistry, type KeyRegistry } from './auth/key-registry.js';
 import { createRateLimiter } from './auth/rate-limiter.js';
 import { generateKey, readKeysFile } from './auth/keys-file.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, describeDatabase, loadConfig, type Config } from './config.js';
 import { createHttpServer } from './http/create-http-server.js';
 import { createJsonLogger } from './ops/logger.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createMetricsServer } from './ops/metrics-server.js';
 import type { EventStore } from './store/event-store.js';
-import { openSqliteEventStore } from './store/sqlite/sqlite-event-store.js';
+import { openEventStore } from './store/open-event-store.js';
 
 /** How long shutdown waits for requests in flight before cutting their connections. */
 const DRAIN_TIMEOUT_MS = 10_000;
@@ -44,14 +44,11 @@ function generateApiKey(config: Config): string {
   return key;
 }
 
-function openStore(config: Config, metrics: Metrics): EventStore {
+async function openStore(config: Config, metrics: Metrics): Promise<EventStore> {
   try {
-    return openSqliteEventStore(config.dbPath, {
-      ...(config.chainSecret === undefined ? {} : { chainSecret: config.chainSecret }),
-      onBatchCommitted: metrics.batchCommitted,
-    });
+    return await openEventStore(config.database, { chainSecret: config.chainSecret, onBatchCommitted: metrics.batchCommitted });
   } catch (error) {
-    fail(`AUDITOR_DB: cannot open the database at "${config.dbPath}": ${(error as Error).message}`);
+    fail(`AUDITOR_DB: cannot open the database at "${describeDatabase(config.database)}": ${(error as Error).message}`);
   }
 }
 
@@ -72,8 +69,8 @@ const config = readConfig();
 const log = createJsonLogger(undefined, config.logLevel);
 process.on('exit', () => log.flush());
 const { keys, source: keySource } = openKeys(config);
-const metrics = createMetrics({ dbPath: config.dbPath });
-const store = openStore(config, metrics);
+const metrics = createMetrics({ databaseBytes: () => store.sizeBytes() });
+const store = await openStore(config, metrics);
 const limits = {
   perKey: config.rateLimit.ratePerSecond > 0 ? createRateLimiter(config.rateLimit) : undefined,
   failedAuth: config.failedAuthLimit.ratePerSecond > 0 ? createRateLimiter(config.failedAuthLimit) : undefined,
@@ -99,7 +96,7 @@ server.once('error', (error: NodeJS.ErrnoException) => {
 server.listen(config.port, config.host, () => {
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  log.info({ msg: 'listening', host: config.host, port, database: config.dbPath, keys: keySource });
+  log.info({ msg: 'listening', host: config.host, port, database: describeDatabase(config.database), keys: keySource });
 });
 
 let stopping = false;

@@ -8,7 +8,7 @@ describe('loadConfig', () => {
       port: 8080,
       host: '127.0.0.1',
       apiKey: undefined,
-      dbPath: 'data/auditor.db',
+      database: { kind: 'sqlite', path: 'data/auditor.db' },
       keysFile: 'data/keys.json',
       maxBodyBytes: 1048576,
       chainSecret: undefined,
@@ -35,7 +35,7 @@ describe('loadConfig', () => {
         AUDITOR_LOG_LEVEL: 'warn',
       }),
       {
-        port: 9000, host: '0.0.0.0', apiKey: 'k'.repeat(32), dbPath: '/var/lib/auditor/events.db',
+        port: 9000, host: '0.0.0.0', apiKey: 'k'.repeat(32), database: { kind: 'sqlite', path: '/var/lib/auditor/events.db' },
         keysFile: '/etc/auditor/keys.json', maxBodyBytes: 2048, chainSecret: 's'.repeat(64),
         rateLimit: { ratePerSecond: 100, burst: 200 }, failedAuthLimit: { ratePerSecond: 0.5, burst: 3 },
         metricsPort: 9464,

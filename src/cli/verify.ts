@@ -1,16 +1,16 @@
 /**
  * npm run verify [-- --checkpoint saved.json]: walks the whole chain of the configured database
- * (AUDITOR_DB, AUDITOR_CHAIN_SECRET or the secret file beside the database) and, given a
- * checkpoint saved from GET /integrity, checks that nothing it covered is gone. Exit status: 0 intact,
- * 1 broken, 2 could not check.
+ * (AUDITOR_DB, SQLite or PostgreSQL; AUDITOR_CHAIN_SECRET, or the secret file beside a SQLite
+ * database) and, given a checkpoint saved from GET /integrity, checks that nothing it covered is
+ * gone. Exit status: 0 intact, 1 broken, 2 could not check.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, describeDatabase, loadConfig, type DatabaseLocation } from '../config.js';
 import { findChainSecret } from '../integrity/chain-secret.js';
 import type { Checkpoint } from '../integrity/checkpoint.js';
-import { verifyChain, type ChainRow } from '../integrity/verify-chain.js';
+import { verifyChain } from '../integrity/verify-chain.js';
+import { readChainRows } from '../store/read-chain-rows.js';
 
 function fail(line: string): never {
   process.stderr.write(`verify: ${line}\n`);
@@ -34,29 +34,25 @@ function readCheckpoint(path: string): Checkpoint {
 
 const { values } = parseArgs({ options: { checkpoint: { type: 'string' } } });
 if (existsSync('.env')) process.loadEnvFile('.env');
-let dbPath: string;
+let database: DatabaseLocation;
 let configuredSecret: string | undefined;
 try {
-  ({ dbPath, chainSecret: configuredSecret } = loadConfig(process.env));
+  ({ database, chainSecret: configuredSecret } = loadConfig(process.env));
 } catch (error) {
   if (error instanceof ConfigError) fail(error.problems.join('; '));
   throw error;
 }
-if (!existsSync(dbPath)) fail(`AUDITOR_DB: no database at "${dbPath}"`);
-const secret = findChainSecret(configuredSecret, dbPath) ?? fail('no chain secret: set AUDITOR_CHAIN_SECRET, or run where the secret file beside the database is readable');
+if (database.kind === 'sqlite' && !existsSync(database.path)) fail(`AUDITOR_DB: no database at "${database.path}"`);
+const secret = (database.kind === 'sqlite' ? findChainSecret(configuredSecret, database.path) : Buffer.from(configuredSecret!, 'utf8'))
+  ?? fail('no chain secret: set AUDITOR_CHAIN_SECRET, or run where the secret file beside the database is readable');
 const checkpoint = values.checkpoint === undefined ? undefined : readCheckpoint(values.checkpoint);
 
-const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-const rows = db
-  .prepare('SELECT seq, id, ts AS timestampMs, user_id AS userId, event_type AS eventType, data AS dataJson, key_name AS keyName, hash FROM events ORDER BY seq')
-  .iterate() as IterableIterator<ChainRow>;
 const started = performance.now();
 let verdict;
 try {
-  verdict = verifyChain(rows, secret, checkpoint);
-} finally {
-  rows.return?.(); // a walk that stopped early leaves the statement open, and the connection busy
-  db.close();
+  verdict = await verifyChain(readChainRows(database), secret, checkpoint);
+} catch (error) {
+  fail(`cannot read the events of "${describeDatabase(database)}": ${(error as Error).message}`);
 }
 const seconds = (performance.now() - started) / 1000;
 

@@ -22,7 +22,7 @@ export type Verdict = {
  * was removed or moved. With a checkpoint, also checks that the log still holds exactly what the
  * checkpoint signed: nothing it covered was removed, truncated or rewritten since.
  */
-export function verifyChain(rows: Iterable<ChainRow>, secret: Buffer, checkpoint?: Checkpoint): Verdict {
+export async function verifyChain(rows: Iterable<ChainRow> | AsyncIterable<ChainRow>, secret: Buffer, checkpoint?: Checkpoint): Promise<Verdict> {
   const verdict: Verdict = { ok: true, chained: 0, unchained: 0 };
   if (checkpoint !== undefined && !hasValidSignature(secret, checkpoint)) {
     verdict.ok = false;
@@ -31,7 +31,7 @@ export function verifyChain(rows: Iterable<ChainRow>, secret: Buffer, checkpoint
   }
   let previous: Buffer = GENESIS_HASH;
   let atCheckpoint: { chained: number; hash: string } | undefined;
-  for (const row of rows) {
+  for await (const row of rows) {
     if (row.hash === null) {
       if (verdict.chained > 0) {
         verdict.broken = { seq: row.seq, id: row.id, reason: 'it has no chain hash, yet the chain began before it' };

@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import client from 'prom-client';
 
 /** What the service counts, in the Prometheus text format (prom-client). */
@@ -11,7 +10,7 @@ export type Metrics = {
   batchCommitted(events: number): void;
 };
 
-export function createMetrics(options: { dbPath?: string } = {}): Metrics {
+export function createMetrics(options: { databaseBytes?: () => Promise<number> } = {}): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry }); // CPU, memory, event loop lag, handles
 
@@ -39,22 +38,18 @@ export function createMetrics(options: { dbPath?: string } = {}): Metrics {
     buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 4000],
     registers: [registry],
   });
-  const { dbPath } = options;
+  const { databaseBytes } = options;
   new client.Gauge({
     name: 'auditor_database_bytes',
-    help: 'Size on disk of the SQLite database, its WAL included',
+    help: 'Space the events take in the database: the SQLite file and its WAL, or the PostgreSQL tables and indexes',
     registers: [registry],
-    collect() {
-      if (dbPath === undefined) return;
-      let bytes = 0;
-      for (const file of [dbPath, `${dbPath}-wal`]) {
-        try {
-          bytes += statSync(file).size;
-        } catch {
-          // no WAL right after a checkpoint: nothing to add
-        }
+    async collect() {
+      if (databaseBytes === undefined) return;
+      try {
+        this.set(await databaseBytes());
+      } catch {
+        // a database that is down has no size to report; the scrape itself still answers
       }
-      this.set(bytes);
     },
   });
 

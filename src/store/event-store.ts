@@ -20,6 +20,8 @@ export interface EventStore {
   get(id: string): Promise<StoredEvent | undefined>;
   /** The head of the tamper-evident chain now, signed with the chain's secret. */
   checkpoint(): Promise<Checkpoint>;
+  /** The space the events take in the database, in bytes (indexes and logs included), for metrics. */
+  sizeBytes(): Promise<number>;
   /** Whether the database answers now (for readiness probes): cheap, and never throws. */
   isReady(): Promise<boolean>;
   /** Finishes pending work and releases the database. */

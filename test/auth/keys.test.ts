@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
 import { generateKey, hashKey, writeKeysFile, type KeyRecord } from '../../src/auth/keys-file.js';
 import { errorMessage, startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
 
@@ -109,14 +108,8 @@ describe('scoped keys over HTTP', () => {
   it('records which key wrote each event', async () => {
     const { id } = (await (await server.post({ user_id: 'who', event_type: 't' }, as(ingestKey))).json()) as { id: string };
     const { id: adminId } = (await (await server.post({ user_id: 'who', event_type: 't' })).json()) as { id: string };
-    const db = new Database(server.dbPath, { readonly: true });
-    try {
-      const keyOf = db.prepare('SELECT key_name FROM events WHERE id = ?').pluck();
-      assert.equal(keyOf.get(id), 'billing');
-      assert.equal(keyOf.get(adminId), 'AUDITOR_API_KEY');
-    } finally {
-      db.close();
-    }
+    assert.equal(await server.database.keyNameOf(id), 'billing');
+    assert.equal(await server.database.keyNameOf(adminId), 'AUDITOR_API_KEY');
     // The API's event keeps its five fields.
     const [event] = (await (await server.get('user_id=who', as(readKey))).json()) as Array<Record<string, unknown>>;
     assert.deepEqual(Object.keys(event!), ['id', 'timestamp', 'user_id', 'event_type', 'data']);

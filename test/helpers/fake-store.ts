@@ -8,6 +8,7 @@ export function fakeStore(overrides: Partial<EventStore>): EventStore {
     async *query() {},
     get: async () => undefined,
     checkpoint: () => Promise.reject(new Error('this fake store keeps no chain')),
+    sizeBytes: async () => 0,
     isReady: async () => true,
     close: async () => {},
     ...overrides,

@@ -1,8 +1,5 @@
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createApp } from '../../src/app.js';
 import { createKeyRegistry } from '../../src/auth/key-registry.js';
 import type { GuardLimits } from '../../src/auth/scope-guard.js';
@@ -10,14 +7,15 @@ import { createHttpServer, type ServerLimits } from '../../src/http/create-http-
 import { silentLogger, type Logger } from '../../src/ops/logger.js';
 import type { Metrics } from '../../src/ops/metrics.js';
 import type { EventStore } from '../../src/store/event-store.js';
-import { openSqliteEventStore } from '../../src/store/sqlite/sqlite-event-store.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export const TEST_API_KEY = 'test-key-0123456789abcdef';
 
 export type TestServer = {
   url: string;
   store: EventStore;
-  dbPath: string;
+  /** The fresh database under the store (of the backend under test; see test-database.ts). */
+  database: TestDatabase;
   /**
    * POST /events with the test key and a JSON content type unless `headers` says otherwise. A
    * string or bytes are sent as they are; anything else as its JSON.
@@ -28,7 +26,10 @@ export type TestServer = {
   close(): Promise<void>;
 };
 
-/** A real server on port 0 over a fresh temporary database, as main.ts would wire it. */
+/**
+ * A real server on port 0 over a fresh database of the backend under test, as main.ts would wire
+ * it (or over `store`, when given; the fresh database then stays empty).
+ */
 export async function startTestServer(
   options: {
     maxBodyBytes?: number;
@@ -40,9 +41,8 @@ export async function startTestServer(
     metrics?: Metrics;
   } = {},
 ): Promise<TestServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'auditor-test-'));
-  const dbPath = join(dir, 'auditor.db');
-  const store = options.store ?? openSqliteEventStore(dbPath, options.metrics ? { onBatchCommitted: options.metrics.batchCommitted } : {});
+  const database = await createTestDatabase();
+  const store = options.store ?? await database.openStore(options.metrics ? { onBatchCommitted: options.metrics.batchCommitted } : {});
   const keys = createKeyRegistry({ adminKey: TEST_API_KEY, keysFile: options.keysFile, log: silentLogger, pollMs: 50 });
   const app = createApp({
     store,
@@ -60,7 +60,7 @@ export async function startTestServer(
   return {
     url,
     store,
-    dbPath,
+    database,
     post: (body, headers = {}) =>
       fetch(`${url}/events`, {
         method: 'POST',
@@ -74,7 +74,7 @@ export async function startTestServer(
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      await database.drop();
     },
   };
 }

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { verifyChain, type ChainRow } from '../../src/integrity/verify-chain.js';
-import { openSqliteEventStore } from '../../src/store/sqlite/sqlite-event-store.js';
+import { readChainRows } from '../../src/store/read-chain-rows.js';
+import { createTestDatabase } from '../helpers/test-database.js';
 import { errorMessage, startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
 
 describe('POST /events/batch', () => {
@@ -81,15 +78,14 @@ describe('POST /events/batch', () => {
 
 describe('appendAll', () => {
   it('stores a group whole or not at all, and keeps the chain intact either way', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'auditor-group-'));
-    const path = join(dir, 'events.db');
-    const store = openSqliteEventStore(path, { chainSecret: 'group-test-secret-0123456789abcdef' });
+    const database = await createTestDatabase();
+    const store = await database.openStore({ chainSecret: 'group-test-secret-0123456789abcdef' });
     try {
       const results = await Promise.allSettled([
         store.append({ userId: 'g', eventType: 'single', dataJson: '{}' }),
         store.appendAll([
           { userId: 'g', eventType: 'group-a', dataJson: '{}' },
-          { userId: 'g', eventType: 'group-b', dataJson: '{not json' }, // breaks the json_valid check
+          { userId: 'g', eventType: 'group-b', dataJson: '{not json' }, // the database refuses it (json_valid, or json)
           { userId: 'g', eventType: 'group-c', dataJson: '{}' },
         ]),
         store.appendAll([
@@ -102,16 +98,15 @@ describe('appendAll', () => {
     } finally {
       await store.close();
     }
-    const db = new Database(path, { readonly: true });
     try {
-      assert.deepEqual(db.prepare('SELECT event_type FROM events ORDER BY seq').pluck().all(), ['single', 'whole-a', 'whole-b', 'after']);
-      const rows = db.prepare('SELECT seq, id, ts AS timestampMs, user_id AS userId, event_type AS eventType, data AS dataJson, key_name AS keyName, hash FROM events ORDER BY seq').all() as ChainRow[];
-      const verdict = verifyChain(rows, Buffer.from('group-test-secret-0123456789abcdef'));
+      const rows: ChainRow[] = [];
+      for await (const row of readChainRows(database.location)) rows.push(row);
+      assert.deepEqual(rows.map((row) => row.eventType), ['single', 'whole-a', 'whole-b', 'after']);
+      const verdict = await verifyChain(rows, Buffer.from('group-test-secret-0123456789abcdef'));
       assert.equal(verdict.ok, true, JSON.stringify(verdict.broken));
       assert.equal(verdict.chained, 4);
     } finally {
-      db.close();
-      rmSync(dir, { recursive: true, force: true });
+      await database.drop();
     }
   });
 });

@@ -3,19 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { generateKey, hashKey, writeKeysFile } from '../../src/auth/keys-file.js';
-import { openSqliteEventStore } from '../../src/store/sqlite/sqlite-event-store.js';
+import { createTestDatabase } from '../helpers/test-database.js';
 import { errorMessage, startTestServer, type TestServer } from '../helpers/test-server.js';
-
-const countEvents = (dbPath: string, userId: string): number => {
-  const db = new Database(dbPath, { readonly: true });
-  try {
-    return db.prepare('SELECT count(*) FROM events WHERE user_id = ?').pluck().get(userId) as number;
-  } finally {
-    db.close();
-  }
-};
 
 describe('Idempotency-Key', () => {
   let dir: string;
@@ -49,7 +39,7 @@ describe('Idempotency-Key', () => {
     assert.equal(retry.headers.get('idempotent-replayed'), 'true');
     assert.equal(retry.headers.get('location'), `/events/${id}`);
     assert.deepEqual(await retry.json(), { message: 'Event recorded', id });
-    assert.equal(countEvents(server.dbPath, 'idem-1'), 1);
+    assert.equal(await server.database.countEvents('idem-1'), 1);
   });
 
   it('refuses the same key with a different event with 422, storing nothing', async () => {
@@ -57,7 +47,7 @@ describe('Idempotency-Key', () => {
     const changed = await post({ user_id: 'idem-2', event_type: 't', data: { n: 2 } }, 'reused');
     assert.equal(changed.status, 422);
     assert.match(await errorMessage(changed), /Idempotency-Key "reused" was already used for a different event; nothing was recorded/);
-    assert.equal(countEvents(server.dbPath, 'idem-2'), 1);
+    assert.equal(await server.database.countEvents('idem-2'), 1);
   });
 
   it('stores one event for many concurrent retries', async () => {
@@ -68,7 +58,7 @@ describe('Idempotency-Key', () => {
     })));
     assert.equal(ids.size, 1);
     assert.equal(responses.filter((r) => r.headers.get('idempotent-replayed') === 'true').length, 29);
-    assert.equal(countEvents(server.dbPath, 'idem-3'), 1);
+    assert.equal(await server.database.countEvents('idem-3'), 1);
   });
 
   it('keeps keys of different API keys apart', async () => {
@@ -76,7 +66,7 @@ describe('Idempotency-Key', () => {
     const other = await post({ user_id: 'idem-4', event_type: 't' }, 'shared-name', { 'X-API-Key': otherKey });
     assert.equal(other.status, 201);
     assert.equal(other.headers.get('idempotent-replayed'), null);
-    assert.equal(countEvents(server.dbPath, 'idem-4'), 2);
+    assert.equal(await server.database.countEvents('idem-4'), 2);
   });
 
   it('refuses a malformed key with 400', async () => {
@@ -85,30 +75,29 @@ describe('Idempotency-Key', () => {
       assert.equal(response.status, 400, key);
       assert.match(await errorMessage(response), /Idempotency-Key must be 1 to 255 visible ASCII characters/);
     }
-    assert.equal(countEvents(server.dbPath, 'idem-5'), 0);
+    assert.equal(await server.database.countEvents('idem-5'), 0);
   });
 
   it('survives a restart, and holds for 24 hours only', async () => {
-    const path = join(dir, 'restart.db');
+    const database = await createTestDatabase();
     const event = { userId: 'idem-6', eventType: 't', dataJson: '{}', keyName: 'svc', idempotencyKey: 'k' };
-    let store = openSqliteEventStore(path);
+    let store = await database.openStore();
     const first = await store.append(event);
     await store.close();
-    store = openSqliteEventStore(path);
+    store = await database.openStore();
     try {
       const again = await store.append(event);
       assert.equal(again.id, first.id);
       assert.equal(again.replayed, true);
 
       // Age the record past the window: the key then stores a new event.
-      const db = new Database(path);
-      db.prepare('UPDATE idempotency SET created_ms = created_ms - ?').run(24 * 3600 * 1000 + 1);
-      db.close();
+      await database.ageIdempotencyRecords(24 * 3600 * 1000 + 1);
       const later = await store.append(event);
       assert.notEqual(later.id, first.id);
       assert.equal(later.replayed, undefined);
     } finally {
       await store.close();
+      await database.drop();
     }
   });
 });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { errorMessage, startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -31,7 +30,7 @@ describe('POST /events', () => {
   it('returns data exactly as sent: unicode, nesting, number spelling, nulls, arrays', async () => {
     const data =
       '{"name":"Zoë 😀 \\u00e9 \\"q\\"","n":1.50,"big":12345678901234567890,"e":-1E+2,"none":null,' +
-      '"list":[1,"two",[3],{"four":4},true,false,null],"deep":{"a":{"b":{"c":[]}}},"empty":"","\\u0000":"nul"}';
+      '"list":[1,"two",[3],{"four":4},true,false,null],"deep":{"a":{"b":{"c":[]}}},"empty":"","\\u0001":"soh"}';
     const posted = await server.post(`{ "user_id": "roundtrip", "event_type": "t", "data": ${data.replace(/,/g, ' ,\n ')} }`);
     assert.equal(posted.status, 201);
     const response = await server.get('user_id=roundtrip');
@@ -39,6 +38,15 @@ describe('POST /events', () => {
     assert.ok(text.includes(`"data":${data}}`), text);
     const [event] = JSON.parse(text) as Array<{ data: unknown }>;
     assert.deepEqual(event!.data, JSON.parse(data));
+  });
+
+  it('refuses, storing nothing, what no supported database can hold unchanged: U+0000, unpaired surrogates', async () => {
+    for (const body of ['{"user_id":"nul\\u0000","event_type":"t"}', '{"user_id":"nul","event_type":"t","data":{"k":"\\ud800"}}']) {
+      const response = await server.post(body);
+      assert.equal(response.status, 400, body);
+      assert.match(await errorMessage(response), /U\+0000|well-formed Unicode/);
+    }
+    assert.equal(await server.database.countEvents('nul'), 0);
   });
 
   it('stores a missing data as {}', async () => {
@@ -118,7 +126,7 @@ describe('POST /events', () => {
       fc.record({ user_id: fc.jsonValue(), event_type: fc.jsonValue(), data: fc.jsonValue() }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
       fc.record({ user_id: fc.string(), event_type: fc.string(), data: fc.dictionary(fc.string(), fc.jsonValue()) }).map((v) => JSON.stringify(v)),
     );
-    const rowsBefore = countRows(server.dbPath);
+    const rowsBefore = await server.database.countEvents();
     let accepted = 0;
     await fc.assert(
       fc.asyncProperty(body, async (text) => {
@@ -130,15 +138,6 @@ describe('POST /events', () => {
       { numRuns: 300 },
     );
     assert.ok(accepted > 0, 'some generated bodies were valid events');
-    assert.equal(countRows(server.dbPath) - rowsBefore, accepted, 'one row per 201, none for a refusal');
+    assert.equal((await server.database.countEvents()) - rowsBefore, accepted, 'one row per 201, none for a refusal');
   });
 });
-
-function countRows(dbPath: string): number {
-  const db = new Database(dbPath, { readonly: true });
-  try {
-    return (db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
-  } finally {
-    db.close();
-  }
-}

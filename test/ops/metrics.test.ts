@@ -65,7 +65,7 @@ describe('GET /metrics', () => {
   it('counts the database size on disk', async () => {
     const server = await startTestServer();
     try {
-      const metrics = createMetrics({ dbPath: server.dbPath });
+      const metrics = createMetrics({ databaseBytes: () => server.store.sizeBytes() });
       await server.post({ user_id: 'size', event_type: 't' });
       const family = parsePrometheus(await metrics.registry.metrics()).find((f) => f.name === 'auditor_database_bytes')!;
       assert.ok(Number(family.metrics[0]!.value) > 4096);

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import type { EventQuery, StoredEvent } from '../../events/event.js';
@@ -112,6 +113,18 @@ export function openSqliteEventStore(
       } catch {
         return false;
       }
+    },
+
+    async sizeBytes(): Promise<number> {
+      let bytes = 0;
+      for (const file of [path, `${path}-wal`]) {
+        try {
+          bytes += statSync(file).size;
+        } catch {
+          // no WAL right after a checkpoint (or an in-memory database): nothing to add
+        }
+      }
+      return bytes;
     },
 
     async checkpoint(): Promise<Checkpoint> {

@@ -4,12 +4,11 @@
  * (and the WAL checkpoints SQLite runs after commits) overlap with the parsing of the next,
  * instead of stalling every request in the meantime.
  */
-import { createHash } from 'node:crypto';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { createUuidV7Generator } from '../../events/uuid-v7.js';
 import { chainHash, GENESIS_HASH } from '../../integrity/chain.js';
 import { openDatabase } from './open-database.js';
-import { IDEMPOTENCY_WINDOW_MS } from '../idempotency-conflict.js';
+import { IDEMPOTENCY_WINDOW_MS, idempotencyRequestDigest } from '../idempotency-conflict.js';
 import {
   IDEMPOTENCY_CONFLICT,
   type EventGroup,
@@ -37,11 +36,6 @@ const upsertIdempotent = db.prepare(
 const pruneIdempotent = db.prepare('DELETE FROM idempotency WHERE created_ms <= ?');
 let commitsSincePrune = 0;
 
-/** What a retry must repeat to be the same request: the event, as the chain sees it. */
-function requestDigest(userId: string, eventType: string, dataJson: string): Buffer {
-  return createHash('sha256').update(JSON.stringify([userId, eventType, dataJson])).digest();
-}
-
 // Ids, timestamps and chain hashes are assigned inside the transaction, in commit order. The head
 // is read inside it too, under the write lock (see commit), so even a second process writing to
 // the same file by mistake would extend the chain rather than fork it.
@@ -53,7 +47,7 @@ function insertOne([userId, eventType, dataJson, keyName, idempotencyKey]: Event
   // first one's row and never store the event twice.
   let digest: Buffer | undefined;
   if (idempotencyKey !== null) {
-    digest = requestDigest(userId, eventType, dataJson);
+    digest = idempotencyRequestDigest({ userId, eventType, dataJson });
     const seen = selectIdempotent.get(keyName ?? '', idempotencyKey, chain.now - IDEMPOTENCY_WINDOW_MS) as
       | { request: Buffer; id: string; ts: number; seq: number }
       | undefined;

@@ -1,0 +1,134 @@
+/**
+ * npm run migrate-to-postgres -- [--from data/auditor.db] [--to postgres://…]: copies every event
+ * of a SQLite database into a PostgreSQL one, with its seq, id, timestamp, key name and chain hash
+ * unchanged (so the chain, and checkpoints saved before, still verify), and the idempotency keys
+ * still within their window. It can be run again: it goes on after the last event already copied,
+ * and refuses a PostgreSQL database that holds other events. --from defaults to AUDITOR_DB when
+ * that is a SQLite file, --to to AUDITOR_DB when that is a postgres:// URL.
+ * Exit status: 0 copied and verified, 1 refused or failed.
+ */
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { DEFAULTS, describeDatabase, parseDatabaseLocation } from '../config.js';
+import { findChainSecret } from '../integrity/chain-secret.js';
+import { verifyChain } from '../integrity/verify-chain.js';
+import { IDEMPOTENCY_WINDOW_MS } from '../store/idempotency-conflict.js';
+import { createPostgresPool } from '../store/postgres/postgres-pool.js';
+import { migratePostgres } from '../store/postgres/postgres-schema.js';
+import { readChainRows } from '../store/read-chain-rows.js';
+import { openDatabase } from '../store/sqlite/open-database.js';
+
+/** Events per PostgreSQL transaction. */
+const COPY_CHUNK_ROWS = 5000;
+
+type SqliteRow = { seq: number; id: string; ts: number; user_id: string; event_type: string; data: string; key_name: string | null; hash: Buffer | null };
+
+function fail(line: string): never {
+  process.stderr.write(`migrate-to-postgres: ${line}\n`);
+  process.exit(1);
+}
+
+const { values } = parseArgs({ options: { from: { type: 'string' }, to: { type: 'string' } } });
+if (existsSync('.env')) process.loadEnvFile('.env');
+const configured = parseDatabaseLocation(process.env.AUDITOR_DB || DEFAULTS.dbPath);
+const from = values.from ?? (configured.kind === 'sqlite' ? configured.path : undefined)
+  ?? fail('name the SQLite file to copy: --from data/auditor.db');
+const target = parseDatabaseLocation(values.to ?? (configured.kind === 'postgres' ? configured.url : ''));
+if (target.kind !== 'postgres' || !URL.canParse(target.url)) {
+  fail('name the PostgreSQL database to copy into: --to postgres://user:password@host:port/database');
+}
+if (!existsSync(from)) fail(`no SQLite database at "${from}"`);
+
+const sqlite = openDatabase(from); // brings an older file up to this version's schema first, as the service would
+const pool = createPostgresPool(target.url);
+try {
+  const client = await pool.connect();
+  try {
+    await migratePostgres(client);
+  } finally {
+    client.release();
+  }
+
+  const total = sqlite.prepare('SELECT count(*) FROM events').pluck().get() as number;
+  const selectAfter = sqlite.prepare(`SELECT seq, id, ts, user_id, event_type, data, key_name, hash FROM events WHERE seq > ? ORDER BY seq LIMIT ${COPY_CHUNK_ROWS}`);
+  const selectBySeq = sqlite.prepare('SELECT id, hash FROM events WHERE seq = ?');
+
+  let after = await copiedSoFar();
+  if (after > 0) console.log(`Resuming after event number ${after}, already in PostgreSQL.`);
+  let copied = 0;
+  for (let rows = selectAfter.all(after) as SqliteRow[]; rows.length > 0; rows = selectAfter.all(after) as SqliteRow[]) {
+    await copyChunk(rows, after);
+    after = rows[rows.length - 1]!.seq;
+    copied += rows.length;
+    if (copied % 100_000 < COPY_CHUNK_ROWS) console.log(`  ${copied} events copied…`);
+  }
+  const keys = await copyIdempotencyKeys();
+  console.log(`Copied ${copied} events (${total} in ${from}) and ${keys} idempotency keys to ${describeDatabase(target)}.`);
+
+  const secret = findChainSecret(process.env.AUDITOR_CHAIN_SECRET, from);
+  if (secret === undefined) {
+    console.log('No chain secret found (AUDITOR_CHAIN_SECRET, or the file beside the SQLite database): the chain was not checked.');
+  } else {
+    const verdict = await verifyChain(readChainRows(target), secret);
+    if (!verdict.ok) fail(`the chain in PostgreSQL does not verify: ${verdict.broken?.reason ?? 'unknown'} (event ${verdict.broken?.id})`);
+    console.log(`The chain verifies in PostgreSQL: ${verdict.chained} chained events${verdict.unchained > 0 ? `, ${verdict.unchained} from before the chain began` : ''}.`);
+    console.log('Give every instance the same secret the SQLite database used, as AUDITOR_CHAIN_SECRET'
+      + (process.env.AUDITOR_CHAIN_SECRET === undefined ? ' (it is in the chain.secret file beside the SQLite database).' : '.'));
+  }
+
+  /** The seq of the last event already in PostgreSQL, which must be the same event in SQLite. */
+  async function copiedSoFar(): Promise<number> {
+    const { rows } = await pool.query<{ seq: number; id: string; hash: Buffer | null }>('SELECT seq, id, hash FROM events ORDER BY seq DESC LIMIT 1');
+    const last = rows[0];
+    if (last === undefined) return 0;
+    const same = selectBySeq.get(last.seq) as { id: string; hash: Buffer | null } | undefined;
+    if (same === undefined || same.id !== last.id || !sameHash(same.hash, last.hash)) {
+      fail(`${describeDatabase(target)} already holds events that are not a copy of ${from}: copy into an empty database`);
+    }
+    return last.seq;
+  }
+
+  /** One transaction, under the writers' table lock, after checking nobody else wrote meanwhile. */
+  async function copyChunk(rows: SqliteRow[], expectedHead: number): Promise<void> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN; LOCK TABLE events IN EXCLUSIVE MODE');
+      const { rows: head } = await client.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM events');
+      if ((head[0]!.seq ?? 0) !== expectedHead) {
+        throw new Error('another writer is adding events to the PostgreSQL database: stop every instance while copying');
+      }
+      await client.query(
+        `INSERT INTO events (seq, id, ts, user_id, event_type, data, key_name, hash)
+         SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::json[], $7::text[], $8::bytea[])`,
+        [rows.map((r) => r.seq), rows.map((r) => r.id), rows.map((r) => r.ts), rows.map((r) => r.user_id), rows.map((r) => r.event_type),
+          rows.map((r) => r.data), rows.map((r) => r.key_name), rows.map((r) => r.hash)],
+      );
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      fail(`events ${rows[0]!.seq}–${rows[rows.length - 1]!.seq} were not copied (nothing of them was): ${(error as Error).message}`);
+    } finally {
+      client.release();
+    }
+  }
+
+  async function copyIdempotencyKeys(): Promise<number> {
+    const keys = sqlite
+      .prepare('SELECT key_name, idempotency_key, request_sha256, event_id, created_ms FROM idempotency WHERE created_ms > ?')
+      .all(Date.now() - IDEMPOTENCY_WINDOW_MS) as Array<{ key_name: string; idempotency_key: string; request_sha256: Buffer; event_id: string; created_ms: number }>;
+    if (keys.length === 0) return 0;
+    const { rowCount } = await pool.query(
+      `INSERT INTO idempotency (key_name, idempotency_key, request_sha256, event_id, created_ms)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::uuid[], $5::bigint[]) ON CONFLICT DO NOTHING`,
+      [keys.map((k) => k.key_name), keys.map((k) => k.idempotency_key), keys.map((k) => k.request_sha256), keys.map((k) => k.event_id), keys.map((k) => k.created_ms)],
+    );
+    return rowCount ?? 0;
+  }
+} finally {
+  sqlite.close();
+  await pool.end();
+}
+
+function sameHash(a: Buffer | null, b: Buffer | null): boolean {
+  return a === null || b === null ? a === b : a.equals(b);
+}

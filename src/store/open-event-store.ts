@@ -1,0 +1,15 @@
+import type { DatabaseLocation } from '../config.js';
+import type { EventStore } from './event-store.js';
+import { openPostgresEventStore } from './postgres/postgres-event-store.js';
+import { openSqliteEventStore } from './sqlite/sqlite-event-store.js';
+
+/** Opens the store AUDITOR_DB names: the SQLite file, or the PostgreSQL database (migrated first). */
+export async function openEventStore(
+  database: DatabaseLocation,
+  options: { chainSecret?: string | undefined; unchainedForBenchmark?: boolean; onBatchCommitted?: (events: number) => void },
+): Promise<EventStore> {
+  const { chainSecret, ...rest } = options;
+  if (database.kind === 'sqlite') return openSqliteEventStore(database.path, { ...rest, ...(chainSecret === undefined ? {} : { chainSecret }) });
+  if (chainSecret === undefined) throw new Error('a PostgreSQL store needs the chain secret its instances share');
+  return openPostgresEventStore(database.url, { ...rest, chainSecret });
+}

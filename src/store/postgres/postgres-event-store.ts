@@ -1,0 +1,142 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { EventQuery, StoredEvent } from '../../events/event.js';
+import { GENESIS_HASH } from '../../integrity/chain.js';
+import { signCheckpoint, type ChainHead, type Checkpoint } from '../../integrity/checkpoint.js';
+import type { EventStore } from '../event-store.js';
+import { createGroupCommit } from '../group-commit.js';
+import { createPostgresPool } from './postgres-pool.js';
+import { buildPostgresQuerySql } from './postgres-query-sql.js';
+import { migratePostgres } from './postgres-schema.js';
+import { createPostgresCommit } from './postgres-writer.js';
+
+/** Rows read per chunk, as on SQLite. */
+const QUERY_CHUNK_ROWS = 500;
+/** Most events in one batch: bounds how long one commit (and the table lock) lasts. */
+const MAX_BATCH = 1000;
+/**
+ * Batches of this instance committing at once. The second waits for the table lock while the
+ * first commits, so its parse, round trips and chain work overlap the first one's disk sync.
+ */
+const MAX_BATCHES_IN_FLIGHT = 2;
+/** How long a readiness probe waits for the database before calling it down. */
+const READY_TIMEOUT_MS = 1000;
+
+type EventRow = [seq: number, id: string, ts: number, userId: string, eventType: string, data: string];
+
+/**
+ * An EventStore on PostgreSQL (`url`, a postgres:// connection string). Several instances may
+ * share the database: their commits take turns on the table lock, and each extends the one chain.
+ * Opening migrates the schema first (see postgres-schema.ts).
+ */
+export async function openPostgresEventStore(
+  url: string,
+  options: {
+    /** Required: instances sharing a database must share it, so none is generated. */
+    chainSecret: string;
+    /** For `npm run bench` alone (see openSqliteEventStore). */
+    unchainedForBenchmark?: boolean;
+    onBatchCommitted?: (events: number) => void;
+  },
+): Promise<EventStore> {
+  const pool = createPostgresPool(url);
+  try {
+    const client = await pool.connect();
+    try {
+      await migratePostgres(client);
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  const chainSecret = Buffer.from(options.chainSecret, 'utf8');
+  const groupCommit = createGroupCommit(createPostgresCommit(pool, options.unchainedForBenchmark === true ? undefined : chainSecret), {
+    maxBatch: MAX_BATCH,
+    maxInFlight: MAX_BATCHES_IN_FLIGHT,
+    weight: (group) => group.length,
+    ...(options.onBatchCommitted === undefined ? {} : { onCommitted: options.onBatchCommitted }),
+  });
+  let closed = false;
+
+  return {
+    append: async (event) => (await groupCommit.submit([event]))[0]!,
+    appendAll: (events) => groupCommit.submit(events),
+
+    async *query(query: EventQuery): AsyncIterable<readonly StoredEvent[]> {
+      const { sql, params, start } = buildPostgresQuerySql(query);
+      let { afterTs, afterSeq } = start;
+      let remaining = query.limit ?? Number.POSITIVE_INFINITY;
+      while (remaining > 0) {
+        // Each chunk is its own statement on whichever connection is free: no cursor or
+        // connection stays held while the caller awaits.
+        const limit = Math.min(QUERY_CHUNK_ROWS, remaining);
+        const { rows } = await pool.query<EventRow>({ text: sql, values: [afterTs, afterSeq, limit, ...params], rowMode: 'array' });
+        if (rows.length === 0) return;
+        const last = rows[rows.length - 1]!;
+        afterTs = last[2];
+        afterSeq = last[0];
+        remaining -= rows.length;
+        yield rows.map(toStoredEvent);
+        if (rows.length < limit) return;
+        await nextTurn();
+      }
+    },
+
+    async get(id: string): Promise<StoredEvent | undefined> {
+      const { rows } = await pool.query<EventRow>({
+        text: 'SELECT seq, id, ts, user_id, event_type, data FROM events WHERE id = $1::uuid',
+        values: [id],
+        rowMode: 'array',
+      });
+      return rows[0] === undefined ? undefined : toStoredEvent(rows[0]);
+    },
+
+    async isReady(): Promise<boolean> {
+      if (closed) return false;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
+      });
+      const answered = pool.query('SELECT 1').then(() => true, () => false);
+      try {
+        return await Promise.race([answered, timedOut]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+
+    async checkpoint(): Promise<Checkpoint> {
+      // One statement, so one snapshot: the head and the count agree however writers move on.
+      // seq has no gaps (the writer assigns it under the table lock), so the count is a difference.
+      const { rows } = await pool.query<{ seq: number | null; id: string | null; hash: Buffer | null; first: number | null }>(
+        `SELECT head.seq, head.id, head.hash, (SELECT seq FROM events WHERE hash IS NOT NULL ORDER BY seq LIMIT 1) AS first
+         FROM (SELECT 1) one LEFT JOIN LATERAL
+           (SELECT seq, id, hash FROM events WHERE hash IS NOT NULL ORDER BY seq DESC LIMIT 1) head ON true`,
+      );
+      const row = rows[0]!;
+      const head: ChainHead = row.seq === null
+        ? { eventCount: 0, lastId: null, headHash: GENESIS_HASH.toString('hex') }
+        : { eventCount: row.seq - row.first! + 1, lastId: row.id, headHash: row.hash!.toString('hex') };
+      return signCheckpoint(chainSecret, head);
+    },
+
+    async sizeBytes(): Promise<number> {
+      const { rows } = await pool.query<{ bytes: number }>(
+        `SELECT (pg_total_relation_size('events') + pg_total_relation_size('idempotency'))::bigint AS bytes`,
+      );
+      return rows[0]!.bytes;
+    },
+
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await groupCommit.drain();
+      await pool.end();
+    },
+  };
+}
+
+function toStoredEvent([seq, id, ts, userId, eventType, data]: EventRow): StoredEvent {
+  return { id, timestampMs: ts, seq, userId, eventType, dataJson: data };
+}

@@ -1,0 +1,79 @@
+import type { EventQuery } from '../../events/event.js';
+import { unstorableJsonReason } from '../../events/storable-data.js';
+
+export type PostgresQuerySql = {
+  /** Selects one chunk after the keyset position ($1 ts, $2 seq), $3 rows at most. */
+  sql: string;
+  /** The parameters from $4 on; the caller puts the keyset position and the limit first. */
+  params: unknown[];
+  /** The keyset position to start from: before the first row in the query's order. */
+  start: { afterTs: number; afterSeq: number };
+};
+
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/**
+ * Translates a query into one parameterised SELECT with the matching rules of the SQLite store
+ * (event-query-sql.ts): a data filter matches a string field by its value, a number or boolean by
+ * its JSON spelling (`100`, `1.50`, `true`); objects, arrays, null and absent fields never match.
+ * Only the shape of the query reaches the SQL text; every value, path included, is bound.
+ *
+ * Each data filter is two conditions. The first, `data_index @> …` (containment, in jsonb), is
+ * what the GIN index serves, and holds for every event that matches, but also for some that do not
+ * (`1.5` contains `1.50`, numerically). The second decides, on `data` as the client wrote it
+ * (`json` keeps the spelling that `jsonb` normalises away).
+ */
+export function buildPostgresQuerySql(query: EventQuery): PostgresQuerySql {
+  const params: unknown[] = [];
+  const bind = (value: unknown, type: string): string => {
+    params.push(value);
+    return `$${params.length + 3}::${type}`;
+  };
+  const conditions = [`user_id = ${bind(query.userId, 'text')}`];
+
+  if (query.eventTypes.length > 0) conditions.push(`event_type = ANY(${bind(query.eventTypes, 'text[]')})`);
+
+  for (const filter of query.dataFilters) {
+    const containments = filter.values
+      .flatMap((value) => jsonLeaves(value).map((leaf) => containing(filter.path, leaf)))
+      .map((document) => `data_index @> ${bind(document, 'jsonb')}`);
+    conditions.push(containments.length === 1 ? containments[0]! : `(${containments.join(' OR ')})`);
+    const path = bind(filter.path, 'text[]');
+    conditions.push(
+      `(CASE WHEN json_typeof(data #> ${path}) IN ('string', 'number', 'boolean') THEN data #>> ${path} END)` +
+        ` = ANY(${bind(filter.values, 'text[]')})`,
+    );
+  }
+
+  if (query.since !== undefined) conditions.push(`ts >= ${bind(query.since, 'bigint')}`);
+  if (query.until !== undefined) conditions.push(`ts < ${bind(query.until, 'bigint')}`);
+
+  // Row-value keyset over the (user_id, ts, seq) index, in both directions.
+  const descending = query.order === 'desc';
+  conditions.push(`(ts, seq) ${descending ? '<' : '>'} ($1::bigint, $2::bigint)`);
+  const direction = descending ? 'DESC' : 'ASC';
+  const sql =
+    'SELECT seq, id, ts, user_id, event_type, data FROM events' +
+    ` WHERE ${conditions.join(' AND ')} ORDER BY ts ${direction}, seq ${direction} LIMIT $3`;
+
+  const start = query.after !== undefined
+    ? { afterTs: query.after.timestampMs, afterSeq: query.after.seq }
+    : descending
+      ? { afterTs: Number.MAX_SAFE_INTEGER, afterSeq: Number.MAX_SAFE_INTEGER }
+      : { afterTs: -1, afterSeq: -1 };
+  return { sql, params, start };
+}
+
+/** The JSON values a field matching `value` can hold: the string, and the number or boolean so spelled. */
+function jsonLeaves(value: string): string[] {
+  const leaves = [JSON.stringify(value)];
+  if (value === 'true' || value === 'false') leaves.push(value);
+  // A number no event can hold (storable-data.ts) is not one jsonb could parse either.
+  else if (JSON_NUMBER.test(value) && unstorableJsonReason(value) === undefined) leaves.push(value);
+  return leaves;
+}
+
+/** The JSON document with `leaf` at `path`: ['a', 'b'], '1' → {"a":{"b":1}}. */
+function containing(path: readonly string[], leaf: string): string {
+  return path.reduceRight((inner, segment) => `{${JSON.stringify(segment)}:${inner}}`, leaf);
+}

@@ -1,0 +1,89 @@
+import type pg from 'pg';
+
+// `seq` is commit order, assigned by the writer under the table lock (see postgres-writer.ts), so
+// it has no sequence of its own. `ts` is milliseconds since the epoch, as on SQLite.
+// `data` is `json`, which keeps the client's text exactly (key order, number spelling); `data_index`
+// is the same value as `jsonb`, which the GIN index serves containment (@>) queries from.
+const CREATE_EVENTS = `
+  CREATE TABLE events (
+    seq        bigint  PRIMARY KEY,
+    id         uuid    NOT NULL UNIQUE,
+    ts         bigint  NOT NULL,
+    user_id    text    NOT NULL,
+    event_type text    NOT NULL,
+    data       json    NOT NULL,
+    data_index jsonb   GENERATED ALWAYS AS (data::jsonb) STORED,
+    key_name   text,
+    hash       bytea
+  );
+  CREATE INDEX events_by_user_time ON events (user_id, ts, seq);
+  CREATE INDEX events_by_data ON events USING gin (data_index jsonb_path_ops);
+`;
+
+// An audit log only grows: the database refuses to change or remove a recorded event, whoever asks.
+// TRUNCATE has a trigger of its own, since it fires no row triggers.
+const MAKE_APPEND_ONLY = `
+  CREATE FUNCTION auditor_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    RAISE EXCEPTION 'events are append-only: % is refused', TG_OP;
+  END $$;
+  CREATE TRIGGER events_are_never_changed BEFORE UPDATE OR DELETE ON events
+    FOR EACH ROW EXECUTE FUNCTION auditor_refuse_change();
+  CREATE TRIGGER events_are_never_truncated BEFORE TRUNCATE ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION auditor_refuse_change();
+`;
+
+// Idempotency keys seen in the last 24 hours, per API key name (as on SQLite). Not evidence, so
+// not append-only: old rows are pruned.
+const ADD_IDEMPOTENCY = `
+  CREATE TABLE idempotency (
+    key_name        text   NOT NULL,
+    idempotency_key text   NOT NULL,
+    request_sha256  bytea  NOT NULL,
+    event_id        uuid   NOT NULL,
+    created_ms      bigint NOT NULL,
+    PRIMARY KEY (key_name, idempotency_key)
+  );
+  CREATE INDEX idempotency_by_age ON idempotency (created_ms);
+`;
+
+/** Step i takes the schema from version i to i + 1. */
+export const POSTGRES_MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_IDEMPOTENCY];
+
+/** The schema version this code writes. */
+export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;
+
+/**
+ * Brings the schema in the connection's search_path up to `target` (this code's version unless a
+ * test asks for an older one), one transaction per step, recording the version in
+ * `auditor_schema_version`. A database newer than this code is refused. Instances starting at
+ * once take turns through an advisory lock, so each step runs once.
+ */
+export async function migratePostgres(client: pg.ClientBase, target = POSTGRES_SCHEMA_VERSION): Promise<void> {
+  for (;;) {
+    await client.query('BEGIN');
+    try {
+      // Keyed by schema, so deployments in separate schemas of one database do not wait on each other.
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('auditor-migrate:' || current_schema()))`);
+      await client.query('CREATE TABLE IF NOT EXISTS auditor_schema_version (version integer NOT NULL)');
+      const { rows } = await client.query<{ version: number }>('SELECT version FROM auditor_schema_version');
+      const version = rows[0]?.version ?? 0;
+      if (version > POSTGRES_SCHEMA_VERSION) {
+        throw new Error(`the database has schema version ${version}; this Auditor knows up to ${POSTGRES_SCHEMA_VERSION}`);
+      }
+      if (version >= target) {
+        await client.query('COMMIT');
+        return;
+      }
+      await client.query(POSTGRES_MIGRATIONS[version]!);
+      await client.query(
+        version === 0 ? 'INSERT INTO auditor_schema_version (version) VALUES ($1)' : 'UPDATE auditor_schema_version SET version = $1',
+        [version + 1],
+      );
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+}

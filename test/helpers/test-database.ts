@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import type { DatabaseLocation } from '../../src/config.js';
+import type { EventStore } from '../../src/store/event-store.js';
+import { openEventStore } from '../../src/store/open-event-store.js';
+
+/**
+ * Which database the contract suite runs on: SQLite unless AUDITOR_TEST_BACKEND=postgres, which
+ * test/run-postgres-suite.ts sets (with AUDITOR_TEST_POSTGRES_URL) for its second run.
+ */
+export const TEST_BACKEND: 'sqlite' | 'postgres' = process.env.AUDITOR_TEST_BACKEND === 'postgres' ? 'postgres' : 'sqlite';
+
+export const TEST_CHAIN_SECRET = 'test-chain-secret-0123456789abcdef';
+
+/** A fresh, empty database of the backend under test, with what tests need to look inside it. */
+export type TestDatabase = {
+  location: DatabaseLocation;
+  openStore(options?: { chainSecret?: string; onBatchCommitted?: (events: number) => void }): Promise<EventStore>;
+  /** Rows in the events table (of one user, when given), read beside the service. */
+  countEvents(userId?: string): Promise<number>;
+  /** The key name recorded with the event `id`. */
+  keyNameOf(id: string): Promise<string | null | undefined>;
+  /** Moves every idempotency record `ms` into the past, as if that time had gone by. */
+  ageIdempotencyRecords(ms: number): Promise<void>;
+  /** Deletes the database and everything in it. */
+  drop(): Promise<void>;
+};
+
+/**
+ * A new database for one test: a SQLite file in a temporary folder, or a schema of its own in
+ * the PostgreSQL database AUDITOR_TEST_POSTGRES_URL names (so tests never see each other's events
+ * and can run in parallel).
+ */
+export async function createTestDatabase(backend = TEST_BACKEND): Promise<TestDatabase> {
+  return backend === 'postgres' ? createPostgresTestDatabase() : createSqliteTestDatabase();
+}
+
+function createSqliteTestDatabase(): TestDatabase {
+  const dir = mkdtempSync(join(tmpdir(), 'auditor-test-'));
+  const path = join(dir, 'auditor.db');
+  const withDb = <T>(use: (db: Database.Database) => T): T => {
+    const db = new Database(path);
+    try {
+      return use(db);
+    } finally {
+      db.close();
+    }
+  };
+  return {
+    location: { kind: 'sqlite', path },
+    openStore: (options = {}) => openEventStore({ kind: 'sqlite', path }, options),
+    countEvents: async (userId) =>
+      withDb((db) => (userId === undefined
+        ? db.prepare('SELECT count(*) FROM events').pluck().get()
+        : db.prepare('SELECT count(*) FROM events WHERE user_id = ?').pluck().get(userId)) as number),
+    keyNameOf: async (id) => withDb((db) => db.prepare('SELECT key_name FROM events WHERE id = ?').pluck().get(id) as string | null | undefined),
+    ageIdempotencyRecords: async (ms) => {
+      withDb((db) => db.prepare('UPDATE idempotency SET created_ms = created_ms - ?').run(ms));
+    },
+    drop: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** The server the PostgreSQL tests use; they are not run without one (see run-postgres-suite.ts). */
+export function postgresTestUrl(): string {
+  const url = process.env.AUDITOR_TEST_POSTGRES_URL;
+  if (url === undefined || url === '') throw new Error('AUDITOR_TEST_POSTGRES_URL is not set');
+  return url;
+}
+
+/** `url` with its connections' search_path set to `schema`. */
+export function withSearchPath(url: string, schema: string): string {
+  const withSchema = new URL(url);
+  withSchema.searchParams.set('options', `-c search_path=${schema}`);
+  return withSchema.toString();
+}
+
+async function createPostgresTestDatabase(): Promise<TestDatabase> {
+  const schema = `auditor_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Pool({ connectionString: postgresTestUrl(), max: 2 });
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  const url = withSearchPath(postgresTestUrl(), schema);
+  return {
+    location: { kind: 'postgres', url },
+    openStore: (options = {}) => openEventStore({ kind: 'postgres', url }, { chainSecret: TEST_CHAIN_SECRET, ...options }),
+    countEvents: async (userId) => {
+      const { rows } = userId === undefined
+        ? await admin.query(`SELECT count(*)::int AS n FROM ${schema}.events`)
+        : await admin.query(`SELECT count(*)::int AS n FROM ${schema}.events WHERE user_id = $1`, [userId]);
+      return rows[0].n as number;
+    },
+    keyNameOf: async (id) => (await admin.query(`SELECT key_name FROM ${schema}.events WHERE id = $1`, [id])).rows[0]?.key_name,
+    ageIdempotencyRecords: async (ms) => {
+      await admin.query(`UPDATE ${schema}.idempotency SET created_ms = created_ms - $1`, [ms]);
+    },
+    drop: async () => {
+      await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+      await admin.end();
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startService, type ServiceProcess } from '../helpers/service-process.js';
+import { createTestDatabase, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
+
+const KEY = 'instances-test-key-0123456789';
+const VERIFY_CLI = fileURLToPath(new URL('../../src/cli/verify.js', import.meta.url));
+
+type Answer = { status: number; id?: string };
+
+async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  try {
+    const response = await fetch(`${url}/events`, {
+      method: 'POST',
+      headers: { 'X-API-Key': KEY, 'Content-Type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+    const answer = (await response.json()) as { id?: string };
+    return { status: response.status, ...(answer.id === undefined ? {} : { id: answer.id }) };
+  } catch {
+    return { status: 0 }; // cut off (the instance was killed): not acknowledged
+  }
+}
+
+async function allEvents(url: string, userId: string): Promise<Array<{ id: string; timestamp: string; data: unknown }>> {
+  const response = await fetch(`${url}/events?user_id=${userId}`, { headers: { 'X-API-Key': KEY } });
+  assert.equal(response.status, 200);
+  return (await response.json()) as Array<{ id: string; timestamp: string; data: unknown }>;
+}
+
+function verify(database: TestDatabase): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [VERIFY_CLI], {
+      env: { PATH: process.env.PATH ?? '', AUDITOR_DB: database.location.kind === 'postgres' ? database.location.url : '', AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET },
+    }, (error, stdout) => resolve({ code: error === null ? 0 : Number(error.code), stdout }));
+  });
+}
+
+describe('several instances on one PostgreSQL database', () => {
+  let database: TestDatabase;
+  let first: ServiceProcess;
+  let second: ServiceProcess;
+  const env = (): Record<string, string> => ({
+    AUDITOR_API_KEY: KEY,
+    AUDITOR_DB: database.location.kind === 'postgres' ? database.location.url : '',
+    AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET,
+  });
+
+  before(async () => {
+    database = await createTestDatabase('postgres');
+    // Started together: both run the schema migration at once, and take turns.
+    [first, second] = await Promise.all([startService(env()), startService(env())]);
+  });
+  after(async () => {
+    for (const service of [first, second]) {
+      if (service.child.exitCode === null && service.child.signalCode === null) {
+        service.child.kill('SIGTERM');
+        await service.exited;
+      }
+    }
+    await database.drop();
+  });
+
+  it('stores every event acknowledged by either once, and both give the same ordered answer', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 400 }, (_, i) => post(i % 2 === 0 ? first.url : second.url, { user_id: 'shared', event_type: 't', data: { i } })),
+    );
+    assert.deepEqual(answers.filter((answer) => answer.status !== 201), []);
+
+    const [fromFirst, fromSecond] = await Promise.all([allEvents(first.url, 'shared'), allEvents(second.url, 'shared')]);
+    assert.deepEqual(fromFirst, fromSecond);
+    assert.equal(fromFirst.length, 400);
+    assert.deepEqual(new Set(fromFirst.map((event) => event.id)), new Set(answers.map((answer) => answer.id)));
+    assert.equal(new Set(fromFirst.map((event) => (event.data as { i: number }).i)).size, 400, 'each event once');
+    const times = fromFirst.map((event) => event.timestamp);
+    assert.deepEqual(times, [...times].sort(), 'in time order');
+  });
+
+  it('stores one event for racing retries through both instances with one Idempotency-Key', async () => {
+    const event = { user_id: 'retried', event_type: 't', data: { attempt: 'same' } };
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => post(i % 2 === 0 ? first.url : second.url, event, { 'Idempotency-Key': 'one-retry' })),
+    );
+    assert.deepEqual(new Set(answers.map((answer) => answer.status)), new Set([201]));
+    assert.equal(new Set(answers.map((answer) => answer.id)).size, 1);
+    assert.equal(await database.countEvents('retried'), 1);
+  });
+
+  it('keeps one chain that npm run verify finds intact, and the same checkpoint from both', async () => {
+    const result = await verify(database);
+    assert.equal(result.code, 0, result.stdout);
+    assert.match(result.stdout, /The chain is intact/);
+    const checkpoint = async (url: string) =>
+      ((await (await fetch(`${url}/integrity`, { headers: { 'X-API-Key': KEY } })).json()) as { head_hash: string; event_count: number });
+    const [a, b] = await Promise.all([checkpoint(first.url), checkpoint(second.url)]);
+    assert.equal(a.head_hash, b.head_hash);
+    assert.equal(a.event_count, await database.countEvents());
+  });
+
+  it('loses no acknowledged event when one instance is killed (-9) under load', async () => {
+    const writes = Array.from({ length: 300 }, (_, i) => post(i % 2 === 0 ? first.url : second.url, { user_id: 'crash', event_type: 't', data: { i } }));
+    setTimeout(() => first.child.kill('SIGKILL'), 20);
+    const answers = await Promise.all(writes);
+    assert.equal(await first.exited, 'SIGKILL');
+    const acknowledged = answers.filter((answer) => answer.status === 201).map((answer) => answer.id);
+    assert.ok(acknowledged.length >= 150, `the surviving instance acknowledged its half (${acknowledged.length})`);
+    const stored = new Set((await allEvents(second.url, 'crash')).map((event) => event.id));
+    for (const id of acknowledged) assert.ok(stored.has(id!), `acknowledged event ${id} is stored`);
+    const result = await verify(database);
+    assert.equal(result.code, 0, result.stdout);
+  });
+});

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { StoredEvent } from '../../src/events/event.js';
+import type { EventStore } from '../../src/store/event-store.js';
+import { createTestDatabase, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
+
+const MIGRATE_CLI = fileURLToPath(new URL('../../src/cli/migrate-to-postgres.js', import.meta.url));
+
+function migrate(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MIGRATE_CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } }, (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }));
+  });
+}
+
+async function everything(store: EventStore, userId: string): Promise<StoredEvent[]> {
+  const events: StoredEvent[] = [];
+  for await (const chunk of store.query({ userId, eventTypes: [], dataFilters: [], order: 'asc' })) events.push(...chunk);
+  return events;
+}
+
+describe('npm run migrate-to-postgres', () => {
+  let sqlite: TestDatabase;
+  let postgres: TestDatabase;
+  let from: string;
+  let to: string;
+  let original: StoredEvent[];
+
+  before(async () => {
+    sqlite = await createTestDatabase('sqlite');
+    postgres = await createTestDatabase('postgres');
+    if (sqlite.location.kind !== 'sqlite' || postgres.location.kind !== 'postgres') throw new Error('wrong test databases');
+    [from, to] = [sqlite.location.path, postgres.location.url];
+    const store = await sqlite.openStore({ chainSecret: TEST_CHAIN_SECRET });
+    await store.appendAll(Array.from({ length: 12_345 }, (_, i) => ({ userId: `u${i % 7}`, eventType: 't', dataJson: `{"z":${i},"a":1.50}`, keyName: 'svc' })));
+    await store.append({ userId: 'u0', eventType: 'retried', dataJson: '{}', keyName: 'svc', idempotencyKey: 'once' });
+    original = await everything(store, 'u0');
+    await store.close();
+  });
+  after(async () => {
+    await sqlite.drop();
+    await postgres.drop();
+  });
+
+  it('copies every event with its id, timestamp, data and chain, which then verifies and goes on', async () => {
+    const result = await migrate(['--from', from, '--to', to], { AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /Copied 12346 events \(12346 in .*\) and 1 idempotency keys/);
+    assert.match(result.stdout, /The chain verifies in PostgreSQL: 12346 chained events/);
+    const again = await migrate(['--from', from, '--to', to], { AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /Resuming after event number 12346[^]*Copied 0 events/, 'run twice, copied once');
+
+    const store = await postgres.openStore();
+    try {
+      assert.deepEqual(await everything(store, 'u0'), original);
+      // Writing goes on from the copied head: the same chain, the same idempotency keys.
+      const retried = await store.append({ userId: 'u0', eventType: 'retried', dataJson: '{}', keyName: 'svc', idempotencyKey: 'once' });
+      assert.equal(retried.replayed, true);
+      const next = await store.append({ userId: 'u0', eventType: 'after', dataJson: '{}' });
+      assert.equal(next.seq, 12_347);
+      assert.ok(next.timestampMs >= original.at(-1)!.timestampMs);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses to copy into a database that holds other events, and copies nothing', async () => {
+    const other = await createTestDatabase('sqlite');
+    try {
+      const store = await other.openStore({ chainSecret: TEST_CHAIN_SECRET });
+      await store.append({ userId: 'x', eventType: 't', dataJson: '{}' });
+      await store.close();
+      const before = await postgres.countEvents();
+      const result = await migrate(['--from', other.location.kind === 'sqlite' ? other.location.path : '', '--to', to]);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /already holds events that are not a copy of/);
+      assert.equal(await postgres.countEvents(), before);
+    } finally {
+      await other.drop();
+    }
+  });
+
+  it('says what it needs when it is not told where to copy', async () => {
+    const result = await migrate(['--from', from]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /--to postgres:\/\//);
+  });
+});
