@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, describeDatabase, loadConfig } from '../src/config.js';
 
 describe('loadConfig', () => {
   it('applies defaults when nothing is set', () => {
@@ -42,6 +42,16 @@ describe('loadConfig', () => {
         logLevel: 'warn',
       },
     );
+  });
+
+  it('reads a postgres:// AUDITOR_DB as PostgreSQL, which needs the chain secret its instances share', () => {
+    const url = 'postgresql://auditor:s3cret@db.internal:5432/audit?sslmode=require';
+    const secret = 's'.repeat(32);
+    assert.deepEqual(loadConfig({ AUDITOR_DB: url, AUDITOR_CHAIN_SECRET: secret }).database, { kind: 'postgres', url });
+    assert.throws(() => loadConfig({ AUDITOR_DB: url }), /^ConfigError: AUDITOR_CHAIN_SECRET: required with a PostgreSQL AUDITOR_DB/);
+    assert.throws(() => loadConfig({ AUDITOR_DB: 'postgres://[bad', AUDITOR_CHAIN_SECRET: secret }), /AUDITOR_DB: not a valid URL/);
+    assert.equal(describeDatabase({ kind: 'postgres', url }), 'postgresql://auditor:***@db.internal:5432/audit?sslmode=require');
+    assert.equal(describeDatabase({ kind: 'sqlite', path: 'data/auditor.db' }), 'data/auditor.db');
   });
 
   it('reports every bad value at once, one line naming each variable', () => {

@@ -75,6 +75,22 @@ describe('GET /events', () => {
     assert.deepEqual(idsOf(await find('user_id=alice&address=Paris')), []);
   });
 
+  it('compares a number by its spelling, and never matches an array, object or null field', async () => {
+    const posted = await server.post(
+      '{"user_id":"carol","event_type":"t","data":{"price":1.50,"big":12345678901234567890,"exp":1e2,"neg":-0,' +
+        '"tags":["a"],"obj":{"a":1},"none":null,"text":"1.50","flag":true}}',
+    );
+    assert.equal(posted.status, 201);
+    const matches = async (query: string): Promise<boolean> => (await find(`user_id=carol&${query}`)).length === 1;
+    for (const query of ['price=1.50', 'big=12345678901234567890', 'exp=1e2', 'neg=-0', 'text=1.50', 'flag=true']) {
+      assert.equal(await matches(query), true, query);
+    }
+    for (const query of ['price=1.5', 'big=12345678901234567000', 'exp=100', 'neg=0', 'text=1.5', 'flag=1', 'tags=a', 'obj.a=2', 'none=null', 'obj={"a":1}']) {
+      assert.equal(await matches(query), false, query);
+    }
+    assert.equal(await matches('obj.a=1'), true);
+  });
+
   it('filters on unusual field names safely', async () => {
     assert.deepEqual(idsOf(await find(`user_id=alice&${encodeURIComponent('odd "name"')}=quoted`)), [4]);
     assert.deepEqual(idsOf(await find(`user_id=alice&${encodeURIComponent("x'); DROP TABLE events;--")}=1`)), []);

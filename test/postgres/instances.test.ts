@@ -63,6 +63,13 @@ describe('several instances on one PostgreSQL database', () => {
     await database.drop();
   });
 
+  it('names its database in the start-up line without the password', () => {
+    const password = new URL(env().AUDITOR_DB!).password;
+    const line = first.stdout().split('\n').find((l) => l.includes('"msg":"listening"'))!;
+    assert.match(line, /"database":"postgres(ql)?:\/\//);
+    if (password !== '') assert.ok(!line.includes(`:${password}@`) && line.includes(':***@'), line);
+  });
+
   it('stores every event acknowledged by either once, and both give the same ordered answer', async () => {
     const answers = await Promise.all(
       Array.from({ length: 400 }, (_, i) => post(i % 2 === 0 ? first.url : second.url, { user_id: 'shared', event_type: 't', data: { i } })),
