@@ -1,13 +1,15 @@
 import type { LoadGenerator, LoadResult } from './load.js';
 import { startServer, type RunningServer } from './server-process.js';
 
-export type ServerKind = 'baseline' | 'service' | 'unchained';
-export type IngestRound = { round: number; kind: ServerKind; result: LoadResult; peakRssMb: number };
+export type IngestRound = { round: number; kind: string; result: LoadResult; peakRssMb: number };
+
+/** A server to measure: the script node runs, and its environment. */
+export type ServerUnderTest = { script: string; env: Record<string, string> };
 
 export type IngestPlan = {
   load: LoadGenerator;
-  servers: Record<ServerKind, string>;
-  env: Record<string, string>;
+  /** By kind: the baseline, the service on SQLite, without its chain, on PostgreSQL… */
+  servers: Record<string, ServerUnderTest>;
   pin: { taskset: boolean; serverCpu: number; loadCpu: number };
   headers: Record<string, string>;
   bodies: readonly string[];
@@ -17,8 +19,8 @@ export type IngestPlan = {
 };
 
 /**
- * Alternates the baseline, the real service and the service without its chain, each a fresh
- * process warmed up for 2 s, so all meet the same machine conditions; returns every round.
+ * Alternates the servers (the baseline, the real service, the service without its chain…), each a
+ * fresh process warmed up for 2 s, so all meet the same machine conditions; returns every round.
  */
 export async function runIngest(plan: IngestPlan): Promise<IngestRound[]> {
   const results: IngestRound[] = [];
@@ -28,11 +30,13 @@ export async function runIngest(plan: IngestPlan): Promise<IngestRound[]> {
       durationSeconds: seconds, paths: ['/events'], bodies: plan.bodies, cpu: plan.pin.loadCpu,
     });
   for (let round = 1; round <= plan.rounds; round++) {
-    // The order turns each round: every run adds rows to the shared file, and no kind should
+    // The order turns each round: every run adds rows to the shared database, and no kind should
     // always meet the largest one.
-    const kinds: ServerKind[] = ['baseline', 'service', 'unchained'];
-    for (const kind of [...kinds.slice((round - 1) % 3), ...kinds.slice(0, (round - 1) % 3)]) {
-      const server = await startServer(plan.servers[kind], plan.env, { taskset: plan.pin.taskset, cpu: plan.pin.serverCpu });
+    const kinds = Object.keys(plan.servers);
+    const turn = (round - 1) % kinds.length;
+    for (const kind of [...kinds.slice(turn), ...kinds.slice(0, turn)]) {
+      const { script, env } = plan.servers[kind]!;
+      const server = await startServer(script, env, { taskset: plan.pin.taskset, cpu: plan.pin.serverCpu });
       try {
         await post(server, 2);
         const result = await post(server, plan.durationSeconds);

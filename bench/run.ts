@@ -2,6 +2,9 @@
  * npm run bench: the real service against a baseline in the same run, on a preloaded database.
  * Options: --rounds 3 --duration 10 --events 1000000 --connections 50 --load wrk|autocannon
  *          --out bench/results/latest.json
+ *          --db postgres [--postgres-url postgres://…]: also measures the service on PostgreSQL, in
+ *          the same run, on a copy of the same preloaded events (the URL defaults to
+ *          AUDITOR_BENCH_POSTGRES_URL; the bench works in a schema of its own and drops it after).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,11 +16,12 @@ import Database from 'better-sqlite3';
 import { measureChainMicroseconds, measureKeyHashingMicroseconds } from './chain-cost.js';
 import { measureExport, type ExportResult } from './exports.js';
 import { HOT_EVERY, HOT_USER, eventBody, typicalUser } from './fixtures.js';
-import { runIngest } from './ingest.js';
+import { runIngest, type ServerUnderTest } from './ingest.js';
 import { commandExists, pickLoadGenerator, type LoadResult } from './load.js';
+import { createPostgresTarget, type PostgresTarget } from './postgres-target.js';
 import { preloadSqlite } from './preload.js';
 import { fixed, median, printTable } from './report.js';
-import { startServer } from './server-process.js';
+import { startServer, type RunningServer } from './server-process.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -27,8 +31,15 @@ const { values: options } = parseArgs({
     connections: { type: 'string', default: '50' },
     load: { type: 'string' },
     out: { type: 'string', default: 'bench/results/latest.json' },
+    db: { type: 'string', default: 'sqlite' },
+    'postgres-url': { type: 'string' },
   },
 });
+if (options.db !== 'sqlite' && options.db !== 'postgres') throw new Error(`--db must be sqlite or postgres, not ${options.db}`);
+const postgresUrl = options.db === 'postgres' ? (options['postgres-url'] ?? process.env.AUDITOR_BENCH_POSTGRES_URL) : undefined;
+if (options.db === 'postgres' && postgresUrl === undefined) {
+  throw new Error('--db postgres needs a server: --postgres-url postgres://user:password@host:port/database (or AUDITOR_BENCH_POSTGRES_URL)');
+}
 const rounds = Number(options.rounds);
 const durationSeconds = Number(options.duration);
 const preloadEvents = Number(options.events);
@@ -61,12 +72,25 @@ console.log(
 
 const dir = mkdtempSync(join(tmpdir(), 'auditor-bench-'));
 const dbPath = join(dir, 'events.db');
+let postgres: PostgresTarget | undefined;
 try {
   const started = performance.now();
   preloadSqlite(dbPath, preloadEvents, CHAIN_SECRET);
   console.log(`Preloaded ${preloadEvents} events in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
   const env = { AUDITOR_API_KEY: API_KEY, AUDITOR_DB: dbPath, AUDITOR_CHAIN_SECRET: CHAIN_SECRET };
   const serverOptions = { taskset, cpu: SERVER_CPU };
+  // The same events in PostgreSQL, copied as a user moving over would (the server's own processes
+  // are not pinned: they share both cores with the service and the load generator).
+  let postgresEnv: Record<string, string> | undefined;
+  if (postgresUrl !== undefined) {
+    const copyStarted = performance.now();
+    postgres = await createPostgresTarget(postgresUrl);
+    await postgres.copyFrom(dbPath, CHAIN_SECRET);
+    console.log(`Copied them to PostgreSQL in ${((performance.now() - copyStarted) / 1000).toFixed(1)} s.`);
+    postgresEnv = { ...env, AUDITOR_DB: postgres.url };
+  }
+  /** The service on each database under test. */
+  const services: Record<string, Record<string, string>> = { SQLite: env, ...(postgresEnv === undefined ? {} : { PostgreSQL: postgresEnv }) };
 
   // Exports first, on a fresh process, so its peak RSS is theirs.
   const exports: Record<string, ExportResult> = {};
@@ -90,25 +114,31 @@ try {
     await exporter.stop();
   }
 
+  const ingestServers: Record<string, ServerUnderTest> = {
+    baseline: { script: BASELINE, env },
+    service: { script: MAIN, env },
+    unchained: { script: UNCHAINED, env },
+    ...(postgresEnv === undefined ? {} : { postgres: { script: MAIN, env: postgresEnv } }),
+  };
   const ingest = await runIngest({
-    load, env, headers: HEADERS, connections, rounds, durationSeconds,
-    servers: { baseline: BASELINE, service: MAIN, unchained: UNCHAINED },
+    load, headers: HEADERS, connections, rounds, durationSeconds,
+    servers: ingestServers,
     pin: { taskset, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU },
     bodies: Array.from({ length: 4096 }, (_, n) => eventBody(n)),
   });
 
   // Batch ingest: the same events, 100 to a POST /events/batch, against the real service.
-  const batchResults: LoadResult[] = [];
-  {
-    const batches = Array.from({ length: 256 }, (_, b) => `[${Array.from({ length: BATCH_SIZE }, (_, i) => eventBody(b * BATCH_SIZE + i)).join(',')}]`);
-    const server = await startServer(MAIN, env, serverOptions);
+  const batchResults: Record<string, LoadResult[]> = {};
+  const batches = Array.from({ length: 256 }, (_, b) => `[${Array.from({ length: BATCH_SIZE }, (_, i) => eventBody(b * BATCH_SIZE + i)).join(',')}]`);
+  for (const [database, serviceEnv] of Object.entries(services)) {
+    const server = await startServer(MAIN, serviceEnv, serverOptions);
     try {
       for (let round = 1; round <= rounds; round++) {
         const spec = { url: server.url, method: 'POST' as const, headers: HEADERS, connections, paths: ['/events/batch'], bodies: batches, cpu: LOAD_CPU };
         if (round === 1) await load.run({ ...spec, durationSeconds: 2 });
         const result = await load.run({ ...spec, durationSeconds });
-        batchResults.push(result);
-        console.log(`round ${round} batches of ${BATCH_SIZE}  ${fixed(result.requestsPerSecond * BATCH_SIZE, 0)} events/s  p50 ${fixed(result.p50Ms)} ms  p99 ${fixed(result.p99Ms)} ms  errors ${result.errors}`);
+        (batchResults[database] ??= []).push(result);
+        console.log(`round ${round} ${database} batches of ${BATCH_SIZE}  ${fixed(result.requestsPerSecond * BATCH_SIZE, 0)} events/s  p50 ${fixed(result.p50Ms)} ms  p99 ${fixed(result.p99Ms)} ms  errors ${result.errors}`);
       }
     } finally {
       await server.stop();
@@ -124,18 +154,31 @@ try {
     'hot user + sparse data filter': () => HOT_SPARSE_FILTER,
   };
   const queryResults: Record<string, LoadResult[]> = {};
-  const server = await startServer(MAIN, env, serverOptions);
-  const runQuery = async (kind: string, path: (n: number) => string) => {
+  const postgresQueryResults: Record<string, LoadResult[]> = {};
+  const runQuery = async (server: RunningServer, results: Record<string, LoadResult[]>, kind: string, path: (n: number) => string) => {
     const paths = Array.from({ length: 1000 }, (_, n) => path(n * 7));
     const spec = { url: server.url, method: 'GET' as const, headers: HEADERS, connections: QUERY_CONNECTIONS, paths, cpu: LOAD_CPU };
     await load.run({ ...spec, durationSeconds: 1 });
     const result = await load.run({ ...spec, durationSeconds: Math.max(3, Math.round(durationSeconds / 2)) });
-    (queryResults[kind] ??= []).push(result);
-    console.log(`${kind.padEnd(46)} ${fixed(result.requestsPerSecond, 0)} req/s  p50 ${fixed(result.p50Ms)} ms  p99 ${fixed(result.p99Ms)} ms  errors ${result.errors}`);
+    (results[kind] ??= []).push(result);
+    const label = results === postgresQueryResults ? `PostgreSQL: ${kind}` : kind;
+    console.log(`${label.padEnd(46)} ${fixed(result.requestsPerSecond, 0)} req/s  p50 ${fixed(result.p50Ms)} ms  p99 ${fixed(result.p99Ms)} ms  errors ${result.errors}`);
   };
+  if (postgresEnv !== undefined) {
+    // PostgreSQL first: its GIN index serves the sparse filter as it is, with no index to add.
+    const server = await startServer(MAIN, postgresEnv, serverOptions);
+    try {
+      for (let round = 1; round <= rounds; round++) {
+        for (const [kind, path] of Object.entries(queryKinds)) await runQuery(server, postgresQueryResults, kind, path);
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+  const server = await startServer(MAIN, env, serverOptions);
   try {
     for (let round = 1; round <= rounds; round++) {
-      for (const [kind, path] of Object.entries(queryKinds)) await runQuery(kind, path);
+      for (const [kind, path] of Object.entries(queryKinds)) await runQuery(server, queryResults, kind, path);
     }
     // What an operator's expression index on the hot field buys (the server keeps running:
     // SQLite re-plans its statements when the schema changes).
@@ -144,7 +187,7 @@ try {
     db.exec(FLAG_INDEX);
     db.close();
     console.log(`Built the flag index in ${((performance.now() - indexStarted) / 1000).toFixed(1)} s.`);
-    for (let round = 1; round <= rounds; round++) await runQuery('hot user + sparse data filter, indexed', () => HOT_SPARSE_FILTER);
+    for (let round = 1; round <= rounds; round++) await runQuery(server, queryResults, 'hot user + sparse data filter, indexed', () => HOT_SPARSE_FILTER);
   } finally {
     await server.stop();
   }
@@ -153,11 +196,16 @@ try {
   const keyHashingMicroseconds = measureKeyHashingMicroseconds();
 
   // Report medians, with the ratio taken per round (each pair ran back to back) then its median.
-  const of = (kind: 'baseline' | 'service' | 'unchained') => ingest.filter((r) => r.kind === kind);
-  const inRound = (kind: 'baseline' | 'service' | 'unchained', round: number) => of(kind).find((r) => r.round === round)!.result.requestsPerSecond;
+  const of = (kind: string) => ingest.filter((r) => r.kind === kind);
+  const inRound = (kind: string, round: number) => of(kind).find((r) => r.round === round)!.result.requestsPerSecond;
   const roundNumbers = of('service').map((r) => r.round);
   const ratios = roundNumbers.map((round) => inRound('service', round) / inRound('baseline', round));
   const chainRatios = roundNumbers.map((round) => inRound('service', round) / inRound('unchained', round));
+  const batchSummary = (results: LoadResult[]) => ({
+    batchSize: BATCH_SIZE,
+    ...summary(results),
+    eventsPerSecond: median(results.map((r) => r.requestsPerSecond * BATCH_SIZE)),
+  });
   const summary = (results: LoadResult[]) => ({
     requestsPerSecond: median(results.map((r) => r.requestsPerSecond)),
     p50Ms: median(results.map((r) => r.p50Ms)),
@@ -187,7 +235,18 @@ try {
     exports,
     chain: { microsecondsPerEvent: chainMicroseconds, shareOfIngestTime: 0 },
     keyHashing: { microsecondsPerRequest: keyHashingMicroseconds },
-    batchIngest: { batchSize: BATCH_SIZE, ...summary(batchResults), eventsPerSecond: median(batchResults.map((r) => r.requestsPerSecond * BATCH_SIZE)) },
+    batchIngest: batchSummary(batchResults.SQLite!),
+    // Beside SQLite's, from the same run: the service on PostgreSQL (--db postgres).
+    postgres: postgresEnv === undefined ? undefined : {
+      ingest: {
+        ...summary(of('postgres').map((r) => r.result)),
+        peakRssMb: Math.max(...of('postgres').map((r) => r.peakRssMb)),
+        ratio: median(roundNumbers.map((round) => inRound('postgres', round) / inRound('baseline', round))),
+        ratioToSqlite: median(roundNumbers.map((round) => inRound('postgres', round) / inRound('service', round))),
+      },
+      batchIngest: batchSummary(batchResults.PostgreSQL!),
+      queries: Object.fromEntries(Object.entries(postgresQueryResults).map(([kind, results]) => [kind, summary(results)])),
+    },
   };
   // The share of each ingested event's time on the server that chaining takes.
   figures.chain.shareOfIngestTime = chainMicroseconds / (1e6 / figures.ingest.service.requestsPerSecond);
@@ -198,9 +257,18 @@ try {
     ['auditor (SQLite, FULL)', fixed(service.requestsPerSecond, 0), fixed(service.p50Ms), fixed(service.p99Ms), String(service.errors), fixed(service.peakRssMb, 0), fixed(figures.ingest.ratio)],
     [`auditor, batches of ${BATCH_SIZE} (events/s)`, fixed(figures.batchIngest.eventsPerSecond, 0), fixed(figures.batchIngest.p50Ms), fixed(figures.batchIngest.p99Ms), String(figures.batchIngest.errors), '', ''],
     ['auditor without the chain', fixed(unchained.requestsPerSecond, 0), fixed(unchained.p50Ms), fixed(unchained.p99Ms), String(unchained.errors), fixed(unchained.peakRssMb, 0), fixed(median(roundNumbers.map((round) => inRound('unchained', round) / inRound('baseline', round))))],
+    ...(figures.postgres === undefined ? [] : [
+      ['auditor (PostgreSQL)', fixed(figures.postgres.ingest.requestsPerSecond, 0), fixed(figures.postgres.ingest.p50Ms), fixed(figures.postgres.ingest.p99Ms), String(figures.postgres.ingest.errors), fixed(figures.postgres.ingest.peakRssMb, 0), fixed(figures.postgres.ingest.ratio)],
+      [`PostgreSQL, batches of ${BATCH_SIZE} (events/s)`, fixed(figures.postgres.batchIngest.eventsPerSecond, 0), fixed(figures.postgres.batchIngest.p50Ms), fixed(figures.postgres.batchIngest.p99Ms), String(figures.postgres.batchIngest.errors), '', ''],
+    ]),
   ]);
-  printTable(`Queries over HTTP, ${QUERY_CONNECTIONS} connection, median of ${rounds} rounds`, ['query', 'req/s', 'p50 ms', 'p99 ms', 'errors'],
-    Object.entries(figures.queries).map(([kind, r]) => [kind, fixed(r.requestsPerSecond, 0), fixed(r.p50Ms), fixed(r.p99Ms), String(r.errors)]));
+  const postgresQueries = figures.postgres?.queries ?? {};
+  printTable(`Queries over HTTP, ${QUERY_CONNECTIONS} connection, median of ${rounds} rounds`,
+    ['query', 'req/s', 'p50 ms', 'p99 ms', 'errors', ...(figures.postgres === undefined ? [] : ['PostgreSQL p50 ms', 'PostgreSQL p99 ms'])],
+    Object.entries(figures.queries).map(([kind, r]) => [
+      kind, fixed(r.requestsPerSecond, 0), fixed(r.p50Ms), fixed(r.p99Ms), String(r.errors),
+      ...(figures.postgres === undefined ? [] : postgresQueries[kind] === undefined ? ['', ''] : [fixed(postgresQueries[kind]!.p50Ms), fixed(postgresQueries[kind]!.p99Ms)]),
+    ]));
   printTable('Whole answers, streamed', ['answer', 'events', 'MB', 'first byte ms', 'total ms', 'server peak RSS MB'],
     Object.entries(exports).map(([name, r]) => [name, String(r.events), fixed(r.megabytes, 1), fixed(r.timeToFirstByteMs), fixed(r.totalMs, 0), fixed(r.serverPeakRssMb, 0)]));
 
@@ -212,4 +280,5 @@ try {
   console.log(`\nFigures written to ${options.out}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
+  await postgres?.drop();
 }
