@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULTS, describeDatabase, parseDatabaseLocation } from '../config.js';
 import { findChainSecret } from '../integrity/chain-secret.js';
 import { verifyChain } from '../integrity/verify-chain.js';
-import { IDEMPOTENCY_WINDOW_MS } from '../store/idempotency-conflict.js';
+import { IDEMPOTENCY_WINDOW_MS } from '../store/idempotency.js';
 import { createPostgresPool } from '../store/postgres/postgres-pool.js';
 import { migratePostgres } from '../store/postgres/postgres-schema.js';
 import { readChainRows } from '../store/read-chain-rows.js';

@@ -3,7 +3,7 @@ import { HttpError } from '../http/http-error.js';
 import { readJsonBody } from '../http/read-body.js';
 import type { RouteHandler } from '../http/route.js';
 import type { EventStore } from '../store/event-store.js';
-import { IdempotencyConflictError } from '../store/idempotency-conflict.js';
+import { IdempotencyConflictError } from '../store/idempotency.js';
 
 /** An Idempotency-Key: what a client would generate (a UUID, a hash), in a header's own alphabet. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;

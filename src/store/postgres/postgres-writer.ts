@@ -3,7 +3,7 @@ import type { NewEvent, StoredEvent } from '../../events/event.js';
 import { createUuidV7Generator, type TimeOrderedId } from '../../events/uuid-v7.js';
 import { chainHash, GENESIS_HASH } from '../../integrity/chain.js';
 import type { BatchOutcome } from '../group-commit.js';
-import { IDEMPOTENCY_WINDOW_MS, IdempotencyConflictError, idempotencyRequestDigest } from '../idempotency-conflict.js';
+import { IDEMPOTENCY_WINDOW_MS, IdempotencyConflictError, idempotencyRequestDigest } from '../idempotency.js';
 
 /** Commits between two prunings of expired idempotency keys. */
 const PRUNE_EVERY_COMMITS = 1000;

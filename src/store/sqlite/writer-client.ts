@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { NewEvent, StoredEvent } from '../../events/event.js';
 import type { BatchOutcome } from '../group-commit.js';
-import { IdempotencyConflictError } from '../idempotency-conflict.js';
+import { IdempotencyConflictError } from '../idempotency.js';
 import { IDEMPOTENCY_CONFLICT, type GroupOutcome, type WriterReply, type WriterRequest } from './writer-protocol.js';
 
 export type SqliteWriter = {

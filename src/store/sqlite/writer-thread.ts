@@ -8,7 +8,7 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { createUuidV7Generator } from '../../events/uuid-v7.js';
 import { chainHash, GENESIS_HASH } from '../../integrity/chain.js';
 import { openDatabase } from './open-database.js';
-import { IDEMPOTENCY_WINDOW_MS, idempotencyRequestDigest } from '../idempotency-conflict.js';
+import { IDEMPOTENCY_WINDOW_MS, idempotencyRequestDigest } from '../idempotency.js';
 import {
   IDEMPOTENCY_CONFLICT,
   type EventGroup,
