@@ -8,8 +8,9 @@ import { IDEMPOTENCY_WINDOW_MS, IdempotencyConflictError, idempotencyRequestDige
 /** Commits between two prunings of expired idempotency keys. */
 const PRUNE_EVERY_COMMITS = 1000;
 
-// BEGIN and the lock in the same round trip as the head: a batch costs four round trips whatever
-// its size (this, the idempotency lookup when a key is present, the insert, COMMIT).
+// BEGIN, the lock and the savepoint in the same round trip as the head: a batch costs three round
+// trips whatever its size (this, the insert, COMMIT), plus one to look up idempotency keys and one
+// to record them when the batch has any.
 //
 // EXCLUSIVE mode lets readers on but makes every other writer wait, in this process or any other
 // instance on the database, until COMMIT. Under it the head read here is the true head, so each
@@ -17,6 +18,7 @@ const PRUNE_EVERY_COMMITS = 1000;
 const LOCK_AND_READ_HEAD = `
   BEGIN;
   LOCK TABLE events IN EXCLUSIVE MODE;
+  SAVEPOINT planned;
   SELECT (SELECT seq FROM events ORDER BY seq DESC LIMIT 1) AS seq,
          (SELECT ts FROM events ORDER BY seq DESC LIMIT 1) AS ts,
          (SELECT hash FROM events WHERE hash IS NOT NULL ORDER BY seq DESC LIMIT 1) AS hash`;
@@ -64,7 +66,7 @@ export function createPostgresCommit(pool: pg.Pool, chainSecret: Buffer | undefi
     const client = await pool.connect();
     try {
       const results = (await client.query(LOCK_AND_READ_HEAD)) as unknown as pg.QueryResult[];
-      const head = results[2]!.rows[0] as { seq: number | null; ts: number | null; hash: Buffer | null };
+      const head = results[3]!.rows[0] as { seq: number | null; ts: number | null; hash: Buffer | null };
       notBefore = head.ts ?? 0;
       const now = Date.now();
       const recorded = await findRecorded(client, groups, now);
@@ -77,7 +79,6 @@ export function createPostgresCommit(pool: pg.Pool, chainSecret: Buffer | undefi
         if (plan.ok) state = accept(state, plan);
         return plan;
       });
-      await client.query('SAVEPOINT planned');
       let outcomes: Array<BatchOutcome<StoredEvent[]>>;
       try {
         await insertEvents(client, plans.flatMap((plan) => (plan.ok ? plan.rows : [])));
