@@ -14,7 +14,7 @@ import { findChainSecret } from '../integrity/chain-secret.js';
 import { verifyChain } from '../integrity/verify-chain.js';
 import { IDEMPOTENCY_WINDOW_MS } from '../store/idempotency.js';
 import { createPostgresPool } from '../store/postgres/postgres-pool.js';
-import { migratePostgres } from '../store/postgres/postgres-schema.js';
+import { migratePostgresPool } from '../store/postgres/postgres-schema.js';
 import { readChainRows } from '../store/read-chain-rows.js';
 import { openDatabase } from '../store/sqlite/open-database.js';
 
@@ -42,12 +42,7 @@ if (!existsSync(from)) fail(`no SQLite database at "${from}"`);
 const sqlite = openDatabase(from); // brings an older file up to this version's schema first, as the service would
 const pool = createPostgresPool(target.url);
 try {
-  const client = await pool.connect();
-  try {
-    await migratePostgres(client);
-  } finally {
-    client.release();
-  }
+  await migratePostgresPool(pool);
 
   const total = sqlite.prepare('SELECT count(*) FROM events').pluck().get() as number;
   const selectAfter = sqlite.prepare(`SELECT seq, id, ts, user_id, event_type, data, key_name, hash FROM events WHERE seq > ? ORDER BY seq LIMIT ${COPY_CHUNK_ROWS}`);

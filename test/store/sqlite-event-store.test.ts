@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type { EventQuery, StoredEvent } from '../../src/events/event.js';
 import type { EventStore } from '../../src/store/event-store.js';
+import { keysetStart } from '../../src/store/read-in-chunks.js';
 import { buildEventQuerySql } from '../../src/store/sqlite/event-query-sql.js';
 import { SCHEMA_VERSION } from '../../src/store/sqlite/open-database.js';
 import { openSqliteEventStore } from '../../src/store/sqlite/sqlite-event-store.js';
@@ -152,8 +153,8 @@ describe('SQLite event store', () => {
         query('u', { order: 'desc', since: 1, until: 2, limit: 10 }),
         query('u', { order: 'desc', after: { timestampMs: 5, seq: 7 } }),
       ]) {
-        const { sql, params, start } = buildEventQuerySql(shape);
-        const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ ...params, ...start, limit: 10 });
+        const { sql, params } = buildEventQuerySql(shape);
+        const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ ...params, ...keysetStart(shape), limit: 10 });
         const details = plan.map((row) => (row as { detail: string }).detail).join('\n');
         assert.match(details, /SEARCH events USING INDEX events_by_user_time \(user_id=\? AND ts[<>]/, details);
         assert.doesNotMatch(details, /SCAN|TEMP B-TREE/);
@@ -177,8 +178,8 @@ describe('SQLite event store', () => {
       db.exec(`CREATE INDEX events_by_user_flag ON events (user_id, json_extract(data, '$."flag"'), ts)`);
       db.exec(`CREATE INDEX events_by_user_quote ON events (user_id, json_extract(data, '$."it''s"'), ts)`);
       for (const [shape, index] of [[rare, 'events_by_user_flag'], [quoted, 'events_by_user_quote']] as const) {
-        const { sql, params, start } = buildEventQuerySql(shape);
-        const details = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ ...params, ...start, limit: 10 }).map((row) => (row as { detail: string }).detail).join('\n');
+        const { sql, params } = buildEventQuerySql(shape);
+        const details = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ ...params, ...keysetStart(shape), limit: 10 }).map((row) => (row as { detail: string }).detail).join('\n');
         if (shape === rare) assert.match(details, new RegExp(`USING INDEX ${index} \\(user_id=\\? AND <expr>=\\? AND ts>\\?\\)`), details);
         else assert.match(details, new RegExp(`USING INDEX (${index}|events_by_user_time)`), details);
         assert.doesNotMatch(details, /TEMP B-TREE/);

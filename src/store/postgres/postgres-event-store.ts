@@ -1,12 +1,12 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { EventQuery, StoredEvent } from '../../events/event.js';
 import { GENESIS_HASH } from '../../integrity/chain.js';
 import { signCheckpoint, type ChainHead, type Checkpoint } from '../../integrity/checkpoint.js';
 import type { EventStore } from '../event-store.js';
 import { createGroupCommit } from '../group-commit.js';
+import { readInChunks, toStoredEvent, type EventRow } from '../read-in-chunks.js';
 import { createPostgresPool } from './postgres-pool.js';
 import { buildPostgresQuerySql } from './postgres-query-sql.js';
-import { migratePostgres } from './postgres-schema.js';
+import { migratePostgresPool } from './postgres-schema.js';
 import { createPostgresCommit } from './postgres-writer.js';
 
 /** Rows read per chunk, as on SQLite. */
@@ -21,8 +21,6 @@ const MAX_BATCH = 1000;
 const MAX_BATCHES_IN_FLIGHT = 1;
 /** How long a readiness probe waits for the database before calling it down. */
 const READY_TIMEOUT_MS = 1000;
-
-type EventRow = [seq: number, id: string, ts: number, userId: string, eventType: string, data: string];
 
 /**
  * An EventStore on PostgreSQL (`url`, a postgres:// connection string). Several instances may
@@ -41,12 +39,7 @@ export async function openPostgresEventStore(
 ): Promise<EventStore> {
   const pool = createPostgresPool(url);
   try {
-    const client = await pool.connect();
-    try {
-      await migratePostgres(client);
-    } finally {
-      client.release();
-    }
+    await migratePostgresPool(pool);
   } catch (error) {
     await pool.end();
     throw error;
@@ -64,24 +57,11 @@ export async function openPostgresEventStore(
     append: async (event) => (await groupCommit.submit([event]))[0]!,
     appendAll: (events) => groupCommit.submit(events),
 
-    async *query(query: EventQuery): AsyncIterable<readonly StoredEvent[]> {
-      const { sql, params, start } = buildPostgresQuerySql(query);
-      let { afterTs, afterSeq } = start;
-      let remaining = query.limit ?? Number.POSITIVE_INFINITY;
-      while (remaining > 0) {
-        // Each chunk is its own statement on whichever connection is free: no cursor or
-        // connection stays held while the caller awaits.
-        const limit = Math.min(QUERY_CHUNK_ROWS, remaining);
-        const { rows } = await pool.query<EventRow>({ text: sql, values: [afterTs, afterSeq, limit, ...params], rowMode: 'array' });
-        if (rows.length === 0) return;
-        const last = rows[rows.length - 1]!;
-        afterTs = last[2];
-        afterSeq = last[0];
-        remaining -= rows.length;
-        yield rows.map(toStoredEvent);
-        if (rows.length < limit) return;
-        await nextTurn();
-      }
+    query(query: EventQuery): AsyncIterable<readonly StoredEvent[]> {
+      const { sql, params } = buildPostgresQuerySql(query);
+      // Each chunk is its own statement on whichever connection is free.
+      return readInChunks(query, QUERY_CHUNK_ROWS, async (afterTs, afterSeq, limit) =>
+        (await pool.query<EventRow>({ text: sql, values: [afterTs, afterSeq, limit, ...params], rowMode: 'array' })).rows);
     },
 
     async get(id: string): Promise<StoredEvent | undefined> {
@@ -136,8 +116,4 @@ export async function openPostgresEventStore(
       await pool.end();
     },
   };
-}
-
-function toStoredEvent([seq, id, ts, userId, eventType, data]: EventRow): StoredEvent {
-  return { id, timestampMs: ts, seq, userId, eventType, dataJson: data };
 }

@@ -6,8 +6,6 @@ export type PostgresQuerySql = {
   sql: string;
   /** The parameters from $4 on; the caller puts the keyset position and the limit first. */
   params: unknown[];
-  /** The keyset position to start from: before the first row in the query's order. */
-  start: { afterTs: number; afterSeq: number };
 };
 
 const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
@@ -56,12 +54,7 @@ export function buildPostgresQuerySql(query: EventQuery): PostgresQuerySql {
     'SELECT seq, id, ts, user_id, event_type, data FROM events' +
     ` WHERE ${conditions.join(' AND ')} ORDER BY ts ${direction}, seq ${direction} LIMIT $3`;
 
-  const start = query.after !== undefined
-    ? { afterTs: query.after.timestampMs, afterSeq: query.after.seq }
-    : descending
-      ? { afterTs: Number.MAX_SAFE_INTEGER, afterSeq: Number.MAX_SAFE_INTEGER }
-      : { afterTs: -1, afterSeq: -1 };
-  return { sql, params, start };
+  return { sql, params };
 }
 
 /** The JSON values a field matching `value` can hold: the string, and the number or boolean so spelled. */

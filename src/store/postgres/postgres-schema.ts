@@ -87,3 +87,13 @@ export async function migratePostgres(client: pg.ClientBase, target = POSTGRES_S
     }
   }
 }
+
+/** migratePostgres on a connection of `pool`, which is released after. */
+export async function migratePostgresPool(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await migratePostgres(client);
+  } finally {
+    client.release();
+  }
+}

@@ -5,8 +5,6 @@ export type EventQuerySql = {
   /** Selects one chunk after the keyset position `@afterTs, @afterSeq`, `@limit` rows at most. */
   sql: string;
   params: Record<string, string | number>;
-  /** The keyset position to start from: before the first row in the query's order. */
-  start: { afterTs: number; afterSeq: number };
 };
 
 /**
@@ -57,12 +55,7 @@ export function buildEventQuerySql(query: EventQuery): EventQuerySql {
     'SELECT seq, id, ts, user_id, event_type, data FROM events' +
     ` WHERE ${conditions.join(' AND ')} ORDER BY ts ${direction}, seq ${direction} LIMIT @limit`;
 
-  const start = query.after !== undefined
-    ? { afterTs: query.after.timestampMs, afterSeq: query.after.seq }
-    : descending
-      ? { afterTs: Number.MAX_SAFE_INTEGER, afterSeq: Number.MAX_SAFE_INTEGER }
-      : { afterTs: -1, afterSeq: -1 };
-  return { sql, params, start };
+  return { sql, params };
 }
 
 const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;

@@ -1,9 +1,9 @@
 import { statSync } from 'node:fs';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import type { EventQuery, StoredEvent } from '../../events/event.js';
 import type { EventStore } from '../event-store.js';
 import { createGroupCommit } from '../group-commit.js';
+import { readInChunks, toStoredEvent, type EventRow } from '../read-in-chunks.js';
 import { GENESIS_HASH } from '../../integrity/chain.js';
 import { resolveChainSecret } from '../../integrity/chain-secret.js';
 import { signCheckpoint, type ChainHead, type Checkpoint } from '../../integrity/checkpoint.js';
@@ -23,8 +23,6 @@ const MAX_BATCH = 1000;
  * ingest than one batch at a time.
  */
 const MAX_BATCHES_IN_FLIGHT = 4;
-
-type EventRow = [seq: number, id: string, ts: number, userId: string, eventType: string, data: string];
 
 /**
  * An EventStore on one SQLite file (see openDatabase for its durability settings). Writes go
@@ -81,25 +79,10 @@ export function openSqliteEventStore(
     append: async (event) => (await groupCommit.submit([event]))[0]!,
     appendAll: (events) => groupCommit.submit(events),
 
-    async *query(query: EventQuery): AsyncIterable<readonly StoredEvent[]> {
-      const { sql, params, start } = buildEventQuerySql(query);
+    query(query: EventQuery): AsyncIterable<readonly StoredEvent[]> {
+      const { sql, params } = buildEventQuerySql(query);
       const statement = prepareQuery(sql);
-      let { afterTs, afterSeq } = start;
-      let remaining = query.limit ?? Number.POSITIVE_INFINITY;
-      while (remaining > 0) {
-        // Each chunk is read whole and released: no cursor stays open while the caller awaits,
-        // so a slow reader never holds the database.
-        const limit = Math.min(QUERY_CHUNK_ROWS, remaining);
-        const rows = statement.all({ ...params, afterTs, afterSeq, limit }) as EventRow[];
-        if (rows.length === 0) return;
-        const last = rows[rows.length - 1]!;
-        afterTs = last[2];
-        afterSeq = last[0];
-        remaining -= rows.length;
-        yield rows.map(toStoredEvent);
-        if (rows.length < limit) return;
-        await nextTurn(); // let ingest and other requests run between chunks of a large answer
-      }
+      return readInChunks(query, QUERY_CHUNK_ROWS, (afterTs, afterSeq, limit) => statement.all({ ...params, afterTs, afterSeq, limit }) as EventRow[]);
     },
 
     async get(id: string): Promise<StoredEvent | undefined> {
@@ -137,8 +120,4 @@ export function openSqliteEventStore(
       if (db.open) db.close();
     },
   };
-}
-
-function toStoredEvent([seq, id, ts, userId, eventType, data]: EventRow): StoredEvent {
-  return { id, timestampMs: ts, seq, userId, eventType, dataJson: data };
 }
