@@ -5,7 +5,7 @@
  * still within their window. It can be run again: it goes on after the last event already copied,
  * and refuses a PostgreSQL database that holds other events. --from defaults to AUDITOR_DB when
  * that is a SQLite file, --to to AUDITOR_DB when that is a postgres:// URL.
- * Exit status: 0 copied and verified, 1 refused or failed.
+ * Exit status: 0 copied (and the chain verified, when its secret is at hand), 1 refused or failed.
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';

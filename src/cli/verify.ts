@@ -43,6 +43,7 @@ try {
   throw error;
 }
 if (database.kind === 'sqlite' && !existsSync(database.path)) fail(`AUDITOR_DB: no database at "${database.path}"`);
+// loadConfig has already required AUDITOR_CHAIN_SECRET with PostgreSQL: it keeps no secret file.
 const secret = (database.kind === 'sqlite' ? findChainSecret(configuredSecret, database.path) : Buffer.from(configuredSecret!, 'utf8'))
   ?? fail('no chain secret: set AUDITOR_CHAIN_SECRET, or run where the secret file beside the database is readable');
 const checkpoint = values.checkpoint === undefined ? undefined : readCheckpoint(values.checkpoint);
