@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startService, type ServiceProcess } from '../helpers/service-process.js';
@@ -30,9 +33,9 @@ async function allEvents(url: string, userId: string): Promise<Array<{ id: strin
   return (await response.json()) as Array<{ id: string; timestamp: string; data: unknown }>;
 }
 
-function verify(database: TestDatabase): Promise<{ code: number; stdout: string }> {
+function verify(database: TestDatabase, args: string[] = []): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [VERIFY_CLI], {
+    execFile(process.execPath, [VERIFY_CLI, ...args], {
       env: { PATH: process.env.PATH ?? '', AUDITOR_DB: database.location.kind === 'postgres' ? database.location.url : '', AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET },
     }, (error, stdout) => resolve({ code: error === null ? 0 : Number(error.code), stdout }));
   });
@@ -95,15 +98,25 @@ describe('several instances on one PostgreSQL database', () => {
     assert.equal(await database.countEvents('retried'), 1);
   });
 
-  it('keeps one chain that npm run verify finds intact, and the same checkpoint from both', async () => {
+  it('keeps one chain that npm run verify finds intact, and the same checkpoint from both, which holds', async () => {
     const result = await verify(database);
     assert.equal(result.code, 0, result.stdout);
     assert.match(result.stdout, /The chain is intact/);
-    const checkpoint = async (url: string) =>
-      ((await (await fetch(`${url}/integrity`, { headers: { 'X-API-Key': KEY } })).json()) as { head_hash: string; event_count: number });
+    const checkpoint = async (url: string) => (await fetch(`${url}/integrity`, { headers: { 'X-API-Key': KEY } })).text();
     const [a, b] = await Promise.all([checkpoint(first.url), checkpoint(second.url)]);
-    assert.equal(a.head_hash, b.head_hash);
-    assert.equal(a.event_count, await database.countEvents());
+    const [fromFirst, fromSecond] = [a, b].map((text) => JSON.parse(text) as { head_hash: string; event_count: number });
+    assert.equal(fromFirst!.head_hash, fromSecond!.head_hash);
+    assert.equal(fromFirst!.event_count, await database.countEvents());
+
+    const dir = mkdtempSync(join(tmpdir(), 'auditor-checkpoint-'));
+    try {
+      writeFileSync(join(dir, 'checkpoint.json'), a);
+      const checked = await verify(database, ['--checkpoint', join(dir, 'checkpoint.json')]);
+      assert.equal(checked.code, 0, checked.stdout);
+      assert.match(checked.stdout, /Checkpoint holds: all \d+ events it covers are present and unchanged/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('loses no acknowledged event when one instance is killed (-9) under load', async () => {
