@@ -155,13 +155,14 @@ try {
   };
   const queryResults: Record<string, LoadResult[]> = {};
   const postgresQueryResults: Record<string, LoadResult[]> = {};
-  const runQuery = async (server: RunningServer, results: Record<string, LoadResult[]>, kind: string, path: (n: number) => string) => {
+  const runQuery = async (server: RunningServer, database: 'SQLite' | 'PostgreSQL', kind: string, path: (n: number) => string) => {
+    const results = database === 'PostgreSQL' ? postgresQueryResults : queryResults;
     const paths = Array.from({ length: 1000 }, (_, n) => path(n * 7));
     const spec = { url: server.url, method: 'GET' as const, headers: HEADERS, connections: QUERY_CONNECTIONS, paths, cpu: LOAD_CPU };
     await load.run({ ...spec, durationSeconds: 1 });
     const result = await load.run({ ...spec, durationSeconds: Math.max(3, Math.round(durationSeconds / 2)) });
     (results[kind] ??= []).push(result);
-    const label = results === postgresQueryResults ? `PostgreSQL: ${kind}` : kind;
+    const label = database === 'PostgreSQL' ? `PostgreSQL: ${kind}` : kind;
     console.log(`${label.padEnd(46)} ${fixed(result.requestsPerSecond, 0)} req/s  p50 ${fixed(result.p50Ms)} ms  p99 ${fixed(result.p99Ms)} ms  errors ${result.errors}`);
   };
   if (postgresEnv !== undefined) {
@@ -169,7 +170,7 @@ try {
     const server = await startServer(MAIN, postgresEnv, serverOptions);
     try {
       for (let round = 1; round <= rounds; round++) {
-        for (const [kind, path] of Object.entries(queryKinds)) await runQuery(server, postgresQueryResults, kind, path);
+        for (const [kind, path] of Object.entries(queryKinds)) await runQuery(server, 'PostgreSQL', kind, path);
       }
     } finally {
       await server.stop();
@@ -178,7 +179,7 @@ try {
   const server = await startServer(MAIN, env, serverOptions);
   try {
     for (let round = 1; round <= rounds; round++) {
-      for (const [kind, path] of Object.entries(queryKinds)) await runQuery(server, queryResults, kind, path);
+      for (const [kind, path] of Object.entries(queryKinds)) await runQuery(server, 'SQLite', kind, path);
     }
     // What an operator's expression index on the hot field buys (the server keeps running:
     // SQLite re-plans its statements when the schema changes).
@@ -187,7 +188,7 @@ try {
     db.exec(FLAG_INDEX);
     db.close();
     console.log(`Built the flag index in ${((performance.now() - indexStarted) / 1000).toFixed(1)} s.`);
-    for (let round = 1; round <= rounds; round++) await runQuery(server, queryResults, 'hot user + sparse data filter, indexed', () => HOT_SPARSE_FILTER);
+    for (let round = 1; round <= rounds; round++) await runQuery(server, 'SQLite', 'hot user + sparse data filter, indexed', () => HOT_SPARSE_FILTER);
   } finally {
     await server.stop();
   }
