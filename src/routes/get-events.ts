@@ -8,6 +8,7 @@ import { negotiate } from '../http/negotiate.js';
 import type { RouteHandler } from '../http/route.js';
 import { JSON_CONTENT_TYPE } from '../http/send-reply.js';
 import type { EventStore } from '../store/event-store.js';
+import { readFailed, startReading } from './read-failure.js';
 
 type Encoder = (chunks: AsyncIterable<readonly StoredEvent[]>) => AsyncIterable<string>;
 
@@ -30,10 +31,14 @@ export function createGetEventsRoute(store: EventStore): RouteHandler {
     const headers: Record<string, string> = { Vary: 'Accept' };
 
     if (query.limit === undefined) {
-      return { status: 200, contentType: format.contentType, headers, chunks: format.encode(store.query(query)) };
+      return { status: 200, contentType: format.contentType, headers, chunks: format.encode(await startReading(store.query(query))) };
     }
     const page: StoredEvent[] = [];
-    for await (const chunk of store.query({ ...query, limit: query.limit + 1 })) page.push(...chunk);
+    try {
+      for await (const chunk of store.query({ ...query, limit: query.limit + 1 })) page.push(...chunk);
+    } catch (error) {
+      throw readFailed(error);
+    }
     if (page.length > query.limit) {
       page.length = query.limit;
       const next = new URLSearchParams(params);

@@ -1,5 +1,6 @@
 import type { RouteHandler } from '../http/route.js';
 import type { EventStore } from '../store/event-store.js';
+import { readFailed } from './read-failure.js';
 
 /**
  * GET /integrity: a signed checkpoint of the chain's head. Saved somewhere the database's owner
@@ -8,7 +9,12 @@ import type { EventStore } from '../store/event-store.js';
  */
 export function createGetIntegrityRoute(store: EventStore): RouteHandler {
   return async () => {
-    const checkpoint = await store.checkpoint();
+    let checkpoint;
+    try {
+      checkpoint = await store.checkpoint();
+    } catch (error) {
+      throw readFailed(error);
+    }
     return {
       status: 200,
       body: {

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { openPostgresEventStore } from '../../src/store/postgres/postgres-event-store.js';
 import { createTestDatabase, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { errorMessage, startTestServer, type TestServer } from '../helpers/test-server.js';
+import { errorMessage, startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
 
 /** Polls /readyz until it answers `status`, for at most `ms`; returns the last status seen. */
 async function readyzBecomes(url: string, status: number, ms: number): Promise<number> {
@@ -39,8 +39,10 @@ describe('readiness on PostgreSQL', () => {
     await database.drop();
   });
 
-  it('fails /readyz while the database is down and recovers when it returns, without a restart', async () => {
-    assert.equal((await server.post({ user_id: 'outage', event_type: 'before' })).status, 201);
+  it('fails /readyz, writes and reads with 503 while the database is down, and recovers when it returns, without a restart', async () => {
+    const before = await server.post({ user_id: 'outage', event_type: 'before' });
+    assert.equal(before.status, 201);
+    const { id: firstId } = (await before.json()) as { id: string };
     assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
 
     await proxy.stop();
@@ -49,11 +51,26 @@ describe('readiness on PostgreSQL', () => {
     assert.equal(refused.status, 503);
     assert.match(await errorMessage(refused), /not recorded/);
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200, 'alive, only not ready');
+    // Reads say the same, before any byte of an answer: 503, a JSON reason, when to retry.
+    const reads: Array<[string, Record<string, string>]> = [
+      ['/events?user_id=outage', {}],
+      ['/events?user_id=outage', { Accept: 'text/csv' }],
+      ['/events?user_id=outage&limit=10', {}],
+      [`/events/${firstId}`, {}],
+      ['/integrity', {}],
+    ];
+    for (const [path, headers] of reads) {
+      const response = await fetch(`${server.url}${path}`, { headers: { 'X-API-Key': TEST_API_KEY, ...headers } });
+      assert.equal(response.status, 503, path);
+      assert.equal(response.headers.get('retry-after'), '1', path);
+      assert.match(await errorMessage(response), /could not be read/, path);
+    }
 
     await proxy.start();
     assert.equal(await readyzBecomes(server.url, 200, 10_000), 200);
     assert.equal((await server.post({ user_id: 'outage', event_type: 'after' })).status, 201);
     const events = (await (await server.get('user_id=outage')).json()) as Array<{ event_type: string }>;
     assert.deepEqual(events.map((event) => event.event_type), ['before', 'after']);
+    assert.equal((await fetch(`${server.url}/events/${firstId}`, { headers: { 'X-API-Key': TEST_API_KEY } })).status, 200);
   });
 });

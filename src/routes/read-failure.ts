@@ -1,0 +1,32 @@
+import { HttpError } from '../http/http-error.js';
+
+/**
+ * A read the database could not serve (it is down, or failed): 503 with Retry-After, as for a
+ * write it could not commit, rather than a 500 that blames the service. The cause is logged, never
+ * sent.
+ */
+export function readFailed(error: unknown): HttpError {
+  return new HttpError(503, 'The events could not be read from the database; retry later', { 'Retry-After': '1' }, { cause: error });
+}
+
+/**
+ * Reads the first chunk now, so that a database that cannot answer gets a 503 before any byte of
+ * a 200 is sent; the returned iterable yields it, then the rest as they are read. Stopping early
+ * stops the query underneath.
+ */
+export async function startReading<T>(chunks: AsyncIterable<T>): Promise<AsyncIterable<T>> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  let first: IteratorResult<T>;
+  try {
+    first = await iterator.next();
+  } catch (error) {
+    throw readFailed(error);
+  }
+  return (async function* () {
+    try {
+      for (let next = first; !next.done; next = await iterator.next()) yield next.value;
+    } finally {
+      await iterator.return?.();
+    }
+  })();
+}
