@@ -93,6 +93,31 @@ describe('GET /events', () => {
     for (const query of ['price=1e999999', `big=${'9'.repeat(1001)}`]) assert.equal(await matches(query), false, query);
   });
 
+  it('finds integers at and beyond 2^53 exactly as written, and never their neighbours', async () => {
+    // Snowflake-style ids and the edges of 64-bit integers, each with a neighbour a double cannot
+    // tell apart from it.
+    const numbers = [
+      '9007199254740993', // 2^53 + 1
+      '1798234759182737409',
+      '1798234759182737408',
+      '9223372036854775807', // 2^63 - 1
+      '-9223372036854775808', // -2^63
+      '9223372036854775809', // past 64 bits
+      '18446744073709551617', // 2^64 + 1
+    ];
+    for (const n of numbers) assert.equal((await server.post(`{"user_id":"snowflake","event_type":"t","data":{"account_id":${n}}}`)).status, 201);
+    for (const n of numbers) {
+      const response = await server.get(`user_id=snowflake&account_id=${n}`);
+      assert.equal(response.status, 200, n);
+      const text = await response.text();
+      assert.equal((JSON.parse(text) as unknown[]).length, 1, `${n}: ${text}`);
+      assert.ok(text.includes(`"data":{"account_id":${n}}`), `${n}: ${text}`);
+    }
+    for (const n of ['9007199254740992', '9007199254740994', '1798234759182737410', '9223372036854775806', '9223372036854775808', '18446744073709551616']) {
+      assert.deepEqual(await find(`user_id=snowflake&account_id=${n}`), [], n);
+    }
+  });
+
   it('filters on unusual field names safely', async () => {
     assert.deepEqual(idsOf(await find(`user_id=alice&${encodeURIComponent('odd "name"')}=quoted`)), [4]);
     assert.deepEqual(idsOf(await find(`user_id=alice&${encodeURIComponent("x'); DROP TABLE events;--")}=1`)), []);
@@ -107,6 +132,8 @@ describe('GET /events', () => {
       ['user_id=a&user_id=b', /only once/],
       ['user_id=alice&a..b=1', /not a field name/],
       ['user_id=alice&event_type=', /event_type must not be empty/],
+      ['user_id=alice&ordr=desc', /^Unknown parameter "ordr": did you mean "order"\? To filter on a data field of that name, write data\.ordr$/],
+      ['user_id=alice&limt=5', /^Unknown parameter "limt": did you mean "limit"\?/],
     ] as const) {
       const response = await server.get(query);
       assert.equal(response.status, 400, query);

@@ -1,4 +1,5 @@
 import type { EventQuery } from '../../events/event.js';
+import { unstorableJsonReason } from '../../events/storable-data.js';
 import { toSqliteJsonPath } from './json-path.js';
 
 export type EventQuerySql = {
@@ -32,7 +33,7 @@ export function buildEventQuerySql(query: EventQuery): EventQuerySql {
     // A necessary condition in the one form an operator's expression index can match:
     // SQLite matches an indexed expression only against the same constant path, never a bound
     // one. The literal is the JSON-quoted path, SQL-quoted; the values stay bound.
-    const candidates = filter.values.flatMap(extractCandidates).map((candidate, c) => bind(params, `candidate${f}_${c}`, candidate));
+    const candidates = filter.values.flatMap((value, v) => extractCandidates(params, `candidate${f}_${v}`, value));
     const extracted = `json_extract(data, ${sqlStringLiteral(jsonPath)})`;
     conditions.push(candidates.length === 1 ? `${extracted} = ${candidates[0]}` : `${extracted} IN (${candidates.join(', ')})`);
     conditions.push(
@@ -61,14 +62,19 @@ export function buildEventQuerySql(query: EventQuery): EventQuerySql {
 const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 /**
- * What json_extract yields for a field that matches `value`: the text itself, the number a JSON
- * number spelled `value` has, and 1 or 0 for true or false.
+ * What json_extract yields for a field that matches `value`, as SQL expressions: the text itself;
+ * for a number's spelling, the value SQLite's own JSON parser gives it (`json_extract(@n, '$')`),
+ * so that an integer up to 2^63 stays exact and any other number rounds exactly as the stored one
+ * did (through a JavaScript number, 1798234759182737409 became …408 and matched nothing); and 1
+ * or 0 for true or false.
  */
-function extractCandidates(value: string): Array<string | number> {
-  const candidates: Array<string | number> = [value];
-  if (JSON_NUMBER.test(value)) candidates.push(Number(value));
-  if (value === 'true') candidates.push(1);
-  if (value === 'false') candidates.push(0);
+function extractCandidates(params: Record<string, string | number>, name: string, value: string): string[] {
+  const candidates = [bind(params, name, value)];
+  if (JSON_NUMBER.test(value) && unstorableJsonReason(value) === undefined) {
+    candidates.push(`json_extract(${bind(params, `${name}_number`, value)}, '$')`);
+  }
+  if (value === 'true') candidates.push(bind(params, `${name}_true`, 1));
+  if (value === 'false') candidates.push(bind(params, `${name}_false`, 0));
   return candidates;
 }
 
