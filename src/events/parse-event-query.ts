@@ -1,6 +1,7 @@
 import { HttpError } from '../http/http-error.js';
 import { decodeCursor } from './cursor.js';
 import type { DataFilter, EventQuery } from './event.js';
+import { oneEditApart } from './one-edit-apart.js';
 import { parseInstant } from './parse-instant.js';
 
 /** Largest page a client may ask for with `limit`. */
@@ -15,7 +16,8 @@ const DATA_PREFIX = 'data.';
 /**
  * Validates GET /events query parameters. `user_id` is required once; `event_type` may repeat
  * (any of); `since`, `until`, `order`, `limit` and `after` shape the answer and may appear once.
- * `data.<name>` filters the `data` field `<name>`, and so does any other name; a dotted name
+ * `data.<name>` filters the `data` field `<name>`, and so does any other name, except one a single
+ * edit away from a reserved name (`ordr`), which is refused as a likely typo; a dotted name
  * reaches into nested objects, and repeating a filter means any of its values.
  */
 export function parseEventQuery(params: URLSearchParams): EventQuery {
@@ -27,6 +29,7 @@ export function parseEventQuery(params: URLSearchParams): EventQuery {
     if (name.includes('\u0000') || value.includes('\u0000')) {
       throw new HttpError(400, 'Query parameters must not contain U+0000 (%00): no event can hold it');
     }
+    refuseLikelyTypo(name);
   }
   const userId = single(params, 'user_id');
   if (userId === undefined) throw new HttpError(400, 'user_id is required');
@@ -68,6 +71,20 @@ export function parseEventQuery(params: URLSearchParams): EventQuery {
     query.after = position;
   }
   return query;
+}
+
+/**
+ * A name one edit away from a reserved one (`ordr`, `limt`, `userid`) would otherwise filter on a
+ * data field nobody has and answer an empty 200; it is refused with the likely meaning instead.
+ * `data.<name>` still reaches a field of that name.
+ */
+function refuseLikelyTypo(name: string): void {
+  // A dotted name is a path into data (`user.id`), and no reserved name has a dot.
+  if (RESERVED.has(name) || name.includes('.')) return;
+  const meant = [...RESERVED].find((reserved) => oneEditApart(name, reserved));
+  if (meant !== undefined) {
+    throw new HttpError(400, `Unknown parameter "${name}": did you mean "${meant}"? To filter on a data field of that name, write data.${name}`);
+  }
 }
 
 function single(params: URLSearchParams, name: string): string | undefined {

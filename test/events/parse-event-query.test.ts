@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { oneEditApart } from '../../src/events/one-edit-apart.js';
 import { parseEventQuery } from '../../src/events/parse-event-query.js';
 import { encodeCursor } from '../../src/events/cursor.js';
 import { throwsHttpError } from '../helpers/throws-http-error.js';
@@ -84,5 +85,41 @@ describe('parseEventQuery', () => {
     rejects('user_id=', /^user_id must not be empty$/);
     rejects('user_id=a&user_id=b', /only once/);
     rejects('user_id=a&event_type=', /event_type must not be empty/);
+  });
+
+  it('refuses a name one edit away from a reserved parameter, saying which one was likely meant', () => {
+    for (const [query, meant, name] of [
+      ['user_id=u&ordr=desc', 'order', 'ordr'],
+      ['user_id=u&limt=5', 'limit', 'limt'],
+      ['user_id=u&oredr=desc', 'order', 'oredr'],
+      ['user_id=u&Limit=5', 'limit', 'Limit'],
+      ['user_id=u&orders=1', 'order', 'orders'],
+      ['user_id=u&event_types=login', 'event_type', 'event_types'],
+      ['userid=u', 'user_id', 'userid'], // before "user_id is required", which would hide the typo
+      ['user_id=u&sinse=2026-11-01', 'since', 'sinse'],
+    ] as const) {
+      rejects(query, new RegExp(`^Unknown parameter "${name}": did you mean "${meant}"\\? To filter on a data field of that name, write data\\.${name}$`));
+    }
+  });
+
+  it('still filters a data field named like a typo when it is written data.<name>, a dotted path, and names two edits away', () => {
+    assert.deepEqual(parse('user_id=u&data.ordr=desc&user.id=x&orderly=1').dataFilters, [
+      { path: ['ordr'], values: ['desc'] },
+      { path: ['user', 'id'], values: ['x'] },
+      { path: ['orderly'], values: ['1'] },
+    ]);
+  });
+});
+
+describe('oneEditApart', () => {
+  it('counts one insertion, removal, replacement or swap of neighbours, and nothing more', () => {
+    for (const [a, b] of [['order', 'ordr'], ['order', 'orders'], ['order', 'oder'], ['order', 'Order'], ['order', 'oredr'], ['aa', 'aaa'], ['ab', 'aab'], ['', 'x']] as const) {
+      assert.equal(oneEditApart(a, b), true, `${a} ${b}`);
+      assert.equal(oneEditApart(b, a), true, `${b} ${a}`);
+    }
+    for (const [a, b] of [['order', 'order'], ['order', 'orderly'], ['order', 'odrer2'], ['limit', 'lmiti'], ['abc', 'cba'], ['', 'xy'], ['since', 'until']] as const) {
+      assert.equal(oneEditApart(a, b), false, `${a} ${b}`);
+      assert.equal(oneEditApart(b, a), false, `${b} ${a}`);
+    }
   });
 });
