@@ -4,8 +4,28 @@ import type { EventQuery, StoredEvent } from '../events/event.js';
 /** An event as both stores select it: seq, id, ts, user_id, event_type, data. */
 export type EventRow = [seq: number, id: string, ts: number, userId: string, eventType: string, data: string];
 
-/** Reads the next `limit` matching rows strictly after the keyset position (ts, seq), in the query's order. */
-export type ReadChunk = (afterTs: number, afterSeq: number, limit: number) => EventRow[] | Promise<EventRow[]>;
+/** Most rows in one chunk: enough to amortise a statement, few enough to keep other requests moving. */
+export const CHUNK_ROWS = 500;
+/**
+ * Most event text in one chunk, in characters (bytes on PostgreSQL, which counts UTF-8): the
+ * row that reaches it is the chunk's last. So a chunk holds at most this plus one event, however
+ * large the events are.
+ */
+export const CHUNK_SIZE = 1024 * 1024;
+
+/** One chunk as a store read it, and whether it stopped at CHUNK_SIZE rather than at its row limit or the end. */
+export type Chunk = { rows: EventRow[]; stoppedAtSize: boolean };
+
+/**
+ * Reads the next `limit` matching rows strictly after the keyset position (ts, seq), in the
+ * query's order, stopping after the row whose text brings the chunk to `maxSize`.
+ */
+export type ReadChunk = (afterTs: number, afterSeq: number, limit: number, maxSize: number) => Chunk | Promise<Chunk>;
+
+/** The size a chunk counts for a row: the text of its data, user_id and event_type. */
+export function rowSize(row: EventRow): number {
+  return row[5].length + row[3].length + row[4].length;
+}
 
 /** The keyset position just before the query's first row: its cursor's, or before every event in its order. */
 export function keysetStart(query: EventQuery): { afterTs: number; afterSeq: number } {
@@ -16,23 +36,24 @@ export function keysetStart(query: EventQuery): { afterTs: number; afterSeq: num
 }
 
 /**
- * Yields a query's answer `chunkRows` at a time, each chunk read whole by keyset after the last row
- * of the one before, up to the query's limit. No cursor stays open while the caller awaits, so a
- * slow reader never holds the database; and other requests run between chunks of a large answer.
+ * Yields a query's answer a chunk at a time (CHUNK_ROWS rows or CHUNK_SIZE of text, whichever
+ * comes first), each chunk read whole by keyset after the last row of the one before, up to the
+ * query's limit. No cursor stays open while the caller awaits, so a slow reader never holds the
+ * database; and other requests run between chunks of a large answer.
  */
-export async function* readInChunks(query: EventQuery, chunkRows: number, read: ReadChunk): AsyncIterable<readonly StoredEvent[]> {
+export async function* readInChunks(query: EventQuery, read: ReadChunk): AsyncIterable<readonly StoredEvent[]> {
   let { afterTs, afterSeq } = keysetStart(query);
   let remaining = query.limit ?? Number.POSITIVE_INFINITY;
   while (remaining > 0) {
-    const limit = Math.min(chunkRows, remaining);
-    const rows = await read(afterTs, afterSeq, limit);
+    const limit = Math.min(CHUNK_ROWS, remaining);
+    const { rows, stoppedAtSize } = await read(afterTs, afterSeq, limit, CHUNK_SIZE);
     if (rows.length === 0) return;
     const last = rows[rows.length - 1]!;
     afterTs = last[2];
     afterSeq = last[0];
     remaining -= rows.length;
     yield rows.map(toStoredEvent);
-    if (rows.length < limit) return;
+    if (rows.length < limit && !stoppedAtSize) return;
     await nextTurn();
   }
 }

@@ -5,7 +5,7 @@ import { chainHash, GENESIS_HASH } from '../../src/integrity/chain.js';
 import { verifyChain } from '../../src/integrity/verify-chain.js';
 import { buildPostgresQuerySql } from '../../src/store/postgres/postgres-query-sql.js';
 import { migratePostgres, POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres/postgres-schema.js';
-import { keysetStart } from '../../src/store/read-in-chunks.js';
+import { CHUNK_SIZE, keysetStart } from '../../src/store/read-in-chunks.js';
 import { readChainRows } from '../../src/store/read-chain-rows.js';
 import { createTestDatabase, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
 
@@ -58,7 +58,7 @@ describe('the PostgreSQL schema', () => {
     await fresh.client.query('ANALYZE events');
     const { sql, params } = buildPostgresQuerySql(query);
     const start = keysetStart(query);
-    const { rows } = await fresh.client.query(`EXPLAIN ${sql}`, [start.afterTs, start.afterSeq, 100, ...params]);
+    const { rows } = await fresh.client.query(`EXPLAIN ${sql}`, [start.afterTs, start.afterSeq, 100, CHUNK_SIZE, ...params]);
     const plan = rows.map((row: Record<string, string>) => row['QUERY PLAN']).join('\n');
     assert.match(plan, /events_by_data/, plan);
   });

@@ -3,14 +3,12 @@ import { GENESIS_HASH } from '../../integrity/chain.js';
 import { signCheckpoint, type ChainHead, type Checkpoint } from '../../integrity/checkpoint.js';
 import type { EventStore } from '../event-store.js';
 import { createGroupCommit } from '../group-commit.js';
-import { readInChunks, toStoredEvent, type EventRow } from '../read-in-chunks.js';
+import { readInChunks, toStoredEvent, type Chunk, type EventRow } from '../read-in-chunks.js';
 import { createPostgresPool } from './postgres-pool.js';
 import { buildPostgresQuerySql } from './postgres-query-sql.js';
 import { migratePostgresPool } from './postgres-schema.js';
 import { createPostgresCommit } from './postgres-writer.js';
 
-/** Rows read per chunk, as on SQLite. */
-const QUERY_CHUNK_ROWS = 500;
 /** Most events in one batch: bounds how long one commit (and the table lock) lasts. */
 const MAX_BATCH = 1000;
 /**
@@ -60,8 +58,11 @@ export async function openPostgresEventStore(
     query(query: EventQuery): AsyncIterable<readonly StoredEvent[]> {
       const { sql, params } = buildPostgresQuerySql(query);
       // Each chunk is its own statement on whichever connection is free.
-      return readInChunks(query, QUERY_CHUNK_ROWS, async (afterTs, afterSeq, limit) =>
-        (await pool.query<EventRow>({ text: sql, values: [afterTs, afterSeq, limit, ...params], rowMode: 'array' })).rows);
+      return readInChunks(query, async (afterTs, afterSeq, limit, maxSize): Promise<Chunk> => {
+        const { rows } = await pool.query<[...EventRow, number]>({ text: sql, values: [afterTs, afterSeq, limit, maxSize, ...params], rowMode: 'array' });
+        const running = rows[rows.length - 1]?.[6] ?? 0;
+        return { rows: rows.map((row) => row.slice(0, 6) as EventRow), stoppedAtSize: running >= maxSize };
+      });
     },
 
     async get(id: string): Promise<StoredEvent | undefined> {

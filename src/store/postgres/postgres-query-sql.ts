@@ -2,9 +2,13 @@ import type { EventQuery } from '../../events/event.js';
 import { unstorableJsonReason } from '../../events/storable-data.js';
 
 export type PostgresQuerySql = {
-  /** Selects one chunk after the keyset position ($1 ts, $2 seq), $3 rows at most. */
+  /**
+   * Selects one chunk after the keyset position ($1 ts, $2 seq), $3 rows at most, ending with the
+   * row whose text brings the chunk to $4 bytes. Each row is an EventRow followed by the running
+   * size of the chunk up to and including it.
+   */
   sql: string;
-  /** The parameters from $4 on; the caller puts the keyset position and the limit first. */
+  /** The parameters from $5 on; the caller puts the keyset position, the limit and the size first. */
   params: unknown[];
 };
 
@@ -25,7 +29,7 @@ export function buildPostgresQuerySql(query: EventQuery): PostgresQuerySql {
   const params: unknown[] = [];
   const bind = (value: unknown, type: string): string => {
     params.push(value);
-    return `$${params.length + 3}::${type}`;
+    return `$${params.length + 4}::${type}`;
   };
   const conditions = [`user_id = ${bind(query.userId, 'text')}`];
 
@@ -46,13 +50,21 @@ export function buildPostgresQuerySql(query: EventQuery): PostgresQuerySql {
   if (query.since !== undefined) conditions.push(`ts >= ${bind(query.since, 'bigint')}`);
   if (query.until !== undefined) conditions.push(`ts < ${bind(query.until, 'bigint')}`);
 
-  // Row-value keyset over the (user_id, ts, seq) index, in both directions.
+  // Row-value keyset over the (user_id, ts, seq) index, in both directions. The running size is
+  // summed over the rows in order as they come (a window ending at the current row), from the
+  // stored data_bytes, so no row is read whole just to be measured; the rows past the size are
+  // dropped before any of their data leaves the database.
   const descending = query.order === 'desc';
   conditions.push(`(ts, seq) ${descending ? '<' : '>'} ($1::bigint, $2::bigint)`);
   const direction = descending ? 'DESC' : 'ASC';
+  const order = `ts ${direction}, seq ${direction}`;
   const sql =
-    'SELECT seq, id, ts, user_id, event_type, data FROM events' +
-    ` WHERE ${conditions.join(' AND ')} ORDER BY ts ${direction}, seq ${direction} LIMIT $3`;
+    'SELECT seq, id, ts, user_id, event_type, data, running FROM (' +
+    'SELECT seq, id, ts, user_id, event_type, data, size,' +
+    ` sum(size) OVER (ORDER BY ${order} ROWS UNBOUNDED PRECEDING) AS running FROM (` +
+    'SELECT seq, id, ts, user_id, event_type, data, data_bytes + octet_length(user_id) + octet_length(event_type) AS size FROM events' +
+    ` WHERE ${conditions.join(' AND ')} ORDER BY ${order} LIMIT $3) matching) chunk` +
+    ` WHERE running - size < $4::bigint ORDER BY ${order}`;
 
   return { sql, params };
 }

@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import type { EventQuery, StoredEvent } from '../../events/event.js';
 import type { EventStore } from '../event-store.js';
 import { createGroupCommit } from '../group-commit.js';
-import { readInChunks, toStoredEvent, type EventRow } from '../read-in-chunks.js';
+import { readInChunks, rowSize, toStoredEvent, type Chunk, type EventRow } from '../read-in-chunks.js';
 import { GENESIS_HASH } from '../../integrity/chain.js';
 import { resolveChainSecret } from '../../integrity/chain-secret.js';
 import { signCheckpoint, type ChainHead, type Checkpoint } from '../../integrity/checkpoint.js';
@@ -11,8 +11,6 @@ import { buildEventQuerySql } from './event-query-sql.js';
 import { openDatabase } from './open-database.js';
 import { startSqliteWriter } from './writer-client.js';
 
-/** Rows read per chunk: enough to amortise a statement step, small enough to keep memory flat. */
-const QUERY_CHUNK_ROWS = 500;
 /** Distinct query shapes whose prepared statements are kept. */
 const STATEMENT_CACHE_SIZE = 64;
 /** Most events in one batch: bounds how long one commit takes. */
@@ -82,7 +80,18 @@ export function openSqliteEventStore(
     query(query: EventQuery): AsyncIterable<readonly StoredEvent[]> {
       const { sql, params } = buildEventQuerySql(query);
       const statement = prepareQuery(sql);
-      return readInChunks(query, QUERY_CHUNK_ROWS, (afterTs, afterSeq, limit) => statement.all({ ...params, afterTs, afterSeq, limit }) as EventRow[]);
+      return readInChunks(query, (afterTs, afterSeq, limit, maxSize): Chunk => {
+        // Stepped row by row rather than read with all(), so that no more than maxSize (and one
+        // event) is ever loaded, however large the events are.
+        const rows: EventRow[] = [];
+        let size = 0;
+        for (const row of statement.iterate({ ...params, afterTs, afterSeq, limit }) as IterableIterator<EventRow>) {
+          rows.push(row);
+          size += rowSize(row);
+          if (size >= maxSize) return { rows, stoppedAtSize: true }; // leaving the loop resets the statement
+        }
+        return { rows, stoppedAtSize: false };
+      });
     },
 
     async get(id: string): Promise<StoredEvent | undefined> {
