@@ -1,13 +1,8 @@
 import type { StoredEvent } from '../events/event.js';
-import { encodeEventJson } from './event-json.js';
+import { encodeInPieces } from './encode-in-pieces.js';
+import { eventJsonParts } from './event-json.js';
 
-/** Streams chunks of events as one JSON array, one string per chunk. */
-export async function* encodeJsonArray(chunks: AsyncIterable<readonly StoredEvent[]>): AsyncIterable<string> {
-  let opened = false;
-  for await (const events of chunks) {
-    if (events.length === 0) continue;
-    yield (opened ? ',' : '[') + events.map(encodeEventJson).join(',');
-    opened = true;
-  }
-  yield opened ? ']' : '[]';
+/** Streams chunks of events as one JSON array, in pieces of bounded size. */
+export function encodeJsonArray(chunks: AsyncIterable<readonly StoredEvent[]>): AsyncIterable<string> {
+  return encodeInPieces(chunks, { head: '[', between: ',', after: '', tail: ']', encode: eventJsonParts });
 }

@@ -1,0 +1,55 @@
+import type { StoredEvent } from '../events/event.js';
+import { PIECE_CHARS, PieceCollector } from './text-pieces.js';
+
+/** How a format lays events out: text around the whole answer and around each event. */
+export type EventLayout = {
+  /** Before the first event (sent even when there is none). */
+  head: string;
+  /** Between two events. */
+  between: string;
+  /** After each event. */
+  after: string;
+  /** After the last event (sent even when there is none). */
+  tail: string;
+  /** One event's text: a string for an ordinary event, its parts in order for a large one. */
+  encode(event: StoredEvent): string | Iterable<string>;
+};
+
+/**
+ * Streams chunks of events in `layout`, as pieces of about PIECE_CHARS: ordinary events are
+ * gathered into pieces, a large one leaves in slices. What is gathered goes out at the end of each
+ * chunk, so a client sees events as soon as their chunk is read, not when a piece fills up.
+ */
+export async function* encodeInPieces(chunks: AsyncIterable<readonly StoredEvent[]>, layout: EventLayout): AsyncIterable<string> {
+  const out = new PieceCollector();
+  out.add(layout.head);
+  let first = true;
+  for await (const events of chunks) {
+    for (const event of events) {
+      if (!first) out.add(layout.between);
+      first = false;
+      const text = layout.encode(event);
+      if (typeof text === 'string') {
+        out.add(text);
+      } else {
+        for (const part of text) {
+          if (part.length < PIECE_CHARS / 2) {
+            out.add(part);
+            continue;
+          }
+          // A slice of a large value leaves as it is: joining it to what was gathered would copy it.
+          const gathered = out.take();
+          if (gathered !== undefined) yield gathered;
+          yield part;
+        }
+      }
+      out.add(layout.after);
+      if (out.isFull()) yield out.take()!;
+    }
+    const rest = out.take();
+    if (rest !== undefined) yield rest;
+  }
+  out.add(layout.tail);
+  const rest = out.take();
+  if (rest !== undefined) yield rest;
+}
