@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { KeyRegistry } from './auth/key-registry.js';
+import { DEFAULTS } from './config.js';
 import type { Scope } from './auth/keys-file.js';
 import { createScopeGuard, type GuardLimits } from './auth/scope-guard.js';
 import { HttpError } from './http/http-error.js';
+import { createMemoryBudget, type MemoryBudget } from './http/memory-budget.js';
 import type { Reply, RouteHandler } from './http/route.js';
 import { sendError, sendReply } from './http/send-reply.js';
 import type { Logger } from './ops/logger.js';
@@ -26,18 +28,23 @@ export type AppDependencies = {
   metrics?: Metrics;
   maxBodyBytes: number;
   log: Logger;
+  /** The memory every answer that holds events shares (see memory-budget.ts); a default budget when left out. */
+  responseMemory?: MemoryBudget;
+  /** How long a streamed answer waits for a client that stopped reading (STALLED_CLIENT_MS by default). */
+  stalledClientMs?: number;
 };
 
 /** Per path, per method: the scope a key needs (or none, for the probes), and the handler. */
 type Routes = Record<string, Partial<Record<string, { scope: Scope | 'any' | 'public'; handle: RouteHandler }>>>;
 
 /** The whole HTTP surface as a plain request listener: route, authenticate, handle, answer. */
-export function createApp({ store, keys, limits, metrics, maxBodyBytes, log }: AppDependencies): RequestListener {
+export function createApp({ store, keys, limits, metrics, maxBodyBytes, log, responseMemory, stalledClientMs }: AppDependencies): RequestListener {
+  const budget = responseMemory ?? createMemoryBudget(DEFAULTS.responseMemoryBytes);
   const countIngested = metrics === undefined ? undefined : metrics.eventsIngested;
   const requireScope = createScopeGuard(keys, limits);
   const routes: Routes = {
     '/events': {
-      GET: { scope: 'read', handle: createGetEventsRoute(store) },
+      GET: { scope: 'read', handle: createGetEventsRoute(store, budget) },
       POST: { scope: 'ingest', handle: createPostEventsRoute(store, maxBodyBytes, countIngested) },
     },
     '/events/batch': {
@@ -97,7 +104,7 @@ export function createApp({ store, keys, limits, metrics, maxBodyBytes, log }: A
       metrics?.observeRequest(matched.pattern ?? 'unmatched', request.method ?? '', response.statusCode, (performance.now() - started) / 1000);
     });
     handle(request, path, matched, params)
-      .then((reply) => sendReply(response, reply, log))
+      .then((reply) => sendReply(response, reply, log, stalledClientMs))
       .catch((error: unknown) => sendError(request, response, error, log));
   };
 }

@@ -11,6 +11,8 @@ export type Config = {
   /** The keys file written by `npm run keys`. */
   keysFile: string;
   maxBodyBytes: number;
+  /** The memory all answers that hold events share, in characters of event text (see memory-budget.ts). */
+  responseMemoryBytes: number;
   /** Keys the tamper-evident chain; undefined means the secret file beside the database. */
   chainSecret: string | undefined;
   /** Requests per second per key, with a burst; a rate of 0 is no limit. */
@@ -44,6 +46,7 @@ export const DEFAULTS = {
   dbPath: 'data/auditor.db',
   keysFile: 'data/keys.json',
   maxBodyBytes: 1024 * 1024,
+  responseMemoryBytes: 64 * 1024 * 1024,
   rateLimit: '0',
   failedAuthLimit: '1:10',
 } as const;
@@ -112,6 +115,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     database,
     keysFile: read('AUDITOR_KEYS_FILE') ?? DEFAULTS.keysFile,
     maxBodyBytes: integer('AUDITOR_MAX_BODY_BYTES', DEFAULTS.maxBodyBytes, 1, 1024 * 1024 * 1024),
+    // At least one page of events (GET /events with limit) and the chunk read past it.
+    responseMemoryBytes: integer('AUDITOR_RESPONSE_MEMORY_BYTES', DEFAULTS.responseMemoryBytes, 5 * 1024 * 1024, 64 * 1024 * 1024 * 1024),
     chainSecret,
     rateLimit: rate('AUDITOR_RATE_LIMIT', DEFAULTS.rateLimit),
     failedAuthLimit: rate('AUDITOR_FAILED_AUTH_LIMIT', DEFAULTS.failedAuthLimit),

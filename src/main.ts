@@ -6,6 +6,7 @@ import { createRateLimiter } from './auth/rate-limiter.js';
 import { generateKey, readKeysFile } from './auth/keys-file.js';
 import { ConfigError, describeDatabase, loadConfig, type Config } from './config.js';
 import { createHttpServer } from './http/create-http-server.js';
+import { createMemoryBudget } from './http/memory-budget.js';
 import { createJsonLogger } from './ops/logger.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createMetricsServer } from './ops/metrics-server.js';
@@ -69,13 +70,14 @@ const config = readConfig();
 const log = createJsonLogger(undefined, config.logLevel);
 process.on('exit', () => log.flush());
 const { keys, source: keySource } = openKeys(config);
-const metrics = createMetrics({ databaseBytes: () => store.sizeBytes() });
+const metrics = createMetrics({ databaseBytes: () => store.sizeBytes(), responseMemory: () => responseMemory.reserved() });
 const store = await openStore(config, metrics);
 const limits = {
   perKey: config.rateLimit.ratePerSecond > 0 ? createRateLimiter(config.rateLimit) : undefined,
   failedAuth: config.failedAuthLimit.ratePerSecond > 0 ? createRateLimiter(config.failedAuthLimit) : undefined,
 };
-const server = createHttpServer(createApp({ store, keys, limits, metrics, maxBodyBytes: config.maxBodyBytes, log }));
+const responseMemory = createMemoryBudget(config.responseMemoryBytes);
+const server = createHttpServer(createApp({ store, keys, limits, metrics, maxBodyBytes: config.maxBodyBytes, log, responseMemory }));
 const metricsServer = config.metricsPort === undefined ? undefined : createMetricsServer(metrics);
 metricsServer?.once('error', (error: NodeJS.ErrnoException) => {
   fail(`AUDITOR_METRICS_PORT: cannot listen on ${config.host}:${config.metricsPort}: ${error.code ?? error.message}`);

@@ -20,8 +20,14 @@ function responseHeaders(contentType: string, extra: Record<string, string> | un
   return headers;
 }
 
-export async function sendReply(response: ServerResponse, reply: Reply, log: Logger): Promise<void> {
-  if ('chunks' in reply) await sendStream(response, reply, log);
+/**
+ * How long a streamed answer waits for a client that has stopped reading before it cuts the
+ * connection: what the answer holds in memory is only given back when it is written out.
+ */
+export const STALLED_CLIENT_MS = 60_000;
+
+export async function sendReply(response: ServerResponse, reply: Reply, log: Logger, stalledClientMs = STALLED_CLIENT_MS): Promise<void> {
+  if ('chunks' in reply) await sendStream(response, reply, log, stalledClientMs);
   else sendJson(response, reply);
 }
 
@@ -61,9 +67,10 @@ function sendJson(response: ServerResponse, reply: JsonReply): void {
 
 /**
  * Writes chunks as they come, waiting whenever the client reads slower than we produce. When the
- * client goes away the loop stops, which ends the iteration and so the query behind it.
+ * client goes away the loop stops, which ends the iteration and so the query behind it; a client
+ * that reads nothing for `stalledClientMs` is cut off, which does the same.
  */
-async function sendStream(response: ServerResponse, reply: StreamReply, log: Logger): Promise<void> {
+async function sendStream(response: ServerResponse, reply: StreamReply, log: Logger, stalledClientMs: number): Promise<void> {
   let clientGone = false;
   response.once('close', () => {
     clientGone = !response.writableFinished;
@@ -72,7 +79,11 @@ async function sendStream(response: ServerResponse, reply: StreamReply, log: Log
   try {
     for await (const chunk of reply.chunks) {
       if (clientGone) break;
-      if (!response.write(chunk)) await drainedOrClosed(response);
+      if (!response.write(chunk) && !(await drainedOrClosed(response, stalledClientMs))) {
+        log.info({ msg: 'client stopped reading; connection cut', waited_ms: stalledClientMs });
+        response.destroy();
+        break;
+      }
       if (clientGone) break;
     }
     if (!clientGone) response.end();
@@ -82,14 +93,20 @@ async function sendStream(response: ServerResponse, reply: StreamReply, log: Log
   }
 }
 
-/** Resolves when the response can take more, or is gone; leaves no listener behind either way. */
-function drainedOrClosed(response: ServerResponse): Promise<void> {
+/**
+ * Resolves true when the response can take more or is gone, false when neither happened within
+ * `timeoutMs`; leaves no listener or timer behind either way.
+ */
+function drainedOrClosed(response: ServerResponse, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const done = (): void => {
-      response.off('drain', done).off('close', done);
-      resolve();
+    const done = (moved: boolean): void => {
+      clearTimeout(timer);
+      response.off('drain', onEvent).off('close', onEvent);
+      resolve(moved);
     };
-    response.on('drain', done).on('close', done);
+    const onEvent = (): void => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    response.on('drain', onEvent).on('close', onEvent);
   });
 }
 

@@ -10,7 +10,7 @@ export type Metrics = {
   batchCommitted(events: number): void;
 };
 
-export function createMetrics(options: { databaseBytes?: () => Promise<number> } = {}): Metrics {
+export function createMetrics(options: { databaseBytes?: () => Promise<number>; responseMemory?: () => number } = {}): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry }); // CPU, memory, event loop lag, handles
 
@@ -50,6 +50,16 @@ export function createMetrics(options: { databaseBytes?: () => Promise<number> }
       } catch {
         // a database that is down has no size to report; the scrape itself still answers
       }
+    },
+  });
+
+  const { responseMemory } = options;
+  new client.Gauge({
+    name: 'auditor_response_memory_bytes',
+    help: 'Event text held by answers being sent, in characters, against AUDITOR_RESPONSE_MEMORY_BYTES',
+    registers: [registry],
+    collect() {
+      if (responseMemory !== undefined) this.set(responseMemory());
     },
   });
 

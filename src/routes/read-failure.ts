@@ -20,6 +20,7 @@ export async function startReading<T>(chunks: AsyncIterable<T>): Promise<AsyncIt
   try {
     first = await iterator.next();
   } catch (error) {
+    if (error instanceof HttpError) throw error; // an answer of its own (the service is busy)
     throw readFailed(error);
   }
   return (async function* () {

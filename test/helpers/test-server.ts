@@ -4,6 +4,7 @@ import { createApp } from '../../src/app.js';
 import { createKeyRegistry } from '../../src/auth/key-registry.js';
 import type { GuardLimits } from '../../src/auth/scope-guard.js';
 import { createHttpServer, type ServerLimits } from '../../src/http/create-http-server.js';
+import type { MemoryBudget } from '../../src/http/memory-budget.js';
 import { silentLogger, type Logger } from '../../src/ops/logger.js';
 import type { Metrics } from '../../src/ops/metrics.js';
 import type { EventStore } from '../../src/store/event-store.js';
@@ -39,6 +40,8 @@ export async function startTestServer(
     limits?: GuardLimits;
     serverLimits?: ServerLimits;
     metrics?: Metrics;
+    responseMemory?: MemoryBudget;
+    stalledClientMs?: number;
   } = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase();
@@ -51,6 +54,8 @@ export async function startTestServer(
     ...(options.metrics ? { metrics: options.metrics } : {}),
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     log: options.log ?? silentLogger,
+    ...(options.responseMemory ? { responseMemory: options.responseMemory } : {}),
+    ...(options.stalledClientMs ? { stalledClientMs: options.stalledClientMs } : {}),
   });
   const server = createHttpServer(app, options.serverLimits);
   server.listen(0, '127.0.0.1');

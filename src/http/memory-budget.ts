@@ -1,0 +1,58 @@
+/**
+ * A process-wide allowance of memory, in characters of event text, shared by every response that
+ * holds events while it sends them. A response reserves before it reads a chunk of events and
+ * gives back once that chunk has been written out, so however many clients export at once, the
+ * events held in memory stay near `capacity` (a chunk may overshoot its reservation by the one
+ * event that crossed its limit; see readInChunks).
+ */
+export type MemoryBudget = {
+  /** Reserves `amount` now if it fits (or nothing else is reserved); false when it does not. */
+  tryReserve(amount: number): boolean;
+  /** Reserves `amount`, waiting (first come, first served) until it fits. */
+  reserve(amount: number): Promise<void>;
+  /** Counts `amount` as reserved at once, fitting or not: memory already taken (a chunk larger than reserved). */
+  claim(amount: number): void;
+  /** Gives back `amount` reserved before; waiting reservations that now fit go ahead. */
+  release(amount: number): void;
+  /** What is reserved now. */
+  reserved(): number;
+};
+
+export function createMemoryBudget(capacity: number): MemoryBudget {
+  let reserved = 0;
+  const waiting: Array<{ amount: number; go(): void }> = [];
+
+  // A reservation larger than the whole budget would wait forever: it goes ahead alone instead.
+  const fits = (amount: number): boolean => reserved === 0 || reserved + amount <= capacity;
+
+  const wakeWaiting = (): void => {
+    while (waiting.length > 0 && fits(waiting[0]!.amount)) {
+      const next = waiting.shift()!;
+      reserved += next.amount;
+      next.go();
+    }
+  };
+
+  return {
+    tryReserve(amount) {
+      if (waiting.length > 0 || !fits(amount)) return false;
+      reserved += amount;
+      return true;
+    },
+    reserve(amount) {
+      if (waiting.length === 0 && fits(amount)) {
+        reserved += amount;
+        return Promise.resolve();
+      }
+      return new Promise((resolve) => waiting.push({ amount, go: resolve }));
+    },
+    claim(amount) {
+      reserved += amount;
+    },
+    release(amount) {
+      reserved = Math.max(0, reserved - amount);
+      wakeWaiting();
+    },
+    reserved: () => reserved,
+  };
+}

@@ -1,0 +1,57 @@
+import type { StoredEvent } from '../events/event.js';
+import { HttpError } from '../http/http-error.js';
+import type { MemoryBudget } from '../http/memory-budget.js';
+import { CHUNK_SIZE } from '../store/read-in-chunks.js';
+
+/** The size the budget counts for an event: the length of its text, as a chunk measures it. */
+export function sizeOfEvent(event: StoredEvent): number {
+  return event.dataJson.length + event.userId.length + event.eventType.length;
+}
+
+function sizeOfEvents(events: readonly StoredEvent[]): number {
+  let size = 0;
+  for (const event of events) size += sizeOfEvent(event);
+  return size;
+}
+
+/** The answer when the budget has no room for one more: nothing has been sent, so say when to come back. */
+export function busyWithLargeAnswers(): HttpError {
+  return new HttpError(503, 'The service is sending as many large answers as its memory allows; retry in 1 s', { 'Retry-After': '1' });
+}
+
+/**
+ * `chunks`, each read only once `budget` has room for a chunk, and given back when the next one
+ * is asked for (by then the consumer has written it out) or the reading stops. The first chunk
+ * does not wait: when the budget is spent it throws a 503, before anything is sent. Later chunks
+ * wait their turn, so a stream already under way slows down rather than fails.
+ */
+export async function* meterChunks(chunks: AsyncIterable<readonly StoredEvent[]>, budget: MemoryBudget): AsyncIterable<readonly StoredEvent[]> {
+  if (!budget.tryReserve(CHUNK_SIZE)) throw busyWithLargeAnswers();
+  let held = CHUNK_SIZE;
+  const iterator = chunks[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      held = settle(budget, held, sizeOfEvents(next.value));
+      yield next.value;
+      budget.release(held);
+      held = 0;
+      await budget.reserve(CHUNK_SIZE);
+      held = CHUNK_SIZE;
+    }
+  } finally {
+    budget.release(held);
+    await iterator.return?.();
+  }
+}
+
+/**
+ * Turns a reservation of `held` into one of `size`, what was really read: the unused part goes
+ * back, an overshoot (the event that crossed the chunk's limit) is claimed. Returns `size`.
+ */
+export function settle(budget: MemoryBudget, held: number, size: number): number {
+  if (size < held) budget.release(held - size);
+  else if (size > held) budget.claim(size - held);
+  return size;
+}
