@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { forwardedHops, xForwardedForHops, type Hop } from './forwarded-hops.js';
+import { forwardedNodes, nodeAddress, xForwardedForNodes, type Nodes } from './forwarding-headers.js';
 import { parseIpAddress, type IpAddress } from './ip-address.js';
 import { createProxyMatcher, type ProxyRange } from './trusted-proxies.js';
 
@@ -15,10 +15,11 @@ import { createProxyMatcher, type ProxyRange } from './trusted-proxies.js';
  */
 export function createClientAddress(ranges: readonly ProxyRange[]): (request: IncomingMessage) => string {
   const isTrusted = createProxyMatcher(ranges);
-  const walk = (peer: IpAddress, hops: Hop[]): IpAddress => {
+  const walk = (peer: IpAddress, nodes: Nodes, bareIPv6: boolean): IpAddress => {
     let client = peer;
-    for (let i = hops.length - 1; i >= 0 && isTrusted(client); i--) {
-      const hop = hops[i];
+    for (let i = nodes.length - 1; i >= 0 && isTrusted(client); i--) {
+      const node = nodes[i];
+      const hop = node === undefined ? undefined : nodeAddress(node, bareIPv6);
       if (hop === undefined) break;
       client = hop;
     }
@@ -32,8 +33,8 @@ export function createClientAddress(ranges: readonly ProxyRange[]): (request: In
     if (!isTrusted(peer)) return peer.address;
     const forwarded = header(request, 'forwarded');
     const xForwardedFor = header(request, 'x-forwarded-for');
-    const viaForwarded = forwarded === undefined ? undefined : walk(peer, forwardedHops(forwarded));
-    const viaXForwardedFor = xForwardedFor === undefined ? undefined : walk(peer, xForwardedForHops(xForwardedFor));
+    const viaForwarded = forwarded === undefined ? undefined : walk(peer, forwardedNodes(forwarded), false);
+    const viaXForwardedFor = xForwardedFor === undefined ? undefined : walk(peer, xForwardedForNodes(xForwardedFor), true);
     if (viaForwarded !== undefined && viaXForwardedFor !== undefined && viaForwarded.address !== viaXForwardedFor.address) {
       return peer.address;
     }

@@ -21,8 +21,7 @@ export type GuardLimits = {
  */
 export function createScopeGuard(registry: KeyRegistry, limits: GuardLimits = {}): (request: IncomingMessage, needed: Scope | 'any', client: string) => Caller {
   const { perKey, failedAuth } = limits;
-  const tooMany = (seconds: number, message: string): HttpError =>
-    new HttpError(429, `${message}; retry in ${seconds} s`, { 'Retry-After': String(seconds) });
+  const tooMany = (seconds: number, message: string): HttpError => new HttpError(429, message, { 'Retry-After': String(seconds) });
 
   return (request, needed, client) => {
     // Node joins repeated X-API-Key headers with ", ", which then matches no key.
@@ -32,7 +31,8 @@ export function createScopeGuard(registry: KeyRegistry, limits: GuardLimits = {}
     if (caller === undefined) {
       const spent = failedAuth?.take(client);
       if (spent !== undefined && !spent.allowed) {
-        throw tooMany(spent.retryAfterSeconds, 'Too many failed authentications from this address; send a valid X-API-Key');
+        const seconds = spent.retryAfterSeconds;
+        throw tooMany(seconds, `Too many failed authentications from this address; retry in ${seconds} s with a valid X-API-Key`);
       }
       throw new HttpError(401, missing ? 'Missing X-API-Key header' : 'Invalid API key');
     }
@@ -40,7 +40,10 @@ export function createScopeGuard(registry: KeyRegistry, limits: GuardLimits = {}
       throw new HttpError(403, `The key "${caller.keyName}" has scope ${caller.scope}; this needs ${needed}`);
     }
     const allowed = perKey?.take(caller.keyName);
-    if (allowed !== undefined && !allowed.allowed) throw tooMany(allowed.retryAfterSeconds, `Too many requests with the key "${caller.keyName}"`);
+    if (allowed !== undefined && !allowed.allowed) {
+      const seconds = allowed.retryAfterSeconds;
+      throw tooMany(seconds, `Too many requests with the key "${caller.keyName}"; retry in ${seconds} s`);
+    }
     return caller;
   };
 }

@@ -73,7 +73,7 @@ describe('limits over HTTP', () => {
         const limited = await fetch(`${server.url}/events?user_id=u`, { headers });
         assert.equal(limited.status, 429);
         assert.equal(limited.headers.get('retry-after'), '10');
-        assert.equal(await errorMessage(limited), 'Too many failed authentications from this address; send a valid X-API-Key; retry in 10 s');
+        assert.equal(await errorMessage(limited), 'Too many failed authentications from this address; retry in 10 s with a valid X-API-Key');
       }
     } finally {
       await server.close();
