@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { createClientAddress } from './auth/client-address.js';
 import type { KeyRegistry } from './auth/key-registry.js';
 import { DEFAULTS } from './config.js';
 import type { Scope } from './auth/keys-file.js';
 import { createScopeGuard, type GuardLimits } from './auth/scope-guard.js';
+import type { ProxyRange } from './auth/trusted-proxies.js';
 import { HttpError } from './http/http-error.js';
 import { createMemoryBudget, type MemoryBudget } from './http/memory-budget.js';
 import type { Reply, RouteHandler } from './http/route.js';
@@ -25,6 +27,8 @@ export type AppDependencies = {
   store: EventStore;
   keys: KeyRegistry;
   limits?: GuardLimits;
+  /** Peers whose forwarding headers name the client (AUDITOR_TRUSTED_PROXIES). */
+  trustedProxies?: readonly ProxyRange[];
   metrics?: Metrics;
   maxBodyBytes: number;
   log: Logger;
@@ -38,10 +42,11 @@ export type AppDependencies = {
 type Routes = Record<string, Partial<Record<string, { scope: Scope | 'any' | 'public'; handle: RouteHandler }>>>;
 
 /** The whole HTTP surface as a plain request listener: route, authenticate, handle, answer. */
-export function createApp({ store, keys, limits, metrics, maxBodyBytes, log, responseMemory, stalledClientMs }: AppDependencies): RequestListener {
+export function createApp({ store, keys, limits, trustedProxies = [], metrics, maxBodyBytes, log, responseMemory, stalledClientMs }: AppDependencies): RequestListener {
   const budget = responseMemory ?? createMemoryBudget(DEFAULTS.responseMemoryBytes);
   const countIngested = metrics === undefined ? undefined : metrics.eventsIngested;
   const requireScope = createScopeGuard(keys, limits);
+  const clientAddress = createClientAddress(trustedProxies);
   const routes: Routes = {
     '/events': {
       GET: { scope: 'read', handle: createGetEventsRoute(store, budget) },
@@ -68,6 +73,7 @@ export function createApp({ store, keys, limits, metrics, maxBodyBytes, log, res
     path: string,
     { pattern, pathId }: ReturnType<typeof matchPath>,
     params: URLSearchParams,
+    client: string,
   ): Promise<Reply> => {
     const methods = pattern === undefined ? undefined : routes[pattern];
     if (methods === undefined) throw new HttpError(404, `No such endpoint: ${path}`);
@@ -76,7 +82,7 @@ export function createApp({ store, keys, limits, metrics, maxBodyBytes, log, res
       const allowed = Object.keys(methods).join(', ');
       throw new HttpError(405, `${request.method} is not allowed on ${path}; use ${allowed}`, { Allow: allowed });
     }
-    const caller = route.scope === 'public' ? undefined : requireScope(request, route.scope);
+    const caller = route.scope === 'public' ? undefined : requireScope(request, route.scope, client);
     return route.handle(request, { params, pathId, caller });
   };
 
@@ -84,16 +90,19 @@ export function createApp({ store, keys, limits, metrics, maxBodyBytes, log, res
     const started = performance.now();
     const { path, params } = splitTarget(request.url ?? '/');
     const matched = matchPath(path);
+    const client = clientAddress(request);
     // A caller's X-Request-Id ties our log line to theirs; without one (or with one we would not
     // echo), we make one. Either way the response carries it.
     const offered = request.headers['x-request-id'];
     const requestId = typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
     response.setHeader('X-Request-Id', requestId);
     // The path only: query strings carry user ids and filter values, which stay out of logs.
+    // `client` is the address the failed-authentication limit counted against.
     response.once('close', () => {
       const line: Record<string, unknown> = {
         msg: 'request',
         request_id: requestId,
+        client,
         method: request.method,
         path,
         status: response.headersSent ? response.statusCode : null,
@@ -103,7 +112,7 @@ export function createApp({ store, keys, limits, metrics, maxBodyBytes, log, res
       log.info(line);
       metrics?.observeRequest(matched.pattern ?? 'unmatched', request.method ?? '', response.statusCode, (performance.now() - started) / 1000);
     });
-    handle(request, path, matched, params)
+    handle(request, path, matched, params, client)
       .then((reply) => sendReply(response, reply, log, stalledClientMs))
       .catch((error: unknown) => sendError(request, response, error, log));
   };

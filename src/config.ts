@@ -1,4 +1,5 @@
 import { parseRateLimit } from './auth/rate-limiter.js';
+import { parseTrustedProxies, type ProxyRange } from './auth/trusted-proxies.js';
 import { LOG_LEVELS, type LogLevel } from './ops/logger.js';
 
 /** Everything the service reads from its environment, checked once at start-up. */
@@ -19,6 +20,8 @@ export type Config = {
   rateLimit: RateLimit;
   /** Failed authentications per second per client address, with a burst; 0 is no limit. */
   failedAuthLimit: RateLimit;
+  /** Peers whose Forwarded / X-Forwarded-For headers name the client; none by default. */
+  trustedProxies: ProxyRange[];
   /** A second port serving GET /metrics without a key; undefined serves it only behind an admin key. */
   metricsPort: number | undefined;
   logLevel: LogLevel;
@@ -108,6 +111,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     return 'info';
   };
 
+  const trustedProxies = parseTrustedProxies(read('AUDITOR_TRUSTED_PROXIES') ?? '');
+  if (trustedProxies.bad.length > 0) {
+    const entries = trustedProxies.bad.map((entry) => `"${entry}"`).join(', ');
+    problems.push(`AUDITOR_TRUSTED_PROXIES: not an IP address or CIDR: ${entries}; expected a comma-separated list such as 10.0.0.0/8, 192.168.1.10, fd00::/8`);
+  }
+
   const config: Config = {
     port: integer('PORT', DEFAULTS.port, 0, 65535),
     host: read('HOST') ?? DEFAULTS.host,
@@ -120,6 +129,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     chainSecret,
     rateLimit: rate('AUDITOR_RATE_LIMIT', DEFAULTS.rateLimit),
     failedAuthLimit: rate('AUDITOR_FAILED_AUTH_LIMIT', DEFAULTS.failedAuthLimit),
+    trustedProxies: trustedProxies.ranges,
     metricsPort: read('AUDITOR_METRICS_PORT') === undefined ? undefined : integer('AUDITOR_METRICS_PORT', 0, 0, 65535),
     logLevel: logLevel(read('AUDITOR_LOG_LEVEL')),
   };

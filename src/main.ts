@@ -77,7 +77,9 @@ const limits = {
   failedAuth: config.failedAuthLimit.ratePerSecond > 0 ? createRateLimiter(config.failedAuthLimit) : undefined,
 };
 const responseMemory = createMemoryBudget(config.responseMemoryBytes);
-const server = createHttpServer(createApp({ store, keys, limits, metrics, maxBodyBytes: config.maxBodyBytes, log, responseMemory }));
+const server = createHttpServer(
+  createApp({ store, keys, limits, trustedProxies: config.trustedProxies, metrics, maxBodyBytes: config.maxBodyBytes, log, responseMemory }),
+);
 const metricsServer = config.metricsPort === undefined ? undefined : createMetricsServer(metrics);
 metricsServer?.once('error', (error: NodeJS.ErrnoException) => {
   fail(`AUDITOR_METRICS_PORT: cannot listen on ${config.host}:${config.metricsPort}: ${error.code ?? error.message}`);

@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       chainSecret: undefined,
       rateLimit: { ratePerSecond: 0, burst: 1 },
       failedAuthLimit: { ratePerSecond: 1, burst: 10 },
+      trustedProxies: [],
       metricsPort: undefined,
       logLevel: 'info',
     });
@@ -33,6 +34,7 @@ describe('loadConfig', () => {
         AUDITOR_KEYS_FILE: '/etc/auditor/keys.json',
         AUDITOR_RATE_LIMIT: '100',
         AUDITOR_FAILED_AUTH_LIMIT: '0.5:3',
+        AUDITOR_TRUSTED_PROXIES: '10.0.0.0/8, ::1',
         AUDITOR_METRICS_PORT: '9464',
         AUDITOR_LOG_LEVEL: 'warn',
       }),
@@ -40,6 +42,7 @@ describe('loadConfig', () => {
         port: 9000, host: '0.0.0.0', apiKey: 'k'.repeat(32), database: { kind: 'sqlite', path: '/var/lib/auditor/events.db' },
         keysFile: '/etc/auditor/keys.json', maxBodyBytes: 2048, responseMemoryBytes: 16777216, chainSecret: 's'.repeat(64),
         rateLimit: { ratePerSecond: 100, burst: 200 }, failedAuthLimit: { ratePerSecond: 0.5, burst: 3 },
+        trustedProxies: [{ network: '10.0.0.0', prefix: 8, family: 'ipv4' }, { network: '::1', prefix: 128, family: 'ipv6' }],
         metricsPort: 9464,
         logLevel: 'warn',
       },
@@ -74,6 +77,10 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ AUDITOR_LOG_LEVEL: 'loud' }), /AUDITOR_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"/);
     assert.throws(() => loadConfig({ AUDITOR_RATE_LIMIT: 'fast' }), /AUDITOR_RATE_LIMIT: expected requests per second/);
     assert.throws(() => loadConfig({ AUDITOR_FAILED_AUTH_LIMIT: '5:0' }), /AUDITOR_FAILED_AUTH_LIMIT/);
+    assert.throws(
+      () => loadConfig({ AUDITOR_TRUSTED_PROXIES: '10.0.0.0/8, 10.0.0.0/33, proxy.internal' }),
+      /^ConfigError: AUDITOR_TRUSTED_PROXIES: not an IP address or CIDR: "10.0.0.0\/33", "proxy.internal"; expected a comma-separated list such as 10.0.0.0\/8, 192.168.1.10, fd00::\/8$/,
+    );
     assert.throws(() => loadConfig({ AUDITOR_CHAIN_SECRET: 'too-short' }), /^ConfigError: AUDITOR_CHAIN_SECRET: must be at least 32 characters/);
   });
 });

@@ -28,8 +28,30 @@ export function hashKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
-/** The records in the keys file; none when it does not exist. Throws on a malformed file. */
-export function readKeysFile(path: string): KeyRecord[] {
+/** The name events record when they were written with AUDITOR_API_KEY. */
+export const ENV_KEY_NAME = 'AUDITOR_API_KEY';
+/** The name an event records when it reached the store without a caller (no route lets one). */
+export const NO_KEY_NAME = 'unknown';
+
+/**
+ * Names the service records itself: a key of that name would make its events, rate-limit bucket
+ * and idempotency keys those of the service's own. Compared case-insensitively, so that no
+ * `auditor_api_key` passes for the real one in a report.
+ */
+export function isReservedKeyName(name: string): boolean {
+  const lower = name.toLowerCase();
+  return lower === ENV_KEY_NAME.toLowerCase() || lower === NO_KEY_NAME.toLowerCase();
+}
+
+const RECORD_FIELDS = ['name', 'scope', 'sha256', 'created_at'];
+
+/**
+ * The records in the keys file; none when it does not exist. Throws, saying what is wrong, on
+ * anything `writeKeysFile` would not have written: not JSON, properties other than `keys` and a
+ * record's four, a malformed value, a duplicate name or digest, or a reserved name (unless
+ * `allowReservedNames`, which lets `npm run keys -- revoke` remove one).
+ */
+export function readKeysFile(path: string, options: { allowReservedNames?: boolean } = {}): KeyRecord[] {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -37,16 +59,52 @@ export function readKeysFile(path: string): KeyRecord[] {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  const parsed = JSON.parse(text) as { keys?: unknown };
-  if (!Array.isArray(parsed.keys)) throw new Error(`${path} has no "keys" list`);
+  if (text.trim() === '') throw new Error('the file is empty; delete it, or restore it from a backup');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`not JSON (${(error as Error).message})`);
+  }
+  if (!isPlainObject(parsed) || !sameMembers(parsed, ['keys']) || !Array.isArray(parsed.keys)) {
+    throw new Error('expected an object with only a "keys" list, as npm run keys writes');
+  }
+  const names = new Set<string>();
+  const digests = new Set<string>();
   return parsed.keys.map((entry: unknown, i) => {
-    const record = entry as Record<string, unknown>;
-    if (!isKeyName(record.name) || !isScope(record.scope) || typeof record.sha256 !== 'string'
-      || !/^[0-9a-f]{64}$/.test(record.sha256) || typeof record.created_at !== 'string') {
-      throw new Error(`${path}: key ${i + 1} is malformed`);
+    const where = `key ${i + 1}`;
+    if (!isPlainObject(entry) || !sameMembers(entry, RECORD_FIELDS)) {
+      throw new Error(`${where} must have exactly the properties ${RECORD_FIELDS.join(', ')}`);
     }
-    return { name: record.name, scope: record.scope, sha256: record.sha256, createdAt: record.created_at };
+    const { name, scope, sha256, created_at: createdAt } = entry;
+    if (!isKeyName(name)) throw new Error(`${where} has a malformed name`);
+    if (!isScope(scope)) throw new Error(`${where} ("${name}") has scope ${JSON.stringify(scope)}, not one of ${SCOPES.join(', ')}`);
+    if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`${where} ("${name}") has a malformed sha256`);
+    if (typeof createdAt !== 'string' || !isIsoInstant(createdAt)) throw new Error(`${where} ("${name}") has a malformed created_at`);
+    if (names.has(name)) throw new Error(`${where}: the name "${name}" is used twice`);
+    if (digests.has(sha256)) throw new Error(`${where} ("${name}") has the same key as an earlier one`);
+    if (!options.allowReservedNames && isReservedKeyName(name)) {
+      throw new Error(`${where} is named "${name}", a name the service records itself; remove it with npm run keys -- revoke --name ${name}, and create that key again under another name`);
+    }
+    names.add(name);
+    digests.add(sha256);
+    return { name, scope, sha256, createdAt };
   });
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function sameMembers(object: Record<string, unknown>, members: readonly string[]): boolean {
+  const own = Object.keys(object);
+  return own.length === members.length && members.every((member) => Object.hasOwn(object, member));
+}
+
+/** As `Date.prototype.toISOString` writes it, which is how `npm run keys` records a creation. */
+function isIsoInstant(text: string): boolean {
+  const time = Date.parse(text);
+  return Number.isFinite(time) && new Date(time).toISOString() === text;
 }
 
 /** Replaces the keys file atomically (write beside it, then rename), readable by its owner only. */

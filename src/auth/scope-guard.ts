@@ -13,33 +13,37 @@ export type GuardLimits = {
 
 /**
  * Returns a check that the request carries a known key in `X-API-Key` (and nowhere else) whose
- * scope allows `needed` ('any' takes every known key): an unknown or missing key is 401, a known
- * key of the wrong scope is 403.
- * An address that failed too often is answered 429 before its key is even looked at, so guessing
- * keys is slow; a key over its own rate is answered 429 too. Both say when to retry.
+ * scope allows `needed` ('any' takes every known key): a known key of the wrong scope is 403, and
+ * one over its own rate is 429. An unknown or missing key spends the failed-authentication budget
+ * of `client` (the address createClientAddress found) and is 401, or 429 once that budget is spent,
+ * so guessing keys is slow. The key is looked up first: a known key is never refused for failures,
+ * which behind a proxy or NAT are mostly someone else's.
  */
-export function createScopeGuard(registry: KeyRegistry, limits: GuardLimits = {}): (request: IncomingMessage, needed: Scope | 'any') => Caller {
+export function createScopeGuard(registry: KeyRegistry, limits: GuardLimits = {}): (request: IncomingMessage, needed: Scope | 'any', client: string) => Caller {
   const { perKey, failedAuth } = limits;
-  const tooMany = (seconds: number, what: string): HttpError =>
-    new HttpError(429, `Too many ${what}; retry in ${seconds} s`, { 'Retry-After': String(seconds) });
+  const tooMany = (seconds: number, message: string): HttpError => new HttpError(429, message, { 'Retry-After': String(seconds) });
 
-  return (request, needed) => {
-    const address = request.socket.remoteAddress ?? 'unknown';
-    const wait = failedAuth?.wait(address) ?? 0;
-    if (wait > 0) throw tooMany(wait, 'failed authentications from this address');
-
+  return (request, needed, client) => {
     // Node joins repeated X-API-Key headers with ", ", which then matches no key.
     const presented = request.headers['x-api-key'];
-    const caller = presented === undefined || presented === '' ? undefined : registry.find(String(presented));
+    const missing = presented === undefined || presented === '';
+    const caller = missing ? undefined : registry.find(String(presented));
     if (caller === undefined) {
-      failedAuth?.take(address);
-      throw new HttpError(401, presented === undefined || presented === '' ? 'Missing X-API-Key header' : 'Invalid API key');
+      const spent = failedAuth?.take(client);
+      if (spent !== undefined && !spent.allowed) {
+        const seconds = spent.retryAfterSeconds;
+        throw tooMany(seconds, `Too many failed authentications from this address; retry in ${seconds} s with a valid X-API-Key`);
+      }
+      throw new HttpError(401, missing ? 'Missing X-API-Key header' : 'Invalid API key');
     }
     if (needed !== 'any' && caller.scope !== needed && caller.scope !== 'admin') {
       throw new HttpError(403, `The key "${caller.keyName}" has scope ${caller.scope}; this needs ${needed}`);
     }
     const allowed = perKey?.take(caller.keyName);
-    if (allowed !== undefined && !allowed.allowed) throw tooMany(allowed.retryAfterSeconds, `requests with the key "${caller.keyName}"`);
+    if (allowed !== undefined && !allowed.allowed) {
+      const seconds = allowed.retryAfterSeconds;
+      throw tooMany(seconds, `Too many requests with the key "${caller.keyName}"; retry in ${seconds} s`);
+    }
     return caller;
   };
 }

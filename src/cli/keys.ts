@@ -3,12 +3,12 @@
  *
  * Manages the keys file (AUDITOR_KEYS_FILE, default data/keys.json). `create` prints the new key
  * once, alone on standard output, so a script can capture it; everything else goes to stderr.
- * A running service picks the change up within a second.
+ * A running service accepts a created key at once and refuses a revoked one within a second.
  */
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config.js';
-import { generateKey, hashKey, isKeyName, isScope, readKeysFile, SCOPES, writeKeysFile } from '../auth/keys-file.js';
+import { generateKey, hashKey, isKeyName, isReservedKeyName, isScope, readKeysFile, SCOPES, writeKeysFile } from '../auth/keys-file.js';
 
 function fail(line: string): never {
   process.stderr.write(`keys: ${line}\n`);
@@ -33,7 +33,8 @@ try {
 }
 let records;
 try {
-  records = readKeysFile(keysFile);
+  // revoke and list also read a file holding a reserved name, so that the tool can repair it.
+  records = readKeysFile(keysFile, { allowReservedNames: positionals[0] !== 'create' });
 } catch (error) {
   fail(`cannot read ${keysFile}: ${(error as Error).message}`);
 }
@@ -42,6 +43,7 @@ switch (positionals[0]) {
   case 'create': {
     const { name, scope } = values;
     if (!isKeyName(name)) fail('--name must be 1 to 64 letters, digits, dots, dashes or underscores');
+    if (isReservedKeyName(name)) fail(`"${name}" is a name the service records itself (for AUDITOR_API_KEY, or for an event without a key); choose another --name`);
     if (!isScope(scope)) fail(`--scope must be one of ${SCOPES.join(', ')}`);
     if (records.some((record) => record.name === name)) fail(`a key named "${name}" exists; revoke it first`);
     const key = generateKey();

@@ -1,3 +1,4 @@
+import { NO_KEY_NAME } from '../auth/keys-file.js';
 import { parseEventBatch } from '../events/parse-event-batch.js';
 import { HttpError } from '../http/http-error.js';
 import { readJsonBody } from '../http/read-body.js';
@@ -7,7 +8,7 @@ import type { EventStore } from '../store/event-store.js';
 /** POST /events/batch: validate every event, store them all in one transaction, answer their ids. */
 export function createPostEventBatchRoute(store: EventStore, maxBodyBytes: number, countIngested?: (count: number) => void): RouteHandler {
   return async (request, { caller }) => {
-    const events = parseEventBatch(await readJsonBody(request, maxBodyBytes)).map((event) => ({ ...event, keyName: caller?.keyName ?? 'unknown' }));
+    const events = parseEventBatch(await readJsonBody(request, maxBodyBytes)).map((event) => ({ ...event, keyName: caller?.keyName ?? NO_KEY_NAME }));
     let stored;
     try {
       stored = await store.appendAll(events);

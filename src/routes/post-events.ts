@@ -1,3 +1,4 @@
+import { NO_KEY_NAME } from '../auth/keys-file.js';
 import { parseNewEvent } from '../events/parse-new-event.js';
 import { HttpError } from '../http/http-error.js';
 import { readJsonBody } from '../http/read-body.js';
@@ -22,7 +23,7 @@ export function createPostEventsRoute(store: EventStore, maxBodyBytes: number, c
     }
     const event = {
       ...parseNewEvent(await readJsonBody(request, maxBodyBytes)),
-      keyName: caller?.keyName ?? 'unknown',
+      keyName: caller?.keyName ?? NO_KEY_NAME,
       ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
     };
     let stored;

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { createRateLimiter, parseRateLimit } from '../../src/auth/rate-limiter.js';
+import { parseTrustedProxies } from '../../src/auth/trusted-proxies.js';
+import { captureLog } from '../helpers/capture-log.js';
 import { errorMessage, startTestServer, TEST_API_KEY } from '../helpers/test-server.js';
 
 describe('createRateLimiter', () => {
@@ -51,17 +53,87 @@ describe('limits over HTTP', () => {
     }
   });
 
-  it('slows an address that keeps failing to authenticate, even once it sends a right key', async () => {
+  it('answers 429 only to failing requests over the budget, and serves a valid key from the same address', async () => {
     const server = await startTestServer({ limits: { failedAuth: createRateLimiter({ ratePerSecond: 0.1, burst: 3 }) } });
     try {
       const wrong = { 'X-API-Key': 'adt_wrong-key-0123456789' };
       const statuses = [];
       for (let i = 0; i < 4; i++) statuses.push((await server.get('user_id=u', wrong)).status);
       assert.deepEqual(statuses, [401, 401, 401, 429]);
-      const right = await server.get('user_id=u', { 'X-API-Key': TEST_API_KEY });
-      assert.equal(right.status, 429);
-      assert.equal(right.headers.get('retry-after'), '10');
-      assert.match(await errorMessage(right), /Too many failed authentications from this address/);
+
+      const posted = await server.post({ user_id: 'u', event_type: 'after-failures' });
+      assert.equal(posted.status, 201);
+      assert.match(((await posted.json()) as { id: string }).id, /^[0-9a-f-]{36}$/);
+      const read = await server.get('user_id=u');
+      assert.equal(read.status, 200);
+      assert.equal(read.headers.get('content-type'), 'application/json; charset=utf-8');
+      assert.deepEqual(((await read.json()) as Array<{ event_type: string }>).map((event) => event.event_type), ['after-failures']);
+
+      for (const headers of [wrong, { 'X-API-Key': '' }]) {
+        const limited = await fetch(`${server.url}/events?user_id=u`, { headers });
+        assert.equal(limited.status, 429);
+        assert.equal(limited.headers.get('retry-after'), '10');
+        assert.equal(await errorMessage(limited), 'Too many failed authentications from this address; retry in 10 s with a valid X-API-Key');
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('counts failures per client behind a trusted proxy, and logs that client on each request line', async () => {
+    const log = captureLog();
+    const server = await startTestServer({
+      limits: { failedAuth: createRateLimiter({ ratePerSecond: 0.1, burst: 2 }) },
+      trustedProxies: parseTrustedProxies('127.0.0.1').ranges,
+      log: log.logger,
+    });
+    try {
+      const send = async (id: string, headers: Record<string, string>): Promise<{ status: number; client: unknown }> => {
+        const response = await fetch(`${server.url}/events?user_id=u`, { headers: { 'X-Request-Id': id, ...headers } });
+        await response.arrayBuffer();
+        return { status: response.status, client: (await log.requestLine(id)).client };
+      };
+      const wrong = { 'X-API-Key': 'adt_wrong-key-0123456789' };
+      assert.deepEqual(
+        [
+          await send('a1', { ...wrong, 'X-Forwarded-For': '198.51.100.1' }),
+          await send('a2', { ...wrong, 'X-Forwarded-For': '198.51.100.1' }),
+          await send('a3', { ...wrong, 'X-Forwarded-For': '198.51.100.1' }),
+          await send('b1', { ...wrong, 'X-Forwarded-For': '198.51.100.1, 198.51.100.2' }),
+          await send('c1', { ...wrong, Forwarded: 'for="[2001:db8::3]:4711"' }),
+          await send('a4', { 'X-API-Key': TEST_API_KEY, 'X-Forwarded-For': '198.51.100.1' }),
+          await send('p1', { ...wrong }),
+        ],
+        [
+          { status: 401, client: '198.51.100.1' },
+          { status: 401, client: '198.51.100.1' },
+          { status: 429, client: '198.51.100.1' },
+          { status: 401, client: '198.51.100.2' },
+          { status: 401, client: '2001:db8::3' },
+          { status: 200, client: '198.51.100.1' },
+          { status: 401, client: '127.0.0.1' },
+        ],
+      );
+      assert.ok(log.lines.every((line) => !JSON.stringify(line).includes(TEST_API_KEY)), 'no line holds the key');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('ignores forwarding headers from a peer that is not a trusted proxy: a client cannot choose its bucket', async () => {
+    const log = captureLog();
+    const server = await startTestServer({ limits: { failedAuth: createRateLimiter({ ratePerSecond: 0.1, burst: 2 }) }, log: log.logger });
+    try {
+      const statuses = [];
+      for (const [i, address] of ['198.51.100.1', '198.51.100.2', '198.51.100.3'].entries()) {
+        const response = await fetch(`${server.url}/events?user_id=u`, {
+          headers: { 'X-API-Key': 'adt_wrong-key-0123456789', 'X-Forwarded-For': address, Forwarded: `for=${address}`, 'X-Request-Id': `r${i}` },
+        });
+        statuses.push(response.status);
+        await response.arrayBuffer();
+        assert.equal((await log.requestLine(`r${i}`)).client, '127.0.0.1');
+      }
+      assert.deepEqual(statuses, [401, 401, 429]);
     } finally {
       await server.close();
     }

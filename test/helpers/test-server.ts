@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/app.js';
 import { createKeyRegistry } from '../../src/auth/key-registry.js';
 import type { GuardLimits } from '../../src/auth/scope-guard.js';
+import type { ProxyRange } from '../../src/auth/trusted-proxies.js';
 import { createHttpServer, type ServerLimits } from '../../src/http/create-http-server.js';
 import type { MemoryBudget } from '../../src/http/memory-budget.js';
 import { silentLogger, type Logger } from '../../src/ops/logger.js';
@@ -38,6 +39,7 @@ export async function startTestServer(
     store?: EventStore;
     keysFile?: string;
     limits?: GuardLimits;
+    trustedProxies?: ProxyRange[];
     serverLimits?: ServerLimits;
     metrics?: Metrics;
     responseMemory?: MemoryBudget;
@@ -46,11 +48,12 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const database = await createTestDatabase();
   const store = options.store ?? await database.openStore(options.metrics ? { onBatchCommitted: options.metrics.batchCommitted } : {});
-  const keys = createKeyRegistry({ adminKey: TEST_API_KEY, keysFile: options.keysFile, log: silentLogger, pollMs: 50 });
+  const keys = createKeyRegistry({ adminKey: TEST_API_KEY, keysFile: options.keysFile, log: options.log ?? silentLogger, pollMs: 50 });
   const app = createApp({
     store,
     keys,
     limits: options.limits ?? {},
+    ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     log: options.log ?? silentLogger,
