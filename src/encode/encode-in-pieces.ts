@@ -11,8 +11,11 @@ export type EventLayout = {
   after: string;
   /** After the last event (sent even when there is none). */
   tail: string;
-  /** One event's text: a string for an ordinary event, its parts in order for a large one. */
-  encode(event: StoredEvent): string | Iterable<string>;
+  /**
+   * One event's text: a string for an ordinary event, its parts in order for a large one (a part
+   * may be UTF-8 bytes already, where bytes are cheaper to work on than a string).
+   */
+  encode(event: StoredEvent): string | Iterable<string | Uint8Array>;
 };
 
 /**
@@ -20,7 +23,7 @@ export type EventLayout = {
  * gathered into pieces, a large one leaves in slices. What is gathered goes out at the end of each
  * chunk, so a client sees events as soon as their chunk is read, not when a piece fills up.
  */
-export async function* encodeInPieces(chunks: AsyncIterable<readonly StoredEvent[]>, layout: EventLayout): AsyncIterable<string> {
+export async function* encodeInPieces(chunks: AsyncIterable<readonly StoredEvent[]>, layout: EventLayout): AsyncIterable<string | Uint8Array> {
   const out = new PieceCollector();
   out.add(layout.head);
   let first = true;
@@ -33,7 +36,7 @@ export async function* encodeInPieces(chunks: AsyncIterable<readonly StoredEvent
         out.add(text);
       } else {
         for (const part of text) {
-          if (part.length < PIECE_CHARS / 2) {
+          if (typeof part === 'string' && part.length < PIECE_CHARS / 2) {
             out.add(part);
             continue;
           }

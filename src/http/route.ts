@@ -31,6 +31,7 @@ export class RawJson {
 export type StreamReply = {
   status: number;
   contentType: string;
-  chunks: AsyncIterable<string>;
+  /** Text, or UTF-8 bytes. */
+  chunks: AsyncIterable<string | Uint8Array>;
   headers?: Record<string, string>;
 };

@@ -13,7 +13,7 @@ import { CHUNK_SIZE } from '../store/read-in-chunks.js';
 import { busyWithLargeAnswers, meterChunks, settle, sizeOfEvent } from './metered-chunks.js';
 import { readFailed, startReading } from './read-failure.js';
 
-type Encoder = (chunks: AsyncIterable<readonly StoredEvent[]>) => AsyncIterable<string>;
+type Encoder = (chunks: AsyncIterable<readonly StoredEvent[]>) => AsyncIterable<string | Uint8Array>;
 
 const FORMATS: Record<string, { contentType: string; encode: Encoder }> = {
   'application/json': { contentType: JSON_CONTENT_TYPE, encode: encodeJsonArray },

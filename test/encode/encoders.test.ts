@@ -25,12 +25,13 @@ function cell(value: string): string {
 
 const encoders = { json: encodeJsonArray, ndjson: encodeNdjson, csv: encodeCsv };
 
-async function pieces(encode: (chunks: AsyncIterable<readonly StoredEvent[]>) => AsyncIterable<string>, chunks: StoredEvent[][]): Promise<string[]> {
+/** What an encoder yields, each piece as text (a piece of bytes decoded, strictly: it must be whole UTF-8). */
+async function pieces(encode: (chunks: AsyncIterable<readonly StoredEvent[]>) => AsyncIterable<string | Uint8Array>, chunks: StoredEvent[][]): Promise<string[]> {
   async function* source() {
     yield* chunks;
   }
   const out: string[] = [];
-  for await (const piece of encode(source())) out.push(piece);
+  for await (const piece of encode(source())) out.push(typeof piece === 'string' ? piece : new TextDecoder('utf-8', { fatal: true }).decode(piece));
   return out;
 }
 
