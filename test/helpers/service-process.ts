@@ -32,20 +32,25 @@ export async function startService(env: Record<string, string>, cwd?: string): P
   const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
 
   const url = await new Promise<string>((resolve, reject) => {
+    // Never wait forever: a service that does not say it listens within 15 s fails the test.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`service did not log that it listens within 15 s; stdout: ${out}; stderr: ${err}`));
+    }, 15_000);
     const check = (): void => {
       const line = out.split('\n').find((l) => l.includes('"msg":"listening"'));
       if (line !== undefined) {
+        clearTimeout(timer); // listening: the test decides from here how long it runs
+        child.stdout!.off('data', check);
         const { host, port } = JSON.parse(line) as { host: string; port: number };
         resolve(`http://${host}:${port}`);
       }
     };
     child.stdout!.on('data', check);
-    void exited.then((code) => reject(new Error(`service exited with ${code} before listening: ${err}`)));
-    // Never wait forever: a service that does not say it listens within 15 s fails the test.
-    setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`service did not log that it listens within 15 s; stdout: ${out}; stderr: ${err}`));
-    }, 15_000).unref();
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`service exited with ${code} before listening: ${err}`));
+    });
   });
   return { child, url, stdout: () => out, stderr: () => err, exited };
 }
