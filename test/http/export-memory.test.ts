@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { createMemoryBudget, type MemoryBudget } from '../../src/http/memory-budget.js';
+import type { NewEvent, StoredEvent } from '../../src/events/event.js';
+import { CHUNK_ROWS, CHUNK_SIZE } from '../../src/store/read-in-chunks.js';
+import { PAGE_SIZE } from '../../src/routes/get-events.js';
+import { captureLog } from '../helpers/capture-log.js';
+import { errorMessage, startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
+
+/** Stores `events` in batches small enough for one commit each. */
+async function plant(server: TestServer, events: NewEvent[]): Promise<StoredEvent[]> {
+  const stored: StoredEvent[] = [];
+  for (let i = 0; i < events.length; i += 10) stored.push(...(await server.store.appendAll(events.slice(i, i + 10))));
+  return stored;
+}
+
+const sizeOf = (event: StoredEvent): number => event.dataJson.length + event.userId.length + event.eventType.length;
+
+/**
+ * Sends GET /events on a raw connection and stops reading once the answer has begun, as a client
+ * that stalls would: the service has then read the first chunk and holds it.
+ */
+async function stalledExport(server: TestServer, userId: string): Promise<{ socket: Socket; received(): number }> {
+  const { hostname, port } = new URL(server.url);
+  const socket = connect(Number(port), hostname);
+  let received = 0;
+  socket.on('data', (chunk: Buffer) => (received += chunk.length));
+  socket.write(`GET /events?user_id=${userId} HTTP/1.1\r\nHost: x\r\nX-API-Key: ${TEST_API_KEY}\r\nAccept: application/x-ndjson\r\n\r\n`);
+  await once(socket, 'data');
+  socket.pause();
+  return { socket, received: () => received };
+}
+
+/** Waits (a bounded number of turns of the event loop) until everything reserved has been given back. */
+async function allGivenBack(budget: MemoryBudget): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (budget.reserved() !== 0) {
+    if (Date.now() > deadline) throw new Error(`${budget.reserved()} still reserved after 10 s`);
+    await nextTurn();
+  }
+}
+
+describe('answers of large events hold a bounded amount of memory', () => {
+  let server: TestServer;
+  let budget: MemoryBudget;
+  let huge: StoredEvent[];
+
+  before(async () => {
+    // A budget of one chunk: while one answer holds a chunk, no other can start.
+    budget = createMemoryBudget(CHUNK_SIZE);
+    server = await startTestServer({ responseMemory: budget });
+    // 40 MiB for one user: more than the connection's buffers can take while its client stalls.
+    huge = await plant(server, Array.from({ length: 40 }, (_, i) => ({ userId: 'huge', eventType: 't', dataJson: JSON.stringify({ i, s: 'x'.repeat(1024 * 1024) }) })));
+  });
+  after(() => server.close());
+
+  it('reads chunks of at most 1 MiB of text and one event more, however large the events', async () => {
+    const mixed = await plant(server, Array.from({ length: 30 }, (_, i) => ({
+      userId: 'mixed',
+      eventType: 't',
+      dataJson: JSON.stringify({ i, s: (i % 3 === 0 ? '"' : 'é').repeat(i % 2 === 0 ? 300_000 : 10) }),
+    })));
+    const largest = Math.max(...mixed.map(sizeOf));
+    for (const order of ['asc', 'desc'] as const) {
+      const seen: string[] = [];
+      for await (const chunk of server.store.query({ userId: 'mixed', eventTypes: [], dataFilters: [], order })) {
+        assert.ok(chunk.length <= CHUNK_ROWS);
+        const size = chunk.reduce((total, event) => total + sizeOf(event), 0);
+        assert.ok(size < CHUNK_SIZE + largest, `a chunk of ${size} characters`);
+        seen.push(...chunk.map((event) => event.id));
+      }
+      const expected = mixed.map((event) => event.id);
+      assert.deepEqual(seen, order === 'asc' ? expected : expected.reverse());
+    }
+  });
+
+  it('ends a page of large events at 4 MiB of text, with a Link to the rest, and walks to the end', async () => {
+    const ids: string[] = [];
+    let next: string | undefined = 'user_id=huge&limit=100';
+    let pages = 0;
+    while (next !== undefined) {
+      const response: Response = await server.get(next, { Accept: 'application/x-ndjson' });
+      assert.equal(response.status, 200);
+      const lines = (await response.text()).split('\n').filter((line) => line !== '');
+      // Each event is a little over 1 MiB, so the fourth reaches PAGE_SIZE and ends the page.
+      assert.ok(lines.length >= 1 && lines.length <= PAGE_SIZE / (1024 * 1024), `a page of ${lines.length} events`);
+      ids.push(...lines.map((line) => (JSON.parse(line) as { id: string }).id));
+      next = /<\/events\?([^>]+)>; rel="next"/.exec(response.headers.get('link') ?? '')?.[1];
+      pages++;
+    }
+    assert.deepEqual(ids, huge.map((event) => event.id));
+    assert.equal(pages, 10);
+    assert.equal(budget.reserved(), 0);
+  });
+
+  it('answers 503 with Retry-After before any byte while the memory is held, and serves again once it is given back', async () => {
+    const stalled = await stalledExport(server, 'huge');
+    try {
+      assert.ok(budget.reserved() > 0);
+      for (const query of ['user_id=huge', 'user_id=huge&limit=5']) {
+        const refused = await server.get(query, { Accept: 'application/x-ndjson' });
+        assert.equal(refused.status, 503, query);
+        assert.equal(refused.headers.get('retry-after'), '1');
+        assert.equal(await errorMessage(refused), 'The service is sending as many large answers as its memory allows; retry in 1 s');
+      }
+    } finally {
+      stalled.socket.resume();
+    }
+    await once(stalled.socket, 'end');
+    stalled.socket.destroy();
+    assert.ok(stalled.received() > 40 * 1024 * 1024, `${stalled.received()} bytes`);
+
+    const served = await server.get('user_id=huge', { Accept: 'application/x-ndjson' });
+    assert.equal(served.status, 200);
+    const lines = (await served.text()).split('\n').filter((line) => line !== '');
+    assert.deepEqual(lines.map((line) => (JSON.parse(line) as { id: string }).id), huge.map((event) => event.id));
+    assert.equal(budget.reserved(), 0);
+  });
+});
+
+describe('a client that stops reading', () => {
+  let server: TestServer;
+  let budget: MemoryBudget;
+  const log = captureLog();
+
+  before(async () => {
+    budget = createMemoryBudget(CHUNK_SIZE);
+    server = await startTestServer({ responseMemory: budget, stalledClientMs: 300, log: log.logger });
+    await plant(server, Array.from({ length: 40 }, (_, i) => ({ userId: 'huge', eventType: 't', dataJson: JSON.stringify({ i, s: 'x'.repeat(1024 * 1024) }) })));
+  });
+  after(() => server.close());
+
+  it('is cut off, and what its answer held is given back', async () => {
+    const stalled = await stalledExport(server, 'huge');
+    await log.waitFor((line) => line.msg === 'client stopped reading; connection cut');
+    stalled.socket.resume(); // read what the connection held, up to the cut
+    await once(stalled.socket, 'close');
+    assert.ok(stalled.received() < 40 * 1024 * 1024, `${stalled.received()} bytes: the answer was not cut`);
+    await allGivenBack(budget);
+    const served = await server.get('user_id=huge&limit=1');
+    assert.equal(served.status, 200);
+  });
+});
