@@ -1,5 +1,23 @@
 import type { EventQuery, NewEvent, StoredEvent } from '../events/event.js';
 import type { Checkpoint } from '../integrity/checkpoint.js';
+import type { Logger } from '../ops/logger.js';
+
+/** What opening a store may be told, whichever the backend. */
+export type StoreOptions = {
+  /** Keys the chain (AUDITOR_CHAIN_SECRET); with SQLite, unset means the secret file beside the database. */
+  chainSecret?: string | undefined;
+  /**
+   * For `npm run bench` alone, to measure what the chain costs: events are written without their
+   * link, which `npm run verify` then reports as a break. Never set by the service.
+   */
+  unchainedForBenchmark?: boolean;
+  /** Told how many events each committed batch held. */
+  onBatchCommitted?: (events: number) => void;
+  /** Where the store reports what an operator must act on (silent when not given). */
+  log?: Logger;
+  /** Commits between two prunings of expired idempotency keys (PRUNE_EVERY_COMMITS; tests use 1). */
+  pruneEveryCommits?: number;
+};
 
 /**
  * The only seam between the service and a database. Everything above it is the same whichever

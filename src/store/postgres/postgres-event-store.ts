@@ -1,8 +1,10 @@
 import type { EventQuery, StoredEvent } from '../../events/event.js';
 import { GENESIS_HASH } from '../../integrity/chain.js';
 import { signCheckpoint, type ChainHead, type Checkpoint } from '../../integrity/checkpoint.js';
-import type { EventStore } from '../event-store.js';
+import { silentLogger } from '../../ops/logger.js';
+import type { EventStore, StoreOptions } from '../event-store.js';
 import { createGroupCommit } from '../group-commit.js';
+import { PRUNE_EVERY_COMMITS } from '../idempotency.js';
 import { readInChunks, toStoredEvent, type EventRow } from '../read-in-chunks.js';
 import { createPostgresPool } from './postgres-pool.js';
 import { buildPostgresQuerySql } from './postgres-query-sql.js';
@@ -29,14 +31,10 @@ const READY_TIMEOUT_MS = 1000;
  */
 export async function openPostgresEventStore(
   url: string,
-  options: {
-    /** Required: instances sharing a database must share it, so none is generated. */
-    chainSecret: string;
-    /** For `npm run bench` alone (see openSqliteEventStore). */
-    unchainedForBenchmark?: boolean;
-    onBatchCommitted?: (events: number) => void;
-  },
+  /** chainSecret is required: instances sharing a database must share it, so none is generated. */
+  options: StoreOptions & { chainSecret: string },
 ): Promise<EventStore> {
+  const log = options.log ?? silentLogger;
   const pool = createPostgresPool(url);
   try {
     await migratePostgresPool(pool);
@@ -45,7 +43,11 @@ export async function openPostgresEventStore(
     throw error;
   }
   const chainSecret = Buffer.from(options.chainSecret, 'utf8');
-  const groupCommit = createGroupCommit(createPostgresCommit(pool, options.unchainedForBenchmark === true ? undefined : chainSecret), {
+  const commit = createPostgresCommit(pool, options.unchainedForBenchmark === true ? undefined : chainSecret, {
+    pruneEveryCommits: options.pruneEveryCommits ?? PRUNE_EVERY_COMMITS,
+    onPruneFailed: (message) => log.error({ msg: 'pruning expired idempotency keys failed; no answer changed, it is tried again later', error: message }),
+  });
+  const groupCommit = createGroupCommit(commit, {
     maxBatch: MAX_BATCH,
     maxInFlight: MAX_BATCHES_IN_FLIGHT,
     weight: (group) => group.length,

@@ -1,8 +1,10 @@
 import { statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { EventQuery, StoredEvent } from '../../events/event.js';
-import type { EventStore } from '../event-store.js';
+import type { EventStore, StoreOptions } from '../event-store.js';
 import { createGroupCommit } from '../group-commit.js';
+import { PRUNE_EVERY_COMMITS } from '../idempotency.js';
+import { silentLogger } from '../../ops/logger.js';
 import { readInChunks, toStoredEvent, type EventRow } from '../read-in-chunks.js';
 import { GENESIS_HASH } from '../../integrity/chain.js';
 import { resolveChainSecret } from '../../integrity/chain-secret.js';
@@ -29,23 +31,15 @@ const MAX_BATCHES_IN_FLIGHT = 4;
  * through group commit to a writer thread; queries run on this thread's own connection, which WAL
  * lets read beside the writer.
  */
-export function openSqliteEventStore(
-  path: string,
-  options: {
-    chainSecret?: string;
-    /**
-     * For `npm run bench` alone, to measure what the chain costs: events are written without their
-     * link, which `npm run verify` then reports as a break. Never set by the service.
-     */
-    unchainedForBenchmark?: boolean;
-    /** Told how many events each committed batch held. */
-    onBatchCommitted?: (events: number) => void;
-  } = {},
-): EventStore {
+export function openSqliteEventStore(path: string, options: StoreOptions = {}): EventStore {
+  const log = options.log ?? silentLogger;
   const chainSecret = resolveChainSecret(options.chainSecret, path);
   const db = openDatabase(path);
   db.pragma('query_only = ON'); // this connection reads; only the writer thread writes
-  const writer = startSqliteWriter(path, options.unchainedForBenchmark === true ? undefined : chainSecret);
+  const writer = startSqliteWriter(path, options.unchainedForBenchmark === true ? undefined : chainSecret, {
+    pruneEveryCommits: options.pruneEveryCommits ?? PRUNE_EVERY_COMMITS,
+    onPruneFailed: (message) => log.error({ msg: 'pruning expired idempotency keys failed; no answer changed, it is tried again later', error: message }),
+  });
   const groupCommit = createGroupCommit(writer.commit, {
     maxBatch: MAX_BATCH,
     maxInFlight: MAX_BATCHES_IN_FLIGHT,

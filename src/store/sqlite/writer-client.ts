@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { NewEvent, StoredEvent } from '../../events/event.js';
 import type { BatchOutcome } from '../group-commit.js';
 import { IdempotencyConflictError } from '../idempotency.js';
-import { IDEMPOTENCY_CONFLICT, type GroupOutcome, type WriterReply, type WriterRequest } from './writer-protocol.js';
+import { IDEMPOTENCY_CONFLICT, type GroupOutcome, type WriterData, type WriterReply, type WriterRequest } from './writer-protocol.js';
 
 export type SqliteWriter = {
   /**
@@ -26,10 +26,17 @@ type Waiting = {
  * Starts the writer thread for the SQLite file at `path` (whose schema must already exist), which
  * chains every event it writes with `chainSecret` (none only for the benchmark's comparison).
  */
-export function startSqliteWriter(path: string, chainSecret: Buffer | undefined): SqliteWriter {
-  const worker = new Worker(new URL('./writer-thread.js', import.meta.url), {
-    workerData: { path, chainSecret: chainSecret === undefined ? null : new Uint8Array(chainSecret) },
-  });
+export function startSqliteWriter(
+  path: string,
+  chainSecret: Buffer | undefined,
+  options: { pruneEveryCommits: number; onPruneFailed(message: string): void },
+): SqliteWriter {
+  const workerData: WriterData = {
+    path,
+    chainSecret: chainSecret === undefined ? null : new Uint8Array(chainSecret),
+    pruneEveryCommits: options.pruneEveryCommits,
+  };
+  const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData });
   const waiting = new Map<number, Waiting>();
   let nextBatch = 0;
   let broken: Error | undefined;
@@ -43,6 +50,10 @@ export function startSqliteWriter(path: string, chainSecret: Buffer | undefined)
 
   worker.on('message', (reply: WriterReply) => {
     if (reply.kind === 'closed') return;
+    if (reply.kind === 'prune-failed') {
+      options.onPruneFailed(reply.message);
+      return;
+    }
     const entry = waiting.get(reply.batch);
     if (entry === undefined) return;
     waiting.delete(reply.batch);

@@ -1,5 +1,14 @@
 /** Messages between the SQLite store and its writer thread. */
 
+/** What the writer thread is started with. */
+export type WriterData = {
+  path: string;
+  /** Null only for the benchmark's unchained comparison. */
+  chainSecret: Uint8Array | null;
+  /** Commits between two prunings of expired idempotency keys. */
+  pruneEveryCommits: number;
+};
+
 /** One event to insert. Tuples clone faster than objects. */
 export type EventTuple = [userId: string, eventType: string, dataJson: string, keyName: string | null, idempotencyKey: string | null];
 
@@ -23,4 +32,6 @@ export type GroupOutcome = InsertOutcome[] | string;
 export type WriterReply =
   | { kind: 'committed'; batch: number; outcomes: GroupOutcome[] }
   | { kind: 'failed'; batch: number; message: string }
-  | { kind: 'closed' };
+  | { kind: 'closed' }
+  /** Expired idempotency keys could not be deleted; nothing else changes (for the log). */
+  | { kind: 'prune-failed'; message: string };

@@ -15,12 +15,13 @@ import {
   type EventTuple,
   type GroupOutcome,
   type InsertOutcome,
+  type WriterData,
   type WriterReply,
   type WriterRequest,
 } from './writer-protocol.js';
 
 const port = parentPort!;
-const { path, chainSecret } = workerData as { path: string; chainSecret: Uint8Array | null };
+const { path, chainSecret, pruneEveryCommits } = workerData as WriterData;
 const secret = chainSecret === null ? undefined : Buffer.from(chainSecret);
 const db = openDatabase(path);
 const insert = db.prepare('INSERT INTO events (id, ts, user_id, event_type, data, key_name, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
@@ -97,14 +98,37 @@ const insertAll = db.transaction((groups: EventGroup[]): GroupOutcome[] => {
   });
 });
 
-/** Commits the groups in one transaction that takes the write lock at its start. */
-function commit(groups: EventGroup[]): GroupOutcome[] {
-  const outcomes = insertAll.immediate(groups);
-  if (++commitsSincePrune >= 1000) {
-    commitsSincePrune = 0;
-    pruneIdempotent.run(Date.now() - IDEMPOTENCY_WINDOW_MS); // expired keys: a later reuse stores anew
+/** Commits the batches in one transaction that takes the write lock at its start, and answers each. */
+function commit(batches: Array<WriterRequest & { kind: 'commit' }>): void {
+  const groups = batches.length === 1 ? batches[0]!.groups : batches.flatMap((batch) => batch.groups);
+  let outcomes: GroupOutcome[];
+  try {
+    outcomes = insertAll.immediate(groups);
+  } catch (error) {
+    for (const batch of batches) port.postMessage({ kind: 'failed', batch: batch.batch, message: (error as Error).message } satisfies WriterReply);
+    return;
   }
-  return outcomes;
+  let offset = 0;
+  for (const batch of batches) {
+    port.postMessage({ kind: 'committed', batch: batch.batch, outcomes: outcomes.slice(offset, offset + batch.groups.length) } satisfies WriterReply);
+    offset += batch.groups.length;
+  }
+  pruneIfDue();
+}
+
+/**
+ * Deletes expired idempotency keys (a later reuse of one stores anew), every so many commits. It
+ * runs after the answers are sent, in a transaction of its own: whatever becomes of it, the
+ * events already committed stay acknowledged. A failure is only reported, to be logged.
+ */
+function pruneIfDue(): void {
+  if (++commitsSincePrune < pruneEveryCommits) return;
+  commitsSincePrune = 0;
+  try {
+    pruneIdempotent.run(Date.now() - IDEMPOTENCY_WINDOW_MS);
+  } catch (error) {
+    port.postMessage({ kind: 'prune-failed', message: (error as Error).message } satisfies WriterReply);
+  }
 }
 
 port.on('message', (first: WriterRequest) => {
@@ -113,21 +137,9 @@ port.on('message', (first: WriterRequest) => {
   for (let next = receiveMessageOnPort(port); next !== undefined; next = receiveMessageOnPort(port)) {
     requests.push(next.message as WriterRequest);
   }
-  const batches = requests.filter((request) => request.kind === 'commit');
+  const batches = requests.filter((request): request is WriterRequest & { kind: 'commit' } => request.kind === 'commit');
   const closing = requests.some((request) => request.kind === 'close');
-  if (batches.length > 0) {
-    const groups = batches.length === 1 ? batches[0]!.groups : batches.flatMap((batch) => batch.groups);
-    try {
-      const outcomes = commit(groups);
-      let offset = 0;
-      for (const batch of batches) {
-        port.postMessage({ kind: 'committed', batch: batch.batch, outcomes: outcomes.slice(offset, offset + batch.groups.length) } satisfies WriterReply);
-        offset += batch.groups.length;
-      }
-    } catch (error) {
-      for (const batch of batches) port.postMessage({ kind: 'failed', batch: batch.batch, message: (error as Error).message } satisfies WriterReply);
-    }
-  }
+  if (batches.length > 0) commit(batches);
   if (closing) {
     db.close();
     port.postMessage({ kind: 'closed' } satisfies WriterReply);
