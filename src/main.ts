@@ -65,6 +65,9 @@ function openKeys(config: Config): { keys: KeyRegistry; source: string } {
   return { keys, source: `${fileKeys} from ${config.keysFile}${envKey}` };
 }
 
+// Audit data is its owner's alone: whatever this process creates (the database with its -wal and
+// -shm, chain.secret, their folder) is created owner-only, whatever umask it was started with.
+process.umask(0o077);
 const config = readConfig();
 const log = createJsonLogger(undefined, config.logLevel);
 process.on('exit', () => log.flush());

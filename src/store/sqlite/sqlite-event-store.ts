@@ -10,6 +10,7 @@ import { GENESIS_HASH } from '../../integrity/chain.js';
 import { resolveChainSecret } from '../../integrity/chain-secret.js';
 import { signCheckpoint, type ChainHead, type Checkpoint } from '../../integrity/checkpoint.js';
 import { buildEventQuerySql } from './event-query-sql.js';
+import { filesOpenToOthers } from './database-files.js';
 import { openDatabase } from './open-database.js';
 import { startSqliteWriter } from './writer-client.js';
 
@@ -36,6 +37,11 @@ export function openSqliteEventStore(path: string, options: StoreOptions = {}): 
   const chainSecret = resolveChainSecret(options.chainSecret, path);
   const db = openDatabase(path);
   db.pragma('query_only = ON'); // this connection reads; only the writer thread writes
+  const exposed = filesOpenToOthers(path);
+  if (exposed.length > 0) {
+    // Left as they are (someone may have opened them on purpose, to a backup group), but said.
+    log.error({ msg: 'database files are open to others than their owner: chmod 600 them unless that is meant', files: exposed });
+  }
   const writer = startSqliteWriter(path, options.unchainedForBenchmark === true ? undefined : chainSecret, {
     pruneEveryCommits: options.pruneEveryCommits ?? PRUNE_EVERY_COMMITS,
     onPruneFailed: (message) => log.error({ msg: 'pruning expired idempotency keys failed; no answer changed, it is tried again later', error: message }),
