@@ -40,7 +40,11 @@ export interface EventStore {
   checkpoint(): Promise<Checkpoint>;
   /** The space the events take in the database, in bytes (indexes and logs included), for metrics. */
   sizeBytes(): Promise<number>;
-  /** Whether the database answers now (for readiness probes): cheap, and never throws. */
+  /**
+   * Whether an event appended now can be stored (for readiness probes): the database answers and
+   * takes writes, as the last write showed or, after one failed, a throttled probe write shows.
+   * Cheap, and never throws.
+   */
   isReady(): Promise<boolean>;
   /** Finishes pending work and releases the database. */
   close(): Promise<void>;

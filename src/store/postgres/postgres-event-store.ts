@@ -5,6 +5,7 @@ import { silentLogger } from '../../ops/logger.js';
 import type { EventStore, StoreOptions } from '../event-store.js';
 import { createGroupCommit } from '../group-commit.js';
 import { PRUNE_EVERY_COMMITS } from '../idempotency.js';
+import { createWriteReadiness } from '../write-readiness.js';
 import { readInChunks, toStoredEvent, type EventRow } from '../read-in-chunks.js';
 import { createPostgresPool } from './postgres-pool.js';
 import { buildPostgresQuerySql } from './postgres-query-sql.js';
@@ -24,6 +25,11 @@ const MAX_BATCHES_IN_FLIGHT = 1;
 /** How long a readiness probe waits for the database before calling it down. */
 const READY_TIMEOUT_MS = 1000;
 
+/** Whether this session may write at all: not on a standby, not in read-only transactions by default. */
+const SELECT_WRITABLE = `SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off' AS writable`;
+/** A write that commits (synchronously, like every commit of the pool) to the probe row. */
+const PROBE_WRITE = `INSERT INTO write_probe (id, at_ms) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at_ms = EXCLUDED.at_ms`;
+
 /**
  * An EventStore on PostgreSQL (`url`, a postgres:// connection string). Several instances may
  * share the database: their commits take turns on the table lock, and each extends the one chain.
@@ -36,8 +42,16 @@ export async function openPostgresEventStore(
 ): Promise<EventStore> {
   const log = options.log ?? silentLogger;
   const pool = createPostgresPool(url);
+  const probeWrite = async (): Promise<void> => void (await pool.query(PROBE_WRITE, [Date.now()]));
   try {
+    const { rows } = await pool.query<{ writable: boolean }>(SELECT_WRITABLE);
+    if (rows[0]?.writable !== true) {
+      throw new Error('the database is read-only (a standby, or default_transaction_read_only is on): Auditor must write to a primary');
+    }
     await migratePostgresPool(pool);
+    await probeWrite().catch((error: Error) => {
+      throw new Error(`the database cannot be written (${error.message})`);
+    });
   } catch (error) {
     await pool.end();
     throw error;
@@ -47,7 +61,8 @@ export async function openPostgresEventStore(
     pruneEveryCommits: options.pruneEveryCommits ?? PRUNE_EVERY_COMMITS,
     onPruneFailed: (message) => log.error({ msg: 'pruning expired idempotency keys failed; no answer changed, it is tried again later', error: message }),
   });
-  const groupCommit = createGroupCommit(commit, {
+  const readiness = createWriteReadiness(probeWrite);
+  const groupCommit = createGroupCommit(readiness.track(commit), {
     maxBatch: MAX_BATCH,
     maxInFlight: MAX_BATCHES_IN_FLIGHT,
     weight: (group) => group.length,
@@ -81,7 +96,9 @@ export async function openPostgresEventStore(
       const timedOut = new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
       });
-      const answered = pool.query('SELECT 1').then(() => true, () => false);
+      // Answering is not enough: a standby answers too. Then the writes' own record (see canWrite).
+      const answered = pool.query<{ writable: boolean }>(SELECT_WRITABLE)
+        .then(({ rows }) => rows[0]?.writable === true && readiness.canWrite(), () => false);
       try {
         return await Promise.race([answered, timedOut]);
       } finally {

@@ -4,6 +4,7 @@ import type { EventQuery, StoredEvent } from '../../events/event.js';
 import type { EventStore, StoreOptions } from '../event-store.js';
 import { createGroupCommit } from '../group-commit.js';
 import { PRUNE_EVERY_COMMITS } from '../idempotency.js';
+import { createWriteReadiness } from '../write-readiness.js';
 import { silentLogger } from '../../ops/logger.js';
 import { readInChunks, toStoredEvent, type EventRow } from '../read-in-chunks.js';
 import { GENESIS_HASH } from '../../integrity/chain.js';
@@ -11,7 +12,7 @@ import { resolveChainSecret } from '../../integrity/chain-secret.js';
 import { signCheckpoint, type ChainHead, type Checkpoint } from '../../integrity/checkpoint.js';
 import { buildEventQuerySql } from './event-query-sql.js';
 import { filesOpenToOthers } from './database-files.js';
-import { openDatabase } from './open-database.js';
+import { createWriteProbe, openDatabase } from './open-database.js';
 import { startSqliteWriter } from './writer-client.js';
 
 /** Rows read per chunk: enough to amortise a statement step, small enough to keep memory flat. */
@@ -36,6 +37,13 @@ export function openSqliteEventStore(path: string, options: StoreOptions = {}): 
   const log = options.log ?? silentLogger;
   const chainSecret = resolveChainSecret(options.chainSecret, path);
   const db = openDatabase(path);
+  try {
+    createWriteProbe(db)();
+  } catch (error) {
+    db.close();
+    throw new Error(`the database cannot be written (${(error as Error).message}): check the file's owner and mode, ` +
+      'the free space on its disk, and that its file system is mounted read-write');
+  }
   db.pragma('query_only = ON'); // this connection reads; only the writer thread writes
   const exposed = filesOpenToOthers(path);
   if (exposed.length > 0) {
@@ -46,7 +54,8 @@ export function openSqliteEventStore(path: string, options: StoreOptions = {}): 
     pruneEveryCommits: options.pruneEveryCommits ?? PRUNE_EVERY_COMMITS,
     onPruneFailed: (message) => log.error({ msg: 'pruning expired idempotency keys failed; no answer changed, it is tried again later', error: message }),
   });
-  const groupCommit = createGroupCommit(writer.commit, {
+  const readiness = createWriteReadiness(writer.probe);
+  const groupCommit = createGroupCommit(readiness.track(writer.commit), {
     maxBatch: MAX_BATCH,
     maxInFlight: MAX_BATCHES_IN_FLIGHT,
     weight: (group) => group.length,
@@ -92,10 +101,11 @@ export function openSqliteEventStore(path: string, options: StoreOptions = {}): 
 
     async isReady(): Promise<boolean> {
       try {
-        return writer.isAlive() && selectOne.get() === 1;
+        if (!writer.isAlive() || selectOne.get() !== 1) return false;
       } catch {
         return false;
       }
+      return readiness.canWrite();
     },
 
     async sizeBytes(): Promise<number> {

@@ -10,6 +10,8 @@ export type SqliteWriter = {
    * a group of several events is stored whole or not at all.
    */
   commit(groups: ReadonlyArray<readonly NewEvent[]>): Promise<Array<BatchOutcome<StoredEvent[]>>>;
+  /** Resolves once the writer has committed a write to the probe row; rejects with why it could not. */
+  probe(): Promise<void>;
   /** False once the writer thread has failed or stopped: nothing could be stored. */
   isAlive(): boolean;
   /** Lets the writer finish and close its connection. */
@@ -38,20 +40,30 @@ export function startSqliteWriter(
   };
   const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData });
   const waiting = new Map<number, Waiting>();
+  const probes = new Map<number, { resolve(): void; reject(error: Error): void }>();
   let nextBatch = 0;
+  let nextProbe = 0;
   let broken: Error | undefined;
   let closing = false;
 
   const failAll = (error: Error): void => {
     broken ??= error;
-    for (const entry of waiting.values()) entry.reject(error);
+    for (const entry of [...waiting.values(), ...probes.values()]) entry.reject(error);
     waiting.clear();
+    probes.clear();
   };
 
   worker.on('message', (reply: WriterReply) => {
     if (reply.kind === 'closed') return;
     if (reply.kind === 'prune-failed') {
       options.onPruneFailed(reply.message);
+      return;
+    }
+    if (reply.kind === 'probed') {
+      const probe = probes.get(reply.probe);
+      probes.delete(reply.probe);
+      if (reply.message === null) probe?.resolve();
+      else probe?.reject(new Error(reply.message));
       return;
     }
     const entry = waiting.get(reply.batch);
@@ -81,6 +93,15 @@ export function startSqliteWriter(
           batch,
           groups: groups.map((group) => group.map((e) => [e.userId, e.eventType, e.dataJson, e.keyName ?? null, e.idempotencyKey ?? null])),
         });
+      });
+    },
+    probe() {
+      if (broken !== undefined) return Promise.reject(broken);
+      if (closing) return Promise.reject(new Error('the SQLite writer is closing'));
+      return new Promise((resolve, reject) => {
+        const probe = nextProbe++;
+        probes.set(probe, { resolve, reject });
+        send({ kind: 'probe', probe });
       });
     },
     isAlive: () => broken === undefined && !closing,

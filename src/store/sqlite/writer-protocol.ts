@@ -15,7 +15,11 @@ export type EventTuple = [userId: string, eventType: string, dataJson: string, k
 /** Events that are stored together or not at all (one POST /events/batch), or a single event. */
 export type EventGroup = EventTuple[];
 
-export type WriterRequest = { kind: 'commit'; batch: number; groups: EventGroup[] } | { kind: 'close' };
+export type WriterRequest =
+  | { kind: 'commit'; batch: number; groups: EventGroup[] }
+  /** Write the probe row (see createWriteProbe), to learn whether a write can succeed now. */
+  | { kind: 'probe'; probe: number }
+  | { kind: 'close' };
 
 /**
  * Per event: [id, timestampMs, seq, replayed] when stored (or found stored under its idempotency
@@ -32,6 +36,8 @@ export type GroupOutcome = InsertOutcome[] | string;
 export type WriterReply =
   | { kind: 'committed'; batch: number; outcomes: GroupOutcome[] }
   | { kind: 'failed'; batch: number; message: string }
+  /** The probe's write committed (message null), or why it did not. */
+  | { kind: 'probed'; probe: number; message: string | null }
   | { kind: 'closed' }
   /** Expired idempotency keys could not be deleted; nothing else changes (for the log). */
   | { kind: 'prune-failed'; message: string };

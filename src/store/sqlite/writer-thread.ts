@@ -7,7 +7,7 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { createUuidV7Generator } from '../../events/uuid-v7.js';
 import { chainHash, GENESIS_HASH } from '../../integrity/chain.js';
-import { openDatabase } from './open-database.js';
+import { createWriteProbe, openDatabase } from './open-database.js';
 import { IDEMPOTENCY_WINDOW_MS, idempotencyRequestDigest } from '../idempotency.js';
 import {
   IDEMPOTENCY_CONFLICT,
@@ -35,6 +35,7 @@ const upsertIdempotent = db.prepare(
   'INSERT OR REPLACE INTO idempotency (key_name, idempotency_key, request_sha256, event_id, created_ms) VALUES (?, ?, ?, ?, ?)',
 );
 const pruneIdempotent = db.prepare('DELETE FROM idempotency WHERE created_ms <= ?');
+const probeWrite = createWriteProbe(db);
 let commitsSincePrune = 0;
 
 // Ids, timestamps and chain hashes are assigned inside the transaction, in commit order. The head
@@ -131,6 +132,17 @@ function pruneIfDue(): void {
   }
 }
 
+/** One probe write answers every probe that was waiting for it. */
+function probe(probes: Array<WriterRequest & { kind: 'probe' }>): void {
+  let message: string | null = null;
+  try {
+    probeWrite();
+  } catch (error) {
+    message = (error as Error).message;
+  }
+  for (const { probe } of probes) port.postMessage({ kind: 'probed', probe, message } satisfies WriterReply);
+}
+
 port.on('message', (first: WriterRequest) => {
   // Everything the main thread sent while the last transaction ran joins this one.
   const requests: WriterRequest[] = [first];
@@ -138,8 +150,10 @@ port.on('message', (first: WriterRequest) => {
     requests.push(next.message as WriterRequest);
   }
   const batches = requests.filter((request): request is WriterRequest & { kind: 'commit' } => request.kind === 'commit');
+  const probes = requests.filter((request): request is WriterRequest & { kind: 'probe' } => request.kind === 'probe');
   const closing = requests.some((request) => request.kind === 'close');
   if (batches.length > 0) commit(batches);
+  if (probes.length > 0) probe(probes);
   if (closing) {
     db.close();
     port.postMessage({ kind: 'closed' } satisfies WriterReply);
