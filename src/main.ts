@@ -46,7 +46,12 @@ function generateApiKey(config: Config): string {
 
 async function openStore(config: Config, metrics: Metrics): Promise<EventStore> {
   try {
-    return await openEventStore(config.database, { chainSecret: config.chainSecret, onBatchCommitted: metrics.batchCommitted, log });
+    return await openEventStore(config.database, {
+      chainSecret: config.chainSecret,
+      onBatchCommitted: metrics.batchCommitted,
+      log,
+      allowNewDatabase: config.allowNewDatabase,
+    });
   } catch (error) {
     fail(`AUDITOR_DB: cannot open the database at "${describeDatabase(config.database)}": ${(error as Error).message}`);
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -42,6 +42,26 @@ async function readyzBecomes(service: ServiceProcess, status: number): Promise<R
   }
 }
 
+/** The service's log lines so far, parsed. */
+function logLines(service: ServiceProcess): Array<Record<string, unknown>> {
+  return service.stdout().split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** Resolves with the first log line that `matches`, as soon as the service writes it. */
+function logLine(service: ServiceProcess, matches: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const look = (): void => {
+      const line = logLines(service).find(matches);
+      if (line === undefined) return;
+      service.child.stdout!.off('data', look);
+      resolve(line);
+    };
+    service.child.stdout!.on('data', look);
+    void service.exited.then((code) => reject(new Error(`the service exited (${code}) before logging the line`)));
+    look();
+  });
+}
+
 async function stop(service: ServiceProcess): Promise<void> {
   service.child.kill('SIGTERM');
   await service.exited;
@@ -53,6 +73,82 @@ describe('the database file under a hostile environment', () => {
     dir = mkdtempSync(join(tmpdir(), 'auditor-db-files-'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('notices its database file deleted while it runs: 503 to writes and /readyz, one loud line, and a copy of what it held', async () => {
+    const path = join(dir, 'deleted', 'auditor.db');
+    const env = { AUDITOR_API_KEY: KEY, AUDITOR_DB: path };
+    const service = await startService(env);
+    const acknowledged: string[] = [];
+    try {
+      for (let n = 0; n < 3; n++) {
+        const response = await post(service, { n });
+        assert.equal(response.status, 201);
+        acknowledged.push(((await response.json()) as { id: string }).id);
+      }
+      rmSync(path);
+      rmSync(`${path}-wal`);
+
+      await assertUnavailable(await fetch(`${service.url}/readyz`), NOT_READY);
+      await assertUnavailable(await post(service, { n: 3 }), NOT_RECORDED);
+      const rescued = await logLine(service, (line) => String(line.msg).startsWith('copied everything the lost database held'));
+      await assertUnavailable(await post(service, { n: 4 }), NOT_RECORDED);
+      await assertUnavailable(await fetch(`${service.url}/readyz`), NOT_READY);
+
+      const loud = logLines(service).filter((line) => String(line.msg).startsWith('DATABASE FILE LOST'));
+      assert.equal(loud.length, 1, 'said once');
+      assert.equal(loud[0]!.level, 'error');
+      assert.equal(loud[0]!.database, path);
+      const copy = readdirSync(join(dir, 'deleted')).find((name) => name.startsWith('auditor.db.rescued-'));
+      assert.ok(copy !== undefined);
+      assert.match(String(loud[0]!.msg), new RegExp(`^DATABASE FILE LOST: ${path}(-wal)? was deleted\\. Every write is refused \\(503\\)`));
+      assert.equal(rescued.msg, `copied everything the lost database held to ${join(dir, 'deleted', copy)}: stop the service, move that file to ${path}, and start it again`);
+      assert.equal(statSync(join(dir, 'deleted', copy)).mode & 0o777, 0o600);
+    } finally {
+      await stop(service);
+    }
+
+    // A restart would begin an empty log beside the old chain secret: refused, saying what to do.
+    const refused = await runFailingService(env);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr, `auditor: AUDITOR_DB: cannot open the database at "${path}": there is no database file, but ` +
+      `${join(dir, 'deleted', 'chain.secret')} of an earlier one is there: restore the database (with its -wal, if it had one) ` +
+      'from a backup, or set AUDITOR_ALLOW_NEW_DATABASE=1 once to start a new, empty log\n');
+
+    // The copy put back, everything acknowledged is there, and the chain goes on.
+    const copy = readdirSync(join(dir, 'deleted')).find((name) => name.startsWith('auditor.db.rescued-'))!;
+    renameSync(join(dir, 'deleted', copy), path);
+    const restarted = await startService(env);
+    try {
+      assert.equal((await post(restarted, { n: 5 })).status, 201);
+      const stored = await fetch(`${restarted.url}/events?user_id=files`, { headers: { 'X-API-Key': KEY } });
+      const events = (await stored.json()) as Array<{ id: string; data: { n: number } }>;
+      assert.deepEqual(events.slice(0, 3).map((event) => event.id), acknowledged);
+      assert.deepEqual(events.map((event) => event.data.n), [0, 1, 2, 5]);
+    } finally {
+      await stop(restarted);
+    }
+  });
+
+  it('starts a new, empty log beside an earlier one\'s chain secret only when told to', async () => {
+    const path = join(dir, 'replaced', 'auditor.db');
+    const env = { AUDITOR_API_KEY: KEY, AUDITOR_DB: path };
+    const first = await startService(env);
+    assert.equal((await post(first)).status, 201);
+    await stop(first);
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
+
+    assert.equal((await runFailingService(env)).code, 1);
+    const allowed = await startService({ ...env, AUDITOR_ALLOW_NEW_DATABASE: '1' });
+    try {
+      const stored = await fetch(`${allowed.url}/events?user_id=files`, { headers: { 'X-API-Key': KEY } });
+      assert.deepEqual(await stored.json(), []);
+      assert.equal((await post(allowed)).status, 201);
+    } finally {
+      await stop(allowed);
+    }
+    const again = await startService(env); // the new database is there now: no need to say so again
+    await stop(again);
+  });
 
   it('refuses to start on a database file it cannot write, with one line that says what to check', async (t) => {
     const path = join(dir, 'write-protected', 'auditor.db');

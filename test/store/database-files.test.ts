@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { createJsonLogger } from '../../src/ops/logger.js';
 import { openSqliteEventStore } from '../../src/store/sqlite/sqlite-event-store.js';
 
@@ -52,6 +53,40 @@ describe('the SQLite database files', () => {
         files: [`${path} (0644)`, `${path}-wal (0644)`, `${path}-shm (0644)`],
       }]);
       assert.equal(mode(path), 0o644);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses every write once its database file is replaced by another, rolling back the batch that found it', async () => {
+    const path = join(dir, 'auditor.db');
+    const { log, lines } = keptLines();
+    let copied!: () => void;
+    const rescued = new Promise<void>((resolve) => (copied = resolve));
+    const store = openSqliteEventStore(path, {
+      log: { info: log.info, error: (fields) => (log.error(fields), String(fields.msg).startsWith('copied') && copied()) },
+    });
+    try {
+      const first = await store.append({ userId: 'u', eventType: 'before', dataJson: '{}' });
+      // Another file put at the path while the service runs (a restored backup, say).
+      copyFileSync(path, join(dir, 'other.db'));
+      renameSync(join(dir, 'other.db'), path);
+
+      const refused = { message: /^the database file is lost \(.*auditor\.db was replaced by another file\); nothing more can be recorded$/ };
+      await assert.rejects(store.append({ userId: 'u', eventType: 'after', dataJson: '{}' }), refused);
+      await assert.rejects(store.append({ userId: 'u', eventType: 'later', dataJson: '{}' }), refused);
+      assert.equal(await store.isReady(), false);
+      await rescued;
+      assert.equal(lines.filter((line) => String(line.msg).startsWith('DATABASE FILE LOST')).length, 1);
+
+      // The copy holds what the replaced file held: the first event, not the batch rolled back.
+      const copy = readdirSync(dir).find((name) => name.startsWith('auditor.db.rescued-'))!;
+      const db = new Database(join(dir, copy), { readonly: true });
+      try {
+        assert.deepEqual(db.prepare('SELECT id, event_type FROM events').all(), [{ id: first.id, event_type: 'before' }]);
+      } finally {
+        db.close();
+      }
     } finally {
       await store.close();
     }

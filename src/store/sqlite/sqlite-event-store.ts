@@ -8,10 +8,11 @@ import { createWriteReadiness } from '../write-readiness.js';
 import { silentLogger } from '../../ops/logger.js';
 import { readInChunks, toStoredEvent, type EventRow } from '../read-in-chunks.js';
 import { GENESIS_HASH } from '../../integrity/chain.js';
-import { resolveChainSecret } from '../../integrity/chain-secret.js';
+import { chainSecretPath, resolveChainSecret } from '../../integrity/chain-secret.js';
 import { signCheckpoint, type ChainHead, type Checkpoint } from '../../integrity/checkpoint.js';
 import { buildEventQuerySql } from './event-query-sql.js';
-import { filesOpenToOthers } from './database-files.js';
+import { guardDatabaseFiles } from './database-file-guard.js';
+import { filesOpenToOthers, readFileIdentity, refuseToReplaceMissingDatabase } from './database-files.js';
 import { createWriteProbe, openDatabase } from './open-database.js';
 import { startSqliteWriter } from './writer-client.js';
 
@@ -35,6 +36,7 @@ const MAX_BATCHES_IN_FLIGHT = 4;
  */
 export function openSqliteEventStore(path: string, options: StoreOptions = {}): EventStore {
   const log = options.log ?? silentLogger;
+  refuseToReplaceMissingDatabase(path, [chainSecretPath(path), `${path}-wal`], options.allowNewDatabase === true);
   const chainSecret = resolveChainSecret(options.chainSecret, path);
   const db = openDatabase(path);
   try {
@@ -50,12 +52,20 @@ export function openSqliteEventStore(path: string, options: StoreOptions = {}): 
     // Left as they are (someone may have opened them on purpose, to a backup group), but said.
     log.error({ msg: 'database files are open to others than their owner: chmod 600 them unless that is meant', files: exposed });
   }
+  const identity = readFileIdentity(path);
   const writer = startSqliteWriter(path, options.unchainedForBenchmark === true ? undefined : chainSecret, {
     pruneEveryCommits: options.pruneEveryCommits ?? PRUNE_EVERY_COMMITS,
+    identity,
     onPruneFailed: (message) => log.error({ msg: 'pruning expired idempotency keys failed; no answer changed, it is tried again later', error: message }),
+    onLost: (reason) => files.lose(reason),
   });
+  const files = guardDatabaseFiles(path, identity, { log, rescue: writer.rescue });
+  const commit: typeof writer.commit = (groups) => {
+    const lost = files.lost();
+    return lost === undefined ? writer.commit(groups) : Promise.reject(new Error(`the database file is lost (${lost}); nothing more can be recorded`));
+  };
   const readiness = createWriteReadiness(writer.probe);
-  const groupCommit = createGroupCommit(readiness.track(writer.commit), {
+  const groupCommit = createGroupCommit(readiness.track(commit), {
     maxBatch: MAX_BATCH,
     maxInFlight: MAX_BATCHES_IN_FLIGHT,
     weight: (group) => group.length,
@@ -100,6 +110,7 @@ export function openSqliteEventStore(path: string, options: StoreOptions = {}): 
     },
 
     async isReady(): Promise<boolean> {
+      if (!files.check()) return false;
       try {
         if (!writer.isAlive() || selectOne.get() !== 1) return false;
       } catch {
@@ -125,6 +136,7 @@ export function openSqliteEventStore(path: string, options: StoreOptions = {}): 
     },
 
     async close(): Promise<void> {
+      files.stop();
       await groupCommit.drain();
       await writer.close();
       if (db.open) db.close();

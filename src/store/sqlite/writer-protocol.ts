@@ -1,4 +1,5 @@
 /** Messages between the SQLite store and its writer thread. */
+import type { FileIdentity } from './database-files.js';
 
 /** What the writer thread is started with. */
 export type WriterData = {
@@ -7,6 +8,8 @@ export type WriterData = {
   chainSecret: Uint8Array | null;
   /** Commits between two prunings of expired idempotency keys. */
   pruneEveryCommits: number;
+  /** The files the store opened: the writer writes nothing once the paths name others. */
+  identity: FileIdentity;
 };
 
 /** One event to insert. Tuples clone faster than objects. */
@@ -19,6 +22,8 @@ export type WriterRequest =
   | { kind: 'commit'; batch: number; groups: EventGroup[] }
   /** Write the probe row (see createWriteProbe), to learn whether a write can succeed now. */
   | { kind: 'probe'; probe: number }
+  /** The database's files are lost (`reason`): write nothing more, and copy what the open file holds to `to`. */
+  | { kind: 'rescue'; to: string; reason: string }
   | { kind: 'close' };
 
 /**
@@ -38,6 +43,10 @@ export type WriterReply =
   | { kind: 'failed'; batch: number; message: string }
   /** The probe's write committed (message null), or why it did not. */
   | { kind: 'probed'; probe: number; message: string | null }
+  /** The paths no longer name the files the writer writes (`reason`); it has written nothing since it saw. */
+  | { kind: 'lost'; reason: string }
+  /** The copy asked for by `rescue` is complete (message null), or why it is not. */
+  | { kind: 'rescued'; to: string; message: string | null }
   | { kind: 'closed' }
   /** Expired idempotency keys could not be deleted; nothing else changes (for the log). */
   | { kind: 'prune-failed'; message: string };
