@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { chainSecretPath, findChainSecret, resolveChainSecret } from '../../src/integrity/chain-secret.js';
+import { openSqliteEventStore } from '../../src/store/sqlite/sqlite-event-store.js';
 import { mountSmallFilesystem } from '../helpers/small-filesystem.js';
+
+const VERIFY = fileURLToPath(new URL('../../src/cli/verify.js', import.meta.url));
 
 const WRITTEN = 'q3Hk2Vd8_Zp0mN5rT7wX1yB4cE6gJ9aL-sU2oI8fR0t\n'; // the shape resolveChainSecret writes
 
@@ -55,5 +60,25 @@ describe('the chain secret file', () => {
     assert.equal(statSync(chainSecretPath(db)).mode & 0o777, 0o600);
     assert.deepEqual(readdirSync(fs.dir), ['chain.secret']);
     assert.deepEqual(resolveChainSecret(undefined, db), secret, 'read back, not generated again');
+  });
+
+  it('makes npm run verify exit 2 (could not check) with one line on such a file, not 1 (tampered) with a stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'auditor-secret-'));
+    try {
+      const db = join(dir, 'auditor.db');
+      await openSqliteEventStore(db).close();
+      writeFileSync(chainSecretPath(db), '');
+      const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
+        execFile(process.execPath, [VERIFY], { cwd: dir, env: { PATH: process.env.PATH ?? '', AUDITOR_DB: db } },
+          (error, _stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code), stderr }));
+      });
+      assert.deepEqual(result, {
+        code: 2,
+        stderr: `verify: ${chainSecretPath(db)} is not what this service writes there (expected 43 base64url characters and a line break; ` +
+          'it holds 0 bytes): restore it from a backup; only if nothing was ever written with it, delete it to have a new one made\n',
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

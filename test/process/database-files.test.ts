@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -148,6 +148,31 @@ describe('the database file under a hostile environment', () => {
     }
     const again = await startService(env); // the new database is there now: no need to say so again
     await stop(again);
+  });
+
+  it('creates the database, its -wal and -shm, chain.secret and their folder for their owner only', async () => {
+    const folder = join(dir, 'modes');
+    const service = await startService({ AUDITOR_API_KEY: KEY, AUDITOR_DB: join(folder, 'auditor.db') });
+    try {
+      assert.equal((await post(service)).status, 201);
+      const modes = Object.fromEntries(readdirSync(folder).map((name) => [name, statSync(join(folder, name)).mode & 0o777]));
+      assert.deepEqual(modes, { 'auditor.db': 0o600, 'auditor.db-wal': 0o600, 'auditor.db-shm': 0o600, 'chain.secret': 0o600 });
+      assert.equal(statSync(folder).mode & 0o777, 0o700);
+    } finally {
+      await stop(service);
+    }
+  });
+
+  it('refuses to start with a chain.secret that is not what it writes (empty, after a full disk)', async () => {
+    const path = join(dir, 'empty-secret', 'auditor.db');
+    const env = { AUDITOR_API_KEY: KEY, AUDITOR_DB: path };
+    await stop(await startService(env));
+    writeFileSync(join(dir, 'empty-secret', 'chain.secret'), '');
+    const refused = await runFailingService(env);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr, `auditor: AUDITOR_DB: cannot open the database at "${path}": ${join(dir, 'empty-secret', 'chain.secret')} ` +
+      'is not what this service writes there (expected 43 base64url characters and a line break; it holds 0 bytes): restore it ' +
+      'from a backup; only if nothing was ever written with it, delete it to have a new one made\n');
   });
 
   it('refuses to start on a database file it cannot write, with one line that says what to check', async (t) => {
