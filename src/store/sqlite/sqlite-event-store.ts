@@ -37,14 +37,16 @@ const MAX_BATCHES_IN_FLIGHT = 4;
 export function openSqliteEventStore(path: string, options: StoreOptions = {}): EventStore {
   const log = options.log ?? silentLogger;
   refuseToReplaceMissingDatabase(path, [chainSecretPath(path), `${path}-wal`], options.allowNewDatabase === true);
-  const chainSecret = resolveChainSecret(options.chainSecret, path);
+  // The database before its secret: a start that fails in between must not leave a chain.secret
+  // without a database, which the next start would take for a database lost.
   const db = openDatabase(path);
+  let chainSecret: Buffer;
   try {
-    createWriteProbe(db)();
+    probeStartUpWrite(db);
+    chainSecret = resolveChainSecret(options.chainSecret, path);
   } catch (error) {
     db.close();
-    throw new Error(`the database cannot be written (${(error as Error).message}): check the file's owner and mode, ` +
-      'the free space on its disk, and that its file system is mounted read-write');
+    throw error;
   }
   db.pragma('query_only = ON'); // this connection reads; only the writer thread writes
   const exposed = filesOpenToOthers(path);
@@ -142,4 +144,14 @@ export function openSqliteEventStore(path: string, options: StoreOptions = {}): 
       if (db.open) db.close();
     },
   };
+}
+
+/** Writes the probe row: SQLite opens a file it may not write read-only, without a word. */
+function probeStartUpWrite(db: Database.Database): void {
+  try {
+    createWriteProbe(db)();
+  } catch (error) {
+    throw new Error(`the database cannot be written (${(error as Error).message}): check the file's owner and mode, ` +
+      'the free space on its disk, and that its file system is mounted read-write');
+  }
 }
