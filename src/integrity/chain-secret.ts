@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { join, dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createSecretFile, readSecretFile, type SecretFormat } from './secret-file.js';
 
 /** The chain's secret file, kept beside the database it protects. */

@@ -101,7 +101,15 @@ async function createPostgresTestDatabase(): Promise<TestDatabase> {
       await admin.query(`UPDATE ${schema}.idempotency SET created_ms = created_ms - $1`, [ms]);
     },
     execute: async (sql) => {
-      await admin.query(`BEGIN; SET LOCAL search_path TO ${schema}; ${sql}; COMMIT`);
+      const client = await admin.connect();
+      try {
+        await client.query(`BEGIN; SET LOCAL search_path TO ${schema}; ${sql}; COMMIT`);
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      } finally {
+        client.release();
+      }
     },
     drop: async () => {
       await admin.query(`DROP SCHEMA ${schema} CASCADE`);

@@ -47,15 +47,13 @@ let commitsSincePrune = 0;
  */
 let lost: string | undefined;
 
-class FilesLost extends Error {}
-
-/** Throws FilesLost once the database's paths name other files than those the store opened. */
+/** Throws once the database's paths name other files than those the store opened. */
 function checkFiles(): void {
   if (lost === undefined) {
     lost = lostFiles(identity);
     if (lost !== undefined) port.postMessage({ kind: 'lost', reason: lost } satisfies WriterReply);
   }
-  if (lost !== undefined) throw new FilesLost(`the database file is lost (${lost}); nothing more can be recorded`);
+  if (lost !== undefined) throw new Error(`the database file is lost (${lost}); nothing more can be recorded`);
 }
 
 // Ids, timestamps and chain hashes are assigned inside the transaction, in commit order. The head
