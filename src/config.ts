@@ -9,6 +9,8 @@ export type Config = {
   /** Undefined when none is configured: main.ts then generates one for this run. */
   apiKey: string | undefined;
   database: DatabaseLocation;
+  /** AUDITOR_ALLOW_NEW_DATABASE=1: start a new, empty SQLite log where an earlier one's chain secret is. */
+  allowNewDatabase: boolean;
   /** The keys file written by `npm run keys`. */
   keysFile: string;
   maxBodyBytes: number;
@@ -94,6 +96,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push('AUDITOR_CHAIN_SECRET: required with a PostgreSQL AUDITOR_DB, the same for every instance (try: openssl rand -hex 32)');
   }
 
+  const allowNewDatabase = read('AUDITOR_ALLOW_NEW_DATABASE');
+  if (allowNewDatabase !== undefined && allowNewDatabase !== '1' && allowNewDatabase !== '0') {
+    problems.push(`AUDITOR_ALLOW_NEW_DATABASE: expected 1 (or 0, the default), got "${allowNewDatabase}"`);
+  }
+
   const rate = (name: string, fallback: string): RateLimit => {
     const text = read(name) ?? fallback;
     const parsed = parseRateLimit(text);
@@ -122,6 +129,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     host: read('HOST') ?? DEFAULTS.host,
     apiKey,
     database,
+    allowNewDatabase: allowNewDatabase === '1',
     keysFile: read('AUDITOR_KEYS_FILE') ?? DEFAULTS.keysFile,
     maxBodyBytes: integer('AUDITOR_MAX_BODY_BYTES', DEFAULTS.maxBodyBytes, 1, 1024 * 1024 * 1024),
     // At least one page of events (GET /events with limit) and the chunk read past it.

@@ -47,7 +47,12 @@ function generateApiKey(config: Config): string {
 
 async function openStore(config: Config, metrics: Metrics): Promise<EventStore> {
   try {
-    return await openEventStore(config.database, { chainSecret: config.chainSecret, onBatchCommitted: metrics.batchCommitted });
+    return await openEventStore(config.database, {
+      chainSecret: config.chainSecret,
+      onBatchCommitted: metrics.batchCommitted,
+      log,
+      allowNewDatabase: config.allowNewDatabase,
+    });
   } catch (error) {
     fail(`AUDITOR_DB: cannot open the database at "${describeDatabase(config.database)}": ${(error as Error).message}`);
   }
@@ -66,6 +71,9 @@ function openKeys(config: Config): { keys: KeyRegistry; source: string } {
   return { keys, source: `${fileKeys} from ${config.keysFile}${envKey}` };
 }
 
+// Audit data is its owner's alone: whatever this process creates (the database with its -wal and
+// -shm, chain.secret, their folder) is created owner-only, whatever umask it was started with.
+process.umask(0o077);
 const config = readConfig();
 const log = createJsonLogger(undefined, config.logLevel);
 process.on('exit', () => log.flush());

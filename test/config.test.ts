@@ -9,6 +9,7 @@ describe('loadConfig', () => {
       host: '127.0.0.1',
       apiKey: undefined,
       database: { kind: 'sqlite', path: 'data/auditor.db' },
+      allowNewDatabase: false,
       keysFile: 'data/keys.json',
       maxBodyBytes: 1048576,
       responseMemoryBytes: 67108864,
@@ -28,6 +29,7 @@ describe('loadConfig', () => {
         HOST: '0.0.0.0',
         AUDITOR_API_KEY: 'k'.repeat(32),
         AUDITOR_DB: '/var/lib/auditor/events.db',
+        AUDITOR_ALLOW_NEW_DATABASE: '1',
         AUDITOR_MAX_BODY_BYTES: '2048',
         AUDITOR_RESPONSE_MEMORY_BYTES: '16777216',
         AUDITOR_CHAIN_SECRET: 's'.repeat(64),
@@ -40,7 +42,7 @@ describe('loadConfig', () => {
       }),
       {
         port: 9000, host: '0.0.0.0', apiKey: 'k'.repeat(32), database: { kind: 'sqlite', path: '/var/lib/auditor/events.db' },
-        keysFile: '/etc/auditor/keys.json', maxBodyBytes: 2048, responseMemoryBytes: 16777216, chainSecret: 's'.repeat(64),
+        allowNewDatabase: true, keysFile: '/etc/auditor/keys.json', maxBodyBytes: 2048, responseMemoryBytes: 16777216, chainSecret: 's'.repeat(64),
         rateLimit: { ratePerSecond: 100, burst: 200 }, failedAuthLimit: { ratePerSecond: 0.5, burst: 3 },
         trustedProxies: [{ network: '10.0.0.0', prefix: 8, family: 'ipv4' }, { network: '::1', prefix: 128, family: 'ipv6' }],
         metricsPort: 9464,
@@ -74,6 +76,7 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ PORT: '70000' }), /PORT/);
     assert.throws(() => loadConfig({ PORT: '80.5' }), /PORT/);
     assert.throws(() => loadConfig({ AUDITOR_API_KEY: 'has a space in it, sadly' }), /AUDITOR_API_KEY: use visible ASCII/);
+    assert.throws(() => loadConfig({ AUDITOR_ALLOW_NEW_DATABASE: 'yes' }), /AUDITOR_ALLOW_NEW_DATABASE: expected 1 \(or 0, the default\), got "yes"/);
     assert.throws(() => loadConfig({ AUDITOR_LOG_LEVEL: 'loud' }), /AUDITOR_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"/);
     assert.throws(() => loadConfig({ AUDITOR_RATE_LIMIT: 'fast' }), /AUDITOR_RATE_LIMIT: expected requests per second/);
     assert.throws(() => loadConfig({ AUDITOR_FAILED_AUTH_LIMIT: '5:0' }), /AUDITOR_FAILED_AUTH_LIMIT/);

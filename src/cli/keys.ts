@@ -15,6 +15,7 @@ function fail(line: string): never {
   process.exit(2);
 }
 
+process.umask(0o077); // what this creates is its owner's alone, as the service's files are
 const USAGE = 'usage: npm run keys -- create --name NAME --scope ingest|read|admin | list | revoke --name NAME';
 let parsed;
 try {

@@ -28,6 +28,7 @@ function fail(line: string): never {
   process.exit(1);
 }
 
+process.umask(0o077); // what this creates is its owner's alone, as the service's files are
 const { values } = parseArgs({ options: { from: { type: 'string' }, to: { type: 'string' } } });
 if (existsSync('.env')) process.loadEnvFile('.env');
 const configured = parseDatabaseLocation(process.env.AUDITOR_DB || DEFAULTS.dbPath);

@@ -44,8 +44,16 @@ try {
 }
 if (database.kind === 'sqlite' && !existsSync(database.path)) fail(`AUDITOR_DB: no database at "${database.path}"`);
 // loadConfig has already required AUDITOR_CHAIN_SECRET with PostgreSQL: it keeps no secret file.
-const secret = (database.kind === 'sqlite' ? findChainSecret(configuredSecret, database.path) : Buffer.from(configuredSecret!, 'utf8'))
+const secret = (database.kind === 'sqlite' ? keptChainSecret(database.path) : Buffer.from(configuredSecret!, 'utf8'))
   ?? fail('no chain secret: set AUDITOR_CHAIN_SECRET, or run where the secret file beside the database is readable');
+/** A secret file that is not what the service writes cannot check anything: exit 2, not a stack trace. */
+function keptChainSecret(dbPath: string): Buffer | undefined {
+  try {
+    return findChainSecret(configuredSecret, dbPath);
+  } catch (error) {
+    fail((error as Error).message);
+  }
+}
 const checkpoint = values.checkpoint === undefined ? undefined : readCheckpoint(values.checkpoint);
 
 const started = performance.now();

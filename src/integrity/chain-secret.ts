@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { createSecretFile, readSecretFile, type SecretFormat } from './secret-file.js';
 
 /** The chain's secret file, kept beside the database it protects. */
 export function chainSecretPath(dbPath: string): string {
   return join(dirname(dbPath), 'chain.secret');
 }
+
+/** 32 random bytes as base64url, and a line break: exactly what resolveChainSecret writes. */
+const CHAIN_SECRET_FORMAT: SecretFormat = { pattern: /^[A-Za-z0-9_-]{43}\n$/, description: '43 base64url characters and a line break' };
 
 /**
  * The secret that keys the chain: `configured` (AUDITOR_CHAIN_SECRET) when set; otherwise the one
@@ -15,28 +18,21 @@ export function chainSecretPath(dbPath: string): string {
 export function resolveChainSecret(configured: string | undefined, dbPath: string): Buffer {
   if (configured !== undefined) return Buffer.from(configured, 'utf8');
   const path = chainSecretPath(dbPath);
-  const existing = readSecretFile(path);
-  if (existing !== undefined) return existing;
-  mkdirSync(dirname(path), { recursive: true });
-  const secret = randomBytes(32).toString('base64url');
-  try {
-    writeFileSync(path, secret + '\n', { mode: 0o600, flag: 'wx' }); // never overwrite one
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
-  return readSecretFile(path)!;
+  const existing = readSecretFile(path, CHAIN_SECRET_FORMAT);
+  if (existing !== undefined) return toKey(existing);
+  // false: another process created it first; either way, the file now holds the one secret.
+  createSecretFile(path, randomBytes(32).toString('base64url') + '\n');
+  return toKey(readSecretFile(path, CHAIN_SECRET_FORMAT)!);
 }
 
 /** The secret for verifying: configured or kept, but never generated. */
 export function findChainSecret(configured: string | undefined, dbPath: string): Buffer | undefined {
-  return configured !== undefined ? Buffer.from(configured, 'utf8') : readSecretFile(chainSecretPath(dbPath));
+  if (configured !== undefined) return Buffer.from(configured, 'utf8');
+  const kept = readSecretFile(chainSecretPath(dbPath), CHAIN_SECRET_FORMAT);
+  return kept === undefined ? undefined : toKey(kept);
 }
 
-function readSecretFile(path: string): Buffer | undefined {
-  try {
-    return Buffer.from(readFileSync(path, 'utf8').trim(), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+/** The chain has always been keyed with the secret's text, not the bytes it encodes. */
+function toKey(contents: string): Buffer {
+  return Buffer.from(contents.trimEnd(), 'utf8');
 }

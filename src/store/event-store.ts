@@ -1,5 +1,28 @@
 import type { EventQuery, NewEvent, StoredEvent } from '../events/event.js';
 import type { Checkpoint } from '../integrity/checkpoint.js';
+import type { Logger } from '../ops/logger.js';
+
+/** What opening a store may be told, whichever the backend. */
+export type StoreOptions = {
+  /** Keys the chain (AUDITOR_CHAIN_SECRET); with SQLite, unset means the secret file beside the database. */
+  chainSecret?: string | undefined;
+  /**
+   * For `npm run bench` alone, to measure what the chain costs: events are written without their
+   * link, which `npm run verify` then reports as a break. Never set by the service.
+   */
+  unchainedForBenchmark?: boolean;
+  /** Told how many events each committed batch held. */
+  onBatchCommitted?: (events: number) => void;
+  /** Where the store reports what an operator must act on (silent when not given). */
+  log?: Logger;
+  /** Commits between two prunings of expired idempotency keys (PRUNE_EVERY_COMMITS; tests use 1). */
+  pruneEveryCommits?: number;
+  /**
+   * SQLite: create a new, empty database file although an earlier one's chain secret (or -wal) is
+   * beside it (AUDITOR_ALLOW_NEW_DATABASE=1); otherwise opening refuses, as the database is missing.
+   */
+  allowNewDatabase?: boolean;
+};
 
 /**
  * The only seam between the service and a database. Everything above it is the same whichever
@@ -22,7 +45,11 @@ export interface EventStore {
   checkpoint(): Promise<Checkpoint>;
   /** The space the events take in the database, in bytes (indexes and logs included), for metrics. */
   sizeBytes(): Promise<number>;
-  /** Whether the database answers now (for readiness probes): cheap, and never throws. */
+  /**
+   * Whether an event appended now can be stored (for readiness probes): the database answers and
+   * takes writes, as the last write showed or, after one failed, a throttled probe write shows.
+   * Cheap, and never throws.
+   */
   isReady(): Promise<boolean>;
   /** Finishes pending work and releases the database. */
   close(): Promise<void>;

@@ -1,14 +1,11 @@
 import type { DatabaseLocation } from '../config.js';
-import type { EventStore } from './event-store.js';
+import type { EventStore, StoreOptions } from './event-store.js';
 import { openSqliteEventStore } from './sqlite/sqlite-event-store.js';
 
 /** Opens the store AUDITOR_DB names: the SQLite file, or the PostgreSQL database (migrated first). */
-export async function openEventStore(
-  database: DatabaseLocation,
-  options: { chainSecret?: string | undefined; unchainedForBenchmark?: boolean; onBatchCommitted?: (events: number) => void },
-): Promise<EventStore> {
+export async function openEventStore(database: DatabaseLocation, options: StoreOptions): Promise<EventStore> {
   const { chainSecret, ...rest } = options;
-  if (database.kind === 'sqlite') return openSqliteEventStore(database.path, { ...rest, ...(chainSecret === undefined ? {} : { chainSecret }) });
+  if (database.kind === 'sqlite') return openSqliteEventStore(database.path, options);
   if (chainSecret === undefined) throw new Error('a PostgreSQL store needs the chain secret its instances share');
   // Loaded only when used: the driver adds about 16 MB to a process that never needs it.
   const { openPostgresEventStore } = await import('./postgres/postgres-event-store.js');

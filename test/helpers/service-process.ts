@@ -55,13 +55,21 @@ export async function startService(env: Record<string, string>, cwd?: string): P
   return { child, url, stdout: () => out, stderr: () => err, exited };
 }
 
-/** Runs the service expecting it to refuse to start; returns its exit code and stderr. */
+/**
+ * Runs the service expecting it to refuse to start; returns its exit code and stderr. One that
+ * starts listening after all is stopped at once (and so exits 0), for the test to fail, not hang.
+ */
 export async function runFailingService(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', AUDITOR_KEYS_FILE: NO_KEYS_FILE, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { PATH: process.env.PATH ?? '', PORT: '0', AUDITOR_KEYS_FILE: NO_KEYS_FILE, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
   let stderr = '';
+  child.stdout!.on('data', (chunk) => {
+    stdout += chunk;
+    if (stdout.includes('"msg":"listening"')) child.kill('SIGTERM');
+  });
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const [code] = (await once(child, 'exit')) as [number];
   return { code, stderr };

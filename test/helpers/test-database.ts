@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { DatabaseLocation } from '../../src/config.js';
-import type { EventStore } from '../../src/store/event-store.js';
+import type { EventStore, StoreOptions } from '../../src/store/event-store.js';
 import { openEventStore } from '../../src/store/open-event-store.js';
 
 /**
@@ -19,13 +19,15 @@ export const TEST_CHAIN_SECRET = 'test-chain-secret-0123456789abcdef';
 /** A fresh, empty database of the backend under test, with what tests need to look inside it. */
 export type TestDatabase = {
   location: DatabaseLocation;
-  openStore(options?: { chainSecret?: string; onBatchCommitted?: (events: number) => void }): Promise<EventStore>;
+  openStore(options?: StoreOptions): Promise<EventStore>;
   /** Rows in the events table (of one user, when given), read beside the service. */
   countEvents(userId?: string): Promise<number>;
   /** The key name recorded with the event `id`. */
   keyNameOf(id: string): Promise<string | null | undefined>;
   /** Moves every idempotency record `ms` into the past, as if that time had gone by. */
   ageIdempotencyRecords(ms: number): Promise<void>;
+  /** Runs `sql` (statements of this backend's dialect) in the database, beside the service. */
+  execute(sql: string): Promise<void>;
   /** Deletes the database and everything in it. */
   drop(): Promise<void>;
 };
@@ -61,6 +63,7 @@ function createSqliteTestDatabase(): TestDatabase {
     ageIdempotencyRecords: async (ms) => {
       withDb((db) => db.prepare('UPDATE idempotency SET created_ms = created_ms - ?').run(ms));
     },
+    execute: async (sql) => withDb((db) => void db.exec(sql)),
     drop: async () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -96,6 +99,17 @@ async function createPostgresTestDatabase(): Promise<TestDatabase> {
     keyNameOf: async (id) => (await admin.query(`SELECT key_name FROM ${schema}.events WHERE id = $1`, [id])).rows[0]?.key_name,
     ageIdempotencyRecords: async (ms) => {
       await admin.query(`UPDATE ${schema}.idempotency SET created_ms = created_ms - $1`, [ms]);
+    },
+    execute: async (sql) => {
+      const client = await admin.connect();
+      try {
+        await client.query(`BEGIN; SET LOCAL search_path TO ${schema}; ${sql}; COMMIT`);
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      } finally {
+        client.release();
+      }
     },
     drop: async () => {
       await admin.query(`DROP SCHEMA ${schema} CASCADE`);

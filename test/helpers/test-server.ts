@@ -8,7 +8,7 @@ import { createHttpServer, type ServerLimits } from '../../src/http/create-http-
 import type { MemoryBudget } from '../../src/http/memory-budget.js';
 import { silentLogger, type Logger } from '../../src/ops/logger.js';
 import type { Metrics } from '../../src/ops/metrics.js';
-import type { EventStore } from '../../src/store/event-store.js';
+import type { EventStore, StoreOptions } from '../../src/store/event-store.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export const TEST_API_KEY = 'test-key-0123456789abcdef';
@@ -44,10 +44,15 @@ export async function startTestServer(
     metrics?: Metrics;
     responseMemory?: MemoryBudget;
     stalledClientMs?: number;
+    /** How to open the store over the fresh database (when no `store` is given). */
+    storeOptions?: StoreOptions;
   } = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase();
-  const store = options.store ?? await database.openStore(options.metrics ? { onBatchCommitted: options.metrics.batchCommitted } : {});
+  const store = options.store ?? await database.openStore({
+    ...options.storeOptions,
+    ...(options.metrics ? { onBatchCommitted: options.metrics.batchCommitted } : {}),
+  });
   const keys = createKeyRegistry({ adminKey: TEST_API_KEY, keysFile: options.keysFile, log: options.log ?? silentLogger, pollMs: 50 });
   const app = createApp({
     store,

@@ -31,7 +31,7 @@ describe('probes and request ids', () => {
       const down = await fetch(`${server.url}/readyz`);
       assert.equal(down.status, 503);
       assert.equal(down.headers.get('retry-after'), '1');
-      assert.deepEqual(await down.json(), { message: 'The database is not answering' });
+      assert.deepEqual(await down.json(), { message: 'The database cannot store events now' });
       assert.equal((await fetch(`${server.url}/healthz`)).status, 200, 'alive all the same');
       ready = true;
       assert.equal((await fetch(`${server.url}/readyz`)).status, 200);

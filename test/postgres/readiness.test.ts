@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { openPostgresEventStore } from '../../src/store/postgres/postgres-event-store.js';
-import { createTestDatabase, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
+import { createTestDatabase, postgresTestUrl, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { errorMessage, startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
 
@@ -72,5 +74,93 @@ describe('readiness on PostgreSQL', () => {
     const events = (await (await server.get('user_id=outage')).json()) as Array<{ event_type: string }>;
     assert.deepEqual(events.map((event) => event.event_type), ['before', 'after']);
     assert.equal((await fetch(`${server.url}/events/${firstId}`, { headers: { 'X-API-Key': TEST_API_KEY } })).status, 200);
+  });
+});
+
+const NOT_READY = { message: 'The database cannot store events now' };
+
+/** Asserts the whole 503 of /readyz. */
+async function assertNotReady(url: string): Promise<void> {
+  const response = await fetch(`${url}/readyz`);
+  assert.equal(response.status, 503);
+  assert.equal(response.headers.get('content-type'), 'application/json; charset=utf-8');
+  assert.equal(response.headers.get('retry-after'), '1');
+  assert.deepEqual(await response.json(), NOT_READY);
+}
+
+describe('readiness on PostgreSQL when writes fail but the database answers', () => {
+  it('answers /readyz 503 after commits fail (a full disk on the server), and 200 once a probe write succeeds', async () => {
+    const server = await startTestServer();
+    try {
+      assert.equal((await server.post({ user_id: 'disk', event_type: 'before' })).status, 201);
+      // The server refuses every write to these tables as a full disk would; SELECT 1 still answers.
+      await server.database.execute(`
+        CREATE FUNCTION refuse_writes() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END $$;
+        CREATE TRIGGER refuse_event_writes BEFORE INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION refuse_writes();
+        CREATE TRIGGER refuse_probe_writes BEFORE INSERT OR UPDATE ON write_probe FOR EACH STATEMENT EXECUTE FUNCTION refuse_writes()`);
+      const refused = await server.post({ user_id: 'disk', event_type: 'during' });
+      assert.equal(refused.status, 503);
+      assert.match(await errorMessage(refused), /not recorded/);
+      await assertNotReady(server.url);
+      await assertNotReady(server.url); // the throttled probe's answer, until the next probe may run
+
+      await server.database.execute('DROP TRIGGER refuse_event_writes ON events; DROP TRIGGER refuse_probe_writes ON write_probe');
+      assert.equal(await readyzBecomes(server.url, 200, 10_000), 200);
+      assert.equal((await server.post({ user_id: 'disk', event_type: 'after' })).status, 201);
+      assert.equal(await server.database.countEvents('disk'), 2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers /readyz 503 while the database only takes read-only sessions (as a standby), before any write fails', async () => {
+    // A database of its own, so that making it read-only touches no other test.
+    const name = `auditor_read_only_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: postgresTestUrl() });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    const url = new URL(postgresTestUrl());
+    url.pathname = `/${name}`;
+    // Sessions end as a failover would end them; the pool opens new ones, read-only (or not) from the start.
+    const endSessions = () => admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+    const server = await startTestServer({ store: await openPostgresEventStore(url.toString(), { chainSecret: TEST_CHAIN_SECRET }) });
+    try {
+      assert.equal((await server.post({ user_id: 'standby', event_type: 'before' })).status, 201);
+      await admin.query(`ALTER DATABASE ${name} SET default_transaction_read_only = on`);
+      await endSessions();
+      const answers = new pg.Client({ connectionString: url.toString() });
+      await answers.connect();
+      assert.deepEqual((await answers.query('SELECT 1 AS one')).rows, [{ one: 1 }], 'the database answers');
+      await answers.end();
+      for (let i = 0; i < 3; i++) await assertNotReady(server.url);
+      const refused = await server.post({ user_id: 'standby', event_type: 'during' });
+      assert.equal(refused.status, 503);
+      assert.match(await errorMessage(refused), /not recorded/);
+
+      await admin.query(`ALTER DATABASE ${name} RESET default_transaction_read_only`);
+      await endSessions();
+      assert.equal(await readyzBecomes(server.url, 200, 10_000), 200);
+      assert.equal((await server.post({ user_id: 'standby', event_type: 'after' })).status, 201);
+    } finally {
+      await server.close();
+      await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+      await admin.end();
+    }
+  });
+
+  it('refuses to open a database that takes no writes, saying so', async () => {
+    const database = await createTestDatabase('postgres');
+    try {
+      await (await database.openStore()).close(); // the schema exists: only writing is refused
+      if (database.location.kind !== 'postgres') throw new Error('not a PostgreSQL test database');
+      const readOnly = new URL(database.location.url);
+      readOnly.searchParams.set('options', `${readOnly.searchParams.get('options')} -c default_transaction_read_only=on`);
+      await assert.rejects(openPostgresEventStore(readOnly.toString(), { chainSecret: TEST_CHAIN_SECRET }), {
+        message: 'the database is read-only (a standby, or default_transaction_read_only is on): Auditor must write to a primary',
+      });
+    } finally {
+      await database.drop();
+    }
   });
 });

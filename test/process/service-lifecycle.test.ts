@@ -34,7 +34,7 @@ describe('the service process', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('refuses to start on a bad setting with one line naming the variable', async () => {
-    const port = await runFailingService({ PORT: 'eighty', AUDITOR_DB: join(dir, 'a.db') });
+    const port = await runFailingService({ PORT: 'eighty', AUDITOR_DB: join(dir, 'a', 'auditor.db') });
     assert.equal(port.code, 1);
     assert.equal(port.stderr, 'auditor: PORT: expected a whole number from 0 to 65535, got "eighty"\n');
 
@@ -45,7 +45,7 @@ describe('the service process', () => {
   });
 
   it('generates a strong key when none is set, prints it once to stderr, and never logs it', async () => {
-    const service = await startService({ AUDITOR_DB: join(dir, 'generated.db') });
+    const service = await startService({ AUDITOR_DB: join(dir, 'generated', 'auditor.db') });
     try {
       const key = /^ {2}(adt_[A-Za-z0-9_-]{43})$/m.exec(service.stderr())?.[1];
       assert.ok(key, service.stderr());
@@ -77,7 +77,7 @@ describe('the service process', () => {
   });
 
   it('on SIGTERM finishes requests in flight, keeps every 201, and exits 0', async () => {
-    const env = { AUDITOR_API_KEY: KEY, AUDITOR_DB: join(dir, 'drain.db') };
+    const env = { AUDITOR_API_KEY: KEY, AUDITOR_DB: join(dir, 'drain', 'auditor.db') };
     const service = await startService(env);
     let answered = 0;
     const posts = Array.from({ length: 300 }, (_, i) =>
@@ -103,7 +103,7 @@ describe('the service process', () => {
   });
 
   it('loses no acknowledged event to kill -9', async () => {
-    const env = { AUDITOR_API_KEY: KEY, AUDITOR_DB: join(dir, 'crash.db') };
+    const env = { AUDITOR_API_KEY: KEY, AUDITOR_DB: join(dir, 'crash', 'auditor.db') };
     const service = await startService(env);
     const acknowledged = (await Promise.all(Array.from({ length: 100 }, (_, i) => postEvent(service.url, i))))
       .filter((id): id is string => id !== undefined);

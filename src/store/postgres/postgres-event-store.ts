@@ -1,8 +1,11 @@
 import type { EventQuery, StoredEvent } from '../../events/event.js';
 import { GENESIS_HASH } from '../../integrity/chain.js';
 import { signCheckpoint, type ChainHead, type Checkpoint } from '../../integrity/checkpoint.js';
-import type { EventStore } from '../event-store.js';
+import { silentLogger } from '../../ops/logger.js';
+import type { EventStore, StoreOptions } from '../event-store.js';
 import { createGroupCommit } from '../group-commit.js';
+import { PRUNE_EVERY_COMMITS } from '../idempotency.js';
+import { createWriteReadiness } from '../write-readiness.js';
 import { readInChunks, toStoredEvent, type Chunk, type EventRow } from '../read-in-chunks.js';
 import { createPostgresPool } from './postgres-pool.js';
 import { buildPostgresQuerySql } from './postgres-query-sql.js';
@@ -20,6 +23,11 @@ const MAX_BATCHES_IN_FLIGHT = 1;
 /** How long a readiness probe waits for the database before calling it down. */
 const READY_TIMEOUT_MS = 1000;
 
+/** Whether this session may write at all: not on a standby, not in read-only transactions by default. */
+const SELECT_WRITABLE = `SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off' AS writable`;
+/** A write that commits (synchronously, like every commit of the pool) to the probe row. */
+const PROBE_WRITE = `INSERT INTO write_probe (id, at_ms) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at_ms = EXCLUDED.at_ms`;
+
 /**
  * An EventStore on PostgreSQL (`url`, a postgres:// connection string). Several instances may
  * share the database: their commits take turns on the table lock, and each extends the one chain.
@@ -27,23 +35,32 @@ const READY_TIMEOUT_MS = 1000;
  */
 export async function openPostgresEventStore(
   url: string,
-  options: {
-    /** Required: instances sharing a database must share it, so none is generated. */
-    chainSecret: string;
-    /** For `npm run bench` alone (see openSqliteEventStore). */
-    unchainedForBenchmark?: boolean;
-    onBatchCommitted?: (events: number) => void;
-  },
+  /** chainSecret is required: instances sharing a database must share it, so none is generated. */
+  options: StoreOptions & { chainSecret: string },
 ): Promise<EventStore> {
+  const log = options.log ?? silentLogger;
   const pool = createPostgresPool(url);
+  const probeWrite = async (): Promise<void> => void (await pool.query(PROBE_WRITE, [Date.now()]));
   try {
+    const { rows } = await pool.query<{ writable: boolean }>(SELECT_WRITABLE);
+    if (rows[0]?.writable !== true) {
+      throw new Error('the database is read-only (a standby, or default_transaction_read_only is on): Auditor must write to a primary');
+    }
     await migratePostgresPool(pool);
+    await probeWrite().catch((error: Error) => {
+      throw new Error(`the database cannot be written (${error.message})`);
+    });
   } catch (error) {
     await pool.end();
     throw error;
   }
   const chainSecret = Buffer.from(options.chainSecret, 'utf8');
-  const groupCommit = createGroupCommit(createPostgresCommit(pool, options.unchainedForBenchmark === true ? undefined : chainSecret), {
+  const commit = createPostgresCommit(pool, options.unchainedForBenchmark === true ? undefined : chainSecret, {
+    pruneEveryCommits: options.pruneEveryCommits ?? PRUNE_EVERY_COMMITS,
+    onPruneFailed: (message) => log.error({ msg: 'pruning expired idempotency keys failed; no answer changed, it is tried again later', error: message }),
+  });
+  const readiness = createWriteReadiness(probeWrite);
+  const groupCommit = createGroupCommit(readiness.track(commit), {
     maxBatch: MAX_BATCH,
     maxInFlight: MAX_BATCHES_IN_FLIGHT,
     weight: (group) => group.length,
@@ -80,7 +97,9 @@ export async function openPostgresEventStore(
       const timedOut = new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
       });
-      const answered = pool.query('SELECT 1').then(() => true, () => false);
+      // Answering is not enough: a standby answers too. Then the writes' own record (see canWrite).
+      const answered = pool.query<{ writable: boolean }>(SELECT_WRITABLE)
+        .then(({ rows }) => rows[0]?.writable === true && readiness.canWrite(), () => false);
       try {
         return await Promise.race([answered, timedOut]);
       } finally {

@@ -47,6 +47,10 @@ const ADD_IDEMPOTENCY = `
   CREATE INDEX idempotency_by_age ON idempotency (created_ms);
 `;
 
+// One row that instances rewrite to learn whether a write can succeed now: at start-up, and for
+// readiness after a commit failed (as on SQLite). Not evidence.
+const ADD_WRITE_PROBE = `CREATE TABLE write_probe (id integer PRIMARY KEY CHECK (id = 1), at_ms bigint NOT NULL);`;
+
 // The size of each event's data in bytes, stored as it is written: a query stops each chunk at a
 // size (read-in-chunks.ts) by summing it, where measuring the json itself would read every row whole.
 const ADD_DATA_BYTES = `
@@ -54,7 +58,7 @@ const ADD_DATA_BYTES = `
 `;
 
 /** Step i takes the schema from version i to i + 1. */
-export const POSTGRES_MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_IDEMPOTENCY, ADD_DATA_BYTES];
+export const POSTGRES_MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_DATA_BYTES];
 
 /** The schema version this code writes. */
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;

@@ -5,9 +5,6 @@ import { chainHash, GENESIS_HASH } from '../../integrity/chain.js';
 import type { BatchOutcome } from '../group-commit.js';
 import { IDEMPOTENCY_WINDOW_MS, IdempotencyConflictError, idempotencyRequestDigest } from '../idempotency.js';
 
-/** Commits between two prunings of expired idempotency keys. */
-const PRUNE_EVERY_COMMITS = 1000;
-
 // BEGIN, the lock and the savepoint in the same round trip as the head: a batch costs three round
 // trips whatever its size (this, the insert, COMMIT), plus one to look up idempotency keys and one
 // to record them when the batch has any.
@@ -55,7 +52,11 @@ export type PostgresCommit = (groups: ReadonlyArray<readonly NewEvent[]>) => Pro
  * A group of several events is stored whole or not at all, and a group the database refuses fails
  * alone.
  */
-export function createPostgresCommit(pool: pg.Pool, chainSecret: Buffer | undefined): PostgresCommit {
+export function createPostgresCommit(
+  pool: pg.Pool,
+  chainSecret: Buffer | undefined,
+  options: { pruneEveryCommits: number; onPruneFailed(message: string): void },
+): PostgresCommit {
   // Never earlier than the newest event: another instance's clock may run ahead of this one's,
   // and (ts, seq) order must stay commit order for the keyset pages of readers.
   let notBefore = 0;
@@ -92,12 +93,15 @@ export function createPostgresCommit(pool: pg.Pool, chainSecret: Buffer | undefi
       }
 
       await upsertKeys(client, [...state.newKeys.values()], now);
-      if (++commitsSincePrune >= PRUNE_EVERY_COMMITS) {
-        commitsSincePrune = 0;
-        await client.query('DELETE FROM idempotency WHERE created_ms <= $1', [now - IDEMPOTENCY_WINDOW_MS]);
-      }
       await client.query('COMMIT');
       client.release();
+      // Expired keys go after the commit, in a statement of their own and off the table lock: its
+      // failure is logged, and can change neither this batch nor its answers.
+      if (++commitsSincePrune >= options.pruneEveryCommits) {
+        commitsSincePrune = 0;
+        pool.query('DELETE FROM idempotency WHERE created_ms <= $1', [now - IDEMPOTENCY_WINDOW_MS])
+          .catch((error: Error) => options.onPruneFailed(error.message));
+      }
       return outcomes;
     } catch (error) {
       // A connection that failed mid-transaction is dropped, not returned to the pool.

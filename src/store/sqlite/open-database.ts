@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -47,11 +47,15 @@ const ADD_IDEMPOTENCY = `
   CREATE INDEX idempotency_by_age ON idempotency (created_ms);
 `;
 
+// One row that the service rewrites to learn whether a write can succeed now: at start-up, and for
+// readiness after a commit failed (src/store/write-readiness.ts). Not evidence.
+const ADD_WRITE_PROBE = `CREATE TABLE write_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms INTEGER NOT NULL);`;
+
 /**
  * Each step takes the schema from version i to i + 1 (`PRAGMA user_version` records the version in
  * the file); a database is upgraded in place, one transaction per step, when it is opened.
  */
-const MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_CHAIN_HASH, ADD_KEY_NAME, ADD_IDEMPOTENCY];
+const MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_CHAIN_HASH, ADD_KEY_NAME, ADD_IDEMPOTENCY, ADD_WRITE_PROBE];
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -62,7 +66,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * anyone is told it happened.
  */
 export function openDatabase(path: string): Database.Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') createOwnerOnly(path);
   const db = new Database(path);
   try {
     const mode = db.pragma('journal_mode = WAL', { simple: true });
@@ -75,6 +79,29 @@ export function openDatabase(path: string): Database.Database {
   } catch (error) {
     db.close();
     throw error;
+  }
+}
+
+/**
+ * A write that commits (and syncs) like any other, to the probe row: it throws when the database
+ * cannot be written now, which opening alone does not show (SQLite opens a file it may not write
+ * read-only, without a word).
+ */
+export function createWriteProbe(db: Database.Database): () => void {
+  const rewrite = db.prepare('INSERT OR REPLACE INTO write_probe (id, at_ms) VALUES (1, ?)');
+  return () => void rewrite.run(Date.now());
+}
+
+/**
+ * Creates an empty database file readable by its owner only, unless one is there: SQLite then
+ * gives its -wal and -shm the same mode, whatever the process's umask.
+ */
+function createOwnerOnly(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
 }
 

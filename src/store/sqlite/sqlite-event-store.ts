@@ -1,14 +1,19 @@
 import { statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { EventQuery, StoredEvent } from '../../events/event.js';
-import type { EventStore } from '../event-store.js';
+import type { EventStore, StoreOptions } from '../event-store.js';
 import { createGroupCommit } from '../group-commit.js';
+import { PRUNE_EVERY_COMMITS } from '../idempotency.js';
+import { createWriteReadiness } from '../write-readiness.js';
+import { silentLogger } from '../../ops/logger.js';
 import { readInChunks, rowSize, toStoredEvent, type Chunk, type EventRow } from '../read-in-chunks.js';
 import { GENESIS_HASH } from '../../integrity/chain.js';
-import { resolveChainSecret } from '../../integrity/chain-secret.js';
+import { chainSecretPath, resolveChainSecret } from '../../integrity/chain-secret.js';
 import { signCheckpoint, type ChainHead, type Checkpoint } from '../../integrity/checkpoint.js';
 import { buildEventQuerySql } from './event-query-sql.js';
-import { openDatabase } from './open-database.js';
+import { guardDatabaseFiles } from './database-file-guard.js';
+import { filesOpenToOthers, readFileIdentity, refuseToReplaceMissingDatabase } from './database-files.js';
+import { createWriteProbe, openDatabase } from './open-database.js';
 import { startSqliteWriter } from './writer-client.js';
 
 /** Distinct query shapes whose prepared statements are kept. */
@@ -27,24 +32,40 @@ const MAX_BATCHES_IN_FLIGHT = 4;
  * through group commit to a writer thread; queries run on this thread's own connection, which WAL
  * lets read beside the writer.
  */
-export function openSqliteEventStore(
-  path: string,
-  options: {
-    chainSecret?: string;
-    /**
-     * For `npm run bench` alone, to measure what the chain costs: events are written without their
-     * link, which `npm run verify` then reports as a break. Never set by the service.
-     */
-    unchainedForBenchmark?: boolean;
-    /** Told how many events each committed batch held. */
-    onBatchCommitted?: (events: number) => void;
-  } = {},
-): EventStore {
-  const chainSecret = resolveChainSecret(options.chainSecret, path);
+export function openSqliteEventStore(path: string, options: StoreOptions = {}): EventStore {
+  const log = options.log ?? silentLogger;
+  refuseToReplaceMissingDatabase(path, [chainSecretPath(path), `${path}-wal`], options.allowNewDatabase === true);
+  // The database before its secret: a start that fails in between must not leave a chain.secret
+  // without a database, which the next start would take for a database lost.
   const db = openDatabase(path);
+  let chainSecret: Buffer;
+  try {
+    probeStartUpWrite(db);
+    chainSecret = resolveChainSecret(options.chainSecret, path);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   db.pragma('query_only = ON'); // this connection reads; only the writer thread writes
-  const writer = startSqliteWriter(path, options.unchainedForBenchmark === true ? undefined : chainSecret);
-  const groupCommit = createGroupCommit(writer.commit, {
+  const exposed = filesOpenToOthers(path);
+  if (exposed.length > 0) {
+    // Left as they are (someone may have opened them on purpose, to a backup group), but said.
+    log.error({ msg: 'database files are open to others than their owner: chmod 600 them unless that is meant', files: exposed });
+  }
+  const identity = readFileIdentity(path);
+  const writer = startSqliteWriter(path, options.unchainedForBenchmark === true ? undefined : chainSecret, {
+    pruneEveryCommits: options.pruneEveryCommits ?? PRUNE_EVERY_COMMITS,
+    identity,
+    onPruneFailed: (message) => log.error({ msg: 'pruning expired idempotency keys failed; no answer changed, it is tried again later', error: message }),
+    onLost: (reason) => files.lose(reason),
+  });
+  const files = guardDatabaseFiles(path, identity, { log, rescue: writer.rescue });
+  const commit: typeof writer.commit = (groups) => {
+    const lost = files.lost();
+    return lost === undefined ? writer.commit(groups) : Promise.reject(new Error(`the database file is lost (${lost}); nothing more can be recorded`));
+  };
+  const readiness = createWriteReadiness(writer.probe);
+  const groupCommit = createGroupCommit(readiness.track(commit), {
     maxBatch: MAX_BATCH,
     maxInFlight: MAX_BATCHES_IN_FLIGHT,
     weight: (group) => group.length,
@@ -100,11 +121,13 @@ export function openSqliteEventStore(
     },
 
     async isReady(): Promise<boolean> {
+      if (!files.check()) return false;
       try {
-        return writer.isAlive() && selectOne.get() === 1;
+        if (!writer.isAlive() || selectOne.get() !== 1) return false;
       } catch {
         return false;
       }
+      return readiness.canWrite();
     },
 
     async sizeBytes(): Promise<number> {
@@ -124,9 +147,20 @@ export function openSqliteEventStore(
     },
 
     async close(): Promise<void> {
+      files.stop();
       await groupCommit.drain();
       await writer.close();
       if (db.open) db.close();
     },
   };
+}
+
+/** Writes the probe row: SQLite opens a file it may not write read-only, without a word. */
+function probeStartUpWrite(db: Database.Database): void {
+  try {
+    createWriteProbe(db)();
+  } catch (error) {
+    throw new Error(`the database cannot be written (${(error as Error).message}): check the file's owner and mode, ` +
+      'the free space on its disk, and that its file system is mounted read-write');
+  }
 }

@@ -1,4 +1,16 @@
 /** Messages between the SQLite store and its writer thread. */
+import type { FileIdentity } from './database-files.js';
+
+/** What the writer thread is started with. */
+export type WriterData = {
+  path: string;
+  /** Null only for the benchmark's unchained comparison. */
+  chainSecret: Uint8Array | null;
+  /** Commits between two prunings of expired idempotency keys. */
+  pruneEveryCommits: number;
+  /** The files the store opened: the writer writes nothing once the paths name others. */
+  identity: FileIdentity;
+};
 
 /** One event to insert. Tuples clone faster than objects. */
 export type EventTuple = [userId: string, eventType: string, dataJson: string, keyName: string | null, idempotencyKey: string | null];
@@ -6,7 +18,13 @@ export type EventTuple = [userId: string, eventType: string, dataJson: string, k
 /** Events that are stored together or not at all (one POST /events/batch), or a single event. */
 export type EventGroup = EventTuple[];
 
-export type WriterRequest = { kind: 'commit'; batch: number; groups: EventGroup[] } | { kind: 'close' };
+export type WriterRequest =
+  | { kind: 'commit'; batch: number; groups: EventGroup[] }
+  /** Write the probe row (see createWriteProbe), to learn whether a write can succeed now. */
+  | { kind: 'probe'; probe: number }
+  /** The database's files are lost (`reason`): write nothing more, and copy what the open file holds to `to`. */
+  | { kind: 'rescue'; to: string; reason: string }
+  | { kind: 'close' };
 
 /**
  * Per event: [id, timestampMs, seq, replayed] when stored (or found stored under its idempotency
@@ -23,4 +41,12 @@ export type GroupOutcome = InsertOutcome[] | string;
 export type WriterReply =
   | { kind: 'committed'; batch: number; outcomes: GroupOutcome[] }
   | { kind: 'failed'; batch: number; message: string }
-  | { kind: 'closed' };
+  /** The probe's write committed (message null), or why it did not. */
+  | { kind: 'probed'; probe: number; message: string | null }
+  /** The paths no longer name the files the writer writes (`reason`); it has written nothing since it saw. */
+  | { kind: 'lost'; reason: string }
+  /** The copy asked for by `rescue` is complete (message null), or why it is not. */
+  | { kind: 'rescued'; to: string; message: string | null }
+  | { kind: 'closed' }
+  /** Expired idempotency keys could not be deleted; nothing else changes (for the log). */
+  | { kind: 'prune-failed'; message: string };

@@ -4,10 +4,12 @@
  * (and the WAL checkpoints SQLite runs after commits) overlap with the parsing of the next,
  * instead of stalling every request in the meantime.
  */
+import { closeSync, openSync, rmSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { createUuidV7Generator } from '../../events/uuid-v7.js';
 import { chainHash, GENESIS_HASH } from '../../integrity/chain.js';
-import { openDatabase } from './open-database.js';
+import { lostFiles } from './database-files.js';
+import { createWriteProbe, openDatabase } from './open-database.js';
 import { IDEMPOTENCY_WINDOW_MS, idempotencyRequestDigest } from '../idempotency.js';
 import {
   IDEMPOTENCY_CONFLICT,
@@ -15,12 +17,13 @@ import {
   type EventTuple,
   type GroupOutcome,
   type InsertOutcome,
+  type WriterData,
   type WriterReply,
   type WriterRequest,
 } from './writer-protocol.js';
 
 const port = parentPort!;
-const { path, chainSecret } = workerData as { path: string; chainSecret: Uint8Array | null };
+const { path, chainSecret, pruneEveryCommits, identity } = workerData as WriterData;
 const secret = chainSecret === null ? undefined : Buffer.from(chainSecret);
 const db = openDatabase(path);
 const insert = db.prepare('INSERT INTO events (id, ts, user_id, event_type, data, key_name, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
@@ -34,7 +37,24 @@ const upsertIdempotent = db.prepare(
   'INSERT OR REPLACE INTO idempotency (key_name, idempotency_key, request_sha256, event_id, created_ms) VALUES (?, ?, ?, ?, ?)',
 );
 const pruneIdempotent = db.prepare('DELETE FROM idempotency WHERE created_ms <= ?');
+const probeWrite = createWriteProbe(db);
+const vacuumInto = db.prepare('VACUUM INTO ?');
 let commitsSincePrune = 0;
+
+/**
+ * Why the paths no longer name the files this connection writes (deleted, replaced), once seen:
+ * from then on nothing is written, since nothing written could be found at the path again.
+ */
+let lost: string | undefined;
+
+/** Throws once the database's paths name other files than those the store opened. */
+function checkFiles(): void {
+  if (lost === undefined) {
+    lost = lostFiles(identity);
+    if (lost !== undefined) port.postMessage({ kind: 'lost', reason: lost } satisfies WriterReply);
+  }
+  if (lost !== undefined) throw new Error(`the database file is lost (${lost}); nothing more can be recorded`);
+}
 
 // Ids, timestamps and chain hashes are assigned inside the transaction, in commit order. The head
 // is read inside it too, under the write lock (see commit), so even a second process writing to
@@ -84,7 +104,7 @@ const insertAll = db.transaction((groups: EventGroup[]): GroupOutcome[] => {
     head: secret === undefined ? GENESIS_HASH : ((selectHead.get() as Buffer | undefined) ?? GENESIS_HASH),
     now: Date.now(),
   };
-  return groups.map((group): GroupOutcome => {
+  const outcomes = groups.map((group): GroupOutcome => {
     if (group.length === 1) return [insertOne(group[0]!, chain)];
     const headBefore = chain.head;
     try {
@@ -95,16 +115,82 @@ const insertAll = db.transaction((groups: EventGroup[]): GroupOutcome[] => {
       return (error as Error).message;
     }
   });
+  checkFiles(); // last thing before COMMIT: a batch for a lost file is rolled back, recorded nowhere
+  return outcomes;
 });
 
-/** Commits the groups in one transaction that takes the write lock at its start. */
-function commit(groups: EventGroup[]): GroupOutcome[] {
-  const outcomes = insertAll.immediate(groups);
-  if (++commitsSincePrune >= 1000) {
-    commitsSincePrune = 0;
-    pruneIdempotent.run(Date.now() - IDEMPOTENCY_WINDOW_MS); // expired keys: a later reuse stores anew
+/** Commits the batches in one transaction that takes the write lock at its start, and answers each. */
+function commit(batches: Array<WriterRequest & { kind: 'commit' }>): void {
+  const groups = batches.length === 1 ? batches[0]!.groups : batches.flatMap((batch) => batch.groups);
+  let outcomes: GroupOutcome[];
+  try {
+    outcomes = insertAll.immediate(groups);
+    // Again after COMMIT, before any answer: a file deleted during the commit took the batch
+    // with it, and its events are answered 503, never 201.
+    checkFiles();
+  } catch (error) {
+    for (const batch of batches) port.postMessage({ kind: 'failed', batch: batch.batch, message: (error as Error).message } satisfies WriterReply);
+    return;
   }
-  return outcomes;
+  let offset = 0;
+  for (const batch of batches) {
+    port.postMessage({ kind: 'committed', batch: batch.batch, outcomes: outcomes.slice(offset, offset + batch.groups.length) } satisfies WriterReply);
+    offset += batch.groups.length;
+  }
+  pruneIfDue();
+}
+
+/**
+ * Deletes expired idempotency keys (a later reuse of one stores anew), every so many commits. It
+ * runs after the answers are sent, in a transaction of its own: whatever becomes of it, the
+ * events already committed stay acknowledged. A failure is only reported, to be logged.
+ */
+function pruneIfDue(): void {
+  if (++commitsSincePrune < pruneEveryCommits || lost !== undefined) return;
+  commitsSincePrune = 0;
+  try {
+    pruneIdempotent.run(Date.now() - IDEMPOTENCY_WINDOW_MS);
+  } catch (error) {
+    port.postMessage({ kind: 'prune-failed', message: (error as Error).message } satisfies WriterReply);
+  }
+}
+
+/** One probe write answers every probe that was waiting for it. */
+function probe(probes: Array<WriterRequest & { kind: 'probe' }>): void {
+  let message: string | null = null;
+  try {
+    checkFiles();
+    probeWrite();
+  } catch (error) {
+    message = (error as Error).message;
+  }
+  for (const { probe } of probes) port.postMessage({ kind: 'probed', probe, message } satisfies WriterReply);
+}
+
+/**
+ * Copies everything the lost file holds, through this connection (which still reads it, deleted or
+ * not), to a new owner-only file at `to`: the events acknowledged so far, kept for the operator.
+ */
+function rescue(to: string, reason: string): void {
+  lost ??= reason;
+  let message: string | null = null;
+  let created = false;
+  try {
+    closeSync(openSync(to, 'wx', 0o600)); // VACUUM INTO fills an empty file, keeping its mode
+    created = true;
+    vacuumInto.run(to);
+  } catch (error) {
+    message = (error as Error).message;
+    if (created) rmSync(to, { force: true }); // a partial copy would pass for a database
+  }
+  port.postMessage({ kind: 'rescued', to, message } satisfies WriterReply);
+}
+
+// The files this connection opened must be those the store opened.
+try {
+  checkFiles();
+} catch {
+  // reported as lost; every commit is refused
 }
 
 port.on('message', (first: WriterRequest) => {
@@ -113,21 +199,12 @@ port.on('message', (first: WriterRequest) => {
   for (let next = receiveMessageOnPort(port); next !== undefined; next = receiveMessageOnPort(port)) {
     requests.push(next.message as WriterRequest);
   }
-  const batches = requests.filter((request) => request.kind === 'commit');
+  const batches = requests.filter((request): request is WriterRequest & { kind: 'commit' } => request.kind === 'commit');
+  const probes = requests.filter((request): request is WriterRequest & { kind: 'probe' } => request.kind === 'probe');
   const closing = requests.some((request) => request.kind === 'close');
-  if (batches.length > 0) {
-    const groups = batches.length === 1 ? batches[0]!.groups : batches.flatMap((batch) => batch.groups);
-    try {
-      const outcomes = commit(groups);
-      let offset = 0;
-      for (const batch of batches) {
-        port.postMessage({ kind: 'committed', batch: batch.batch, outcomes: outcomes.slice(offset, offset + batch.groups.length) } satisfies WriterReply);
-        offset += batch.groups.length;
-      }
-    } catch (error) {
-      for (const batch of batches) port.postMessage({ kind: 'failed', batch: batch.batch, message: (error as Error).message } satisfies WriterReply);
-    }
-  }
+  if (batches.length > 0) commit(batches);
+  if (probes.length > 0) probe(probes);
+  for (const request of requests) if (request.kind === 'rescue') rescue(request.to, request.reason);
   if (closing) {
     db.close();
     port.postMessage({ kind: 'closed' } satisfies WriterReply);

@@ -1,0 +1,56 @@
+import type { Logger } from '../../ops/logger.js';
+import { lostFiles, type FileIdentity } from './database-files.js';
+
+/** How often the files are checked when nothing else checks them (no write, no readiness probe). */
+const CHECK_INTERVAL_MS = 10_000;
+
+/**
+ * Watches that the database's paths still name the files the store opened. Once one is deleted
+ * or replaced, whatever is written would be lost with the open file: the store then refuses
+ * every write and reports not ready for good, the log says so loudly, and the writer copies what
+ * the open file still holds to a file beside it, for the operator to put back.
+ */
+export type DatabaseFileGuard = {
+  /** Checks now (three stat calls): whether the files are still in place. */
+  check(): boolean;
+  /** Why the files are lost, once they are. */
+  lost(): string | undefined;
+  /** Marks the files lost for `reason` (as the writer found): logged, and the rescue asked for, once. */
+  lose(reason: string): void;
+  stop(): void;
+};
+
+export function guardDatabaseFiles(
+  path: string,
+  identity: FileIdentity,
+  options: { log: Logger; rescue(to: string, reason: string): Promise<void> },
+): DatabaseFileGuard {
+  let lost: string | undefined;
+
+  const lose = (reason: string): void => {
+    if (lost !== undefined) return;
+    lost = reason;
+    const to = `${path}.rescued-${new Date().toISOString().replaceAll(':', '-')}`;
+    options.log.error({
+      msg: `DATABASE FILE LOST: ${reason}. Every write is refused (503) and /readyz answers 503 until the database is back ` +
+        `and the service restarted. Keep it running until what it holds is copied to ${to} (logged next).`,
+      database: path,
+    });
+    options.rescue(to, reason).then(
+      () => options.log.error({ msg: `copied everything the lost database held to ${to}: stop the service, move that file to ${path}, and start it again`, database: path }),
+      (error: Error) => options.log.error({ msg: `could not copy the lost database (${error.message}): restore ${path} from a backup and restart the service`, database: path }),
+    );
+  };
+
+  const check = (): boolean => {
+    if (lost === undefined) {
+      const reason = lostFiles(identity);
+      if (reason !== undefined) lose(reason);
+    }
+    return lost === undefined;
+  };
+
+  const timer = setInterval(check, CHECK_INTERVAL_MS);
+  timer.unref();
+  return { check, lost: () => lost, lose, stop: () => clearInterval(timer) };
+}
