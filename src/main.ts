@@ -90,8 +90,8 @@ const limits = {
   perKey: config.rateLimit.ratePerSecond > 0 ? createRateLimiter(config.rateLimit) : undefined,
   failedAuth: config.failedAuthLimit.ratePerSecond > 0 ? createRateLimiter(config.failedAuthLimit) : undefined,
 };
-const server = createHttpServer(createApp({ store, keys, limits, metrics, maxBodyBytes: config.maxBodyBytes, log }));
-const metricsServer = config.metricsPort === undefined ? undefined : createMetricsServer(metrics);
+const server = createHttpServer(createApp({ store, keys, limits, metrics, maxBodyBytes: config.maxBodyBytes, log }), { log, metrics });
+const metricsServer = config.metricsPort === undefined ? undefined : createMetricsServer(metrics, log);
 metricsServer?.once('error', (error: NodeJS.ErrnoException) => {
   fail(`AUDITOR_METRICS_PORT: cannot listen on ${config.host}:${config.metricsPort}: ${error.code ?? error.message}`);
 });

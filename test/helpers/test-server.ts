@@ -44,15 +44,16 @@ export async function startTestServer(
   const database = await createTestDatabase();
   const store = options.store ?? await database.openStore(options.metrics ? { onBatchCommitted: options.metrics.batchCommitted } : {});
   const keys = createKeyRegistry({ adminKey: TEST_API_KEY, keysFile: options.keysFile, log: silentLogger, pollMs: 50 });
+  const log = options.log ?? silentLogger;
   const app = createApp({
     store,
     keys,
     limits: options.limits ?? {},
     ...(options.metrics ? { metrics: options.metrics } : {}),
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
-    log: options.log ?? silentLogger,
+    log,
   });
-  const server = createHttpServer(app, options.serverLimits);
+  const server = createHttpServer(app, { log, metrics: options.metrics, limits: options.serverLimits });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
