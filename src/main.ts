@@ -3,7 +3,7 @@ import { createApp } from './app.js';
 import { createKeyRegistry, type KeyRegistry } from './auth/key-registry.js';
 import { createRateLimiter } from './auth/rate-limiter.js';
 import { generateKey, readKeysFile } from './auth/keys-file.js';
-import { readCommandLine } from './cli/command-line.js';
+import { fail, readCommandLine } from './cli/command-line.js';
 import { ConfigError, describeDatabase, loadConfig, type Config } from './config.js';
 import { createHttpServer } from './http/create-http-server.js';
 import { createJsonLogger } from './ops/logger.js';
@@ -15,11 +15,6 @@ import { openEventStore } from './store/open-event-store.js';
 /** How long shutdown waits for requests in flight before cutting their connections. */
 const DRAIN_TIMEOUT_MS = 10_000;
 
-
-function fail(line: string): never {
-  process.stderr.write(`auditor: ${line}\n`);
-  process.exit(1);
-}
 
 function readConfig(): Config {
   try {

@@ -112,7 +112,7 @@ describe('requests Node refuses before any route sees them', () => {
       'The request did not arrive in time: send the request line and headers within 0.3 s, and the whole request within 0.6 s'],
   ];
   for (const [what, bytes, silent, status, code, message] of cases) {
-    it(`answers a client that ${what} with a JSON ${status}, one log line and no request data`, async () => {
+    it(`answers a client that ${what} with a JSON ${status} and logs one protocol error without request data`, async () => {
       logLines.length = 0;
       const answer = parseRawResponse(await rawExchange(server.url, bytes, { halfClose: !silent }));
       assert.match(answer.statusLine, new RegExp(`^HTTP/1\\.1 ${status} `));
