@@ -30,8 +30,10 @@ const store: EventStore = {
 };
 
 const log = createJsonLogger();
+const metrics = createMetrics();
 const server = createHttpServer(
-  createApp({ store, keys: createKeyRegistry({ adminKey: process.env.AUDITOR_API_KEY, log }), metrics: createMetrics(), maxBodyBytes: 1024 * 1024, log }),
+  createApp({ store, keys: createKeyRegistry({ adminKey: process.env.AUDITOR_API_KEY, log }), metrics, maxBodyBytes: 1024 * 1024, log }),
+  { log, metrics },
 );
 server.listen(Number(process.env.PORT), process.env.HOST ?? '127.0.0.1', () => {
   log.info({ msg: 'listening', baseline: true });

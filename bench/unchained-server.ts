@@ -14,7 +14,7 @@ const log = createJsonLogger();
 const metrics = createMetrics({ databaseBytes: () => store.sizeBytes() });
 const store = openSqliteEventStore(process.env.AUDITOR_DB ?? '', { unchainedForBenchmark: true, onBatchCommitted: metrics.batchCommitted });
 const keys = createKeyRegistry({ adminKey: process.env.AUDITOR_API_KEY, log });
-const server = createHttpServer(createApp({ store, keys, metrics, maxBodyBytes: 1024 * 1024, log }));
+const server = createHttpServer(createApp({ store, keys, metrics, maxBodyBytes: 1024 * 1024, log }), { log, metrics });
 server.listen(Number(process.env.PORT), process.env.HOST ?? '127.0.0.1');
 process.once('SIGTERM', () => {
   server.close(() => void store.close());

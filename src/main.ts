@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { createApp } from './app.js';
 import { createKeyRegistry, type KeyRegistry } from './auth/key-registry.js';
 import { createRateLimiter } from './auth/rate-limiter.js';
 import { generateKey, readKeysFile } from './auth/keys-file.js';
+import { fail, readCommandLine } from './cli/command-line.js';
 import { ConfigError, describeDatabase, loadConfig, type Config } from './config.js';
 import { createHttpServer } from './http/create-http-server.js';
 import { createMemoryBudget } from './http/memory-budget.js';
@@ -17,14 +17,7 @@ import { openEventStore } from './store/open-event-store.js';
 const DRAIN_TIMEOUT_MS = 10_000;
 
 
-function fail(line: string): never {
-  process.stderr.write(`auditor: ${line}\n`);
-  process.exit(1);
-}
-
 function readConfig(): Config {
-  // Guarded: process.loadEnvFile throws when the file is missing. Variables already set win.
-  if (existsSync('.env')) process.loadEnvFile('.env');
   try {
     return loadConfig(process.env);
   } catch (error) {
@@ -33,16 +26,21 @@ function readConfig(): Config {
   }
 }
 
-function generateApiKey(config: Config): string {
-  const key = generateKey();
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+/** Printed once listening, so that the curl example names the port actually bound (PORT=0). */
+function announceGeneratedKey(key: string, host: string, port: number): void {
+  const address = host.includes(':') ? `[${host}]` : host;
   process.stderr.write(
     'No AUDITOR_API_KEY is set and the keys file has no keys, so this run uses an admin key\n' +
       'generated for it alone (it is not saved; create lasting keys with npm run keys):\n' +
       `  ${key}\n` +
-      `Try: curl -H 'X-API-Key: ${key}' 'http://${host}:${config.port}/events?user_id=alice'\n`,
+      `Try: curl -H 'X-API-Key: ${key}' 'http://${address}:${port}/events?user_id=alice'\n`,
   );
-  return key;
+}
+
+/** What the start-up line says when no key can reach the admin endpoints, and what to do. */
+function noAdminKeyWarning(config: Config): string {
+  const unreachable = config.metricsPort === undefined ? 'GET /integrity and GET /metrics answer' : 'GET /integrity answers';
+  return `no admin key: ${unreachable} 403 to every key; create one with npm run -s keys -- create --name ops --scope admin (no restart needed)`;
 }
 
 async function openStore(config: Config, metrics: Metrics): Promise<EventStore> {
@@ -58,26 +56,38 @@ async function openStore(config: Config, metrics: Metrics): Promise<EventStore> 
   }
 }
 
-function openKeys(config: Config): { keys: KeyRegistry; source: string } {
-  let fileKeys: number;
+function openKeys(config: Config): { keys: KeyRegistry; source: string; generatedKey: string | undefined; hasAdminKey: boolean } {
+  let records;
   try {
-    fileKeys = readKeysFile(config.keysFile).length;
+    records = readKeysFile(config.keysFile);
   } catch (error) {
     fail(`AUDITOR_KEYS_FILE: cannot read "${config.keysFile}": ${(error as Error).message}`);
   }
-  const adminKey = config.apiKey ?? (fileKeys === 0 ? generateApiKey(config) : undefined);
+  const generatedKey = config.apiKey === undefined && records.length === 0 ? generateKey() : undefined;
+  const adminKey = config.apiKey ?? generatedKey;
   const keys = createKeyRegistry({ keysFile: config.keysFile, adminKey, log });
   const envKey = config.apiKey !== undefined ? ' + AUDITOR_API_KEY' : adminKey !== undefined ? ' + a generated admin key' : '';
-  return { keys, source: `${fileKeys} from ${config.keysFile}${envKey}` };
+  const hasAdminKey = adminKey !== undefined || records.some((record) => record.scope === 'admin');
+  return { keys, source: `${records.length} from ${config.keysFile}${envKey}`, generatedKey, hasAdminKey };
 }
 
+readCommandLine({
+  name: 'auditor',
+  usage: `usage: npm start
+
+Starts the service as built by npm ci or npm run build (it never builds). Every setting comes from
+the environment or .env: PORT, HOST, AUDITOR_DB, AUDITOR_KEYS_FILE, AUDITOR_API_KEY and the rest
+(README, Configuration). It stops on SIGTERM or SIGINT, finishing the requests in flight.`,
+  options: {},
+  failStatus: 1,
+});
 // Audit data is its owner's alone: whatever this process creates (the database with its -wal and
 // -shm, chain.secret, their folder) is created owner-only, whatever umask it was started with.
 process.umask(0o077);
 const config = readConfig();
 const log = createJsonLogger(undefined, config.logLevel);
 process.on('exit', () => log.flush());
-const { keys, source: keySource } = openKeys(config);
+const { keys, source: keySource, generatedKey, hasAdminKey } = openKeys(config);
 const metrics = createMetrics({ databaseBytes: () => store.sizeBytes(), responseMemory: () => responseMemory.reserved() });
 const store = await openStore(config, metrics);
 const limits = {
@@ -87,8 +97,9 @@ const limits = {
 const responseMemory = createMemoryBudget(config.responseMemoryBytes);
 const server = createHttpServer(
   createApp({ store, keys, limits, trustedProxies: config.trustedProxies, metrics, maxBodyBytes: config.maxBodyBytes, log, responseMemory }),
+  { log, metrics },
 );
-const metricsServer = config.metricsPort === undefined ? undefined : createMetricsServer(metrics);
+const metricsServer = config.metricsPort === undefined ? undefined : createMetricsServer(metrics, log);
 metricsServer?.once('error', (error: NodeJS.ErrnoException) => {
   fail(`AUDITOR_METRICS_PORT: cannot listen on ${config.host}:${config.metricsPort}: ${error.code ?? error.message}`);
 });
@@ -108,7 +119,11 @@ server.once('error', (error: NodeJS.ErrnoException) => {
 server.listen(config.port, config.host, () => {
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  log.info({ msg: 'listening', host: config.host, port, database: describeDatabase(config.database), keys: keySource });
+  if (generatedKey !== undefined) announceGeneratedKey(generatedKey, config.host, port);
+  log.info({
+    msg: 'listening', host: config.host, port, database: describeDatabase(config.database), keys: keySource,
+    ...(hasAdminKey ? {} : { warning: noAdminKeyWarning(config) }),
+  });
 });
 
 let stopping = false;

@@ -5,26 +5,29 @@
  * once, alone on standard output, so a script can capture it; everything else goes to stderr.
  * A running service accepts a created key at once and refuses a revoked one within a second.
  */
-import { parseArgs } from 'node:util';
-import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config.js';
 import { generateKey, hashKey, isKeyName, isReservedKeyName, isScope, readKeysFile, SCOPES, writeKeysFile } from '../auth/keys-file.js';
+import { fail, readCommandLine } from './command-line.js';
 
-function fail(line: string): never {
-  process.stderr.write(`keys: ${line}\n`);
-  process.exit(2);
-}
+const USAGE = `usage: npm run -s keys -- create --name NAME --scope ingest|read|admin
+       npm run -s keys -- list
+       npm run -s keys -- revoke --name NAME
+
+Manages the keys file (AUDITOR_KEYS_FILE, default data/keys.json; read from the environment or .env).
+  create   makes a key with a scope and prints it once, alone on stdout (only its SHA-256 is kept)
+  list     prints each key's name, scope and creation date (never a key)
+  revoke   removes a key; a running service refuses it within a second
+Exit status: 0 done, 2 refused (or a bad command line).`;
+
+const { values, command } = readCommandLine({
+  name: 'keys',
+  usage: USAGE,
+  options: { name: { type: 'string' }, scope: { type: 'string' } },
+  commands: { create: ['name', 'scope'], list: [], revoke: ['name'] },
+  failStatus: 2,
+});
 
 process.umask(0o077); // what this creates is its owner's alone, as the service's files are
-const USAGE = 'usage: npm run keys -- create --name NAME --scope ingest|read|admin | list | revoke --name NAME';
-let parsed;
-try {
-  parsed = parseArgs({ allowPositionals: true, options: { name: { type: 'string' }, scope: { type: 'string' } } });
-} catch (error) {
-  fail(`${(error as Error).message}\n${USAGE}`);
-}
-const { positionals, values } = parsed;
-if (existsSync('.env')) process.loadEnvFile('.env');
 let keysFile: string;
 try {
   ({ keysFile } = loadConfig(process.env));
@@ -35,12 +38,12 @@ try {
 let records;
 try {
   // revoke and list also read a file holding a reserved name, so that the tool can repair it.
-  records = readKeysFile(keysFile, { allowReservedNames: positionals[0] !== 'create' });
+  records = readKeysFile(keysFile, { allowReservedNames: command !== 'create' });
 } catch (error) {
   fail(`cannot read ${keysFile}: ${(error as Error).message}`);
 }
 
-switch (positionals[0]) {
+switch (command) {
   case 'create': {
     const { name, scope } = values;
     if (!isKeyName(name)) fail('--name must be 1 to 64 letters, digits, dots, dashes or underscores');
@@ -66,6 +69,4 @@ switch (positionals[0]) {
     process.stderr.write(`Revoked key "${name}". A running service refuses it within a second.\n`);
     break;
   }
-  default:
-    fail(USAGE);
 }

@@ -5,10 +5,10 @@
  * still within their window. It can be run again: it goes on after the last event already copied,
  * and refuses a PostgreSQL database that holds other events. --from defaults to AUDITOR_DB when
  * that is a SQLite file, --to to AUDITOR_DB when that is a postgres:// URL.
- * Exit status: 0 copied (and the chain verified, when its secret is at hand), 1 refused or failed.
+ * Exit status: 0 copied (and the chain verified, when its secret is at hand), 1 refused or failed,
+ * 2 a bad command line.
  */
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { DEFAULTS, describeDatabase, parseDatabaseLocation } from '../config.js';
 import { findChainSecret } from '../integrity/chain-secret.js';
 import { verifyChain } from '../integrity/verify-chain.js';
@@ -17,20 +17,27 @@ import { createPostgresPool } from '../store/postgres/postgres-pool.js';
 import { migratePostgresPool } from '../store/postgres/postgres-schema.js';
 import { readChainRows } from '../store/read-chain-rows.js';
 import { openDatabase } from '../store/sqlite/open-database.js';
+import { fail, readCommandLine } from './command-line.js';
 
 /** Events per PostgreSQL transaction. */
 const COPY_CHUNK_ROWS = 5000;
 
 type SqliteRow = { seq: number; id: string; ts: number; user_id: string; event_type: string; data: string; key_name: string | null; hash: Buffer | null };
 
-function fail(line: string): never {
-  process.stderr.write(`migrate-to-postgres: ${line}\n`);
-  process.exit(1);
-}
+const { values } = readCommandLine({
+  name: 'migrate-to-postgres',
+  usage: `usage: npm run migrate-to-postgres -- [--from FILE] [--to postgres://user:password@host:port/database]
 
+Copies every event of a SQLite database into a PostgreSQL one, unchanged (ids, order, chain links),
+with the idempotency keys still within their window; run again, it goes on where it stopped.
+  --from FILE   the SQLite database (default: AUDITOR_DB, when that is a file)
+  --to URL      the PostgreSQL database (default: AUDITOR_DB, when that is a postgres:// URL)
+Stop every instance first. Exit status: 0 copied (and the chain verified, when its secret is at
+hand), 1 refused or failed, 2 a bad command line.`,
+  options: { from: { type: 'string' }, to: { type: 'string' } },
+  failStatus: 1,
+});
 process.umask(0o077); // what this creates is its owner's alone, as the service's files are
-const { values } = parseArgs({ options: { from: { type: 'string' }, to: { type: 'string' } } });
-if (existsSync('.env')) process.loadEnvFile('.env');
 const configured = parseDatabaseLocation(process.env.AUDITOR_DB || DEFAULTS.dbPath);
 const from = values.from ?? (configured.kind === 'sqlite' ? configured.path : undefined)
   ?? fail('name the SQLite file to copy: --from data/auditor.db');

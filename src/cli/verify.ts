@@ -2,20 +2,27 @@
  * npm run verify [-- --checkpoint saved.json]: walks the whole chain of the configured database
  * (AUDITOR_DB, SQLite or PostgreSQL; AUDITOR_CHAIN_SECRET, or the secret file beside a SQLite
  * database) and, given a checkpoint saved from GET /integrity, checks that nothing it covered is
- * gone. Exit status: 0 intact, 1 broken, 2 could not check.
+ * gone. Exit status: 0 intact, 1 broken, 2 could not check (or a bad command line).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { ConfigError, describeDatabase, loadConfig, type DatabaseLocation } from '../config.js';
 import { findChainSecret } from '../integrity/chain-secret.js';
 import type { Checkpoint } from '../integrity/checkpoint.js';
 import { verifyChain } from '../integrity/verify-chain.js';
 import { readChainRows } from '../store/read-chain-rows.js';
+import { fail, readCommandLine } from './command-line.js';
 
-function fail(line: string): never {
-  process.stderr.write(`verify: ${line}\n`);
-  process.exit(2);
-}
+const { values } = readCommandLine({
+  name: 'verify',
+  usage: `usage: npm run verify [-- --checkpoint FILE]
+
+Walks the whole tamper-evident chain of AUDITOR_DB (SQLite or PostgreSQL), keyed by
+AUDITOR_CHAIN_SECRET or the secret file beside a SQLite database (read from the environment or .env).
+  --checkpoint FILE   also check that nothing a checkpoint saved from GET /integrity covered is gone
+Exit status: 0 intact, 1 tampered with, 2 could not check (or a bad command line).`,
+  options: { checkpoint: { type: 'string' } },
+  failStatus: 2,
+});
 
 function readCheckpoint(path: string): Checkpoint {
   let saved: Record<string, unknown>;
@@ -32,8 +39,6 @@ function readCheckpoint(path: string): Checkpoint {
   return { eventCount, lastId, headHash, createdAt, signature };
 }
 
-const { values } = parseArgs({ options: { checkpoint: { type: 'string' } } });
-if (existsSync('.env')) process.loadEnvFile('.env');
 let database: DatabaseLocation;
 let configuredSecret: string | undefined;
 try {

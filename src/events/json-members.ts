@@ -12,13 +12,18 @@ export class JsonShapeError extends Error {
   override name = 'JsonShapeError';
 }
 
+/** Nesting deeper than the limit: callers say which value was too deep, counted from where. */
+export class JsonTooDeepError extends JsonShapeError {
+  override name = 'JsonTooDeepError';
+}
+
 type Frame = { keys: Set<string> | undefined; expectingKey: boolean };
 
 /**
  * Returns each top-level member of the JSON object in `text` as minified JSON text, exactly as the
  * client spelled its tokens. `text` must already be valid JSON whose top level is an object.
- * Throws JsonShapeError for a duplicate key or nesting deeper than `maxDepth` (the top-level object
- * is depth 1).
+ * Throws JsonShapeError for a duplicate key, JsonTooDeepError for nesting deeper than `maxDepth`
+ * (the top-level object is depth 1).
  */
 export function readObjectMembers(text: string, maxDepth: number): Map<string, string> {
   return new Map(readTopLevel(text, maxDepth).map(({ name, value }) => [name, value]));
@@ -78,7 +83,7 @@ function readTopLevel(text: string, maxDepth: number): Array<{ name: string; val
       }
       case 0x7b: case 0x5b: { // { [
         if (stack.length === maxDepth) {
-          throw new JsonShapeError(`nesting is deeper than ${maxDepth} levels`);
+          throw new JsonTooDeepError(`nesting is deeper than ${maxDepth} levels`);
         }
         const isObject = code === 0x7b;
         stack.push({ keys: isObject ? new Set() : undefined, expectingKey: isObject });

@@ -2,7 +2,7 @@ import { HttpError } from '../http/http-error.js';
 import { parseJsonBody } from '../http/parse-json.js';
 import type { NewEvent } from './event.js';
 import { JsonShapeError, readArrayElements } from './json-members.js';
-import { MAX_DATA_DEPTH, parseNewEvent } from './parse-new-event.js';
+import { parseNewEvent } from './parse-new-event.js';
 
 /** Most events in one POST /events/batch. */
 export const MAX_BATCH_EVENTS = 1000;
@@ -22,7 +22,9 @@ export function parseEventBatch(body: string): NewEvent[] {
 
   let elements: string[];
   try {
-    elements = readArrayElements(body, MAX_DATA_DEPTH + 2);
+    // No depth limit here: each event's parse below applies it and names the event's index. The
+    // pass is iterative, and JSON.parse has already read the body, so no depth overflows a stack.
+    elements = readArrayElements(body, Number.POSITIVE_INFINITY);
   } catch (error) {
     if (error instanceof JsonShapeError) throw new HttpError(400, `Request body has a ${error.message}`);
     throw error;

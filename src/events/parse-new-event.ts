@@ -1,7 +1,7 @@
 import { HttpError } from '../http/http-error.js';
 import { parseJsonBody } from '../http/parse-json.js';
 import type { NewEvent } from './event.js';
-import { JsonShapeError, readObjectMembers } from './json-members.js';
+import { JsonShapeError, JsonTooDeepError, readObjectMembers } from './json-members.js';
 import { unstorableJsonReason, unstorableTextReason } from './storable-data.js';
 
 /** How deeply `data` may nest (`data` itself is level 1). SQLite's JSON functions stop at 1000. */
@@ -30,8 +30,12 @@ export function parseNewEvent(body: string): NewEvent {
 
   let members: Map<string, string>;
   try {
+    // The body is level 1 and data level 2. Only data can nest: the other properties are strings.
     members = readObjectMembers(body, MAX_DATA_DEPTH + 1);
   } catch (error) {
+    if (error instanceof JsonTooDeepError) {
+      throw new HttpError(400, `data is nested more than ${MAX_DATA_DEPTH} levels deep (data itself is level 1): flatten it`);
+    }
     if (error instanceof JsonShapeError) throw new HttpError(400, `Request body has a ${error.message}`);
     throw error;
   }

@@ -1,12 +1,13 @@
 import type { Server } from 'node:http';
 import { createHttpServer } from '../http/create-http-server.js';
+import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
 /**
  * A second listener that serves GET /metrics alone, without a key: for a Prometheus that scrapes
  * over a private network (AUDITOR_METRICS_PORT). Everything else there is a JSON 404.
  */
-export function createMetricsServer(metrics: Metrics): Server {
+export function createMetricsServer(metrics: Metrics, log: Logger): Server {
   return createHttpServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' || path !== '/metrics') {
@@ -25,5 +26,5 @@ export function createMetricsServer(metrics: Metrics): Server {
         response.end('{"message":"Internal server error"}');
       },
     );
-  });
+  }, { log, metrics });
 }

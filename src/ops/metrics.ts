@@ -8,6 +8,8 @@ export type Metrics = {
   eventsIngested(count: number): void;
   /** One committed transaction and how many events it held. */
   batchCommitted(events: number): void;
+  /** A request refused before it reached the app (see protocol-error.ts); `code` is from a fixed set. */
+  protocolError(status: number, code: string): void;
 };
 
 export function createMetrics(options: { databaseBytes?: () => Promise<number>; responseMemory?: () => number } = {}): Metrics {
@@ -25,6 +27,12 @@ export function createMetrics(options: { databaseBytes?: () => Promise<number>; 
     help: 'Time from a request arriving to its answer finishing, by route and method',
     labelNames: ['route', 'method'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const protocolErrors = new client.Counter({
+    name: 'auditor_http_protocol_errors_total',
+    help: 'Requests refused before reaching a route because they broke HTTP/1.1 (unreadable, too slow, headers too large, no Host, an unmet Expect, CONNECT), by status and code',
+    labelNames: ['status', 'code'] as const,
     registers: [registry],
   });
   const ingested = new client.Counter({
@@ -71,5 +79,6 @@ export function createMetrics(options: { databaseBytes?: () => Promise<number>; 
     },
     eventsIngested: (count) => ingested.inc(count),
     batchCommitted: (events) => batches.observe(events),
+    protocolError: (status, code) => protocolErrors.inc({ status: String(status), code }),
   };
 }

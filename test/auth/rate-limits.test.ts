@@ -151,7 +151,7 @@ describe('limits over HTTP', () => {
         socket.on('error', reject);
       });
       assert.match(answer, /^HTTP\/1\.1 408 Request Timeout\r\n/);
-      assert.match(answer, /\{"message":"Request Timeout: the request could not be read"\}$/);
+      assert.match(answer, /\{"message":"The request did not arrive in time: send the request line and headers within 0\.3 s, and the whole request within 0\.6 s"\}$/);
     } finally {
       await server.close();
     }

@@ -45,7 +45,7 @@ describe('parseNewEvent', () => {
   it(`accepts data nested ${MAX_DATA_DEPTH} levels deep and refuses one level more`, () => {
     const nested = (levels: number): string => '{"a":'.repeat(levels - 1) + '{}' + '}'.repeat(levels - 1);
     assert.equal(parseNewEvent(`{"user_id":"u","event_type":"t","data":${nested(MAX_DATA_DEPTH)}}`).dataJson, nested(MAX_DATA_DEPTH));
-    rejects(`{"user_id":"u","event_type":"t","data":${nested(MAX_DATA_DEPTH + 1)}}`, /deeper than/);
+    rejects(`{"user_id":"u","event_type":"t","data":${nested(MAX_DATA_DEPTH + 1)}}`, /^data is nested more than 64 levels deep \(data itself is level 1\): flatten it$/);
   });
 
   it('refuses what a database could not store faithfully, in names and anywhere in data', () => {

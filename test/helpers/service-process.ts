@@ -14,6 +14,8 @@ export type ServiceProcess = {
   url: string;
   stdout(): string;
   stderr(): string;
+  /** Resolves with the first match of `pattern` in that output, as soon as it has been written. */
+  waitFor(stream: 'stdout' | 'stderr', pattern: RegExp): Promise<RegExpExecArray>;
   /** Resolves with the exit code (or the signal's name) once the process has ended. */
   exited: Promise<number | string>;
 };
@@ -52,7 +54,19 @@ export async function startService(env: Record<string, string>, cwd?: string): P
       reject(new Error(`service exited with ${code} before listening: ${err}`));
     });
   });
-  return { child, url, stdout: () => out, stderr: () => err, exited };
+  const waitFor = (stream: 'stdout' | 'stderr', pattern: RegExp): Promise<RegExpExecArray> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        const match = pattern.exec(stream === 'stdout' ? out : err);
+        if (match === null) return;
+        child[stream]!.off('data', check);
+        resolve(match);
+      };
+      child[stream]!.on('data', check);
+      void exited.then((code) => reject(new Error(`service exited with ${code} before writing ${pattern} to ${stream}`)));
+      check();
+    });
+  return { child, url, stdout: () => out, stderr: () => err, waitFor, exited };
 }
 
 /**

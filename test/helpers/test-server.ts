@@ -53,7 +53,8 @@ export async function startTestServer(
     ...options.storeOptions,
     ...(options.metrics ? { onBatchCommitted: options.metrics.batchCommitted } : {}),
   });
-  const keys = createKeyRegistry({ adminKey: TEST_API_KEY, keysFile: options.keysFile, log: options.log ?? silentLogger, pollMs: 50 });
+  const log = options.log ?? silentLogger;
+  const keys = createKeyRegistry({ adminKey: TEST_API_KEY, keysFile: options.keysFile, log, pollMs: 50 });
   const app = createApp({
     store,
     keys,
@@ -61,11 +62,11 @@ export async function startTestServer(
     ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
-    log: options.log ?? silentLogger,
+    log,
     ...(options.responseMemory ? { responseMemory: options.responseMemory } : {}),
     ...(options.stalledClientMs ? { stalledClientMs: options.stalledClientMs } : {}),
   });
-  const server = createHttpServer(app, options.serverLimits);
+  const server = createHttpServer(app, { log, metrics: options.metrics, limits: options.serverLimits });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

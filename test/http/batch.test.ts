@@ -52,6 +52,23 @@ describe('POST /events/batch', () => {
     assert.equal(await (await server.get('user_id=batch-2')).text(), '[]');
   });
 
+  it('accepts events with data nested 64 levels deep and names each event nested 65 levels', async () => {
+    const event = (levels: number) => `{"user_id":"batch-nesting","event_type":"t","data":${'{"a":'.repeat(levels - 1)}{}${'}'.repeat(levels - 1)}}`;
+    const refused = await postBatch(`[${event(64)},${event(65)},${event(64)},${event(200)}]`);
+    assert.equal(refused.status, 400);
+    assert.equal(refused.headers.get('content-type'), 'application/json; charset=utf-8');
+    const tooDeep = 'data is nested more than 64 levels deep (data itself is level 1): flatten it';
+    assert.deepEqual(await refused.json(), {
+      message: '2 of 4 events are invalid; nothing was stored',
+      errors: [{ index: 1, message: tooDeep }, { index: 3, message: tooDeep }],
+    });
+    assert.equal(await (await server.get('user_id=batch-nesting')).text(), '[]');
+
+    const accepted = await postBatch(`[${event(64)},${event(64)}]`);
+    assert.equal(accepted.status, 201);
+    assert.equal(((await accepted.json()) as { ids: string[] }).ids.length, 2);
+  });
+
   it('refuses what is not a batch of 1 to 1000 events', async () => {
     for (const [body, status, message] of [
       ['{"user_id":"x","event_type":"t"}', 400, /must be a JSON array of events/],

@@ -49,6 +49,19 @@ describe('POST /events', () => {
     assert.equal(await server.database.countEvents('nul'), 0);
   });
 
+  it('accepts data nested 64 levels deep, counted from data itself, and refuses 65 with a message naming 64', async () => {
+    // nested(1) is {}: data itself is level 1, as the README counts.
+    const nested = (levels: number): string => '{"a":'.repeat(levels - 1) + '[]' + '}'.repeat(levels - 1);
+    const accepted = await server.post(`{"user_id":"nesting","event_type":"t","data":${nested(64)}}`);
+    assert.equal(accepted.status, 201);
+    const refused = await server.post(`{"user_id":"nesting","event_type":"t","data":${nested(64).replace('[]', '[[]]')}}`);
+    assert.equal(refused.status, 400);
+    assert.equal(refused.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.deepEqual(await refused.json(), { message: 'data is nested more than 64 levels deep (data itself is level 1): flatten it' });
+    const [event, ...others] = (await (await server.get('user_id=nesting')).json()) as Array<{ data: unknown }>;
+    assert.deepEqual([event!.data, others], [JSON.parse(nested(64)), []]);
+  });
+
   it('stores a missing data as {}', async () => {
     assert.equal((await server.post({ user_id: 'no-data', event_type: 't' })).status, 201);
     const [event] = (await (await server.get('user_id=no-data')).json()) as Array<{ data: unknown }>;

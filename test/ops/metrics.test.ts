@@ -6,6 +6,8 @@ import { describe, it } from 'node:test';
 import { generateKey, hashKey, writeKeysFile } from '../../src/auth/keys-file.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { createMetricsServer } from '../../src/ops/metrics-server.js';
+import { silentLogger } from '../../src/ops/logger.js';
+import { parseRawResponse, rawExchange } from '../helpers/raw-http.js';
 import { startTestServer, TEST_API_KEY } from '../helpers/test-server.js';
 
 type Family = { name: string; type: string; metrics: Array<{ labels?: Record<string, string>; value?: string; count?: string; buckets?: Record<string, string> }> };
@@ -62,6 +64,29 @@ describe('GET /metrics', () => {
     }
   });
 
+  it('counts the requests refused before any route, by status and code, apart from the requests routed', async () => {
+    const metrics = createMetrics();
+    const server = await startTestServer({ metrics });
+    try {
+      for (const bytes of ['NOT HTTP\r\n\r\n', 'NOT HTTP EITHER\r\n\r\n', `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 'GET /readyz HTTP/1.1\r\n\r\n']) {
+        assert.match(await rawExchange(server.url, bytes), /^HTTP\/1\.1 4\d\d /);
+      }
+      const response = await fetch(`${server.url}/metrics`, { headers: { 'X-API-Key': TEST_API_KEY } });
+      assert.equal(response.status, 200);
+      const families = new Map(parsePrometheus(await response.text()).map((family) => [family.name, family]));
+      const refused = families.get('auditor_http_protocol_errors_total')!;
+      assert.equal(refused.type, 'COUNTER');
+      assert.deepEqual(
+        Object.fromEntries(refused.metrics.map((m) => [`${m.labels!.status} ${m.labels!.code}`, m.value])),
+        { '400 HPE_INVALID_METHOD': '2', '400 MISSING_HOST': '1', '431 HPE_HEADER_OVERFLOW': '1' },
+      );
+      // Refused requests never reached a route; the scrape itself is counted once it has answered.
+      assert.deepEqual(families.get('auditor_http_requests_total')?.metrics ?? [], []);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('counts the database size on disk', async () => {
     const server = await startTestServer();
     try {
@@ -77,7 +102,7 @@ describe('GET /metrics', () => {
   it('can be served alone on a port of its own, without a key', async () => {
     const metrics = createMetrics();
     metrics.eventsIngested(7);
-    const server = createMetricsServer(metrics);
+    const server = createMetricsServer(metrics, silentLogger);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     try {
@@ -89,6 +114,9 @@ describe('GET /metrics', () => {
       const other = await fetch(`${url}/events?user_id=x`);
       assert.equal(other.status, 404);
       assert.deepEqual(await other.json(), { message: 'This port serves GET /metrics only' });
+      const unreadable = parseRawResponse(await rawExchange(url, 'NOT HTTP\r\n\r\n'));
+      assert.deepEqual([unreadable.statusLine, unreadable.headers['content-type']], ['HTTP/1.1 400 Bad Request', 'application/json; charset=utf-8']);
+      assert.match(await metrics.registry.metrics(), /^auditor_http_protocol_errors_total\{status="400",code="HPE_INVALID_METHOD"\} 1$/m);
     } finally {
       server.close();
     }

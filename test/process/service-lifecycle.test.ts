@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { generateKey, hashKey, writeKeysFile, type KeyRecord } from '../../src/auth/keys-file.js';
 import { runFailingService, startService } from '../helpers/service-process.js';
 
 const KEY = 'process-test-key-0123456789';
@@ -44,12 +45,13 @@ describe('the service process', () => {
     assert.match(db.stderr, /^auditor: AUDITOR_DB: cannot open the database at ".*a-file\/events\.db": .+\n$/);
   });
 
-  it('generates a strong key when none is set, prints it once to stderr, and never logs it', async () => {
-    const service = await startService({ AUDITOR_DB: join(dir, 'generated', 'auditor.db') });
+  it('generates a strong key when none is set, prints it once to stderr with a curl example on the bound port, and never logs it', async () => {
+    const service = await startService({ AUDITOR_DB: join(dir, 'generated', 'auditor.db'), PORT: '0' });
     try {
-      const key = /^ {2}(adt_[A-Za-z0-9_-]{43})$/m.exec(service.stderr())?.[1];
+      const [, key] = await service.waitFor('stderr', /^ {2}(adt_[A-Za-z0-9_-]{43})\nTry: .*\n/m);
       assert.ok(key, service.stderr());
-      assert.match(service.stderr(), new RegExp(`curl -H 'X-API-Key: ${key}'`));
+      // PORT=0 picks a free port: the example names the one bound, never :0.
+      assert.ok(service.stderr().endsWith(`Try: curl -H 'X-API-Key: ${key}' '${service.url}/events?user_id=alice'\n`), service.stderr());
       const response = await fetch(`${service.url}/events?user_id=x`, { headers: { 'X-API-Key': key } });
       assert.equal(response.status, 200);
       const wrong = await fetch(`${service.url}/events?user_id=x`, { headers: { 'X-API-Key': KEY } });
@@ -59,6 +61,25 @@ describe('the service process', () => {
       service.child.kill('SIGTERM');
       assert.equal(await service.exited, 0);
     }
+  });
+
+  it('says in its start-up line when no key is admin: what is out of reach and how to create one', async () => {
+    const keysFile = join(dir, 'no-admin-keys.json');
+    const record = (name: string, scope: KeyRecord['scope']): KeyRecord => ({ name, scope, sha256: hashKey(generateKey()), createdAt: new Date().toISOString() });
+    writeKeysFile(keysFile, [record('billing', 'ingest'), record('grafana', 'read')]);
+    const listening = async (env: Record<string, string>): Promise<Record<string, unknown>> => {
+      const service = await startService({ AUDITOR_DB: join(dir, 'no-admin.db'), AUDITOR_KEYS_FILE: keysFile, ...env });
+      service.child.kill('SIGTERM');
+      assert.equal(await service.exited, 0);
+      assert.equal(service.stderr(), '', 'no key is generated while the keys file has keys');
+      return JSON.parse(service.stdout().split('\n').find((line) => line.includes('"msg":"listening"'))!) as Record<string, unknown>;
+    };
+    const create = 'create one with npm run -s keys -- create --name ops --scope admin (no restart needed)';
+    assert.equal((await listening({})).warning, `no admin key: GET /integrity and GET /metrics answer 403 to every key; ${create}`);
+    assert.equal((await listening({ AUDITOR_METRICS_PORT: '0' })).warning, `no admin key: GET /integrity answers 403 to every key; ${create}`);
+    assert.equal((await listening({ AUDITOR_API_KEY: KEY })).warning, undefined);
+    writeKeysFile(keysFile, [record('billing', 'ingest'), record('ops', 'admin')]);
+    assert.equal((await listening({})).warning, undefined);
   });
 
   it('reads settings from a .env file in its working directory', async () => {

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+
+type Run = { code: number; stdout: string; stderr: string };
+
+const entryPoint = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+const ENTRY_POINTS = {
+  verify: { file: entryPoint('../../src/cli/verify.js'), usage: 'usage: npm run verify [-- --checkpoint FILE]\n' },
+  keys: { file: entryPoint('../../src/cli/keys.js'), usage: 'usage: npm run -s keys -- create --name NAME --scope ingest|read|admin\n' },
+  'migrate-to-postgres': { file: entryPoint('../../src/cli/migrate-to-postgres.js'), usage: 'usage: npm run migrate-to-postgres -- [--from FILE] [--to postgres://' },
+  auditor: { file: entryPoint('../../src/main.js'), usage: 'usage: npm start\n' },
+} as const;
+
+/** Runs an entry point where no .env is, with no settings: nothing here may get as far as reading them. */
+function run(file: string, args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [file, ...args], { cwd: tmpdir(), env: { PATH: process.env.PATH ?? '' }, timeout: 10_000 },
+      (error, stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }));
+  });
+}
+
+describe('every entry point (the service, verify, keys, migrate-to-postgres)', () => {
+  for (const [name, { file, usage }] of Object.entries(ENTRY_POINTS)) {
+    it(`${name}: --help and -h print the usage to stdout and exit 0`, async () => {
+      for (const help of ['--help', '-h']) {
+        const result = await run(file, [help]);
+        assert.deepEqual({ code: result.code, stderr: result.stderr }, { code: 0, stderr: '' }, help);
+        assert.ok(result.stdout.startsWith(usage), result.stdout);
+        assert.match(result.stdout, /\n$/);
+      }
+    });
+
+    it(`${name}: an unknown option prints the problem and the usage to stderr and exits 2`, async () => {
+      const result = await run(file, ['--bogus']);
+      assert.deepEqual({ code: result.code, stdout: result.stdout }, { code: 2, stdout: '' });
+      assert.ok(result.stderr.startsWith(`${name}: Unknown option '--bogus'.`), result.stderr);
+      assert.ok(result.stderr.includes(`\n${usage}`), result.stderr);
+    });
+  }
+
+  for (const [name, args, problem] of [
+    ['verify', ['saved.json'], 'unexpected argument "saved.json"'],
+    ['verify', ['--checkpoint'], "Option '--checkpoint <value>' argument missing"],
+    ['migrate-to-postgres', ['data/auditor.db'], 'unexpected argument "data/auditor.db"'],
+    ['auditor', ['8080'], 'unexpected argument "8080"'],
+    ['keys', [], 'name a command: create, list, revoke'],
+    ['keys', ['rotate'], 'unknown command "rotate"; the commands are create, list, revoke'],
+    ['keys', ['list', 'extra'], 'unexpected argument "extra"'],
+    ['keys', ['list', '--scope', 'read'], 'list takes no --scope'],
+    ['keys', ['revoke', '--name', 'a', '--scope', 'read'], 'revoke takes no --scope'],
+  ] as const) {
+    it(`${name} ${args.length === 0 ? '(no command)' : args.join(' ')}: says what is wrong, with the usage, on stderr and exits 2`, async () => {
+      const result = await run(ENTRY_POINTS[name].file, [...args]);
+      assert.deepEqual({ code: result.code, stdout: result.stdout }, { code: 2, stdout: '' });
+      assert.ok(result.stderr.startsWith(`${name}: ${problem}\n${ENTRY_POINTS[name].usage}`), result.stderr);
+    });
+  }
+});
