@@ -14,6 +14,7 @@ import { findChainSecret } from '../integrity/chain-secret.js';
 import { verifyChain } from '../integrity/verify-chain.js';
 import { IDEMPOTENCY_WINDOW_MS } from '../store/idempotency.js';
 import { createPostgresPool } from '../store/postgres/postgres-pool.js';
+import { insertEventRows } from '../store/postgres/insert-event-rows.js';
 import { migratePostgresPool } from '../store/postgres/postgres-schema.js';
 import { readChainRows } from '../store/read-chain-rows.js';
 import { openDatabase } from '../store/sqlite/open-database.js';
@@ -100,12 +101,9 @@ try {
       if ((head[0]!.seq ?? 0) !== expectedHead) {
         throw new Error('another writer is adding events to the PostgreSQL database: stop every instance while copying');
       }
-      await client.query(
-        `INSERT INTO events (seq, id, ts, user_id, event_type, data, key_name, hash)
-         SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::json[], $7::text[], $8::bytea[])`,
-        [rows.map((r) => r.seq), rows.map((r) => r.id), rows.map((r) => r.ts), rows.map((r) => r.user_id), rows.map((r) => r.event_type),
-          rows.map((r) => r.data), rows.map((r) => r.key_name), rows.map((r) => r.hash)],
-      );
+      await insertEventRows(client, rows.map((r) => ({
+        seq: r.seq, id: r.id, ts: r.ts, userId: r.user_id, eventType: r.event_type, dataJson: r.data, keyName: r.key_name, hash: r.hash,
+      })));
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);

@@ -3,6 +3,7 @@ import type { NewEvent, StoredEvent } from '../../events/event.js';
 import { createUuidV7Generator, type TimeOrderedId } from '../../events/uuid-v7.js';
 import { chainHash, GENESIS_HASH } from '../../integrity/chain.js';
 import type { BatchOutcome } from '../group-commit.js';
+import { insertEventRows } from './insert-event-rows.js';
 import { IDEMPOTENCY_WINDOW_MS, IdempotencyConflictError, idempotencyRequestDigest } from '../idempotency.js';
 
 // BEGIN, the lock and the savepoint in the same round trip as the head: a batch costs three round
@@ -23,9 +24,6 @@ const SELECT_IDEMPOTENT = `
   SELECT i.key_name, i.idempotency_key, i.request_sha256, e.id, e.ts, e.seq
   FROM idempotency i JOIN events e ON e.id = i.event_id
   WHERE (i.key_name, i.idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND i.created_ms > $3`;
-const INSERT_EVENTS = `
-  INSERT INTO events (seq, id, ts, user_id, event_type, data, key_name, hash)
-  SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::json[], $7::text[], $8::bytea[])`;
 // An expired row for the same key is replaced (a reuse after 24 hours stores anew).
 const UPSERT_IDEMPOTENT = `
   INSERT INTO idempotency (key_name, idempotency_key, request_sha256, event_id, created_ms)
@@ -194,19 +192,11 @@ function toOutcome(plan: GroupPlan): BatchOutcome<StoredEvent[]> {
   return plan.ok ? { ok: true, value: plan.stored } : plan;
 }
 
-/** One INSERT for all the rows, one array per column. */
+/** One INSERT for all the rows. */
 async function insertEvents(client: pg.PoolClient, rows: readonly Row[]): Promise<void> {
-  if (rows.length === 0) return;
-  await client.query(INSERT_EVENTS, [
-    rows.map((row) => row.seq),
-    rows.map((row) => row.id),
-    rows.map((row) => row.ts),
-    rows.map((row) => row.event.userId),
-    rows.map((row) => row.event.eventType),
-    rows.map((row) => row.event.dataJson),
-    rows.map((row) => row.event.keyName ?? null),
-    rows.map((row) => row.hash),
-  ]);
+  await insertEventRows(client, rows.map(({ seq, id, ts, event, hash }) => ({
+    seq, id, ts, userId: event.userId, eventType: event.eventType, dataJson: event.dataJson, keyName: event.keyName ?? null, hash,
+  })));
 }
 
 async function upsertKeys(client: pg.PoolClient, keys: readonly NewKey[], now: number): Promise<void> {
