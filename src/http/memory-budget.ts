@@ -6,10 +6,11 @@
  * event that crossed its limit; see readInChunks).
  */
 export type MemoryBudget = {
-  /** Reserves `amount` now if it fits (or nothing else is reserved); false when it does not. */
-  tryReserve(amount: number): boolean;
-  /** Reserves `amount`, waiting (first come, first served) until it fits. */
-  reserve(amount: number): Promise<void>;
+  /**
+   * Reserves `amount`, waiting (first come, first served) until it fits, for at most `waitMs`.
+   * Resolves true once reserved, false when the wait ran out (nothing is then reserved).
+   */
+  reserve(amount: number, waitMs?: number): Promise<boolean>;
   /** Counts `amount` as reserved at once, fitting or not: memory already taken (a chunk larger than reserved). */
   claim(amount: number): void;
   /** Gives back `amount` reserved before; waiting reservations that now fit go ahead. */
@@ -18,9 +19,11 @@ export type MemoryBudget = {
   reserved(): number;
 };
 
+type Waiter = { amount: number; settle(reserved: boolean): void };
+
 export function createMemoryBudget(capacity: number): MemoryBudget {
   let reserved = 0;
-  const waiting: Array<{ amount: number; go(): void }> = [];
+  const waiting: Waiter[] = [];
 
   // A reservation larger than the whole budget would wait forever: it goes ahead alone instead.
   const fits = (amount: number): boolean => reserved === 0 || reserved + amount <= capacity;
@@ -29,22 +32,33 @@ export function createMemoryBudget(capacity: number): MemoryBudget {
     while (waiting.length > 0 && fits(waiting[0]!.amount)) {
       const next = waiting.shift()!;
       reserved += next.amount;
-      next.go();
+      next.settle(true);
     }
   };
 
   return {
-    tryReserve(amount) {
-      if (waiting.length > 0 || !fits(amount)) return false;
-      reserved += amount;
-      return true;
-    },
-    reserve(amount) {
+    reserve(amount, waitMs = Number.POSITIVE_INFINITY) {
       if (waiting.length === 0 && fits(amount)) {
         reserved += amount;
-        return Promise.resolve();
+        return Promise.resolve(true);
       }
-      return new Promise((resolve) => waiting.push({ amount, go: resolve }));
+      return new Promise((resolve) => {
+        const waiter: Waiter = {
+          amount,
+          settle(granted) {
+            clearTimeout(timer);
+            resolve(granted);
+          },
+        };
+        const timer = Number.isFinite(waitMs)
+          ? setTimeout(() => {
+            waiting.splice(waiting.indexOf(waiter), 1);
+            waiter.settle(false);
+            wakeWaiting(); // those behind it may fit now
+          }, waitMs)
+          : undefined;
+        waiting.push(waiter);
+      });
     },
     claim(amount) {
       reserved += amount;

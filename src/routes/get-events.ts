@@ -10,7 +10,7 @@ import type { RouteHandler } from '../http/route.js';
 import { JSON_CONTENT_TYPE } from '../http/send-reply.js';
 import type { EventStore } from '../store/event-store.js';
 import { CHUNK_SIZE } from '../store/read-in-chunks.js';
-import { busyWithLargeAnswers, meterChunks, settle, sizeOfEvent } from './metered-chunks.js';
+import { busyWithLargeAnswers, meterChunks, ROOM_WAIT_MS, settle, sizeOfEvent } from './metered-chunks.js';
 import { readFailed, startReading } from './read-failure.js';
 
 type Encoder = (chunks: AsyncIterable<readonly StoredEvent[]>) => AsyncIterable<string | Uint8Array>;
@@ -64,7 +64,7 @@ async function readPage(
   query: EventQuery & { limit: number },
   budget: MemoryBudget,
 ): Promise<{ events: StoredEvent[]; held: number; more: boolean }> {
-  if (!budget.tryReserve(PAGE_SIZE + CHUNK_SIZE)) throw busyWithLargeAnswers();
+  if (!(await budget.reserve(PAGE_SIZE + CHUNK_SIZE, ROOM_WAIT_MS))) throw busyWithLargeAnswers();
   let held = PAGE_SIZE + CHUNK_SIZE;
   const events: StoredEvent[] = [];
   let size = 0;

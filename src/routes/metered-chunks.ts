@@ -14,6 +14,12 @@ function sizeOfEvents(events: readonly StoredEvent[]): number {
   return size;
 }
 
+/**
+ * How long a new answer waits for room in the budget before it is refused: ordinary answers give
+ * their room back within milliseconds, so only large ones held for long make anyone wait this much.
+ */
+export const ROOM_WAIT_MS = 1000;
+
 /** The answer when the budget has no room for one more: nothing has been sent, so say when to come back. */
 export function busyWithLargeAnswers(): HttpError {
   return new HttpError(503, 'The service is sending as many large answers as its memory allows; retry in 1 s', { 'Retry-After': '1' });
@@ -22,11 +28,11 @@ export function busyWithLargeAnswers(): HttpError {
 /**
  * `chunks`, each read only once `budget` has room for a chunk, and given back when the next one
  * is asked for (by then the consumer has written it out) or the reading stops. The first chunk
- * does not wait: when the budget is spent it throws a 503, before anything is sent. Later chunks
- * wait their turn, so a stream already under way slows down rather than fails.
+ * waits at most ROOM_WAIT_MS, then throws a 503, before anything is sent. Later chunks wait their
+ * turn however long, so a stream already under way slows down rather than fails.
  */
 export async function* meterChunks(chunks: AsyncIterable<readonly StoredEvent[]>, budget: MemoryBudget): AsyncIterable<readonly StoredEvent[]> {
-  if (!budget.tryReserve(CHUNK_SIZE)) throw busyWithLargeAnswers();
+  if (!(await budget.reserve(CHUNK_SIZE, ROOM_WAIT_MS))) throw busyWithLargeAnswers();
   let held = CHUNK_SIZE;
   const iterator = chunks[Symbol.asyncIterator]();
   try {
