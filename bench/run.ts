@@ -33,8 +33,18 @@ const { values: options } = parseArgs({
     out: { type: 'string', default: 'bench/results/latest.json' },
     db: { type: 'string', default: 'sqlite' },
     'postgres-url': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
+if (options.help === true) {
+  process.stdout.write(`usage: npm run bench -- [--rounds 3] [--duration 10] [--events 1000000] [--connections 50]
+                        [--load wrk|autocannon] [--out bench/results/latest.json]
+                        [--db postgres [--postgres-url postgres://…]]
+Measures the service against bare node:http baselines in the same run, on a preloaded database
+(see the README, Benchmarks).
+`);
+  process.exit(0);
+}
 if (options.db !== 'sqlite' && options.db !== 'postgres') throw new Error(`--db must be sqlite or postgres, not ${options.db}`);
 const postgresUrl = options.db === 'postgres' ? (options['postgres-url'] ?? process.env.AUDITOR_BENCH_POSTGRES_URL) : undefined;
 if (options.db === 'postgres' && postgresUrl === undefined) {

@@ -154,6 +154,9 @@ function databaseLocation(text: string, problems: string[]): DatabaseLocation {
   const location = parseDatabaseLocation(text);
   if (location.kind === 'postgres' && !URL.canParse(location.url)) {
     problems.push('AUDITOR_DB: not a valid URL; expected postgres://user:password@host:port/database');
+  } else if (location.kind === 'sqlite' && /^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
+    // mysql://… would otherwise become a folder named "mysql:" holding a new SQLite file.
+    problems.push(`AUDITOR_DB: "${text.split(':')[0]}" URLs are not supported; use a postgres:// (or postgresql://) URL, or a SQLite file path`);
   }
   return location;
 }

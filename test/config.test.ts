@@ -57,6 +57,8 @@ describe('loadConfig', () => {
     assert.deepEqual(loadConfig({ AUDITOR_DB: url, AUDITOR_CHAIN_SECRET: secret }).database, { kind: 'postgres', url });
     assert.throws(() => loadConfig({ AUDITOR_DB: url }), /^ConfigError: AUDITOR_CHAIN_SECRET: required with a PostgreSQL AUDITOR_DB/);
     assert.throws(() => loadConfig({ AUDITOR_DB: 'postgres://[bad', AUDITOR_CHAIN_SECRET: secret }), /AUDITOR_DB: not a valid URL/);
+    assert.throws(() => loadConfig({ AUDITOR_DB: 'mysql://db.internal/audit' }), /^ConfigError: AUDITOR_DB: "mysql" URLs are not supported; use a postgres:\/\/ \(or postgresql:\/\/\) URL, or a SQLite file path$/);
+    assert.deepEqual(loadConfig({ AUDITOR_DB: 'data/a:b.db' }).database, { kind: 'sqlite', path: 'data/a:b.db' });
     assert.equal(describeDatabase({ kind: 'postgres', url }), 'postgresql://auditor:***@db.internal:5432/audit?sslmode=require');
     assert.equal(describeDatabase({ kind: 'sqlite', path: 'data/auditor.db' }), 'data/auditor.db');
   });

@@ -4,7 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** A command line that does not parse: exit 2 for every entry point (1 is each tool's own verdict). */
-const EXIT_USAGE = 2;
+export const EXIT_USAGE = 2;
 
 export type EntryPoint<O extends Options> = {
   /** Prefixes every line the entry point writes to stderr: `verify: …`. */

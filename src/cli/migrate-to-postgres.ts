@@ -18,7 +18,7 @@ import { insertEventRows } from '../store/postgres/insert-event-rows.js';
 import { migratePostgresPool } from '../store/postgres/postgres-schema.js';
 import { readChainRows } from '../store/read-chain-rows.js';
 import { openDatabase } from '../store/sqlite/open-database.js';
-import { fail, readCommandLine } from './command-line.js';
+import { EXIT_USAGE, fail, readCommandLine } from './command-line.js';
 
 /** Events per PostgreSQL transaction. */
 const COPY_CHUNK_ROWS = 5000;
@@ -41,10 +41,10 @@ hand), 1 refused or failed, 2 a bad command line.`,
 process.umask(0o077); // what this creates is its owner's alone, as the service's files are
 const configured = parseDatabaseLocation(process.env.AUDITOR_DB || DEFAULTS.dbPath);
 const from = values.from ?? (configured.kind === 'sqlite' ? configured.path : undefined)
-  ?? fail('name the SQLite file to copy: --from data/auditor.db');
+  ?? fail('name the SQLite file to copy: --from data/auditor.db', EXIT_USAGE);
 const target = parseDatabaseLocation(values.to ?? (configured.kind === 'postgres' ? configured.url : ''));
 if (target.kind !== 'postgres' || !URL.canParse(target.url)) {
-  fail('name the PostgreSQL database to copy into: --to postgres://user:password@host:port/database');
+  fail('name the PostgreSQL database to copy into: --to postgres://user:password@host:port/database', EXIT_USAGE);
 }
 if (!existsSync(from)) fail(`no SQLite database at "${from}"`);
 

@@ -58,4 +58,9 @@ describe('every entry point (the service, verify, keys, migrate-to-postgres)', (
       assert.ok(result.stderr.startsWith(`${name}: ${problem}\n${ENTRY_POINTS[name].usage}`), result.stderr);
     });
   }
+
+  it('migrate-to-postgres without a database to copy into: says so and exits 2, a bad command line', async () => {
+    const result = await run(ENTRY_POINTS['migrate-to-postgres'].file, ['--from', 'events.db']);
+    assert.deepEqual(result, { code: 2, stdout: '', stderr: 'migrate-to-postgres: name the PostgreSQL database to copy into: --to postgres://user:password@host:port/database\n' });
+  });
 });

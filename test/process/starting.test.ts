@@ -172,6 +172,33 @@ describe('starting and building beside a running service, in one directory', () 
     }
   });
 
+  it('passes SIGTERM sent to npm start on to the service, which drains and stops', { timeout: 2 * DEADLINE_MS }, async () => {
+    await run('npm run build', project);
+    // npm itself, as a supervisor would start and signal it, in a process group of its own so
+    // that whatever is left behind can be cleaned up.
+    const npm = spawn('npm', ['start'], { cwd: project, env: environment(project, 'signalled'), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let output = '';
+    npm.stdout!.on('data', (chunk) => (output += chunk));
+    npm.stderr!.on('data', (chunk) => (output += chunk));
+    // The service writes to the same pipe: it closes once the service, not only npm, has exited.
+    const outputClosed = once(npm.stdout!, 'close');
+    const deadline = new Promise<'deadline'>((resolve) => setTimeout(() => resolve('deadline'), DEADLINE_MS).unref());
+    try {
+      const listening = new Promise<void>((resolve) => npm.stdout!.on('data', () => output.includes('"msg":"listening"') && resolve()));
+      assert.notEqual(await Promise.race([listening, deadline]), 'deadline', `npm start did not listen: ${output}`);
+      process.kill(npm.pid!, 'SIGTERM'); // npm alone, not its group
+      assert.notEqual(await Promise.race([outputClosed, deadline]), 'deadline', `the service outlived npm: ${output}`);
+      assert.match(output, /"msg":"shutting down","signal":"SIGTERM"/);
+      assert.match(output, /"msg":"stopped","drained_requests":\d+,"cut_off":false/);
+    } finally {
+      try {
+        process.kill(-npm.pid!, 'SIGKILL');
+      } catch {
+        // every process of the group has exited
+      }
+    }
+  });
+
   it('deletes builds replaced more than ten minutes ago, and keeps newer ones and builds in progress', { timeout: DEADLINE_MS }, async () => {
     await run('npm run build', project);
     const previous = readlinkSync(join(project, 'dist'));
