@@ -68,25 +68,23 @@ function sendJson(response: ServerResponse, reply: JsonReply): void {
 /**
  * Writes chunks as they come, waiting whenever the client reads slower than we produce. When the
  * client goes away the loop stops, which ends the iteration and so the query behind it; a client
- * that reads nothing for `stalledClientMs` is cut off, which does the same.
+ * that reads nothing for `stalledClientMs` is cut off, which does the same. The iteration is always
+ * begun, even for a client already gone, so that whatever the chunks hold is given back.
  */
 async function sendStream(response: ServerResponse, reply: StreamReply, log: Logger, stalledClientMs: number): Promise<void> {
-  let clientGone = false;
-  response.once('close', () => {
-    clientGone = !response.writableFinished;
-  });
+  // Destroyed: the client hung up (perhaps before any of this began) or was cut off.
+  const gone = (): boolean => response.destroyed;
   response.writeHead(reply.status, responseHeaders(reply.contentType, reply.headers));
   try {
     for await (const chunk of reply.chunks) {
-      if (clientGone) break;
-      if (!response.write(chunk) && !(await drainedOrClosed(response, stalledClientMs))) {
+      if (gone()) break;
+      if (!response.write(chunk) && !(await drainedOrGone(response, stalledClientMs))) {
         log.info({ msg: 'client stopped reading; connection cut', waited_ms: stalledClientMs });
         response.destroy();
         break;
       }
-      if (clientGone) break;
     }
-    if (!clientGone) response.end();
+    if (!gone()) response.end();
   } catch (error) {
     log.error({ msg: 'stream failed', error: describe(error) });
     response.destroy();
@@ -95,9 +93,11 @@ async function sendStream(response: ServerResponse, reply: StreamReply, log: Log
 
 /**
  * Resolves true when the response can take more or is gone, false when neither happened within
- * `timeoutMs`; leaves no listener or timer behind either way.
+ * `timeoutMs`; leaves no listener or timer behind either way. A response already gone resolves at
+ * once: its 'close' has been and will not come again.
  */
-function drainedOrClosed(response: ServerResponse, timeoutMs: number): Promise<boolean> {
+function drainedOrGone(response: ServerResponse, timeoutMs: number): Promise<boolean> {
+  if (response.destroyed) return Promise.resolve(true);
   return new Promise((resolve) => {
     const done = (moved: boolean): void => {
       clearTimeout(timer);

@@ -114,6 +114,21 @@ describe('answers of large events hold a bounded amount of memory', () => {
     assert.deepEqual(lines.map((line) => (JSON.parse(line) as { id: string }).id), huge.map((event) => event.id));
     assert.equal(budget.reserved(), 0, 'every chunk given back');
   });
+
+  it('gives back at once what an answer held when its client hangs up before the first byte', async () => {
+    const { hostname, port } = new URL(server.url);
+    for (const query of ['user_id=huge&limit=10000', 'user_id=huge']) {
+      for (let i = 0; i < 5; i++) {
+        const socket = connect(Number(port), hostname);
+        await once(socket, 'connect');
+        socket.write(`GET /events?${query} HTTP/1.1\r\nHost: x\r\nX-API-Key: ${TEST_API_KEY}\r\n\r\n`);
+        socket.resetAndDestroy(); // while the service is still reading the answer
+      }
+      // Well before the 60 s after which a client that reads nothing is cut off.
+      await allGivenBack(budget);
+    }
+    assert.equal((await server.get('user_id=huge&limit=1')).status, 200);
+  });
 });
 
 describe('a client that stops reading', () => {
