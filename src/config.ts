@@ -166,5 +166,7 @@ export function describeDatabase(database: DatabaseLocation): string {
   if (database.kind === 'sqlite') return database.path;
   const url = new URL(database.url);
   if (url.password !== '') url.password = '***';
+  // pg takes every query parameter as a setting, so ?password=… (or sslpassword) works too.
+  for (const name of [...url.searchParams.keys()]) if (/pass/i.test(name)) url.searchParams.set(name, '***');
   return url.toString();
 }

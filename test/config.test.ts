@@ -60,6 +60,10 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ AUDITOR_DB: 'mysql://db.internal/audit' }), /^ConfigError: AUDITOR_DB: "mysql" URLs are not supported; use a postgres:\/\/ \(or postgresql:\/\/\) URL, or a SQLite file path$/);
     assert.deepEqual(loadConfig({ AUDITOR_DB: 'data/a:b.db' }).database, { kind: 'sqlite', path: 'data/a:b.db' });
     assert.equal(describeDatabase({ kind: 'postgres', url }), 'postgresql://auditor:***@db.internal:5432/audit?sslmode=require');
+    assert.equal(
+      describeDatabase({ kind: 'postgres', url: 'postgres://auditor@db.internal/audit?password=s3cret&sslpassword=k3y&sslmode=require' }),
+      'postgres://auditor@db.internal/audit?password=***&sslpassword=***&sslmode=require',
+    );
     assert.equal(describeDatabase({ kind: 'sqlite', path: 'data/auditor.db' }), 'data/auditor.db');
   });
 

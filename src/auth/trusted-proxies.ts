@@ -33,10 +33,15 @@ function parseRange(entry: string): ProxyRange | undefined {
   return prefix >= 0 && prefix <= bits ? { network: ip.address, prefix, family: ip.family } : undefined;
 }
 
-/** Whether an address is one of the trusted proxies (Node's BlockList does the CIDR matching). */
+/**
+ * Whether an address is one of the trusted proxies (Node's BlockList does the CIDR matching). An
+ * address is matched against the ranges of its own family only: BlockList also matches an IPv4
+ * address against IPv6 ranges through its mapped form, so `::/0` (or any range over ::ffff:0:0/96)
+ * would have trusted every IPv4 peer to name its own client.
+ */
 export function createProxyMatcher(ranges: readonly ProxyRange[]): (ip: IpAddress) => boolean {
   if (ranges.length === 0) return () => false;
-  const list = new BlockList();
-  for (const { network, prefix, family } of ranges) list.addSubnet(network, prefix, family);
-  return (ip) => list.check(ip.address, ip.family);
+  const lists = { ipv4: new BlockList(), ipv6: new BlockList() };
+  for (const { network, prefix, family } of ranges) lists[family].addSubnet(network, prefix, family);
+  return (ip) => lists[ip.family].check(ip.address, ip.family);
 }

@@ -74,17 +74,23 @@ export function parseEventQuery(params: URLSearchParams): EventQuery {
 }
 
 /**
- * A name one edit away from a reserved one (`ordr`, `limt`, `userid`) would otherwise filter on a
- * data field nobody has and answer an empty 200; it is refused with the likely meaning instead.
+ * A name one edit away from a reserved one (`ordr`, `limt`, `userid`), or the same but for case,
+ * `-`, `_` or a trailing `[]` (`ORDER`, `eventType`, `limit[]`), would otherwise filter on a data
+ * field nobody has and answer an empty 200; it is refused with the likely meaning instead.
  * `data.<name>` still reaches a field of that name.
  */
 function refuseLikelyTypo(name: string): void {
   // A dotted name is a path into data (`user.id`), and no reserved name has a dot.
   if (RESERVED.has(name) || name.includes('.')) return;
-  const meant = [...RESERVED].find((reserved) => oneEditApart(name, reserved));
+  const folded = foldName(name);
+  const meant = [...RESERVED].find((reserved) => oneEditApart(name, reserved) || folded === foldName(reserved));
   if (meant !== undefined) {
     throw new HttpError(400, `Unknown parameter "${name}": did you mean "${meant}"? To filter on a data field of that name, write data.${name}`);
   }
+}
+
+function foldName(name: string): string {
+  return name.toLowerCase().replace(/\[\]$/, '').replace(/[-_]/g, '');
 }
 
 function single(params: URLSearchParams, name: string): string | undefined {

@@ -39,6 +39,16 @@ describe('parseTrustedProxies', () => {
     const check = (text: string): boolean => isTrusted(parseIpAddress(text)!);
     assert.deepEqual(['10.1.2.3', '11.0.0.1', 'fd12::1', 'fe80::1', '::ffff:10.9.9.9'].map(check), [true, false, true, false, true]);
   });
+
+  it('never trusts an IPv4 peer for an IPv6 range, not even one that covers the IPv4-mapped addresses', () => {
+    for (const range of ['::/0', '::/64', '::fffe:0:0/95']) {
+      const isTrusted = createProxyMatcher(parseTrustedProxies(range).ranges);
+      assert.equal(isTrusted(parseIpAddress('1.2.3.4')!), false, range);
+      assert.equal(isTrusted(parseIpAddress('::ffff:1.2.3.4')!), false, range);
+    }
+    assert.equal(createProxyMatcher(parseTrustedProxies('::/0').ranges)(parseIpAddress('2001:db8::1')!), true);
+    assert.equal(createClientAddress(parseTrustedProxies('::/0').ranges)(request('1.2.3.4', { 'X-Forwarded-For': '9.9.9.9' })), '1.2.3.4');
+  });
 });
 
 describe('the client address', () => {

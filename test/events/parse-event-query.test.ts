@@ -97,9 +97,14 @@ describe('parseEventQuery', () => {
       ['user_id=u&event_types=login', 'event_type', 'event_types'],
       ['userid=u', 'user_id', 'userid'], // before "user_id is required", which would hide the typo
       ['user_id=u&sinse=2026-11-01', 'since', 'sinse'],
+      ['user_id=u&ORDER=desc', 'order', 'ORDER'],
+      ['user_id=u&eventType=login', 'event_type', 'eventType'],
+      ['user_id=u&Event-Type=login', 'event_type', 'Event-Type'],
+      ['USER_ID=u', 'user_id', 'USER_ID'],
     ] as const) {
       rejects(query, new RegExp(`^Unknown parameter "${name}": did you mean "${meant}"\\? To filter on a data field of that name, write data\\.${name}$`));
     }
+    rejects('user_id=u&limit%5B%5D=5', /^Unknown parameter "limit\[\]": did you mean "limit"\?/);
   });
 
   it('still filters a data field named like a typo when it is written data.<name>, a dotted path, and names two edits away', () => {
