@@ -110,7 +110,10 @@ export function createApp({ store, keys, limits, trustedProxies = [], metrics, m
       };
       if (!response.writableFinished) line.aborted = true;
       log.info(line);
-      metrics?.observeRequest(matched.pattern ?? 'unmatched', request.method ?? '', response.statusCode, (performance.now() - started) / 1000);
+      // A client that left before any answer is counted as nginx counts it, 499, not as the 200
+      // that statusCode says before anything is sent.
+      const status = response.headersSent ? response.statusCode : CLIENT_CLOSED_REQUEST;
+      metrics?.observeRequest(matched.pattern ?? 'unmatched', request.method ?? '', status, (performance.now() - started) / 1000);
     });
     handle(request, path, matched, params, client)
       .then((reply) => sendReply(response, reply, log, stalledClientMs))
@@ -119,6 +122,7 @@ export function createApp({ store, keys, limits, trustedProxies = [], metrics, m
 }
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+const CLIENT_CLOSED_REQUEST = 499;
 
 const FIXED_PATHS = new Set(['/events', '/events/batch', '/integrity', '/healthz', '/readyz', '/metrics', '/openapi.json']);
 

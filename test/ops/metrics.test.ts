@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { generateKey, hashKey, writeKeysFile } from '../../src/auth/keys-file.js';
@@ -8,6 +8,7 @@ import { createMetrics } from '../../src/ops/metrics.js';
 import { createMetricsServer } from '../../src/ops/metrics-server.js';
 import { silentLogger } from '../../src/ops/logger.js';
 import { parseRawResponse, rawExchange } from '../helpers/raw-http.js';
+import { captureLog } from '../helpers/capture-log.js';
 import { startTestServer, TEST_API_KEY } from '../helpers/test-server.js';
 
 type Family = { name: string; type: string; metrics: Array<{ labels?: Record<string, string>; value?: string; count?: string; buckets?: Record<string, string> }> };
@@ -82,6 +83,27 @@ describe('GET /metrics', () => {
       );
       // Refused requests never reached a route; the scrape itself is counted once it has answered.
       assert.deepEqual(families.get('auditor_http_requests_total')?.metrics ?? [], []);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('counts a request whose client left before any answer as 499, not 200', async () => {
+    const metrics = createMetrics();
+    const log = captureLog();
+    const server = await startTestServer({ metrics, log: log.logger });
+    try {
+      const { hostname, port } = new URL(server.url);
+      const socket = connect(Number(port), hostname);
+      await once(socket, 'connect');
+      // Half a body, then gone: no answer can be sent.
+      socket.write(`POST /events HTTP/1.1\r\nHost: x\r\nX-API-Key: ${TEST_API_KEY}\r\nX-Request-Id: left-early\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"user_id":`);
+      socket.destroy();
+      const line = await log.requestLine('left-early');
+      assert.deepEqual([line.status, line.aborted], [null, true]);
+      const text = await metrics.registry.metrics();
+      assert.match(text, /^auditor_http_requests_total\{route="\/events",method="POST",status="499"\} 1$/m);
+      assert.doesNotMatch(text, /status="200"/);
     } finally {
       await server.close();
     }
