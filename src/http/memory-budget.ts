@@ -1,50 +1,73 @@
 /**
- * A process-wide allowance of memory, in characters of event text, shared by every response that
- * holds events while it sends them. A response reserves before it reads a chunk of events and
- * gives back once that chunk has been written out, so however many clients export at once, the
- * events held in memory stay near `capacity` (a chunk may overshoot its reservation by the one
- * event that crossed its limit; see readInChunks).
+ * A process-wide allowance of memory for what requests or answers hold while they are under way
+ * (event text for answers, bodies for requests), shared by all of them. Each reserves before it
+ * reads and gives back once done, so however many clients send or export at once, what is held
+ * stays near `capacity` (a chunk may overshoot its reservation by the one event that crossed its
+ * limit, which is claimed; see readInChunks). Reservations are made for a holder (the key that
+ * asked), and one holder may hold at most `holderShare` of the capacity: a key whose clients read
+ * slowly, or send much, cannot take the memory everyone else needs.
  */
 export type MemoryBudget = {
   /**
-   * Reserves `amount`, waiting (first come, first served) until it fits, for at most `waitMs`.
-   * Resolves true once reserved, false when the wait ran out (nothing is then reserved).
+   * Reserves `amount` for `holder`, waiting until it fits, for at most `waitMs`. Resolves true
+   * once reserved, false when the wait ran out (nothing is then reserved).
    */
-  reserve(amount: number, waitMs?: number): Promise<boolean>;
+  reserve(amount: number, holder: string, waitMs?: number): Promise<boolean>;
   /** Counts `amount` as reserved at once, fitting or not: memory already taken (a chunk larger than reserved). */
-  claim(amount: number): void;
+  claim(amount: number, holder: string): void;
   /** Gives back `amount` reserved before; waiting reservations that now fit go ahead. */
-  release(amount: number): void;
-  /** What is reserved now. */
+  release(amount: number, holder: string): void;
+  /** What is reserved now, by everyone. */
   reserved(): number;
 };
 
-type Waiter = { amount: number; settle(reserved: boolean): void };
+/** The part of the whole that one holder may hold, unless it is the only one asking. */
+export const HOLDER_SHARE = 1 / 4;
 
-export function createMemoryBudget(capacity: number): MemoryBudget {
+type Waiter = { amount: number; holder: string; settle(reserved: boolean): void };
+
+export function createMemoryBudget(capacity: number, holderShare = HOLDER_SHARE): MemoryBudget {
   let reserved = 0;
+  const byHolder = new Map<string, number>();
   const waiting: Waiter[] = [];
+  const heldBy = (holder: string): number => byHolder.get(holder) ?? 0;
 
-  // A reservation larger than the whole budget would wait forever: it goes ahead alone instead.
-  const fits = (amount: number): boolean => reserved === 0 || reserved + amount <= capacity;
+  // A reservation larger than the whole budget (or a holder's share) would wait forever: it goes
+  // ahead when nothing else is held (by that holder).
+  const fits = (amount: number, holder: string): boolean => {
+    const held = heldBy(holder);
+    return (reserved === 0 || reserved + amount <= capacity) && (held === 0 || held + amount <= capacity * holderShare);
+  };
+  const add = (amount: number, holder: string): void => {
+    reserved += amount;
+    byHolder.set(holder, heldBy(holder) + amount);
+  };
 
+  // In order of arrival, every waiter that fits goes ahead: one waiting at its holder's share
+  // does not hold up the others behind it.
   const wakeWaiting = (): void => {
-    while (waiting.length > 0 && fits(waiting[0]!.amount)) {
-      const next = waiting.shift()!;
-      reserved += next.amount;
-      next.settle(true);
+    for (let i = 0; i < waiting.length; ) {
+      const waiter = waiting[i]!;
+      if (!fits(waiter.amount, waiter.holder)) {
+        i++;
+        continue;
+      }
+      waiting.splice(i, 1);
+      add(waiter.amount, waiter.holder);
+      waiter.settle(true);
     }
   };
 
   return {
-    reserve(amount, waitMs = Number.POSITIVE_INFINITY) {
-      if (waiting.length === 0 && fits(amount)) {
-        reserved += amount;
+    reserve(amount, holder, waitMs = Number.POSITIVE_INFINITY) {
+      if (waiting.length === 0 && fits(amount, holder)) {
+        add(amount, holder);
         return Promise.resolve(true);
       }
       return new Promise((resolve) => {
         const waiter: Waiter = {
           amount,
+          holder,
           settle(granted) {
             clearTimeout(timer);
             resolve(granted);
@@ -54,17 +77,21 @@ export function createMemoryBudget(capacity: number): MemoryBudget {
           ? setTimeout(() => {
             waiting.splice(waiting.indexOf(waiter), 1);
             waiter.settle(false);
-            wakeWaiting(); // those behind it may fit now
           }, waitMs)
           : undefined;
         waiting.push(waiter);
+        wakeWaiting(); // it may fit now, behind others that do not
       });
     },
-    claim(amount) {
-      reserved += amount;
+    claim(amount, holder) {
+      add(amount, holder);
     },
-    release(amount) {
-      reserved = Math.max(0, reserved - amount);
+    release(amount, holder) {
+      const held = heldBy(holder);
+      const given = Math.min(amount, held);
+      reserved -= given;
+      if (held - given === 0) byHolder.delete(holder);
+      else byHolder.set(holder, held - given);
       wakeWaiting();
     },
     reserved: () => reserved,

@@ -35,22 +35,24 @@ export const PAGE_SIZE = 4 * CHUNK_SIZE;
  * the next page. Every chunk and page is held against `budget`, the memory all answers share.
  */
 export function createGetEventsRoute(store: EventStore, budget: MemoryBudget): RouteHandler {
-  return async (request, { params }) => {
+  return async (request, { params, caller }) => {
     const query = parseEventQuery(params);
+    // Memory is shared out by key: one key's slow readers cannot hold what everyone needs.
+    const holder = caller?.keyName ?? '';
     const format = FORMATS[negotiate(request.headers.accept, FORMAT_NAMES)]!;
     const headers: Record<string, string> = { Vary: 'Accept' };
 
     if (query.limit === undefined) {
-      const chunks = await startReading(meterChunks(store.query(query), budget));
+      const chunks = await startReading(meterChunks(store.query(query), budget, holder));
       return { status: 200, contentType: format.contentType, headers, chunks: format.encode(chunks) };
     }
-    const { events, held, more } = await readPage(store, query as EventQuery & { limit: number }, budget);
+    const { events, held, more } = await readPage(store, query as EventQuery & { limit: number }, budget, holder);
     if (more) {
       const next = new URLSearchParams(params);
       next.set('after', encodeCursor(events[events.length - 1]!));
       headers.Link = `</events?${next.toString()}>; rel="next"`;
     }
-    return { status: 200, contentType: format.contentType, headers, chunks: format.encode(holding(events, budget, held)) };
+    return { status: 200, contentType: format.contentType, headers, chunks: format.encode(holding(events, budget, holder, held)) };
   };
 }
 
@@ -63,8 +65,9 @@ async function readPage(
   store: EventStore,
   query: EventQuery & { limit: number },
   budget: MemoryBudget,
+  holder: string,
 ): Promise<{ events: StoredEvent[]; held: number; more: boolean }> {
-  if (!(await budget.reserve(PAGE_SIZE + CHUNK_SIZE, ROOM_WAIT_MS))) throw busyWithLargeAnswers();
+  if (!(await budget.reserve(PAGE_SIZE + CHUNK_SIZE, holder, ROOM_WAIT_MS))) throw busyWithLargeAnswers();
   let held = PAGE_SIZE + CHUNK_SIZE;
   const events: StoredEvent[] = [];
   let size = 0;
@@ -81,18 +84,18 @@ async function readPage(
       }
     }
   } catch (error) {
-    budget.release(held);
+    budget.release(held, holder);
     throw readFailed(error);
   }
-  held = settle(budget, held, size);
+  held = settle(budget, holder, held, size);
   return { events, held, more };
 }
 
 /** Yields `events` once, giving their reservation back when the answer is over (sent, or cut off). */
-async function* holding(events: readonly StoredEvent[], budget: MemoryBudget, held: number): AsyncIterable<readonly StoredEvent[]> {
+async function* holding(events: readonly StoredEvent[], budget: MemoryBudget, holder: string, held: number): AsyncIterable<readonly StoredEvent[]> {
   try {
     yield events;
   } finally {
-    budget.release(held);
+    budget.release(held, holder);
   }
 }

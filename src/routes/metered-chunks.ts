@@ -22,7 +22,11 @@ export const ROOM_WAIT_MS = 1000;
 
 /** The answer when the budget has no room for one more: nothing has been sent, so say when to come back. */
 export function busyWithLargeAnswers(): HttpError {
-  return new HttpError(503, 'The service is sending as many large answers as its memory allows; retry in 1 s', { 'Retry-After': '1' });
+  return new HttpError(
+    503,
+    'The service is sending as many large answers as its memory allows (to this key, or to all); retry in 1 s',
+    { 'Retry-After': '1' },
+  );
 }
 
 /**
@@ -31,23 +35,27 @@ export function busyWithLargeAnswers(): HttpError {
  * waits at most ROOM_WAIT_MS, then throws a 503, before anything is sent. Later chunks wait their
  * turn however long, so a stream already under way slows down rather than fails.
  */
-export async function* meterChunks(chunks: AsyncIterable<readonly StoredEvent[]>, budget: MemoryBudget): AsyncIterable<readonly StoredEvent[]> {
-  if (!(await budget.reserve(CHUNK_SIZE, ROOM_WAIT_MS))) throw busyWithLargeAnswers();
+export async function* meterChunks(
+  chunks: AsyncIterable<readonly StoredEvent[]>,
+  budget: MemoryBudget,
+  holder: string,
+): AsyncIterable<readonly StoredEvent[]> {
+  if (!(await budget.reserve(CHUNK_SIZE, holder, ROOM_WAIT_MS))) throw busyWithLargeAnswers();
   let held = CHUNK_SIZE;
   const iterator = chunks[Symbol.asyncIterator]();
   try {
     for (;;) {
       const next = await iterator.next();
       if (next.done) return;
-      held = settle(budget, held, sizeOfEvents(next.value));
+      held = settle(budget, holder, held, sizeOfEvents(next.value));
       yield next.value;
-      budget.release(held);
+      budget.release(held, holder);
       held = 0;
-      await budget.reserve(CHUNK_SIZE);
+      await budget.reserve(CHUNK_SIZE, holder);
       held = CHUNK_SIZE;
     }
   } finally {
-    budget.release(held);
+    budget.release(held, holder);
     await iterator.return?.();
   }
 }
@@ -56,8 +64,8 @@ export async function* meterChunks(chunks: AsyncIterable<readonly StoredEvent[]>
  * Turns a reservation of `held` into one of `size`, what was really read: the unused part goes
  * back, an overshoot (the event that crossed the chunk's limit) is claimed. Returns `size`.
  */
-export function settle(budget: MemoryBudget, held: number, size: number): number {
-  if (size < held) budget.release(held - size);
-  else if (size > held) budget.claim(size - held);
+export function settle(budget: MemoryBudget, holder: string, held: number, size: number): number {
+  if (size < held) budget.release(held - size, holder);
+  else if (size > held) budget.claim(size - held, holder);
   return size;
 }

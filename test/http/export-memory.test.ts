@@ -3,6 +3,10 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ENV_KEY_NAME, generateKey, hashKey, writeKeysFile } from '../../src/auth/keys-file.js';
 import { createMemoryBudget, type MemoryBudget } from '../../src/http/memory-budget.js';
 import type { NewEvent, StoredEvent } from '../../src/events/event.js';
 import { CHUNK_ROWS, CHUNK_SIZE } from '../../src/store/read-in-chunks.js';
@@ -97,16 +101,16 @@ describe('answers of large events hold a bounded amount of memory', () => {
   });
 
   it('answers 503 with Retry-After before any byte while other answers hold the memory, and serves again once it is given back', async () => {
-    assert.equal(await budget.reserve(CHUNK_SIZE), true); // all of it, as answers being sent would hold it
+    assert.equal(await budget.reserve(CHUNK_SIZE, 'other keys'), true); // all of it, as answers being sent would hold it
     try {
       for (const query of ['user_id=huge', 'user_id=huge&limit=5', 'user_id=nobody']) {
         const refused = await server.get(query, { Accept: 'application/x-ndjson' });
         assert.equal(refused.status, 503, query);
         assert.equal(refused.headers.get('retry-after'), '1');
-        assert.equal(await errorMessage(refused), 'The service is sending as many large answers as its memory allows; retry in 1 s');
+        assert.equal(await errorMessage(refused), 'The service is sending as many large answers as its memory allows (to this key, or to all); retry in 1 s');
       }
     } finally {
-      budget.release(CHUNK_SIZE);
+      budget.release(CHUNK_SIZE, 'other keys');
     }
     const served = await server.get('user_id=huge', { Accept: 'application/x-ndjson' });
     assert.equal(served.status, 200);
@@ -128,6 +132,43 @@ describe('answers of large events hold a bounded amount of memory', () => {
       await allGivenBack(budget);
     }
     assert.equal((await server.get('user_id=huge&limit=1')).status, 200);
+  });
+});
+
+describe('the memory answers share, per key', () => {
+  let server: TestServer;
+  let budget: MemoryBudget;
+  let dir: string;
+  const readKey = generateKey();
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'auditor-share-'));
+    const keysFile = join(dir, 'keys.json');
+    writeKeysFile(keysFile, [{ name: 'reader', scope: 'read', sha256: hashKey(readKey), createdAt: new Date().toISOString() }]);
+    budget = createMemoryBudget(8 * CHUNK_SIZE); // a quarter, 2 MiB, for each key
+    server = await startTestServer({ responseMemory: budget, keysFile });
+    await plant(server, [{ userId: 'shared', eventType: 't', dataJson: '{"n":1}' }]);
+  });
+  after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a key that holds its share, while another key is still served', async () => {
+    // The admin key's slow readers hold its whole share.
+    assert.equal(await budget.reserve(2 * CHUNK_SIZE, ENV_KEY_NAME), true);
+    try {
+      const refused = await server.get('user_id=shared');
+      assert.equal(refused.status, 503);
+      assert.match(await errorMessage(refused), /as many large answers as its memory allows \(to this key, or to all\)/);
+      const served = await server.get('user_id=shared', { 'X-API-Key': readKey });
+      assert.equal(served.status, 200);
+      assert.equal((await served.json() as unknown[]).length, 1);
+    } finally {
+      budget.release(2 * CHUNK_SIZE, ENV_KEY_NAME);
+    }
+    assert.equal((await server.get('user_id=shared')).status, 200);
+    assert.equal(budget.reserved(), 0);
   });
 });
 

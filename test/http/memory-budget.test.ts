@@ -3,41 +3,50 @@ import { describe, it } from 'node:test';
 import { createMemoryBudget } from '../../src/http/memory-budget.js';
 
 describe('createMemoryBudget', () => {
-  it('grants what fits at once, queues the rest first come first served, and wakes them as room is given back', async () => {
-    const budget = createMemoryBudget(10);
-    assert.equal(await budget.reserve(6), true);
+  it('grants what fits at once, makes the rest wait, and wakes them in order as room is given back', async () => {
+    const budget = createMemoryBudget(10, 1);
+    assert.equal(await budget.reserve(6, 'a'), true);
     const order: string[] = [];
-    const second = budget.reserve(6).then((granted) => order.push(`second ${granted}`));
-    const third = budget.reserve(1).then((granted) => order.push(`third ${granted}`)); // fits, but waits its turn
-    assert.equal(budget.reserved(), 6);
-    budget.release(6);
+    const second = budget.reserve(6, 'b').then((granted) => order.push(`second ${granted}`));
+    const third = budget.reserve(4, 'c').then((granted) => order.push(`third ${granted}`));
+    assert.equal(budget.reserved(), 10, 'the third fits beside the first: it need not wait for the second');
+    budget.release(6, 'a');
     await Promise.all([second, third]);
-    assert.deepEqual(order, ['second true', 'third true']);
-    assert.equal(budget.reserved(), 7);
-    budget.release(7);
+    assert.deepEqual(order, ['third true', 'second true']);
+    assert.equal(budget.reserved(), 10);
+    budget.release(6, 'b');
+    budget.release(4, 'c');
     assert.equal(budget.reserved(), 0);
   });
 
   it('lets a reservation larger than the whole budget go ahead alone, and counts a claim even past the capacity', async () => {
-    const budget = createMemoryBudget(10);
-    assert.equal(await budget.reserve(50), true);
-    budget.claim(5);
+    const budget = createMemoryBudget(10, 1);
+    assert.equal(await budget.reserve(50, 'a'), true);
+    budget.claim(5, 'a');
     assert.equal(budget.reserved(), 55);
-    const waiting = budget.reserve(1); // 55 held: no room
-    budget.release(50); // 5 held: room for 1
+    const waiting = budget.reserve(1, 'b'); // 55 held: no room
+    budget.release(50, 'a'); // 5 held: room for 1
     assert.equal(await waiting, true);
     assert.equal(budget.reserved(), 6);
   });
 
-  it('gives up a wait that runs out, reserving nothing, and lets those behind it go ahead', async () => {
-    const budget = createMemoryBudget(10);
-    await budget.reserve(8);
-    const big = budget.reserve(5, 0); // cannot fit while 8 are held
-    const small = budget.reserve(2); // fits, but is queued behind the big one
-    assert.equal(await big, false);
-    assert.equal(await small, true);
-    assert.equal(budget.reserved(), 10);
-    budget.release(10);
+  it('gives up a wait that runs out, reserving nothing', async () => {
+    const budget = createMemoryBudget(10, 1);
+    await budget.reserve(8, 'a');
+    assert.equal(await budget.reserve(5, 'b', 0), false);
+    assert.equal(budget.reserved(), 8);
+    budget.release(8, 'a');
     assert.equal(budget.reserved(), 0, 'the expired wait holds nothing');
+  });
+
+  it('keeps each holder to its share, while others still find room', async () => {
+    const budget = createMemoryBudget(100); // a quarter each
+    assert.equal(await budget.reserve(20, 'slow readers'), true);
+    assert.equal(await budget.reserve(10, 'slow readers', 0), false, 'past its share of 25');
+    assert.equal(await budget.reserve(30, 'slow readers', 0), false);
+    assert.equal(await budget.reserve(25, 'others'), true);
+    assert.equal(await budget.reserve(5, 'slow readers'), true, 'up to its share');
+    const fresh = createMemoryBudget(100);
+    assert.equal(await fresh.reserve(60, 'big page'), true, 'a holder holding nothing may take more than its share, room permitting');
   });
 });
