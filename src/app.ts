@@ -34,6 +34,8 @@ export type AppDependencies = {
   log: Logger;
   /** The memory every answer that holds events shares (see memory-budget.ts); a default budget when left out. */
   responseMemory?: MemoryBudget;
+  /** The memory every request body in flight shares; a default budget when left out. */
+  requestMemory?: MemoryBudget;
   /** How long a streamed answer waits for a client that stopped reading (STALLED_CLIENT_MS by default). */
   stalledClientMs?: number;
 };
@@ -42,18 +44,20 @@ export type AppDependencies = {
 type Routes = Record<string, Partial<Record<string, { scope: Scope | 'any' | 'public'; handle: RouteHandler }>>>;
 
 /** The whole HTTP surface as a plain request listener: route, authenticate, handle, answer. */
-export function createApp({ store, keys, limits, trustedProxies = [], metrics, maxBodyBytes, log, responseMemory, stalledClientMs }: AppDependencies): RequestListener {
-  const budget = responseMemory ?? createMemoryBudget(DEFAULTS.responseMemoryBytes);
+export function createApp(dependencies: AppDependencies): RequestListener {
+  const { store, keys, limits, trustedProxies = [], metrics, maxBodyBytes, log, stalledClientMs } = dependencies;
+  const budget = dependencies.responseMemory ?? createMemoryBudget(DEFAULTS.responseMemoryBytes);
+  const bodies = { maxBytes: maxBodyBytes, memory: dependencies.requestMemory ?? createMemoryBudget(DEFAULTS.requestMemoryBytes) };
   const countIngested = metrics === undefined ? undefined : metrics.eventsIngested;
   const requireScope = createScopeGuard(keys, limits);
   const clientAddress = createClientAddress(trustedProxies);
   const routes: Routes = {
     '/events': {
       GET: { scope: 'read', handle: createGetEventsRoute(store, budget) },
-      POST: { scope: 'ingest', handle: createPostEventsRoute(store, maxBodyBytes, countIngested) },
+      POST: { scope: 'ingest', handle: createPostEventsRoute(store, bodies, countIngested) },
     },
     '/events/batch': {
-      POST: { scope: 'ingest', handle: createPostEventBatchRoute(store, maxBodyBytes, countIngested) },
+      POST: { scope: 'ingest', handle: createPostEventBatchRoute(store, bodies, countIngested) },
     },
     '/events/{id}': {
       GET: { scope: 'read', handle: createGetEventRoute(store) },

@@ -16,6 +16,8 @@ export type Config = {
   maxBodyBytes: number;
   /** The memory all answers that hold events share, in characters of event text (see memory-budget.ts). */
   responseMemoryBytes: number;
+  /** The memory all request bodies in flight share, in bytes. */
+  requestMemoryBytes: number;
   /** Keys the tamper-evident chain; undefined means the secret file beside the database. */
   chainSecret: string | undefined;
   /** Requests per second per key, with a burst; a rate of 0 is no limit. */
@@ -52,6 +54,7 @@ export const DEFAULTS = {
   keysFile: 'data/keys.json',
   maxBodyBytes: 1024 * 1024,
   responseMemoryBytes: 64 * 1024 * 1024,
+  requestMemoryBytes: 64 * 1024 * 1024,
   rateLimit: '0',
   failedAuthLimit: '1:10',
 } as const;
@@ -134,6 +137,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxBodyBytes: integer('AUDITOR_MAX_BODY_BYTES', DEFAULTS.maxBodyBytes, 1, 1024 * 1024 * 1024),
     // At least one page of events (GET /events with limit) and the chunk read past it.
     responseMemoryBytes: integer('AUDITOR_RESPONSE_MEMORY_BYTES', DEFAULTS.responseMemoryBytes, 5 * 1024 * 1024, 64 * 1024 * 1024 * 1024),
+    requestMemoryBytes: integer('AUDITOR_REQUEST_MEMORY_BYTES', DEFAULTS.requestMemoryBytes, 1024 * 1024, 64 * 1024 * 1024 * 1024),
     chainSecret,
     rateLimit: rate('AUDITOR_RATE_LIMIT', DEFAULTS.rateLimit),
     failedAuthLimit: rate('AUDITOR_FAILED_AUTH_LIMIT', DEFAULTS.failedAuthLimit),

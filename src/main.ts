@@ -88,15 +88,20 @@ const config = readConfig();
 const log = createJsonLogger(undefined, config.logLevel);
 process.on('exit', () => log.flush());
 const { keys, source: keySource, generatedKey, hasAdminKey } = openKeys(config);
-const metrics = createMetrics({ databaseBytes: () => store.sizeBytes(), responseMemory: () => responseMemory.reserved() });
+const metrics = createMetrics({
+  databaseBytes: () => store.sizeBytes(),
+  responseMemory: () => responseMemory.reserved(),
+  requestMemory: () => requestMemory.reserved(),
+});
 const store = await openStore(config, metrics);
 const limits = {
   perKey: config.rateLimit.ratePerSecond > 0 ? createRateLimiter(config.rateLimit) : undefined,
   failedAuth: config.failedAuthLimit.ratePerSecond > 0 ? createRateLimiter(config.failedAuthLimit) : undefined,
 };
 const responseMemory = createMemoryBudget(config.responseMemoryBytes);
+const requestMemory = createMemoryBudget(config.requestMemoryBytes);
 const server = createHttpServer(
-  createApp({ store, keys, limits, trustedProxies: config.trustedProxies, metrics, maxBodyBytes: config.maxBodyBytes, log, responseMemory }),
+  createApp({ store, keys, limits, trustedProxies: config.trustedProxies, metrics, maxBodyBytes: config.maxBodyBytes, log, responseMemory, requestMemory }),
   { log, metrics },
 );
 const metricsServer = config.metricsPort === undefined ? undefined : createMetricsServer(metrics, log);

@@ -21,6 +21,13 @@ export type MemoryBudget = {
   reserved(): number;
 };
 
+/**
+ * How long new work (a request's body, an answer's first chunk) waits for room before it is
+ * refused with a 503: ordinary work gives its room back within milliseconds, so only large work
+ * held for long makes anyone wait this much.
+ */
+export const ROOM_WAIT_MS = 1000;
+
 /** The part of the whole that one holder may hold, unless it is the only one asking. */
 export const HOLDER_SHARE = 1 / 4;
 

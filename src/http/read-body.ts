@@ -1,21 +1,53 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from './http-error.js';
+import { ROOM_WAIT_MS, type MemoryBudget } from './memory-budget.js';
 
 // fatal: a body that is not UTF-8 is refused rather than silently "repaired" with U+FFFD.
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** The memory request bodies share, and who is asking (the key, for its share). */
+export type BodyMemory = { budget: MemoryBudget; holder: string };
+
+/** A request body read into memory, held against the budget until `release` (once done with it). */
+export type HeldBody = { text: string; release(): void };
+
 /**
  * Reads a JSON request body as text, refusing it before reading to the end when it is larger than
  * `maxBytes` (413), or when it declares a content type that is not JSON (415). A missing content
- * type is read as JSON: many HTTP clients leave it out for raw bodies.
+ * type is read as JSON: many HTTP clients leave it out for raw bodies. The body's size (as
+ * declared, or `maxBytes` when it is not) is reserved in `memory` before a byte is read, waiting at
+ * most ROOM_WAIT_MS: however many clients send at once, the bodies held stay within the budget.
  */
-export async function readJsonBody(request: IncomingMessage, maxBytes: number): Promise<string> {
+export async function readJsonBody(request: IncomingMessage, maxBytes: number, memory: BodyMemory): Promise<HeldBody> {
   requireJsonContentType(request.headers['content-type']);
 
   const declared = request.headers['content-length'];
   if (declared !== undefined && Number(declared) > maxBytes) throw bodyTooLarge(maxBytes);
 
-  const chunks = await collectBody(request, maxBytes);
+  const size = declared === undefined ? maxBytes : Number(declared);
+  if (!(await memory.budget.reserve(size, memory.holder, ROOM_WAIT_MS))) {
+    throw new HttpError(
+      503,
+      'The service is receiving as many request bodies as its memory allows (from this key, or from all); nothing was recorded; retry in 1 s',
+      { 'Retry-After': '1' },
+    );
+  }
+  let released = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    memory.budget.release(size, memory.holder);
+  };
+  try {
+    const chunks = await collectBody(request, maxBytes);
+    return { text: decodeUtf8(chunks), release };
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+function decodeUtf8(chunks: Buffer[]): string {
   try {
     return utf8.decode(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
   } catch {

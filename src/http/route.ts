@@ -1,5 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Caller } from '../auth/key-registry.js';
+import type { MemoryBudget } from './memory-budget.js';
+
+/** What a request body may be: its largest size, and the memory all bodies in flight share. */
+export type BodyLimits = { maxBytes: number; memory: MemoryBudget };
 
 export type RouteContext = {
   params: URLSearchParams;

@@ -12,7 +12,9 @@ export type Metrics = {
   protocolError(status: number, code: string): void;
 };
 
-export function createMetrics(options: { databaseBytes?: () => Promise<number>; responseMemory?: () => number } = {}): Metrics {
+export function createMetrics(
+  options: { databaseBytes?: () => Promise<number>; responseMemory?: () => number; requestMemory?: () => number } = {},
+): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry }); // CPU, memory, event loop lag, handles
 
@@ -61,13 +63,21 @@ export function createMetrics(options: { databaseBytes?: () => Promise<number>; 
     },
   });
 
-  const { responseMemory } = options;
+  const { responseMemory, requestMemory } = options;
   new client.Gauge({
     name: 'auditor_response_memory_bytes',
     help: 'Event text held by answers being sent, in characters, against AUDITOR_RESPONSE_MEMORY_BYTES',
     registers: [registry],
     collect() {
       if (responseMemory !== undefined) this.set(responseMemory());
+    },
+  });
+  new client.Gauge({
+    name: 'auditor_request_memory_bytes',
+    help: 'Request bodies held from their first byte until their events are stored, against AUDITOR_REQUEST_MEMORY_BYTES',
+    registers: [registry],
+    collect() {
+      if (requestMemory !== undefined) this.set(requestMemory());
     },
   });
 

@@ -4,13 +4,13 @@ import { encodeNdjson } from '../encode/ndjson.js';
 import { encodeCursor } from '../events/cursor.js';
 import type { EventQuery, StoredEvent } from '../events/event.js';
 import { parseEventQuery } from '../events/parse-event-query.js';
-import type { MemoryBudget } from '../http/memory-budget.js';
+import { ROOM_WAIT_MS, type MemoryBudget } from '../http/memory-budget.js';
 import { negotiate } from '../http/negotiate.js';
 import type { RouteHandler } from '../http/route.js';
 import { JSON_CONTENT_TYPE } from '../http/send-reply.js';
 import type { EventStore } from '../store/event-store.js';
 import { CHUNK_SIZE } from '../store/read-in-chunks.js';
-import { busyWithLargeAnswers, meterChunks, ROOM_WAIT_MS, settle, sizeOfEvent } from './metered-chunks.js';
+import { busyWithLargeAnswers, meterChunks, settle, sizeOfEvent } from './metered-chunks.js';
 import { readFailed, startReading } from './read-failure.js';
 
 type Encoder = (chunks: AsyncIterable<readonly StoredEvent[]>) => AsyncIterable<string | Uint8Array>;

@@ -1,6 +1,6 @@
 import type { StoredEvent } from '../events/event.js';
 import { HttpError } from '../http/http-error.js';
-import type { MemoryBudget } from '../http/memory-budget.js';
+import { ROOM_WAIT_MS, type MemoryBudget } from '../http/memory-budget.js';
 import { CHUNK_SIZE } from '../store/read-in-chunks.js';
 
 /** The size the budget counts for an event: the length of its text, as a chunk measures it. */
@@ -13,12 +13,6 @@ function sizeOfEvents(events: readonly StoredEvent[]): number {
   for (const event of events) size += sizeOfEvent(event);
   return size;
 }
-
-/**
- * How long a new answer waits for room in the budget before it is refused: ordinary answers give
- * their room back within milliseconds, so only large ones held for long make anyone wait this much.
- */
-export const ROOM_WAIT_MS = 1000;
 
 /** The answer when the budget has no room for one more: nothing has been sent, so say when to come back. */
 export function busyWithLargeAnswers(): HttpError {

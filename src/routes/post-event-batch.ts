@@ -2,18 +2,25 @@ import { NO_KEY_NAME } from '../auth/keys-file.js';
 import { parseEventBatch } from '../events/parse-event-batch.js';
 import { HttpError } from '../http/http-error.js';
 import { readJsonBody } from '../http/read-body.js';
-import type { RouteHandler } from '../http/route.js';
+import type { BodyLimits, RouteHandler } from '../http/route.js';
 import type { EventStore } from '../store/event-store.js';
 
 /** POST /events/batch: validate every event, store them all in one transaction, answer their ids. */
-export function createPostEventBatchRoute(store: EventStore, maxBodyBytes: number, countIngested?: (count: number) => void): RouteHandler {
+export function createPostEventBatchRoute(store: EventStore, bodies: BodyLimits, countIngested?: (count: number) => void): RouteHandler {
   return async (request, { caller }) => {
-    const events = parseEventBatch(await readJsonBody(request, maxBodyBytes)).map((event) => ({ ...event, keyName: caller?.keyName ?? NO_KEY_NAME }));
+    const keyName = caller?.keyName ?? NO_KEY_NAME;
+    // The body is held against the request memory until the events are stored (or refused).
+    const body = await readJsonBody(request, bodies.maxBytes, { budget: bodies.memory, holder: keyName });
     let stored;
     try {
-      stored = await store.appendAll(events);
-    } catch (error) {
-      throw new HttpError(503, 'The events could not be stored and none was recorded; retry later', { 'Retry-After': '1' }, { cause: error });
+      const events = parseEventBatch(body.text).map((event) => ({ ...event, keyName }));
+      try {
+        stored = await store.appendAll(events);
+      } catch (error) {
+        throw new HttpError(503, 'The events could not be stored and none was recorded; retry later', { 'Retry-After': '1' }, { cause: error });
+      }
+    } finally {
+      body.release();
     }
     countIngested?.(stored.length);
     return { status: 201, body: { message: `${stored.length} events recorded`, ids: stored.map((event) => event.id) } };

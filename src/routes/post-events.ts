@@ -2,7 +2,7 @@ import { NO_KEY_NAME } from '../auth/keys-file.js';
 import { parseNewEvent } from '../events/parse-new-event.js';
 import { HttpError } from '../http/http-error.js';
 import { readJsonBody } from '../http/read-body.js';
-import type { RouteHandler } from '../http/route.js';
+import type { BodyLimits, RouteHandler } from '../http/route.js';
 import type { EventStore } from '../store/event-store.js';
 import { IdempotencyConflictError } from '../store/idempotency.js';
 
@@ -14,27 +14,34 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
  * Idempotency-Key, a retry of the same event within 24 hours gets the original answer and
  * `Idempotent-Replayed: true`, and the same key with a different event is a 422.
  */
-export function createPostEventsRoute(store: EventStore, maxBodyBytes: number, countIngested?: (count: number) => void): RouteHandler {
+export function createPostEventsRoute(store: EventStore, bodies: BodyLimits, countIngested?: (count: number) => void): RouteHandler {
   return async (request, { caller }) => {
     // Node joins a repeated Idempotency-Key with ", ", which the pattern then refuses.
     const idempotencyKey = request.headers['idempotency-key'] as string | undefined;
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new HttpError(400, 'Idempotency-Key must be 1 to 255 visible ASCII characters');
     }
-    const event = {
-      ...parseNewEvent(await readJsonBody(request, maxBodyBytes)),
-      keyName: caller?.keyName ?? NO_KEY_NAME,
-      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-    };
+    const keyName = caller?.keyName ?? NO_KEY_NAME;
+    // The body is held against the request memory until the event is stored (or refused).
+    const body = await readJsonBody(request, bodies.maxBytes, { budget: bodies.memory, holder: keyName });
     let stored;
     try {
-      stored = await store.append(event);
-    } catch (error) {
-      if (error instanceof IdempotencyConflictError) {
-        throw new HttpError(422, `The Idempotency-Key "${idempotencyKey}" was already used for a different event; nothing was recorded`);
+      const event = {
+        ...parseNewEvent(body.text),
+        keyName,
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      };
+      try {
+        stored = await store.append(event);
+      } catch (error) {
+        if (error instanceof IdempotencyConflictError) {
+          throw new HttpError(422, `The Idempotency-Key "${idempotencyKey}" was already used for a different event; nothing was recorded`);
+        }
+        // Not committed, so not recorded: say so plainly, and that a retry is safe.
+        throw new HttpError(503, 'The event could not be stored and was not recorded; retry later', { 'Retry-After': '1' }, { cause: error });
       }
-      // Not committed, so not recorded: say so plainly, and that a retry is safe.
-      throw new HttpError(503, 'The event could not be stored and was not recorded; retry later', { 'Retry-After': '1' }, { cause: error });
+    } finally {
+      body.release();
     }
     const headers: Record<string, string> = { Location: `/events/${stored.id}` };
     if (stored.replayed === true) headers['Idempotent-Replayed'] = 'true';

@@ -43,6 +43,7 @@ export async function startTestServer(
     serverLimits?: ServerLimits;
     metrics?: Metrics;
     responseMemory?: MemoryBudget;
+    requestMemory?: MemoryBudget;
     stalledClientMs?: number;
     /** How to open the store over the fresh database (when no `store` is given). */
     storeOptions?: StoreOptions;
@@ -64,6 +65,7 @@ export async function startTestServer(
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     log,
     ...(options.responseMemory ? { responseMemory: options.responseMemory } : {}),
+    ...(options.requestMemory ? { requestMemory: options.requestMemory } : {}),
     ...(options.stalledClientMs ? { stalledClientMs: options.stalledClientMs } : {}),
   });
   const server = createHttpServer(app, { log, metrics: options.metrics, limits: options.serverLimits });
