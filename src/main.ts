@@ -153,5 +153,8 @@ async function shutdown(signal: string): Promise<void> {
   await store.close(); // commits every event still queued before the database closes
   log.info({ msg: 'stopped', drained_requests: waitingFor, cut_off: cut });
 }
-process.once('SIGTERM', () => void shutdown('SIGTERM'));
-process.once('SIGINT', () => void shutdown('SIGINT'));
+// Kept for the whole shutdown, which ignores a repeated signal: under npm start the same signal
+// often comes twice (a supervisor or a terminal signals the whole process group, and npm passes
+// its own on), and a second one must not kill the process mid-drain. Shutdown is bounded anyway.
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
