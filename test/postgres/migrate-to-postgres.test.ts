@@ -85,7 +85,7 @@ describe('npm run migrate-to-postgres', () => {
 
   it('says what it needs when it is not told where to copy', async () => {
     const result = await migrate(['--from', from]);
-    assert.equal(result.code, 1);
+    assert.equal(result.code, 2, 'a bad command line');
     assert.match(result.stderr, /--to postgres:\/\//);
   });
 });
