@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -111,7 +111,7 @@ describe('the database file under a hostile environment', () => {
     const refused = await runFailingService(env);
     assert.equal(refused.code, 1);
     assert.equal(refused.stderr, `auditor: AUDITOR_DB: cannot open the database at "${path}": there is no database file, but ` +
-      `${join(dir, 'deleted', 'chain.secret')} of an earlier one is there: restore the database (with its -wal, if it had one) ` +
+      `${path}.created and ${join(dir, 'deleted', 'chain.secret')} of an earlier one are there: restore the database (with its -wal, if it had one) ` +
       'from a backup, or set AUDITOR_ALLOW_NEW_DATABASE=1 once to start a new, empty log\n');
 
     // The copy put back, everything acknowledged is there, and the chain goes on.
@@ -150,13 +150,46 @@ describe('the database file under a hostile environment', () => {
     await stop(again);
   });
 
+  it('refuses to start a new, empty log where its database was, with AUDITOR_CHAIN_SECRET set and no -wal after a clean stop', async () => {
+    const folder = join(dir, 'configured-secret');
+    const path = join(folder, 'auditor.db');
+    const marker = `${path}.created`;
+    const env = { AUDITOR_API_KEY: KEY, AUDITOR_DB: path, AUDITOR_CHAIN_SECRET: 'configured-chain-secret-0123456789abcdef' };
+    const first = await startService(env);
+    assert.equal((await post(first)).status, 201);
+    await stop(first);
+    // Nothing else of the database is left to tell that one lived here: no chain.secret, no -wal.
+    assert.deepEqual(readdirSync(folder).sort(), ['auditor.db', 'auditor.db.created']);
+    assert.equal(statSync(marker).mode & 0o777, 0o600);
+    assert.match(readFileSync(marker, 'utf8'), /^An Auditor SQLite database lives beside this file: auditor\.db \(written [^)]+\)\.\n/);
+    const markerBefore = statSync(marker).ino;
+
+    rmSync(path);
+    const refused = await runFailingService(env);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr, `auditor: AUDITOR_DB: cannot open the database at "${path}": there is no database file, but ` +
+      `${marker} of an earlier one is there: restore the database (with its -wal, if it had one) from a backup, or set ` +
+      'AUDITOR_ALLOW_NEW_DATABASE=1 once to start a new, empty log\n');
+    assert.deepEqual(readdirSync(folder), ['auditor.db.created'], 'nothing created');
+
+    const allowed = await startService({ ...env, AUDITOR_ALLOW_NEW_DATABASE: '1' });
+    try {
+      const stored = await fetch(`${allowed.url}/events?user_id=files`, { headers: { 'X-API-Key': KEY } });
+      assert.deepEqual(await stored.json(), []);
+    } finally {
+      await stop(allowed);
+    }
+    assert.notEqual(statSync(marker).ino, markerBefore, 'the new database has a marker of its own');
+    await stop(await startService(env));
+  });
+
   it('creates the database, its -wal and -shm, chain.secret and their folder for their owner only', async () => {
     const folder = join(dir, 'modes');
     const service = await startService({ AUDITOR_API_KEY: KEY, AUDITOR_DB: join(folder, 'auditor.db') });
     try {
       assert.equal((await post(service)).status, 201);
       const modes = Object.fromEntries(readdirSync(folder).map((name) => [name, statSync(join(folder, name)).mode & 0o777]));
-      assert.deepEqual(modes, { 'auditor.db': 0o600, 'auditor.db-wal': 0o600, 'auditor.db-shm': 0o600, 'chain.secret': 0o600 });
+      assert.deepEqual(modes, { 'auditor.db': 0o600, 'auditor.db-wal': 0o600, 'auditor.db-shm': 0o600, 'auditor.db.created': 0o600, 'chain.secret': 0o600 });
       assert.equal(statSync(folder).mode & 0o777, 0o700);
     } finally {
       await stop(service);

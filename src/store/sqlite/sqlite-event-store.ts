@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { EventQuery, StoredEvent } from '../../events/event.js';
 import type { EventStore, StoreOptions } from '../event-store.js';
@@ -12,6 +12,7 @@ import { chainSecretPath, resolveChainSecret } from '../../integrity/chain-secre
 import { signCheckpoint, type ChainHead, type Checkpoint } from '../../integrity/checkpoint.js';
 import { buildEventQuerySql } from './event-query-sql.js';
 import { guardDatabaseFiles } from './database-file-guard.js';
+import { databaseMarkerPath, markDatabase } from './database-marker.js';
 import { filesOpenToOthers, readFileIdentity, refuseToReplaceMissingDatabase } from './database-files.js';
 import { createWriteProbe, openDatabase } from './open-database.js';
 import { startSqliteWriter } from './writer-client.js';
@@ -34,14 +35,16 @@ const MAX_BATCHES_IN_FLIGHT = 4;
  */
 export function openSqliteEventStore(path: string, options: StoreOptions = {}): EventStore {
   const log = options.log ?? silentLogger;
-  refuseToReplaceMissingDatabase(path, [chainSecretPath(path), `${path}-wal`], options.allowNewDatabase === true);
-  // The database before its secret: a start that fails in between must not leave a chain.secret
-  // without a database, which the next start would take for a database lost.
+  const created = !existsSync(path);
+  refuseToReplaceMissingDatabase(path, [databaseMarkerPath(path), chainSecretPath(path), `${path}-wal`], options.allowNewDatabase === true);
+  // The database before its secret and its marker: a start that fails in between must not leave
+  // them without a database, which the next start would take for a database lost.
   const db = openDatabase(path);
   let chainSecret: Buffer;
   try {
     probeStartUpWrite(db);
     chainSecret = resolveChainSecret(options.chainSecret, path);
+    markDatabase(path, created);
   } catch (error) {
     db.close();
     throw error;
