@@ -1,4 +1,5 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { EventQuery, StoredEvent } from '../../events/event.js';
 import type { EventStore, StoreOptions } from '../event-store.js';
@@ -8,7 +9,7 @@ import { createWriteReadiness } from '../write-readiness.js';
 import { silentLogger } from '../../ops/logger.js';
 import { readInChunks, rowSize, toStoredEvent, type Chunk, type EventRow } from '../read-in-chunks.js';
 import { GENESIS_HASH } from '../../integrity/chain.js';
-import { chainSecretPath, resolveChainSecret } from '../../integrity/chain-secret.js';
+import { chainSecretPath, resolveChainSecret, restoreChainSecret } from '../../integrity/chain-secret.js';
 import { signCheckpoint, type ChainHead, type Checkpoint } from '../../integrity/checkpoint.js';
 import { buildEventQuerySql } from './event-query-sql.js';
 import { guardDatabaseFiles } from './database-file-guard.js';
@@ -62,7 +63,15 @@ export function openSqliteEventStore(path: string, options: StoreOptions = {}): 
     onPruneFailed: (message) => log.error({ msg: 'pruning expired idempotency keys failed; no answer changed, it is tried again later', error: message }),
     onLost: (reason) => files.lose(reason),
   });
-  const files = guardDatabaseFiles(path, identity, { log, rescue: writer.rescue });
+  const rescue = async (to: string, reason: string): Promise<void> => {
+    // The folder may have gone with the file (rm -rf data): made again, with the files that say a
+    // database lives here, so that the copy has a place and a restart refuses to begin a new log.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    markDatabase(path, false);
+    if (options.chainSecret === undefined) restoreChainSecret(path, chainSecret);
+    await writer.rescue(to, reason);
+  };
+  const files = guardDatabaseFiles(path, identity, { log, rescue });
   const commit: typeof writer.commit = (groups) => {
     const lost = files.lost();
     return lost === undefined ? writer.commit(groups) : Promise.reject(new Error(`the database file is lost (${lost}); nothing more can be recorded`));
