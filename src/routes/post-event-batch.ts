@@ -1,9 +1,9 @@
 import { NO_KEY_NAME } from '../auth/keys-file.js';
 import { parseEventBatch } from '../events/parse-event-batch.js';
-import { HttpError } from '../http/http-error.js';
 import { readJsonBody } from '../http/read-body.js';
 import type { RouteHandler } from '../http/route.js';
 import type { EventStore } from '../store/event-store.js';
+import { writeFailed } from './write-failure.js';
 
 /** POST /events/batch: validate every event, store them all in one transaction, answer their ids. */
 export function createPostEventBatchRoute(store: EventStore, maxBodyBytes: number, countIngested?: (count: number) => void): RouteHandler {
@@ -13,7 +13,7 @@ export function createPostEventBatchRoute(store: EventStore, maxBodyBytes: numbe
     try {
       stored = await store.appendAll(events);
     } catch (error) {
-      throw new HttpError(503, 'The events could not be stored and none was recorded; retry later', { 'Retry-After': '1' }, { cause: error });
+      throw writeFailed(error, { batch: true, idempotencyKey: false });
     }
     countIngested?.(stored.length);
     return { status: 201, body: { message: `${stored.length} events recorded`, ids: stored.map((event) => event.id) } };

@@ -47,6 +47,11 @@ export function lostFiles(identity: FileIdentity): string | undefined {
   return undefined;
 }
 
+/** What every write is refused with once the database's files are lost (`reason`: how). */
+export function lostFileMessage(reason: string): string {
+  return `the database file is lost (${reason}); nothing more can be recorded`;
+}
+
 /**
  * Refuses to let a new, empty database be created where an earlier one's files remain (its marker,
  * its chain secret, its -wal) but the database file is gone: deleted or moved away, it would be

@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
-import type { EventQuery, StoredEvent } from '../../events/event.js';
+import type { EventQuery, NewEvent, StoredEvent } from '../../events/event.js';
 import type { EventStore, StoreOptions } from '../event-store.js';
 import { createGroupCommit } from '../group-commit.js';
 import { PRUNE_EVERY_COMMITS } from '../idempotency.js';
+import { createStoreFailures } from '../store-unavailable.js';
 import { createWriteReadiness } from '../write-readiness.js';
 import { silentLogger } from '../../ops/logger.js';
 import { readInChunks, rowSize, toStoredEvent, type Chunk, type EventRow } from '../read-in-chunks.js';
@@ -14,8 +15,9 @@ import { signCheckpoint, type ChainHead, type Checkpoint } from '../../integrity
 import { buildEventQuerySql } from './event-query-sql.js';
 import { guardDatabaseFiles } from './database-file-guard.js';
 import { databaseMarkerPath, markDatabase } from './database-marker.js';
-import { filesOpenToOthers, readFileIdentity, refuseToReplaceMissingDatabase } from './database-files.js';
+import { filesOpenToOthers, lostFileMessage, readFileIdentity, refuseToReplaceMissingDatabase } from './database-files.js';
 import { createWriteProbe, openDatabase } from './open-database.js';
+import { recogniseSqliteFailure } from './sqlite-failures.js';
 import { startSqliteWriter } from './writer-client.js';
 
 /** Distinct query shapes whose prepared statements are kept. */
@@ -74,8 +76,9 @@ export function openSqliteEventStore(path: string, options: StoreOptions = {}): 
   const files = guardDatabaseFiles(path, identity, { log, rescue });
   const commit: typeof writer.commit = (groups) => {
     const lost = files.lost();
-    return lost === undefined ? writer.commit(groups) : Promise.reject(new Error(`the database file is lost (${lost}); nothing more can be recorded`));
+    return lost === undefined ? writer.commit(groups) : Promise.reject(new Error(lostFileMessage(lost)));
   };
+  const failures = createStoreFailures(log, recogniseSqliteFailure);
   const readiness = createWriteReadiness(writer.probe);
   const groupCommit = createGroupCommit(readiness.track(commit), {
     maxBatch: MAX_BATCH,
@@ -83,6 +86,13 @@ export function openSqliteEventStore(path: string, options: StoreOptions = {}): 
     weight: (group) => group.length,
     ...(options.onBatchCommitted === undefined ? {} : { onCommitted: options.onBatchCommitted }),
   });
+  const submit = async (events: readonly NewEvent[]): Promise<StoredEvent[]> => {
+    try {
+      return await groupCommit.submit(events);
+    } catch (error) {
+      throw failures.refused(error, 'write');
+    }
+  };
   const statements = new Map<string, Database.Statement>();
   const selectOne = db.prepare('SELECT 1').pluck();
   const selectById = db.prepare('SELECT seq, id, ts, user_id, event_type, data FROM events WHERE id = ?').raw(true);
@@ -107,8 +117,8 @@ export function openSqliteEventStore(path: string, options: StoreOptions = {}): 
   };
 
   return {
-    append: async (event) => (await groupCommit.submit([event]))[0]!,
-    appendAll: (events) => groupCommit.submit(events),
+    append: async (event) => (await submit([event]))[0]!,
+    appendAll: submit,
 
     query(query: EventQuery): AsyncIterable<readonly StoredEvent[]> {
       const { sql, params } = buildEventQuerySql(query);
@@ -162,6 +172,7 @@ export function openSqliteEventStore(path: string, options: StoreOptions = {}): 
       files.stop();
       await groupCommit.drain();
       await writer.close();
+      failures.close();
       if (db.open) db.close();
     },
   };
