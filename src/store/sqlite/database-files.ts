@@ -47,9 +47,12 @@ export function lostFiles(identity: FileIdentity): string | undefined {
   return undefined;
 }
 
+/** How every refusal of a write begins once the database's files are lost. */
+export const LOST_FILE = 'the database file is lost';
+
 /** What every write is refused with once the database's files are lost (`reason`: how). */
 export function lostFileMessage(reason: string): string {
-  return `the database file is lost (${reason}); nothing more can be recorded`;
+  return `${LOST_FILE} (${reason}); nothing more can be recorded`;
 }
 
 /**
@@ -62,7 +65,7 @@ export function refuseToReplaceMissingDatabase(path: string, earlierFiles: reado
   const found = earlierFiles.filter((file) => existsSync(file));
   if (found.length === 0) return;
   throw new Error(
-    `there is no database file, but ${found.slice(0, -1).join(', ')}${found.length > 1 ? ' and ' : ''}${found.at(-1)!} of an earlier one ${found.length === 1 ? 'is' : 'are'} there: ` +
+    `there is no database file, but ${new Intl.ListFormat('en').format(found)} of an earlier one ${found.length === 1 ? 'is' : 'are'} there: ` +
       'restore the database (with its -wal, if it had one) from a backup, or set AUDITOR_ALLOW_NEW_DATABASE=1 once to start a new, empty log',
   );
 }
