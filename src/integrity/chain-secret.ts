@@ -25,6 +25,15 @@ export function resolveChainSecret(configured: string | undefined, dbPath: strin
   return toKey(readSecretFile(path, CHAIN_SECRET_FORMAT)!);
 }
 
+/**
+ * Writes `secret`, which this process read from the file beside the database, back to that file
+ * when it is gone (the database's folder was removed under the running service): without it the
+ * rescued events' chain could not be verified, and the next start would make a new secret.
+ */
+export function restoreChainSecret(dbPath: string, secret: Buffer): void {
+  createSecretFile(chainSecretPath(dbPath), `${secret.toString('utf8')}\n`);
+}
+
 /** The secret for verifying: configured or kept, but never generated. */
 export function findChainSecret(configured: string | undefined, dbPath: string): Buffer | undefined {
   if (configured !== undefined) return Buffer.from(configured, 'utf8');

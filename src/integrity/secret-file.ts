@@ -1,18 +1,27 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** What a secret file written by the service holds, exactly, and how to say so in an error. */
 export type SecretFormat = { pattern: RegExp; description: string };
 
 /**
- * Creates the secret file at `path` holding `contents`, owner-only, whole or not at all: written
- * and synced under a temporary name, then linked to `path`, which never replaces a file already
- * there. A full disk fails the write of the temporary file, so it can never leave a short file
- * under the final name. Returns false, creating nothing, when `path` exists already (another
- * process got there first: read its file).
+ * Creates the secret file at `path` holding `contents`, owner-only, whole or not at all (see
+ * writeWholeFile); it never replaces a file already there. Returns false, creating nothing, when
+ * `path` exists already (another process got there first: read its file).
  */
 export function createSecretFile(path: string, contents: string): boolean {
+  return writeWholeFile(path, contents, { replace: false });
+}
+
+/**
+ * Writes `contents` to an owner-only file at `path`, whole or not at all: written and synced under
+ * a temporary name, then renamed (`replace`) or hard-linked (never replacing a file already there)
+ * to `path`, and the folder synced. A full disk fails the write of the temporary file, so it can
+ * never leave a short file under the final name. Returns false, writing nothing, when `path`
+ * exists and `replace` is not set.
+ */
+export function writeWholeFile(path: string, contents: string, { replace }: { replace: boolean }): boolean {
   const folder = dirname(path);
   mkdirSync(folder, { recursive: true, mode: 0o700 });
   const temporary = join(folder, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
@@ -24,7 +33,8 @@ export function createSecretFile(path: string, contents: string): boolean {
     } finally {
       closeSync(fd);
     }
-    linkSync(temporary, path);
+    if (replace) renameSync(temporary, path);
+    else linkSync(temporary, path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;

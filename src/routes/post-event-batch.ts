@@ -1,9 +1,9 @@
 import { NO_KEY_NAME } from '../auth/keys-file.js';
 import { parseEventBatch } from '../events/parse-event-batch.js';
-import { HttpError } from '../http/http-error.js';
 import { readJsonBody } from '../http/read-body.js';
 import type { BodyLimits, RouteHandler } from '../http/route.js';
 import type { EventStore } from '../store/event-store.js';
+import { writeFailed } from './write-failure.js';
 
 /** POST /events/batch: validate every event, store them all in one transaction, answer their ids. */
 export function createPostEventBatchRoute(store: EventStore, bodies: BodyLimits, countIngested?: (count: number) => void): RouteHandler {
@@ -17,7 +17,7 @@ export function createPostEventBatchRoute(store: EventStore, bodies: BodyLimits,
       try {
         stored = await store.appendAll(events);
       } catch (error) {
-        throw new HttpError(503, 'The events could not be stored and none was recorded; retry later', { 'Retry-After': '1' }, { cause: error });
+        throw writeFailed(error, { batch: true, idempotencyKey: false });
       }
     } finally {
       body.release();

@@ -5,6 +5,7 @@ import { readJsonBody } from '../http/read-body.js';
 import type { BodyLimits, RouteHandler } from '../http/route.js';
 import type { EventStore } from '../store/event-store.js';
 import { IdempotencyConflictError } from '../store/idempotency.js';
+import { writeFailed } from './write-failure.js';
 
 /** An Idempotency-Key: what a client would generate (a UUID, a hash), in a header's own alphabet. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -37,8 +38,7 @@ export function createPostEventsRoute(store: EventStore, bodies: BodyLimits, cou
         if (error instanceof IdempotencyConflictError) {
           throw new HttpError(422, `The Idempotency-Key "${idempotencyKey}" was already used for a different event; nothing was recorded`);
         }
-        // Not committed, so not recorded: say so plainly, and that a retry is safe.
-        throw new HttpError(503, 'The event could not be stored and was not recorded; retry later', { 'Retry-After': '1' }, { cause: error });
+        throw writeFailed(error, { batch: false, idempotencyKey: idempotencyKey !== undefined });
       }
     } finally {
       body.release();

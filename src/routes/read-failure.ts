@@ -1,12 +1,15 @@
 import { HttpError } from '../http/http-error.js';
+import { StoreUnavailableError } from '../store/store-unavailable.js';
 
 /**
  * A read the database could not serve (it is down, or failed): 503 with Retry-After, as for a
  * write it could not commit, rather than a 500 that blames the service. The cause is logged, never
- * sent.
+ * sent: by the store, counted and without a stack, when it recognised it (StoreUnavailableError);
+ * with its stack otherwise.
  */
 export function readFailed(error: unknown): HttpError {
-  return new HttpError(503, 'The events could not be read from the database; retry later', { 'Retry-After': '1' }, { cause: error });
+  const cause = error instanceof StoreUnavailableError ? {} : { cause: error };
+  return new HttpError(503, 'The events could not be read from the database; retry later', { 'Retry-After': '1' }, cause);
 }
 
 /**

@@ -18,8 +18,9 @@ export type StoreOptions = {
   /** Commits between two prunings of expired idempotency keys (PRUNE_EVERY_COMMITS; tests use 1). */
   pruneEveryCommits?: number;
   /**
-   * SQLite: create a new, empty database file although an earlier one's chain secret (or -wal) is
-   * beside it (AUDITOR_ALLOW_NEW_DATABASE=1); otherwise opening refuses, as the database is missing.
+   * SQLite: create a new, empty database file although an earlier one's marker, chain secret or
+   * -wal is beside it (AUDITOR_ALLOW_NEW_DATABASE=1); otherwise opening refuses, as the database is
+   * missing.
    */
   allowNewDatabase?: boolean;
 };

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { chownSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { openPostgresEventStore } from '../../src/store/postgres/postgres-event-store.js';
 import { createTestDatabase, postgresTestUrl, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
+import { mountSmallFilesystem, type SmallFilesystem } from '../helpers/small-filesystem.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { errorMessage, startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
 
@@ -79,6 +82,35 @@ describe('readiness on PostgreSQL', () => {
 
 const NOT_READY = { message: 'The database cannot store events now' };
 
+/**
+ * A PostgreSQL tablespace on a small file system of its own, which a test can fill; or why there
+ * cannot be one here (mounting takes root, and the server must run on this machine as postgres).
+ */
+async function fullTablespace(): Promise<{ name: string; fs: SmallFilesystem; remove(): Promise<void> } | string> {
+  const admin = new pg.Client({ connectionString: postgresTestUrl() });
+  const fs = mountSmallFilesystem(3 * 1024);
+  if (typeof fs === 'string') return fs;
+  const name = `auditor_small_${randomBytes(6).toString('hex')}`;
+  try {
+    chownSync(fs.dir, Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), 0);
+    await admin.connect();
+    await admin.query(`CREATE TABLESPACE ${name} LOCATION '${fs.dir}'`);
+  } catch (error) {
+    await admin.end().catch(() => undefined);
+    fs.unmount();
+    return `cannot make a tablespace on a small file system here (the server must run on this machine, as postgres): ${(error as Error).message}`;
+  }
+  return {
+    name,
+    fs,
+    async remove() {
+      await admin.query(`DROP TABLESPACE ${name}`);
+      await admin.end();
+      fs.unmount();
+    },
+  };
+}
+
 /** Asserts the whole 503 of /readyz. */
 async function assertNotReady(url: string): Promise<void> {
   const response = await fetch(`${url}/readyz`);
@@ -109,6 +141,36 @@ describe('readiness on PostgreSQL when writes fail but the database answers', ()
       assert.equal(await readyzBecomes(server.url, 200, 10_000), 200);
       assert.equal((await server.post({ user_id: 'disk', event_type: 'after' })).status, 201);
       assert.equal(await server.database.countEvents('disk'), 2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers /readyz 503 while the events table\'s tablespace is full, though other tables take writes, and 200 once it has room', async (t) => {
+    const full = await fullTablespace();
+    if (typeof full === 'string') return t.skip(full);
+    t.after(full.remove);
+    const server = await startTestServer();
+    try {
+      assert.equal((await server.post({ user_id: 'tablespace', event_type: 'before' })).status, 201);
+      await server.database.execute(`ALTER TABLE events SET TABLESPACE ${full.name}`);
+      full.fs.fill();
+      // The space left in the table's last page goes to events until one needs a page more.
+      let refused: Response | undefined;
+      for (let n = 0; n < 1000 && refused === undefined; n++) {
+        const response = await server.post({ user_id: 'tablespace', event_type: 'filling', data: { n, padding: 'x'.repeat(100) } });
+        if (response.status !== 201) refused = response;
+        else await response.arrayBuffer();
+      }
+      assert.ok(refused !== undefined, 'an event was refused');
+      assert.equal(refused.status, 503);
+      assert.match(await errorMessage(refused), /not recorded/);
+      await assertNotReady(server.url);
+      await assertNotReady(server.url); // the throttled probe's answer, until the next probe may run
+
+      full.fs.free();
+      assert.equal(await readyzBecomes(server.url, 200, 10_000), 200);
+      assert.equal((await server.post({ user_id: 'tablespace', event_type: 'after' })).status, 201);
     } finally {
       await server.close();
     }

@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { runFailingService, startService, type ServiceProcess } from '../helpers/service-process.js';
 import { mountSmallFilesystem } from '../helpers/small-filesystem.js';
 import { writeProtect } from '../helpers/write-protect.js';
 
 const KEY = 'database-files-key-0123456789';
+const VERIFY = fileURLToPath(new URL('../../src/cli/verify.js', import.meta.url));
 const NOT_RECORDED = 'The event could not be stored and was not recorded; retry later';
 const NOT_READY = 'The database cannot store events now';
 
@@ -111,7 +114,7 @@ describe('the database file under a hostile environment', () => {
     const refused = await runFailingService(env);
     assert.equal(refused.code, 1);
     assert.equal(refused.stderr, `auditor: AUDITOR_DB: cannot open the database at "${path}": there is no database file, but ` +
-      `${join(dir, 'deleted', 'chain.secret')} of an earlier one is there: restore the database (with its -wal, if it had one) ` +
+      `${path}.created and ${join(dir, 'deleted', 'chain.secret')} of an earlier one are there: restore the database (with its -wal, if it had one) ` +
       'from a backup, or set AUDITOR_ALLOW_NEW_DATABASE=1 once to start a new, empty log\n');
 
     // The copy put back, everything acknowledged is there, and the chain goes on.
@@ -127,6 +130,51 @@ describe('the database file under a hostile environment', () => {
     } finally {
       await stop(restarted);
     }
+  });
+
+  it('copies what it holds when its whole data folder is removed: the folder made again (0700), the copy, the marker and chain.secret', async () => {
+    const folder = join(dir, 'removed');
+    const path = join(folder, 'auditor.db');
+    const env = { AUDITOR_API_KEY: KEY, AUDITOR_DB: path };
+    const service = await startService(env);
+    const acknowledged: string[] = [];
+    let secret: string;
+    try {
+      for (let n = 0; n < 3; n++) {
+        const response = await post(service, { n });
+        assert.equal(response.status, 201);
+        acknowledged.push(((await response.json()) as { id: string }).id);
+      }
+      secret = readFileSync(join(folder, 'chain.secret'), 'utf8');
+      rmSync(folder, { recursive: true });
+
+      await assertUnavailable(await post(service, { n: 3 }), NOT_RECORDED);
+      const outcome = await logLine(service, (line) => /^(copied everything|could not copy)/.test(String(line.msg)));
+      const copy = readdirSync(folder).find((name) => name.startsWith('auditor.db.rescued-'));
+      assert.ok(copy !== undefined, String(outcome.msg));
+      assert.equal(outcome.msg, `copied everything the lost database held to ${join(folder, copy)}: stop the service, move that file to ${path}, and start it again`);
+      assert.deepEqual(readdirSync(folder).sort(), ['auditor.db.created', copy, 'chain.secret']);
+      assert.equal(statSync(folder).mode & 0o777, 0o700);
+      for (const name of readdirSync(folder)) assert.equal(statSync(join(folder, name)).mode & 0o777, 0o600, name);
+      assert.equal(readFileSync(join(folder, 'chain.secret'), 'utf8'), secret, 'the secret the events were chained with');
+    } finally {
+      await stop(service);
+    }
+
+    const copy = readdirSync(folder).find((name) => name.startsWith('auditor.db.rescued-'))!;
+    renameSync(join(folder, copy), path);
+    const restarted = await startService(env);
+    try {
+      assert.equal((await post(restarted, { n: 4 })).status, 201);
+      const stored = await fetch(`${restarted.url}/events?user_id=files`, { headers: { 'X-API-Key': KEY } });
+      const events = (await stored.json()) as Array<{ id: string; data: { n: number } }>;
+      assert.deepEqual(events.slice(0, 3).map((event) => event.id), acknowledged);
+      assert.deepEqual(events.map((event) => event.data.n), [0, 1, 2, 4]);
+    } finally {
+      await stop(restarted);
+    }
+    const verified = spawnSync(process.execPath, [VERIFY], { env: { PATH: process.env.PATH ?? '', AUDITOR_DB: path }, encoding: 'utf8' });
+    assert.equal(verified.status, 0, verified.stdout + verified.stderr);
   });
 
   it('starts a new, empty log beside an earlier one\'s chain secret only when told to', async () => {
@@ -150,13 +198,46 @@ describe('the database file under a hostile environment', () => {
     await stop(again);
   });
 
+  it('refuses to start a new, empty log where its database was, with AUDITOR_CHAIN_SECRET set and no -wal after a clean stop', async () => {
+    const folder = join(dir, 'configured-secret');
+    const path = join(folder, 'auditor.db');
+    const marker = `${path}.created`;
+    const env = { AUDITOR_API_KEY: KEY, AUDITOR_DB: path, AUDITOR_CHAIN_SECRET: 'configured-chain-secret-0123456789abcdef' };
+    const first = await startService(env);
+    assert.equal((await post(first)).status, 201);
+    await stop(first);
+    // Nothing else of the database is left to tell that one lived here: no chain.secret, no -wal.
+    assert.deepEqual(readdirSync(folder).sort(), ['auditor.db', 'auditor.db.created']);
+    assert.equal(statSync(marker).mode & 0o777, 0o600);
+    assert.match(readFileSync(marker, 'utf8'), /^An Auditor SQLite database lives beside this file: auditor\.db \(written [^)]+\)\.\n/);
+    const markerBefore = statSync(marker).ino;
+
+    rmSync(path);
+    const refused = await runFailingService(env);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr, `auditor: AUDITOR_DB: cannot open the database at "${path}": there is no database file, but ` +
+      `${marker} of an earlier one is there: restore the database (with its -wal, if it had one) from a backup, or set ` +
+      'AUDITOR_ALLOW_NEW_DATABASE=1 once to start a new, empty log\n');
+    assert.deepEqual(readdirSync(folder), ['auditor.db.created'], 'nothing created');
+
+    const allowed = await startService({ ...env, AUDITOR_ALLOW_NEW_DATABASE: '1' });
+    try {
+      const stored = await fetch(`${allowed.url}/events?user_id=files`, { headers: { 'X-API-Key': KEY } });
+      assert.deepEqual(await stored.json(), []);
+    } finally {
+      await stop(allowed);
+    }
+    assert.notEqual(statSync(marker).ino, markerBefore, 'the new database has a marker of its own');
+    await stop(await startService(env));
+  });
+
   it('creates the database, its -wal and -shm, chain.secret and their folder for their owner only', async () => {
     const folder = join(dir, 'modes');
     const service = await startService({ AUDITOR_API_KEY: KEY, AUDITOR_DB: join(folder, 'auditor.db') });
     try {
       assert.equal((await post(service)).status, 201);
       const modes = Object.fromEntries(readdirSync(folder).map((name) => [name, statSync(join(folder, name)).mode & 0o777]));
-      assert.deepEqual(modes, { 'auditor.db': 0o600, 'auditor.db-wal': 0o600, 'auditor.db-shm': 0o600, 'chain.secret': 0o600 });
+      assert.deepEqual(modes, { 'auditor.db': 0o600, 'auditor.db-wal': 0o600, 'auditor.db-shm': 0o600, 'auditor.db.created': 0o600, 'chain.secret': 0o600 });
       assert.equal(statSync(folder).mode & 0o777, 0o700);
     } finally {
       await stop(service);

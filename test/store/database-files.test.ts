@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -38,6 +38,18 @@ describe('the SQLite database files', () => {
     } finally {
       process.umask(umask);
     }
+  });
+
+  it('leaves its marker beside a database an earlier version created without one, at its next start, and keeps it after', async () => {
+    const path = join(dir, 'auditor.db');
+    await openSqliteEventStore(path).close();
+    rmSync(`${path}.created`); // as a version that wrote no marker left it
+    await openSqliteEventStore(path).close();
+    assert.equal(mode(`${path}.created`), 0o600);
+    const written = readFileSync(`${path}.created`, 'utf8');
+    assert.match(written, /^An Auditor SQLite database lives beside this file: auditor\.db \(written [^)]+\)\.\n\nWhile this file is here and auditor\.db is not, the service refuses to start/);
+    await openSqliteEventStore(path).close();
+    assert.equal(readFileSync(`${path}.created`, 'utf8'), written, 'an existing marker is left as it is');
   });
 
   it('says which existing database files are open to others, and leaves their modes as they are', async () => {

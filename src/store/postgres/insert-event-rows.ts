@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import type { Queryable } from './postgres-bounds.js';
 
 /** An event row as PostgreSQL keeps it, with everything the writer (or a migration) assigned. */
 export type EventRecord = {
@@ -27,7 +27,7 @@ const INSERT_EVENTS = `
   SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bigint[], ${textsOf('$4')}, ${textsOf('$5')}, ${textsOf('$6')}::json[], $7::text[], $8::bytea[])`;
 
 /** Inserts `records` with one statement, one array per column (three parameters as JSON, see textsOf). */
-export async function insertEventRows(client: pg.ClientBase, records: readonly EventRecord[]): Promise<void> {
+export async function insertEventRows(client: Queryable, records: readonly EventRecord[]): Promise<void> {
   if (records.length === 0) return;
   await client.query(INSERT_EVENTS, [
     records.map((record) => record.seq),

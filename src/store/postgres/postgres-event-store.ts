@@ -7,7 +7,11 @@ import { createGroupCommit } from '../group-commit.js';
 import { PRUNE_EVERY_COMMITS } from '../idempotency.js';
 import { createWriteReadiness } from '../write-readiness.js';
 import { readInChunks, toStoredEvent, type Chunk, type EventRow } from '../read-in-chunks.js';
+import { createStoreFailures } from '../store-unavailable.js';
+import { boundedQuery, POSTGRES_BOUNDS, type PostgresBounds } from './postgres-bounds.js';
+import { recognisePostgresFailure } from './postgres-failures.js';
 import { createPostgresPool } from './postgres-pool.js';
+import { probeEventWrite } from './postgres-write-probe.js';
 import { buildPostgresQuerySql } from './postgres-query-sql.js';
 import { migratePostgresPool } from './postgres-schema.js';
 import { createPostgresCommit } from './postgres-writer.js';
@@ -25,8 +29,19 @@ const READY_TIMEOUT_MS = 1000;
 
 /** Whether this session may write at all: not on a standby, not in read-only transactions by default. */
 const SELECT_WRITABLE = `SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off' AS writable`;
-/** A write that commits (synchronously, like every commit of the pool) to the probe row. */
-const PROBE_WRITE = `INSERT INTO write_probe (id, at_ms) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at_ms = EXCLUDED.at_ms`;
+
+/**
+ * Brings the schema up to date through connections of its own, without the service's bounds: a
+ * step may rewrite the events table, and a second instance waits for the first one's steps.
+ */
+async function migrateUnbounded(url: string): Promise<void> {
+  const pool = createPostgresPool(url);
+  try {
+    await migratePostgresPool(pool);
+  } finally {
+    await pool.end();
+  }
+}
 
 /**
  * An EventStore on PostgreSQL (`url`, a postgres:// connection string). Several instances may
@@ -36,17 +51,18 @@ const PROBE_WRITE = `INSERT INTO write_probe (id, at_ms) VALUES (1, $1) ON CONFL
 export async function openPostgresEventStore(
   url: string,
   /** chainSecret is required: instances sharing a database must share it, so none is generated. */
-  options: StoreOptions & { chainSecret: string },
+  options: StoreOptions & { chainSecret: string; bounds?: PostgresBounds },
 ): Promise<EventStore> {
   const log = options.log ?? silentLogger;
-  const pool = createPostgresPool(url);
-  const probeWrite = async (): Promise<void> => void (await pool.query(PROBE_WRITE, [Date.now()]));
+  const bounds = options.bounds ?? POSTGRES_BOUNDS;
+  const pool = createPostgresPool(url, bounds);
+  const probeWrite = (): Promise<void> => probeEventWrite(pool);
   try {
     const { rows } = await pool.query<{ writable: boolean }>(SELECT_WRITABLE);
     if (rows[0]?.writable !== true) {
       throw new Error('the database is read-only (a standby, or default_transaction_read_only is on): Auditor must write to a primary');
     }
-    await migratePostgresPool(pool);
+    await migrateUnbounded(url);
     await probeWrite().catch((error: Error) => {
       throw new Error(`the database cannot be written (${error.message})`);
     });
@@ -58,7 +74,9 @@ export async function openPostgresEventStore(
   const commit = createPostgresCommit(pool, options.unchainedForBenchmark === true ? undefined : chainSecret, {
     pruneEveryCommits: options.pruneEveryCommits ?? PRUNE_EVERY_COMMITS,
     onPruneFailed: (message) => log.error({ msg: 'pruning expired idempotency keys failed; no answer changed, it is tried again later', error: message }),
+    bounds,
   });
+  const failures = createStoreFailures(log, recognisePostgresFailure);
   const readiness = createWriteReadiness(probeWrite);
   const groupCommit = createGroupCommit(readiness.track(commit), {
     maxBatch: MAX_BATCH,
@@ -67,27 +85,36 @@ export async function openPostgresEventStore(
     ...(options.onBatchCommitted === undefined ? {} : { onCommitted: options.onBatchCommitted }),
   });
   let closed = false;
+  /** `operation` as it is, but failing with what createStoreFailures makes of its errors. */
+  const refusing = async <T>(operation: 'write' | 'read', run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (error) {
+      throw failures.refused(error, operation);
+    }
+  };
 
   return {
-    append: async (event) => (await groupCommit.submit([event]))[0]!,
-    appendAll: (events) => groupCommit.submit(events),
+    append: async (event) => (await refusing('write', () => groupCommit.submit([event])))[0]!,
+    appendAll: (events) => refusing('write', () => groupCommit.submit(events)),
 
     query(query: EventQuery): AsyncIterable<readonly StoredEvent[]> {
       const { sql, params } = buildPostgresQuerySql(query);
       // Each chunk is its own statement on whichever connection is free.
       return readInChunks(query, async (afterTs, afterSeq, limit, maxSize): Promise<Chunk> => {
-        const { rows } = await pool.query<[...EventRow, number]>({ text: sql, values: [afterTs, afterSeq, limit, maxSize, ...params], rowMode: 'array' });
+        const { rows } = await refusing('read', () =>
+          pool.query<[...EventRow, number]>({ text: sql, values: [afterTs, afterSeq, limit, maxSize, ...params], rowMode: 'array' }));
         const running = rows[rows.length - 1]?.[6] ?? 0;
         return { rows: rows.map((row) => row.slice(0, 6) as EventRow), stoppedAtSize: running >= maxSize };
       });
     },
 
     async get(id: string): Promise<StoredEvent | undefined> {
-      const { rows } = await pool.query<EventRow>({
+      const { rows } = await refusing('read', () => pool.query<EventRow>({
         text: 'SELECT seq, id, ts, user_id, event_type, data FROM events WHERE id = $1::uuid',
         values: [id],
         rowMode: 'array',
-      });
+      }));
       return rows[0] === undefined ? undefined : toStoredEvent(rows[0]);
     },
 
@@ -98,7 +125,8 @@ export async function openPostgresEventStore(
         timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
       });
       // Answering is not enough: a standby answers too. Then the writes' own record (see canWrite).
-      const answered = pool.query<{ writable: boolean }>(SELECT_WRITABLE)
+      // A connection that does not answer in time is destroyed, not left to hold a pool slot.
+      const answered = pool.query<{ writable: boolean }>(boundedQuery(SELECT_WRITABLE, undefined, READY_TIMEOUT_MS))
         .then(({ rows }) => rows[0]?.writable === true && readiness.canWrite(), () => false);
       try {
         return await Promise.race([answered, timedOut]);
@@ -110,11 +138,11 @@ export async function openPostgresEventStore(
     async checkpoint(): Promise<Checkpoint> {
       // One statement, so one snapshot: the head and the count agree however writers move on.
       // seq has no gaps (the writer assigns it under the table lock), so the count is a difference.
-      const { rows } = await pool.query<{ seq: number | null; id: string | null; hash: Buffer | null; first: number | null }>(
+      const { rows } = await refusing('read', () => pool.query<{ seq: number | null; id: string | null; hash: Buffer | null; first: number | null }>(
         `SELECT head.seq, head.id, head.hash, (SELECT seq FROM events WHERE hash IS NOT NULL ORDER BY seq LIMIT 1) AS first
          FROM (SELECT 1) one LEFT JOIN LATERAL
            (SELECT seq, id, hash FROM events WHERE hash IS NOT NULL ORDER BY seq DESC LIMIT 1) head ON true`,
-      );
+      ));
       const row = rows[0]!;
       const head: ChainHead = row.seq === null
         ? { eventCount: 0, lastId: null, headHash: GENESIS_HASH.toString('hex') }
@@ -133,6 +161,7 @@ export async function openPostgresEventStore(
       if (closed) return;
       closed = true;
       await groupCommit.drain();
+      failures.close();
       await pool.end();
     },
   };

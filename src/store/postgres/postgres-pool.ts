@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { sessionBounds, type PostgresBounds } from './postgres-bounds.js';
 
 /** Connections per instance: writers hold one at a time per batch in flight; readers share the rest. */
 const POOL_SIZE = 10;
@@ -24,14 +25,16 @@ const types = {
 /**
  * A connection pool for `url` (any libpq-style postgres:// URL; `?options=-c search_path=…`
  * selects a schema). Every connection commits synchronously, whatever the server's default:
- * an acknowledged event must be on disk.
+ * an acknowledged event must be on disk. The service's pool is bounded by `bounds` (see
+ * postgres-bounds.ts); the command-line tools' are not, since a long copy is not a stall.
  */
-export function createPostgresPool(url: string): pg.Pool {
+export function createPostgresPool(url: string, bounds?: PostgresBounds): pg.Pool {
   const pool = new pg.Pool({
     connectionString: withSynchronousCommit(url),
     max: POOL_SIZE,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     types,
+    ...(bounds === undefined ? {} : sessionBounds(bounds)),
   });
   // An idle connection the server dropped (a restart, a failover) is only reported here; without
   // a listener it would crash the process. The pool replaces it on the next query, and readiness

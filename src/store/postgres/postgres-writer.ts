@@ -3,23 +3,34 @@ import type { NewEvent, StoredEvent } from '../../events/event.js';
 import { createUuidV7Generator, type TimeOrderedId } from '../../events/uuid-v7.js';
 import { chainHash, GENESIS_HASH } from '../../integrity/chain.js';
 import type { BatchOutcome } from '../group-commit.js';
+import { StoreUnavailableError } from '../store-unavailable.js';
+import { withAnswerTimeout, writeBudgetMs, type PostgresBounds, type Queryable } from './postgres-bounds.js';
+import { serverAnswered } from './postgres-failures.js';
 import { insertEventRows } from './insert-event-rows.js';
 import { IDEMPOTENCY_WINDOW_MS, IdempotencyConflictError, idempotencyRequestDigest } from '../idempotency.js';
 
-// BEGIN, the lock and the savepoint in the same round trip as the head: a batch costs three round
-// trips whatever its size (this, the insert, COMMIT), plus one to look up idempotency keys and one
-// to record them when the batch has any.
+// BEGIN, the bounds, the lock and the savepoint in the same round trip as the head: a batch costs
+// three round trips whatever its size (this, the insert, COMMIT), plus one to look up idempotency
+// keys and one to record them when the batch has any.
 //
 // EXCLUSIVE mode lets readers on but makes every other writer wait, in this process or any other
 // instance on the database, until COMMIT. Under it the head read here is the true head, so each
 // batch extends the one chain, and seq (assigned here, +1 per event) is commit order.
-const LOCK_AND_READ_HEAD = `
+//
+// The transaction's bounds are its budget (see postgres-bounds.ts), for its statements and for the
+// time the server waits on the client between them: a client that stalls holding the lock loses
+// it then. SET takes no parameters; the budget is a whole number this code computed.
+function lockAndReadHead(budgetMs: number): string {
+  return `
   BEGIN;
+  SET LOCAL statement_timeout = ${budgetMs};
+  SET LOCAL idle_in_transaction_session_timeout = ${budgetMs};
   LOCK TABLE events IN EXCLUSIVE MODE;
   SAVEPOINT planned;
   SELECT (SELECT seq FROM events ORDER BY seq DESC LIMIT 1) AS seq,
          (SELECT ts FROM events ORDER BY seq DESC LIMIT 1) AS ts,
          (SELECT hash FROM events WHERE hash IS NOT NULL ORDER BY seq DESC LIMIT 1) AS hash`;
+}
 const SELECT_IDEMPOTENT = `
   SELECT i.key_name, i.idempotency_key, i.request_sha256, e.id, e.ts, e.seq
   FROM idempotency i JOIN events e ON e.id = i.event_id
@@ -53,22 +64,28 @@ export type PostgresCommit = (groups: ReadonlyArray<readonly NewEvent[]>) => Pro
 export function createPostgresCommit(
   pool: pg.Pool,
   chainSecret: Buffer | undefined,
-  options: { pruneEveryCommits: number; onPruneFailed(message: string): void },
+  options: { pruneEveryCommits: number; onPruneFailed(message: string): void; bounds: PostgresBounds },
 ): PostgresCommit {
   // Never earlier than the newest event: another instance's clock may run ahead of this one's,
   // and (ts, seq) order must stay commit order for the keyset pages of readers.
   let notBefore = 0;
   const nextId = createUuidV7Generator(() => Math.max(Date.now(), notBefore));
   let commitsSincePrune = 0;
+  const { bounds } = options;
 
   return async (groups) => {
+    const budgetMs = writeBudgetMs(bounds, textBytes(groups));
     const client = await pool.connect();
+    // Each answer is awaited for the budget and the margin at most: past that the connection is
+    // taken for stalled, and destroyed below.
+    const db = withAnswerTimeout(client, budgetMs + bounds.stallMarginMs);
+    let committing = false;
     try {
-      const results = (await client.query(LOCK_AND_READ_HEAD)) as unknown as pg.QueryResult[];
-      const head = results[3]!.rows[0] as { seq: number | null; ts: number | null; hash: Buffer | null };
+      const results = (await db.query(lockAndReadHead(budgetMs))) as unknown as pg.QueryResult[];
+      const head = results[5]!.rows[0] as { seq: number | null; ts: number | null; hash: Buffer | null };
       notBefore = head.ts ?? 0;
       const now = Date.now();
-      const recorded = await findRecorded(client, groups, now);
+      const recorded = await findRecorded(db, groups, now);
       const start = (): BatchState => ({ seq: head.seq ?? 0, chainHead: head.hash ?? GENESIS_HASH, recorded, newKeys: new Map() });
 
       // Every group planned, then one INSERT for all of them.
@@ -80,18 +97,19 @@ export function createPostgresCommit(
       });
       let outcomes: Array<BatchOutcome<StoredEvent[]>>;
       try {
-        await insertEvents(client, plans.flatMap((plan) => (plan.ok ? plan.rows : [])));
+        await insertEvents(db, plans.flatMap((plan) => (plan.ok ? plan.rows : [])));
         outcomes = plans.map(toOutcome);
       } catch (error) {
         if (!isRowError(error)) throw error;
         // Some row was refused (a constraint, a value the column cannot take). Find which groups:
         // insert them one at a time, each behind a savepoint, and keep the rest of the batch.
-        await client.query('ROLLBACK TO SAVEPOINT planned');
-        ({ outcomes, state } = await insertGroupByGroup(client, groups, start(), nextId, chainSecret));
+        await db.query('ROLLBACK TO SAVEPOINT planned');
+        ({ outcomes, state } = await insertGroupByGroup(db, groups, start(), nextId, chainSecret));
       }
 
-      await upsertKeys(client, [...state.newKeys.values()], now);
-      await client.query('COMMIT');
+      await upsertKeys(db, [...state.newKeys.values()], now);
+      committing = true;
+      await db.query('COMMIT');
       client.release();
       // Expired keys go after the commit, in a statement of their own and off the table lock: its
       // failure is logged, and can change neither this batch nor its answers.
@@ -102,17 +120,31 @@ export function createPostgresCommit(
       }
       return outcomes;
     } catch (error) {
-      // A connection that failed mid-transaction is dropped, not returned to the pool.
-      const rolledBack = await client.query('ROLLBACK').then(() => true, () => false);
+      if (!serverAnswered(error)) {
+        // No answer in time, or a broken connection: it is destroyed, not returned to the pool, and
+        // the server rolls the transaction back once it sees the connection gone (or idle past the
+        // budget), unless a COMMIT reached it first: then no one here can tell.
+        client.release(error as Error);
+        if (!committing) throw error;
+        throw new StoreUnavailableError(`the database did not confirm the COMMIT (${(error as Error).message})`, { outcomeUnknown: true, cause: error });
+      }
+      const rolledBack = await db.query('ROLLBACK').then(() => true, () => false);
       client.release(rolledBack ? undefined : (error as Error));
       throw error;
     }
   };
 }
 
+/** The event text of a batch, which its budget grows with (characters: close enough to bytes for a bound). */
+function textBytes(groups: ReadonlyArray<readonly NewEvent[]>): number {
+  let total = 0;
+  for (const group of groups) for (const event of group) total += event.dataJson.length + event.userId.length + event.eventType.length;
+  return total;
+}
+
 /** Plans and inserts each group apart, each behind a savepoint: a group the database refuses fails alone. */
 async function insertGroupByGroup(
-  client: pg.PoolClient,
+  client: Queryable,
   groups: ReadonlyArray<readonly NewEvent[]>,
   state: BatchState,
   nextId: () => TimeOrderedId,
@@ -193,13 +225,13 @@ function toOutcome(plan: GroupPlan): BatchOutcome<StoredEvent[]> {
 }
 
 /** One INSERT for all the rows. */
-async function insertEvents(client: pg.PoolClient, rows: readonly Row[]): Promise<void> {
+async function insertEvents(client: Queryable, rows: readonly Row[]): Promise<void> {
   await insertEventRows(client, rows.map(({ seq, id, ts, event, hash }) => ({
     seq, id, ts, userId: event.userId, eventType: event.eventType, dataJson: event.dataJson, keyName: event.keyName ?? null, hash,
   })));
 }
 
-async function upsertKeys(client: pg.PoolClient, keys: readonly NewKey[], now: number): Promise<void> {
+async function upsertKeys(client: Queryable, keys: readonly NewKey[], now: number): Promise<void> {
   if (keys.length === 0) return;
   await client.query(UPSERT_IDEMPOTENT, [
     keys.map((key) => key.keyName),
@@ -211,7 +243,7 @@ async function upsertKeys(client: pg.PoolClient, keys: readonly NewKey[], now: n
 }
 
 /** The idempotency keys of this batch already recorded within the window, by idempotencyLookup. */
-async function findRecorded(client: pg.PoolClient, groups: ReadonlyArray<readonly NewEvent[]>, now: number): Promise<Map<string, Recorded>> {
+async function findRecorded(client: Queryable, groups: ReadonlyArray<readonly NewEvent[]>, now: number): Promise<Map<string, Recorded>> {
   const keyNames: string[] = [];
   const keys: string[] = [];
   for (const group of groups) {

@@ -47,17 +47,25 @@ export function lostFiles(identity: FileIdentity): string | undefined {
   return undefined;
 }
 
+/** How every refusal of a write begins once the database's files are lost. */
+export const LOST_FILE = 'the database file is lost';
+
+/** What every write is refused with once the database's files are lost (`reason`: how). */
+export function lostFileMessage(reason: string): string {
+  return `${LOST_FILE} (${reason}); nothing more can be recorded`;
+}
+
 /**
- * Refuses to let a new, empty database be created where an earlier one's files remain (its chain
- * secret, its -wal) but the database file is gone: deleted or moved away, it would be silently
- * replaced by an empty log. `allowNew` (AUDITOR_ALLOW_NEW_DATABASE=1) says a new log is meant.
+ * Refuses to let a new, empty database be created where an earlier one's files remain (its marker,
+ * its chain secret, its -wal) but the database file is gone: deleted or moved away, it would be
+ * silently replaced by an empty log. `allowNew` (AUDITOR_ALLOW_NEW_DATABASE=1) says a new log is meant.
  */
 export function refuseToReplaceMissingDatabase(path: string, earlierFiles: readonly string[], allowNew: boolean): void {
   if (allowNew || existsSync(path)) return;
   const found = earlierFiles.filter((file) => existsSync(file));
   if (found.length === 0) return;
   throw new Error(
-    `there is no database file, but ${found.join(' and ')} of an earlier one ${found.length === 1 ? 'is' : 'are'} there: ` +
+    `there is no database file, but ${new Intl.ListFormat('en').format(found)} of an earlier one ${found.length === 1 ? 'is' : 'are'} there: ` +
       'restore the database (with its -wal, if it had one) from a backup, or set AUDITOR_ALLOW_NEW_DATABASE=1 once to start a new, empty log',
   );
 }

@@ -1,19 +1,23 @@
-import { statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
-import type { EventQuery, StoredEvent } from '../../events/event.js';
+import type { EventQuery, NewEvent, StoredEvent } from '../../events/event.js';
 import type { EventStore, StoreOptions } from '../event-store.js';
 import { createGroupCommit } from '../group-commit.js';
 import { PRUNE_EVERY_COMMITS } from '../idempotency.js';
+import { createStoreFailures } from '../store-unavailable.js';
 import { createWriteReadiness } from '../write-readiness.js';
 import { silentLogger } from '../../ops/logger.js';
 import { readInChunks, rowSize, toStoredEvent, type Chunk, type EventRow } from '../read-in-chunks.js';
 import { GENESIS_HASH } from '../../integrity/chain.js';
-import { chainSecretPath, resolveChainSecret } from '../../integrity/chain-secret.js';
+import { chainSecretPath, resolveChainSecret, restoreChainSecret } from '../../integrity/chain-secret.js';
 import { signCheckpoint, type ChainHead, type Checkpoint } from '../../integrity/checkpoint.js';
 import { buildEventQuerySql } from './event-query-sql.js';
 import { guardDatabaseFiles } from './database-file-guard.js';
-import { filesOpenToOthers, readFileIdentity, refuseToReplaceMissingDatabase } from './database-files.js';
+import { databaseMarkerPath, markDatabase } from './database-marker.js';
+import { filesOpenToOthers, lostFileMessage, readFileIdentity, refuseToReplaceMissingDatabase } from './database-files.js';
 import { createWriteProbe, openDatabase } from './open-database.js';
+import { recogniseSqliteFailure } from './sqlite-failures.js';
 import { startSqliteWriter } from './writer-client.js';
 
 /** Distinct query shapes whose prepared statements are kept. */
@@ -34,14 +38,16 @@ const MAX_BATCHES_IN_FLIGHT = 4;
  */
 export function openSqliteEventStore(path: string, options: StoreOptions = {}): EventStore {
   const log = options.log ?? silentLogger;
-  refuseToReplaceMissingDatabase(path, [chainSecretPath(path), `${path}-wal`], options.allowNewDatabase === true);
-  // The database before its secret: a start that fails in between must not leave a chain.secret
-  // without a database, which the next start would take for a database lost.
+  const created = !existsSync(path);
+  refuseToReplaceMissingDatabase(path, [databaseMarkerPath(path), chainSecretPath(path), `${path}-wal`], options.allowNewDatabase === true);
+  // The database before its secret and its marker: a start that fails in between must not leave
+  // them without a database, which the next start would take for a database lost.
   const db = openDatabase(path);
   let chainSecret: Buffer;
   try {
     probeStartUpWrite(db);
     chainSecret = resolveChainSecret(options.chainSecret, path);
+    markDatabase(path, created);
   } catch (error) {
     db.close();
     throw error;
@@ -59,11 +65,20 @@ export function openSqliteEventStore(path: string, options: StoreOptions = {}): 
     onPruneFailed: (message) => log.error({ msg: 'pruning expired idempotency keys failed; no answer changed, it is tried again later', error: message }),
     onLost: (reason) => files.lose(reason),
   });
-  const files = guardDatabaseFiles(path, identity, { log, rescue: writer.rescue });
+  const rescue = async (to: string, reason: string): Promise<void> => {
+    // The folder may have gone with the file (rm -rf data): made again, with the files that say a
+    // database lives here, so that the copy has a place and a restart refuses to begin a new log.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    markDatabase(path, false);
+    if (options.chainSecret === undefined) restoreChainSecret(path, chainSecret);
+    await writer.rescue(to, reason);
+  };
+  const files = guardDatabaseFiles(path, identity, { log, rescue });
   const commit: typeof writer.commit = (groups) => {
     const lost = files.lost();
-    return lost === undefined ? writer.commit(groups) : Promise.reject(new Error(`the database file is lost (${lost}); nothing more can be recorded`));
+    return lost === undefined ? writer.commit(groups) : Promise.reject(new Error(lostFileMessage(lost)));
   };
+  const failures = createStoreFailures(log, recogniseSqliteFailure);
   const readiness = createWriteReadiness(writer.probe);
   const groupCommit = createGroupCommit(readiness.track(commit), {
     maxBatch: MAX_BATCH,
@@ -71,6 +86,13 @@ export function openSqliteEventStore(path: string, options: StoreOptions = {}): 
     weight: (group) => group.length,
     ...(options.onBatchCommitted === undefined ? {} : { onCommitted: options.onBatchCommitted }),
   });
+  const submit = async (events: readonly NewEvent[]): Promise<StoredEvent[]> => {
+    try {
+      return await groupCommit.submit(events);
+    } catch (error) {
+      throw failures.refused(error, 'write');
+    }
+  };
   const statements = new Map<string, Database.Statement>();
   const selectOne = db.prepare('SELECT 1').pluck();
   const selectById = db.prepare('SELECT seq, id, ts, user_id, event_type, data FROM events WHERE id = ?').raw(true);
@@ -95,8 +117,8 @@ export function openSqliteEventStore(path: string, options: StoreOptions = {}): 
   };
 
   return {
-    append: async (event) => (await groupCommit.submit([event]))[0]!,
-    appendAll: (events) => groupCommit.submit(events),
+    append: async (event) => (await submit([event]))[0]!,
+    appendAll: submit,
 
     query(query: EventQuery): AsyncIterable<readonly StoredEvent[]> {
       const { sql, params } = buildEventQuerySql(query);
@@ -150,6 +172,7 @@ export function openSqliteEventStore(path: string, options: StoreOptions = {}): 
       files.stop();
       await groupCommit.drain();
       await writer.close();
+      failures.close();
       if (db.open) db.close();
     },
   };

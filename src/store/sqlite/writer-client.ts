@@ -96,7 +96,9 @@ export function startSqliteWriter(
     if (entry === undefined) return;
     waiting.delete(reply.batch);
     if (reply.kind === 'failed') {
-      entry.reject(new Error(reply.message));
+      const error: Error & { code?: string } = new Error(reply.message);
+      if (reply.code !== null) error.code = reply.code;
+      entry.reject(error);
       return;
     }
     entry.resolve(reply.outcomes.map((outcome, i) => toBatchOutcome(outcome, entry.groups[i]!)));

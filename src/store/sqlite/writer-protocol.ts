@@ -40,7 +40,8 @@ export type GroupOutcome = InsertOutcome[] | string;
 
 export type WriterReply =
   | { kind: 'committed'; batch: number; outcomes: GroupOutcome[] }
-  | { kind: 'failed'; batch: number; message: string }
+  /** The batch's transaction did not commit: why, and SQLite's code for it when it has one. */
+  | { kind: 'failed'; batch: number; message: string; code: string | null }
   /** The probe's write committed (message null), or why it did not. */
   | { kind: 'probed'; probe: number; message: string | null }
   /** The paths no longer name the files the writer writes (`reason`); it has written nothing since it saw. */

@@ -8,7 +8,7 @@ import { closeSync, openSync, rmSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { createUuidV7Generator } from '../../events/uuid-v7.js';
 import { chainHash, GENESIS_HASH } from '../../integrity/chain.js';
-import { lostFiles } from './database-files.js';
+import { lostFileMessage, lostFiles } from './database-files.js';
 import { createWriteProbe, openDatabase } from './open-database.js';
 import { IDEMPOTENCY_WINDOW_MS, idempotencyRequestDigest } from '../idempotency.js';
 import {
@@ -53,7 +53,7 @@ function checkFiles(): void {
     lost = lostFiles(identity);
     if (lost !== undefined) port.postMessage({ kind: 'lost', reason: lost } satisfies WriterReply);
   }
-  if (lost !== undefined) throw new Error(`the database file is lost (${lost}); nothing more can be recorded`);
+  if (lost !== undefined) throw new Error(lostFileMessage(lost));
 }
 
 // Ids, timestamps and chain hashes are assigned inside the transaction, in commit order. The head
@@ -129,7 +129,11 @@ function commit(batches: Array<WriterRequest & { kind: 'commit' }>): void {
     // with it, and its events are answered 503, never 201.
     checkFiles();
   } catch (error) {
-    for (const batch of batches) port.postMessage({ kind: 'failed', batch: batch.batch, message: (error as Error).message } satisfies WriterReply);
+    // SQLite's code (SQLITE_FULL, …) goes along: the store tells a full disk from a fault by it.
+    const code = (error as { code?: unknown }).code;
+    for (const batch of batches) {
+      port.postMessage({ kind: 'failed', batch: batch.batch, message: (error as Error).message, code: typeof code === 'string' ? code : null } satisfies WriterReply);
+    }
     return;
   }
   let offset = 0;
