@@ -68,6 +68,21 @@ function peakRssMb(pid: number): number {
   return Number(match[1]) / 1024;
 }
 
+/** The service as a process of its own, on the test's database (of the backend under test). */
+function startServiceOn(database: TestDatabase): Promise<ServiceProcess> {
+  const location = database.location;
+  return startService({
+    AUDITOR_API_KEY: KEY,
+    AUDITOR_DB: location.kind === 'sqlite' ? location.path : location.url,
+    ...(TEST_BACKEND === 'postgres' ? { AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET } : {}),
+  });
+}
+
+async function stopService(service: ServiceProcess): Promise<void> {
+  service.child.kill('SIGTERM');
+  await service.exited;
+}
+
 describe('exports of 200 events of 1 MiB of double quotes, by a service process', { skip: !existsSync('/proc/self/status') && 'needs /proc to read the peak memory' }, () => {
   let database: TestDatabase;
   let service: ServiceProcess;
@@ -83,16 +98,10 @@ describe('exports of 200 events of 1 MiB of double quotes, by a service process'
       stored.push(...(await store.appendAll(Array.from({ length: 10 }, () => ({ userId: 'victim', eventType: 'quotes', dataJson })))));
     }
     await store.close();
-    const location = database.location;
-    service = await startService({
-      AUDITOR_API_KEY: KEY,
-      AUDITOR_DB: location.kind === 'sqlite' ? location.path : location.url,
-      ...(TEST_BACKEND === 'postgres' ? { AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET } : {}),
-    });
+    service = await startServiceOn(database);
   });
   after(async () => {
-    service?.child.kill('SIGTERM');
-    await service?.exited;
+    if (service !== undefined) await stopService(service);
     await database?.drop();
   });
 
@@ -118,16 +127,10 @@ describe('300 POSTs of 1 MiB at once, to a service process', { skip: !existsSync
 
   before(async () => {
     database = await createTestDatabase();
-    const location = database.location;
-    service = await startService({
-      AUDITOR_API_KEY: KEY,
-      AUDITOR_DB: location.kind === 'sqlite' ? location.path : location.url,
-      ...(TEST_BACKEND === 'postgres' ? { AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET } : {}),
-    });
+    service = await startServiceOn(database);
   });
   after(async () => {
-    service?.child.kill('SIGTERM');
-    await service?.exited;
+    if (service !== undefined) await stopService(service);
     await database?.drop();
   });
 

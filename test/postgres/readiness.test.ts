@@ -3,23 +3,13 @@ import { after, before, describe, it } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { openPostgresEventStore } from '../../src/store/postgres/postgres-event-store.js';
 import { createTestDatabase, postgresTestUrl, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
 import { mountSmallFilesystem, type SmallFilesystem } from '../helpers/small-filesystem.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { readyzBecomes, relayPostgres } from '../helpers/relayed-postgres.js';
+import type { TcpProxy } from '../helpers/tcp-proxy.js';
 import { errorMessage, startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
-
-/** Polls /readyz until it answers `status`, for at most `ms`; returns the last status seen. */
-async function readyzBecomes(url: string, status: number, ms: number): Promise<number> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const seen = (await fetch(`${url}/readyz`)).status;
-    if (seen === status || Date.now() > deadline) return seen;
-    await sleep(100);
-  }
-}
 
 describe('readiness on PostgreSQL', () => {
   let database: TestDatabase;
@@ -28,14 +18,10 @@ describe('readiness on PostgreSQL', () => {
 
   before(async () => {
     database = await createTestDatabase('postgres');
-    if (database.location.kind !== 'postgres') throw new Error('not a PostgreSQL test database');
     // The service reaches the database through a relay the test can take down.
-    const direct = new URL(database.location.url);
-    proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
-    const relayed = new URL(direct);
-    relayed.hostname = '127.0.0.1';
-    relayed.port = String(proxy.port);
-    const store = await openPostgresEventStore(relayed.toString(), { chainSecret: TEST_CHAIN_SECRET });
+    let url: string;
+    ({ proxy, url } = await relayPostgres(database));
+    const store = await openPostgresEventStore(url, { chainSecret: TEST_CHAIN_SECRET });
     server = await startTestServer({ store });
   });
   after(async () => {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { PostgresBounds } from '../../src/store/postgres/postgres-bounds.js';
 import { openPostgresEventStore } from '../../src/store/postgres/postgres-event-store.js';
 import { captureLog, type CapturedLog } from '../helpers/capture-log.js';
 import { createTestDatabase, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { readyzBecomes, relayPostgres } from '../helpers/relayed-postgres.js';
+import type { TcpProxy } from '../helpers/tcp-proxy.js';
 import { startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
 
 /**
@@ -27,16 +27,6 @@ async function assertUnavailable(response: Response, message: string): Promise<v
   assert.deepEqual(await response.json(), { message });
 }
 
-/** Polls /readyz until it answers `status`, for at most 10 s; returns the last status seen. */
-async function readyzBecomes(url: string, status: number): Promise<number> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const seen = (await fetch(`${url}/readyz`)).status;
-    if (seen === status || Date.now() > deadline) return seen;
-    await sleep(100);
-  }
-}
-
 describe('a stalled connection to PostgreSQL', () => {
   let database: TestDatabase;
   let proxy: TcpProxy;
@@ -45,15 +35,11 @@ describe('a stalled connection to PostgreSQL', () => {
 
   before(async () => {
     database = await createTestDatabase('postgres');
-    if (database.location.kind !== 'postgres') throw new Error('not a PostgreSQL test database');
     // The service reaches the database through a relay that the test can freeze.
-    const direct = new URL(database.location.url);
-    proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
-    const relayed = new URL(direct);
-    relayed.hostname = '127.0.0.1';
-    relayed.port = String(proxy.port);
+    let url: string;
+    ({ proxy, url } = await relayPostgres(database));
     log = captureLog();
-    const store = await openPostgresEventStore(relayed.toString(), { chainSecret: TEST_CHAIN_SECRET, bounds: BOUNDS, log: log.logger });
+    const store = await openPostgresEventStore(url, { chainSecret: TEST_CHAIN_SECRET, bounds: BOUNDS, log: log.logger });
     server = await startTestServer({ store, log: log.logger });
   });
   after(async () => {
