@@ -1,6 +1,5 @@
 import type { RouteHandler } from '../http/route.js';
 import type { EventStore } from '../store/event-store.js';
-import { readFailed } from './read-failure.js';
 
 /**
  * GET /integrity: a signed checkpoint of the chain's head. Saved somewhere the database's owner
@@ -9,12 +8,7 @@ import { readFailed } from './read-failure.js';
  */
 export function createGetIntegrityRoute(store: EventStore): RouteHandler {
   return async () => {
-    let checkpoint;
-    try {
-      checkpoint = await store.checkpoint();
-    } catch (error) {
-      throw readFailed(error);
-    }
+    const checkpoint = await store.checkpoint();
     return {
       status: 200,
       body: {
