@@ -5,14 +5,14 @@
  * gone. Exit status: 0 intact, 1 broken, 2 could not check (or a bad command line).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { ConfigError, describeDatabase, loadConfig, type DatabaseLocation } from '../config.js';
+import { describeDatabase } from '../config.js';
 import { findChainSecret } from '../integrity/chain-secret.js';
 import type { Checkpoint } from '../integrity/checkpoint.js';
 import { verifyChain } from '../integrity/verify-chain.js';
 import { readChainRows } from '../store/read-chain-rows.js';
-import { fail, readCommandLine } from './command-line.js';
+import { fail, startEntryPoint } from './entry-point.js';
 
-const { values } = readCommandLine({
+const { values, config: { database, chainSecret: configuredSecret } } = startEntryPoint({
   name: 'verify',
   usage: `usage: npm run verify [-- --checkpoint FILE]
 
@@ -39,14 +39,6 @@ function readCheckpoint(path: string): Checkpoint {
   return { eventCount, lastId, headHash, createdAt, signature };
 }
 
-let database: DatabaseLocation;
-let configuredSecret: string | undefined;
-try {
-  ({ database, chainSecret: configuredSecret } = loadConfig(process.env));
-} catch (error) {
-  if (error instanceof ConfigError) fail(error.problems.join('; '));
-  throw error;
-}
 if (database.kind === 'sqlite' && !existsSync(database.path)) fail(`AUDITOR_DB: no database at "${database.path}"`);
 // loadConfig has already required AUDITOR_CHAIN_SECRET with PostgreSQL: it keeps no secret file.
 const secret = (database.kind === 'sqlite' ? keptChainSecret(database.path) : Buffer.from(configuredSecret!, 'utf8'))
