@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describeDatabase } from '../config.js';
 import { findChainSecret } from '../integrity/chain-secret.js';
 import type { Checkpoint } from '../integrity/checkpoint.js';
+import { parseCheckpointJson } from '../integrity/checkpoint-json.js';
 import { verifyChain } from '../integrity/verify-chain.js';
 import { readChainRows } from '../store/read-chain-rows.js';
 import { fail, startEntryPoint } from './entry-point.js';
@@ -25,18 +26,17 @@ Exit status: 0 intact, 1 tampered with, 2 could not check (or a bad command line
 });
 
 function readCheckpoint(path: string): Checkpoint {
-  let saved: Record<string, unknown>;
+  let text: string;
   try {
-    saved = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    text = readFileSync(path, 'utf8');
   } catch (error) {
     fail(`cannot read the checkpoint ${path}: ${(error as Error).message}`);
   }
-  const { event_count: eventCount, last_id: lastId, head_hash: headHash, created_at: createdAt, signature } = saved;
-  if (typeof eventCount !== 'number' || (lastId !== null && typeof lastId !== 'string') || typeof headHash !== 'string'
-    || typeof createdAt !== 'string' || typeof signature !== 'string') {
-    fail(`${path} is not a checkpoint saved from GET /integrity`);
+  try {
+    return parseCheckpointJson(text);
+  } catch (error) {
+    fail(`${path} is not a checkpoint saved from GET /integrity: ${(error as Error).message}`);
   }
-  return { eventCount, lastId, headHash, createdAt, signature };
 }
 
 if (database.kind === 'sqlite' && !existsSync(database.path)) fail(`AUDITOR_DB: no database at "${database.path}"`);

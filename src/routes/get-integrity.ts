@@ -1,4 +1,5 @@
 import type { RouteHandler } from '../http/route.js';
+import { checkpointToJson } from '../integrity/checkpoint-json.js';
 import type { EventStore } from '../store/event-store.js';
 
 /**
@@ -7,17 +8,5 @@ import type { EventStore } from '../store/event-store.js';
  * removed or rewritten.
  */
 export function createGetIntegrityRoute(store: EventStore): RouteHandler {
-  return async () => {
-    const checkpoint = await store.checkpoint();
-    return {
-      status: 200,
-      body: {
-        event_count: checkpoint.eventCount,
-        last_id: checkpoint.lastId,
-        head_hash: checkpoint.headHash,
-        created_at: checkpoint.createdAt,
-        signature: checkpoint.signature,
-      },
-    };
-  };
+  return async () => ({ status: 200, body: checkpointToJson(await store.checkpoint()) });
 }
