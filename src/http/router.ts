@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Caller } from '../auth/key-registry.js';
-import type { Scope } from '../auth/keys-file.js';
 import { createClientAddress } from '../auth/client-address.js';
+import type { ScopeGuard } from '../auth/scope-guard.js';
 import type { ProxyRange } from '../auth/trusted-proxies.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -11,9 +10,6 @@ import { HttpError } from './http-error.js';
 import { createRouteMatcher } from './route-matcher.js';
 import type { Reply, Route, RouteTable } from './route.js';
 import { sendError, sendReply } from './send-reply.js';
-
-/** Checks a request's key for `needed`, or throws the 401, 403 or 429 (see scope-guard.ts). */
-export type ScopeGuard = (request: IncomingMessage, needed: Scope | 'any', client: string) => Caller;
 
 export type RouterOptions = {
   log: Logger;
