@@ -64,7 +64,17 @@ const MIN_API_KEY_LENGTH = 16;
 /** The chain's HMAC key: at least 256 bits' worth of hex. */
 const MIN_CHAIN_SECRET_LENGTH = 32;
 
-export function loadConfig(env: Record<string, string | undefined>): Config {
+/** What reading the configuration may be told, for an entry point that is not the service. */
+export type ConfigOptions = {
+  /**
+   * Whether a PostgreSQL AUDITOR_DB requires AUDITOR_CHAIN_SECRET (true, the default: for whatever
+   * writes to or verifies that database). migrate-to-postgres copies a SQLite log chained with the
+   * secret beside it, which it finds there; it must not be sent to generate a new one.
+   */
+  requireChainSecret?: boolean;
+};
+
+export function loadConfig(env: Record<string, string | undefined>, options: ConfigOptions = {}): Config {
   const problems: string[] = [];
   const read = (name: string): string | undefined => {
     const value = env[name];
@@ -94,7 +104,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
 
   const database = databaseLocation(read('AUDITOR_DB') ?? DEFAULTS.dbPath, problems);
-  if (database.kind === 'postgres' && chainSecret === undefined) {
+  if (database.kind === 'postgres' && chainSecret === undefined && options.requireChainSecret !== false) {
     // Instances sharing a database must share the secret, so none can be generated beside the data.
     problems.push('AUDITOR_CHAIN_SECRET: required with a PostgreSQL AUDITOR_DB, the same for every instance (try: openssl rand -hex 32)');
   }

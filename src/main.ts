@@ -3,8 +3,8 @@ import { createApp } from './app.js';
 import { createKeyRegistry, type KeyRegistry } from './auth/key-registry.js';
 import { createRateLimiter } from './auth/rate-limiter.js';
 import { generateKey, readKeysFile } from './auth/keys-file.js';
-import { fail, readCommandLine } from './cli/command-line.js';
-import { ConfigError, describeDatabase, loadConfig, type Config } from './config.js';
+import { fail, startEntryPoint } from './cli/entry-point.js';
+import { describeDatabase, type Config } from './config.js';
 import { createHttpServer } from './http/create-http-server.js';
 import { createMemoryBudget } from './http/memory-budget.js';
 import { createJsonLogger } from './ops/logger.js';
@@ -15,16 +15,6 @@ import { openEventStore } from './store/open-event-store.js';
 
 /** How long shutdown waits for requests in flight before cutting their connections. */
 const DRAIN_TIMEOUT_MS = 10_000;
-
-
-function readConfig(): Config {
-  try {
-    return loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) fail(error.problems.join('\nauditor: '));
-    throw error;
-  }
-}
 
 /** Printed once listening, so that the curl example names the port actually bound (PORT=0). */
 function announceGeneratedKey(key: string, host: string, port: number): void {
@@ -71,7 +61,7 @@ function openKeys(config: Config): { keys: KeyRegistry; source: string; generate
   return { keys, source: `${records.length} from ${config.keysFile}${envKey}`, generatedKey, hasAdminKey };
 }
 
-readCommandLine({
+const { config } = startEntryPoint({
   name: 'auditor',
   usage: `usage: npm start
 
@@ -81,10 +71,6 @@ the environment or .env: PORT, HOST, AUDITOR_DB, AUDITOR_KEYS_FILE, AUDITOR_API_
   options: {},
   failStatus: 1,
 });
-// Audit data is its owner's alone: whatever this process creates (the database with its -wal and
-// -shm, chain.secret, their folder) is created owner-only, whatever umask it was started with.
-process.umask(0o077);
-const config = readConfig();
 const log = createJsonLogger(undefined, config.logLevel);
 process.on('exit', () => log.flush());
 const { keys, source: keySource, generatedKey, hasAdminKey } = openKeys(config);

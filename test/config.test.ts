@@ -58,6 +58,8 @@ describe('loadConfig', () => {
     const secret = 's'.repeat(32);
     assert.deepEqual(loadConfig({ AUDITOR_DB: url, AUDITOR_CHAIN_SECRET: secret }).database, { kind: 'postgres', url });
     assert.throws(() => loadConfig({ AUDITOR_DB: url }), /^ConfigError: AUDITOR_CHAIN_SECRET: required with a PostgreSQL AUDITOR_DB/);
+    // migrate-to-postgres: the copy is checked with the SQLite log's own secret, found beside it.
+    assert.deepEqual(loadConfig({ AUDITOR_DB: url }, { requireChainSecret: false }).database, { kind: 'postgres', url });
     assert.throws(() => loadConfig({ AUDITOR_DB: 'postgres://[bad', AUDITOR_CHAIN_SECRET: secret }), /AUDITOR_DB: not a valid URL/);
     assert.throws(() => loadConfig({ AUDITOR_DB: 'mysql://db.internal/audit' }), /^ConfigError: AUDITOR_DB: "mysql" URLs are not supported; use a postgres:\/\/ \(or postgresql:\/\/\) URL, or a SQLite file path$/);
     assert.deepEqual(loadConfig({ AUDITOR_DB: 'data/a:b.db' }).database, { kind: 'sqlite', path: 'data/a:b.db' });

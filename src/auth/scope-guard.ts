@@ -11,6 +11,9 @@ export type GuardLimits = {
   failedAuth?: RateLimiter | undefined;
 };
 
+/** Checks a request's key for `needed`, or throws the 401, 403 or 429; `client` is the address the failures count against. */
+export type ScopeGuard = (request: IncomingMessage, needed: Scope | 'any', client: string) => Caller;
+
 /**
  * Returns a check that the request carries a known key in `X-API-Key` (and nowhere else) whose
  * scope allows `needed` ('any' takes every known key): a known key of the wrong scope is 403, and
@@ -19,7 +22,7 @@ export type GuardLimits = {
  * so guessing keys is slow. The key is looked up first: a known key is never refused for failures,
  * which behind a proxy or NAT are mostly someone else's.
  */
-export function createScopeGuard(registry: KeyRegistry, limits: GuardLimits = {}): (request: IncomingMessage, needed: Scope | 'any', client: string) => Caller {
+export function createScopeGuard(registry: KeyRegistry, limits: GuardLimits = {}): ScopeGuard {
   const { perKey, failedAuth } = limits;
   const tooMany = (seconds: number, message: string): HttpError => new HttpError(429, message, { 'Retry-After': String(seconds) });
 

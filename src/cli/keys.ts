@@ -5,9 +5,8 @@
  * once, alone on standard output, so a script can capture it; everything else goes to stderr.
  * A running service accepts a created key at once and refuses a revoked one within a second.
  */
-import { ConfigError, loadConfig } from '../config.js';
 import { generateKey, hashKey, isKeyName, isReservedKeyName, isScope, readKeysFile, SCOPES, writeKeysFile } from '../auth/keys-file.js';
-import { fail, readCommandLine } from './command-line.js';
+import { fail, startEntryPoint } from './entry-point.js';
 
 const USAGE = `usage: npm run -s keys -- create --name NAME --scope ingest|read|admin
        npm run -s keys -- list
@@ -19,7 +18,7 @@ Manages the keys file (AUDITOR_KEYS_FILE, default data/keys.json; read from the 
   revoke   removes a key; a running service refuses it within a second
 Exit status: 0 done, 2 refused (or a bad command line).`;
 
-const { values, command } = readCommandLine({
+const { values, command, config: { keysFile } } = startEntryPoint({
   name: 'keys',
   usage: USAGE,
   options: { name: { type: 'string' }, scope: { type: 'string' } },
@@ -27,14 +26,6 @@ const { values, command } = readCommandLine({
   failStatus: 2,
 });
 
-process.umask(0o077); // what this creates is its owner's alone, as the service's files are
-let keysFile: string;
-try {
-  ({ keysFile } = loadConfig(process.env));
-} catch (error) {
-  if (error instanceof ConfigError) fail(error.problems.join('; '));
-  throw error;
-}
 let records;
 try {
   // revoke and list also read a file holding a reserved name, so that the tool can repair it.

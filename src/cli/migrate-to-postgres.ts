@@ -9,7 +9,7 @@
  * 2 a bad command line.
  */
 import { existsSync } from 'node:fs';
-import { DEFAULTS, describeDatabase, parseDatabaseLocation } from '../config.js';
+import { describeDatabase, parseDatabaseLocation } from '../config.js';
 import { findChainSecret } from '../integrity/chain-secret.js';
 import { verifyChain } from '../integrity/verify-chain.js';
 import { IDEMPOTENCY_WINDOW_MS } from '../store/idempotency.js';
@@ -18,14 +18,14 @@ import { insertEventRows } from '../store/postgres/insert-event-rows.js';
 import { migratePostgresPool } from '../store/postgres/postgres-schema.js';
 import { readChainRows } from '../store/read-chain-rows.js';
 import { openDatabase } from '../store/sqlite/open-database.js';
-import { EXIT_USAGE, fail, readCommandLine } from './command-line.js';
+import { EXIT_USAGE, fail, startEntryPoint } from './entry-point.js';
 
 /** Events per PostgreSQL transaction. */
 const COPY_CHUNK_ROWS = 5000;
 
 type SqliteRow = { seq: number; id: string; ts: number; user_id: string; event_type: string; data: string; key_name: string | null; hash: Buffer | null };
 
-const { values } = readCommandLine({
+const { values, config: { database: configured, chainSecret } } = startEntryPoint({
   name: 'migrate-to-postgres',
   usage: `usage: npm run migrate-to-postgres -- [--from FILE] [--to postgres://user:password@host:port/database]
 
@@ -37,9 +37,9 @@ Stop every instance first. Exit status: 0 copied (and the chain verified, when i
 hand), 1 refused or failed, 2 a bad command line.`,
   options: { from: { type: 'string' }, to: { type: 'string' } },
   failStatus: 1,
+  // The secret to check the copy with is the SQLite log's own, found beside it when not given.
+  config: { requireChainSecret: false },
 });
-process.umask(0o077); // what this creates is its owner's alone, as the service's files are
-const configured = parseDatabaseLocation(process.env.AUDITOR_DB || DEFAULTS.dbPath);
 const from = values.from ?? (configured.kind === 'sqlite' ? configured.path : undefined)
   ?? fail('name the SQLite file to copy: --from data/auditor.db', EXIT_USAGE);
 const target = parseDatabaseLocation(values.to ?? (configured.kind === 'postgres' ? configured.url : ''));
@@ -69,7 +69,7 @@ try {
   const keys = await copyIdempotencyKeys();
   console.log(`Copied ${copied} events (${total} in ${from}) and ${keys} idempotency keys to ${describeDatabase(target)}.`);
 
-  const secret = findChainSecret(process.env.AUDITOR_CHAIN_SECRET, from);
+  const secret = findChainSecret(chainSecret, from);
   if (secret === undefined) {
     console.log('No chain secret found (AUDITOR_CHAIN_SECRET, or the file beside the SQLite database): the chain was not checked.');
   } else {
@@ -77,7 +77,7 @@ try {
     if (!verdict.ok) fail(`the chain in PostgreSQL does not verify: ${verdict.broken?.reason ?? 'unknown'} (event ${verdict.broken?.id})`);
     console.log(`The chain verifies in PostgreSQL: ${verdict.chained} chained events${verdict.unchained > 0 ? `, ${verdict.unchained} from before the chain began` : ''}.`);
     console.log('Give every instance the same secret the SQLite database used, as AUDITOR_CHAIN_SECRET'
-      + (process.env.AUDITOR_CHAIN_SECRET === undefined ? ' (it is in the chain.secret file beside the SQLite database).' : '.'));
+      + (chainSecret === undefined ? ' (it is in the chain.secret file beside the SQLite database).' : '.'));
   }
 
   /** The seq of the last event already in PostgreSQL, which must be the same event in SQLite. */

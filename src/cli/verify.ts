@@ -5,14 +5,15 @@
  * gone. Exit status: 0 intact, 1 broken, 2 could not check (or a bad command line).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { ConfigError, describeDatabase, loadConfig, type DatabaseLocation } from '../config.js';
+import { describeDatabase } from '../config.js';
 import { findChainSecret } from '../integrity/chain-secret.js';
 import type { Checkpoint } from '../integrity/checkpoint.js';
+import { parseCheckpointJson } from '../integrity/checkpoint-json.js';
 import { verifyChain } from '../integrity/verify-chain.js';
 import { readChainRows } from '../store/read-chain-rows.js';
-import { fail, readCommandLine } from './command-line.js';
+import { fail, startEntryPoint } from './entry-point.js';
 
-const { values } = readCommandLine({
+const { values, config: { database, chainSecret: configuredSecret } } = startEntryPoint({
   name: 'verify',
   usage: `usage: npm run verify [-- --checkpoint FILE]
 
@@ -25,28 +26,19 @@ Exit status: 0 intact, 1 tampered with, 2 could not check (or a bad command line
 });
 
 function readCheckpoint(path: string): Checkpoint {
-  let saved: Record<string, unknown>;
+  let text: string;
   try {
-    saved = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    text = readFileSync(path, 'utf8');
   } catch (error) {
     fail(`cannot read the checkpoint ${path}: ${(error as Error).message}`);
   }
-  const { event_count: eventCount, last_id: lastId, head_hash: headHash, created_at: createdAt, signature } = saved;
-  if (typeof eventCount !== 'number' || (lastId !== null && typeof lastId !== 'string') || typeof headHash !== 'string'
-    || typeof createdAt !== 'string' || typeof signature !== 'string') {
-    fail(`${path} is not a checkpoint saved from GET /integrity`);
+  try {
+    return parseCheckpointJson(text);
+  } catch (error) {
+    fail(`${path} is not a checkpoint saved from GET /integrity: ${(error as Error).message}`);
   }
-  return { eventCount, lastId, headHash, createdAt, signature };
 }
 
-let database: DatabaseLocation;
-let configuredSecret: string | undefined;
-try {
-  ({ database, chainSecret: configuredSecret } = loadConfig(process.env));
-} catch (error) {
-  if (error instanceof ConfigError) fail(error.problems.join('; '));
-  throw error;
-}
 if (database.kind === 'sqlite' && !existsSync(database.path)) fail(`AUDITOR_DB: no database at "${database.path}"`);
 // loadConfig has already required AUDITOR_CHAIN_SECRET with PostgreSQL: it keeps no secret file.
 const secret = (database.kind === 'sqlite' ? keptChainSecret(database.path) : Buffer.from(configuredSecret!, 'utf8'))

@@ -15,7 +15,7 @@ export const MAX_BATCH_EVENTS = 1000;
 export function parseEventBatch(body: string): NewEvent[] {
   const value = parseJsonBody(body);
   if (!Array.isArray(value)) throw new HttpError(400, 'Request body must be a JSON array of events');
-  if (value.length === 0) throw new HttpError(400, 'The batch is empty: send 1 to 1000 events');
+  if (value.length === 0) throw new HttpError(400, `The batch is empty: send 1 to ${MAX_BATCH_EVENTS} events`);
   if (value.length > MAX_BATCH_EVENTS) {
     throw new HttpError(400, `The batch has ${value.length} events; at most ${MAX_BATCH_EVENTS} are accepted`);
   }
@@ -33,10 +33,10 @@ export function parseEventBatch(body: string): NewEvent[] {
   const errors: Array<{ index: number; message: string }> = [];
   elements.forEach((element, index) => {
     try {
-      events.push(parseNewEvent(element));
+      events.push(parseNewEvent(element, 'The event'));
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
-      errors.push({ index, message: error.message.replace(/^Request body/, 'The event') });
+      errors.push({ index, message: error.message });
     }
   });
   if (errors.length > 0) {

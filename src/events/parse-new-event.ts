@@ -11,11 +11,14 @@ export const MAX_NAME_LENGTH = 512;
 
 const EVENT_PROPERTIES = new Set(['user_id', 'event_type', 'data']);
 
-/** Validates a POST /events body into a NewEvent, or throws a 400 that says what is wrong. */
-export function parseNewEvent(body: string): NewEvent {
-  const value = parseJsonBody(body);
+/**
+ * Validates a POST /events body into a NewEvent, or throws a 400 that says what is wrong. Messages
+ * about the whole text name it `subject`: the request body, or one event of a batch.
+ */
+export function parseNewEvent(body: string, subject = 'Request body'): NewEvent {
+  const value = parseJsonBody(body, subject);
   if (!isPlainObject(value)) {
-    throw new HttpError(400, 'Request body must be a JSON object with user_id, event_type and optional data');
+    throw new HttpError(400, `${subject} must be a JSON object with user_id, event_type and optional data`);
   }
   for (const name of Object.keys(value)) {
     if (!EVENT_PROPERTIES.has(name)) {
@@ -36,7 +39,7 @@ export function parseNewEvent(body: string): NewEvent {
     if (error instanceof JsonTooDeepError) {
       throw new HttpError(400, `data is nested more than ${MAX_DATA_DEPTH} levels deep (data itself is level 1): flatten it`);
     }
-    if (error instanceof JsonShapeError) throw new HttpError(400, `Request body has a ${error.message}`);
+    if (error instanceof JsonShapeError) throw new HttpError(400, `${subject} has a ${error.message}`);
     throw error;
   }
   const dataJson = members.get('data') ?? '{}';

@@ -1,22 +1,42 @@
 import type { IncomingMessage } from 'node:http';
 import type { Caller } from '../auth/key-registry.js';
+import type { Scope } from '../auth/keys-file.js';
 import type { MemoryBudget } from './memory-budget.js';
 
 /** What a request body may be: its largest size, and the memory all bodies in flight share. */
 export type BodyLimits = { maxBytes: number; memory: MemoryBudget };
 
 export type RouteContext = {
+  /** The query string's parameters. */
   params: URLSearchParams;
-  /** The last segment of a path like /events/{id}. */
-  pathId: string;
-  /** The authenticated key; undefined only on the public probes (/healthz, /readyz). */
+  /** The path's parameters, by the names the route's pattern gives them (`/events/{id}`: `id`), decoded. */
+  pathParams: Readonly<Record<string, string>>;
+  /** The authenticated key; undefined only on the public routes (/healthz, /readyz). */
   caller: Caller | undefined;
 };
 
 /** Handles one method on one path; throws HttpError for the client's mistakes, never writes. */
 export type RouteHandler = (request: IncomingMessage, context: RouteContext) => Promise<Reply>;
 
-/** What a route handler answers; app.ts turns it into the HTTP response. */
+/** Who may call a route: a key of this scope (or admin), any known key, or anyone. */
+export type Access = Scope | 'any' | 'public';
+
+/**
+ * What a route asks of the store, which decides what its 503 says when the store fails: a read
+ * that could not be served, or an event (`append`) or a batch (`append-all`) not recorded, or
+ * perhaps recorded when the database did not confirm its commit.
+ */
+export type StoreUse = 'read' | 'append' | 'append-all';
+
+export type Route = { scope: Access; store?: StoreUse; handle: RouteHandler };
+
+/**
+ * The whole surface of an app: per path pattern, per method, its route. A pattern is a path whose
+ * segments are literal or a parameter (`/events/{id}`); the router derives everything else from it.
+ */
+export type RouteTable = Readonly<Record<string, Readonly<Partial<Record<string, Route>>>>>;
+
+/** What a route handler answers; the router (router.ts) turns it into the HTTP response. */
 export type Reply = JsonReply | StreamReply;
 
 export type JsonReply = {

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../ops/logger.js';
 import { HttpError } from './http-error.js';
-import { RawJson, type JsonReply, type Reply, type StreamReply } from './route.js';
+import { RawJson, type JsonReply, type Reply, type StoreUse, type StreamReply } from './route.js';
+import { storeRefusal } from './store-refusal.js';
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
@@ -33,16 +34,20 @@ export async function sendReply(response: ServerResponse, reply: Reply, log: Log
 
 /**
  * The one place that turns a thrown error into a response: an HttpError answers with its status and
- * message; anything else is our fault, logged here and answered with a 500 that reveals nothing.
+ * message; what the store refused is answered by what the route asked of it (`storeUse`; see
+ * store-refusal.ts); anything else is our fault, logged here and answered with a 500 that reveals
+ * nothing.
  */
-export function sendError(request: IncomingMessage, response: ServerResponse, error: unknown, log: Logger): void {
+export function sendError(request: IncomingMessage, response: ServerResponse, error: unknown, log: Logger, storeUse?: StoreUse): void {
+  const answer = error instanceof HttpError ? error : storeRefusal(error, request, storeUse);
   let reply: JsonReply;
-  if (error instanceof HttpError) {
-    reply = { status: error.status, body: { message: error.message, ...error.details }, headers: { ...error.headers } };
-    // A 5xx with a cause is a fault underneath (the database failed); one without is an answer
-    // (not ready yet), which the request line already records.
-    if (error.status >= 500 && error.cause !== undefined) {
-      log.error({ msg: error.message, method: request.method, error: describe(error.cause) });
+  if (answer !== undefined) {
+    reply = { status: answer.status, body: { message: answer.message, ...answer.details }, headers: { ...answer.headers } };
+    // A 5xx with a cause is a fault underneath (a store failure the store did not recognise); one
+    // without is an answer (not ready yet, or a refusal the store has logged), which the request
+    // line already records.
+    if (answer.status >= 500 && answer.cause !== undefined) {
+      log.error({ msg: answer.message, method: request.method, error: describe(answer.cause) });
     }
   } else {
     log.error({ msg: 'request failed', method: request.method, error: describe(error) });

@@ -11,7 +11,7 @@ import { JSON_CONTENT_TYPE } from '../http/send-reply.js';
 import type { EventStore } from '../store/event-store.js';
 import { CHUNK_SIZE } from '../store/read-in-chunks.js';
 import { busyWithLargeAnswers, meterChunks, settle, sizeOfEvent } from './metered-chunks.js';
-import { readFailed, startReading } from './read-failure.js';
+import { startReading } from './start-reading.js';
 
 type Encoder = (chunks: AsyncIterable<readonly StoredEvent[]>) => AsyncIterable<string | Uint8Array>;
 
@@ -85,7 +85,7 @@ async function readPage(
     }
   } catch (error) {
     budget.release(held, holder);
-    throw readFailed(error);
+    throw error;
   }
   held = settle(budget, holder, held, size);
   return { events, held, more };

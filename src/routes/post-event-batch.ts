@@ -3,7 +3,6 @@ import { parseEventBatch } from '../events/parse-event-batch.js';
 import { readJsonBody } from '../http/read-body.js';
 import type { BodyLimits, RouteHandler } from '../http/route.js';
 import type { EventStore } from '../store/event-store.js';
-import { writeFailed } from './write-failure.js';
 
 /** POST /events/batch: validate every event, store them all in one transaction, answer their ids. */
 export function createPostEventBatchRoute(store: EventStore, bodies: BodyLimits, countIngested?: (count: number) => void): RouteHandler {
@@ -13,12 +12,7 @@ export function createPostEventBatchRoute(store: EventStore, bodies: BodyLimits,
     const body = await readJsonBody(request, bodies.maxBytes, { budget: bodies.memory, holder: keyName });
     let stored;
     try {
-      const events = parseEventBatch(body.text).map((event) => ({ ...event, keyName }));
-      try {
-        stored = await store.appendAll(events);
-      } catch (error) {
-        throw writeFailed(error, { batch: true, idempotencyKey: false });
-      }
+      stored = await store.appendAll(parseEventBatch(body.text).map((event) => ({ ...event, keyName })));
     } finally {
       body.release();
     }

@@ -4,8 +4,6 @@ import { HttpError } from '../http/http-error.js';
 import { readJsonBody } from '../http/read-body.js';
 import type { BodyLimits, RouteHandler } from '../http/route.js';
 import type { EventStore } from '../store/event-store.js';
-import { IdempotencyConflictError } from '../store/idempotency.js';
-import { writeFailed } from './write-failure.js';
 
 /** An Idempotency-Key: what a client would generate (a UUID, a hash), in a header's own alphabet. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -32,14 +30,7 @@ export function createPostEventsRoute(store: EventStore, bodies: BodyLimits, cou
         keyName,
         ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
       };
-      try {
-        stored = await store.append(event);
-      } catch (error) {
-        if (error instanceof IdempotencyConflictError) {
-          throw new HttpError(422, `The Idempotency-Key "${idempotencyKey}" was already used for a different event; nothing was recorded`);
-        }
-        throw writeFailed(error, { batch: false, idempotencyKey: idempotencyKey !== undefined });
-      }
+      stored = await store.append(event);
     } finally {
       body.release();
     }

@@ -15,10 +15,17 @@ export class StoreUnavailableError extends Error {
    * the database committed it, or before it got there): it may or may not have been recorded.
    */
   readonly outcomeUnknown: boolean;
+  /**
+   * False for a failure the store does not know (a driver error it has no reason for), wrapped so
+   * that every store failure arrives as this one type: the store has not logged it, so the HTTP
+   * layer logs its cause, with the stack, for someone to look into.
+   */
+  readonly recognised: boolean;
 
-  constructor(reason: string, options: ErrorOptions & { outcomeUnknown?: boolean } = {}) {
+  constructor(reason: string, options: ErrorOptions & { outcomeUnknown?: boolean; recognised?: boolean } = {}) {
     super(reason, options);
     this.outcomeUnknown = options.outcomeUnknown === true;
+    this.recognised = options.recognised !== false;
   }
 }
 

@@ -21,6 +21,15 @@ describe('parseNewEvent', () => {
     assert.equal(parseNewEvent('{"user_id":"u","event_type":"t"}').dataJson, '{}');
   });
 
+  it('names the text it was given by the subject it is told, the request body by default', () => {
+    for (const [subject, named] of [[undefined, 'Request body'], ['The event', 'The event']] as const) {
+      const parse = (text: string) => () => parseNewEvent(text, subject);
+      throwsHttpError(parse('[]'), 400, new RegExp(`^${named} must be a JSON object with user_id, event_type and optional data$`));
+      throwsHttpError(parse('{"user_id":"u","user_id":"v","event_type":"t"}'), 400, new RegExp(`^${named} has a duplicate property "user_id"$`));
+      throwsHttpError(parse('{"user_id":'), 400, new RegExp(`^${named} is not valid JSON: `));
+    }
+  });
+
   it('names what is wrong with each bad body', () => {
     rejects('', /not valid JSON: the body is empty/);
     rejects('{"user_id":', /not valid JSON/);

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { NewEvent, StoredEvent } from '../../src/events/event.js';
 import type { EventStore } from '../../src/store/event-store.js';
 import { createGroupCommit, type CommitBatch } from '../../src/store/group-commit.js';
+import { StoreUnavailableError } from '../../src/store/store-unavailable.js';
 import { fakeStore } from '../helpers/fake-store.js';
 import { errorMessage, startTestServer } from '../helpers/test-server.js';
 
@@ -56,7 +57,7 @@ describe('acknowledgement follows the commit', () => {
       store: storeWithCommit((events) => {
         if (++commits === 1) {
           failedBatchSize = events.length;
-          throw new Error('SQLITE_IOERR: disk I/O error');
+          throw new StoreUnavailableError('disk I/O error', { cause: new Error('SQLITE_IOERR: disk I/O error') });
         }
         return events.map((event, i) => ({ ok: true, value: stored(event, i) }));
       }),

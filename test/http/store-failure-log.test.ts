@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { StoreUnavailableError } from '../../src/store/store-unavailable.js';
 import { fakeStore } from '../helpers/fake-store.js';
 import { captureLog } from '../helpers/capture-log.js';
 import { TEST_BACKEND } from '../helpers/test-database.js';
@@ -63,7 +64,8 @@ describe(`the log while the store refuses writes (${TEST_BACKEND})`, () => {
     const captured = captureLog();
     const server = await startTestServer({
       log: captured.logger,
-      store: fakeStore({ append: () => Promise.reject(new Error('a fault of the code')) }),
+      // As the store wraps a driver error it has no reason for: the cause is all there is to go on.
+      store: fakeStore({ append: () => Promise.reject(new StoreUnavailableError('the store failed', { cause: new Error('a fault of the code'), recognised: false })) }),
     });
     try {
       await assertNotRecorded(await server.post({ user_id: 'log', event_type: 'fault' }));

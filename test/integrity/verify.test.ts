@@ -7,18 +7,19 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { chainSecretPath } from '../../src/integrity/chain-secret.js';
+import { checkpointToJson } from '../../src/integrity/checkpoint-json.js';
 import { openSqliteEventStore } from '../../src/store/sqlite/sqlite-event-store.js';
 import { startTestServer, TEST_API_KEY } from '../helpers/test-server.js';
 
 const VERIFY = fileURLToPath(new URL('../../src/cli/verify.js', import.meta.url));
 const SECRET = 'chain-secret-for-tests-0123456789abcdef';
 
-function verify(dbPath: string, args: string[] = [], secret = SECRET): Promise<{ code: number; stdout: string }> {
+function verify(dbPath: string, args: string[] = [], secret = SECRET): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [VERIFY, ...args], {
       cwd: tmpdir(),
       env: { PATH: process.env.PATH ?? '', AUDITOR_DB: dbPath, AUDITOR_CHAIN_SECRET: secret },
-    }, (error, stdout) => resolve({ code: error === null ? 0 : Number(error.code), stdout }));
+    }, (error, stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }));
   });
 }
 
@@ -48,11 +49,8 @@ describe('the tamper-evident chain and npm run verify', () => {
         store.append({ userId: `u${i % 3}`, eventType: 't', dataJson: `{"session":${session},"i":${i}}`, keyName: `key-${i % 2}` })));
       ids.push(...stored.map((e) => e.id));
       if (session === 1) {
-        const head = await store.checkpoint();
         checkpoint = join(dir, 'checkpoint.json');
-        writeFileSync(checkpoint, JSON.stringify({
-          event_count: head.eventCount, last_id: head.lastId, head_hash: head.headHash, created_at: head.createdAt, signature: head.signature,
-        }));
+        writeFileSync(checkpoint, JSON.stringify(checkpointToJson(await store.checkpoint())));
       }
       await store.close();
     }
@@ -138,6 +136,16 @@ describe('the tamper-evident chain and npm run verify', () => {
     const wrong = await verify(reference, [], 'another-secret-0123456789abcdef-xyz');
     assert.equal(wrong.code, 1);
     assert.match(wrong.stdout, new RegExp(`BROKEN at event ${ids[0]} \\(number 1\\)`));
+  });
+
+  it('cannot check with a file that is not a checkpoint: says why, exit 2', async () => {
+    const notOne = join(dir, 'not-a-checkpoint.json');
+    writeFileSync(notOne, JSON.stringify({ event_count: 20, last_id: ids[19] }));
+    assert.deepEqual(await verify(reference, ['--checkpoint', notOne]), {
+      code: 2,
+      stdout: '',
+      stderr: `verify: ${notOne} is not a checkpoint saved from GET /integrity: its head_hash is not a string\n`,
+    });
   });
 
   it('keeps one chain when two stores write to the same file', async () => {

@@ -133,12 +133,49 @@ describe('GET /metrics', () => {
       assert.equal(response.status, 200);
       const ingested = parsePrometheus(await response.text()).find((f) => f.name === 'auditor_events_ingested_total')!;
       assert.equal(ingested.metrics[0]!.value, '7');
-      const other = await fetch(`${url}/events?user_id=x`);
-      assert.equal(other.status, 404);
-      assert.deepEqual(await other.json(), { message: 'This port serves GET /metrics only' });
       const unreadable = parseRawResponse(await rawExchange(url, 'NOT HTTP\r\n\r\n'));
       assert.deepEqual([unreadable.statusLine, unreadable.headers['content-type']], ['HTTP/1.1 400 Bad Request', 'application/json; charset=utf-8']);
       assert.match(await metrics.registry.metrics(), /^auditor_http_protocol_errors_total\{status="400",code="HPE_INVALID_METHOD"\} 1$/m);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('answers any other path or method there as the main port does: JSON 404 or 405 with Allow, a request id, a log line, a count', async () => {
+    const metrics = createMetrics();
+    const log = captureLog();
+    const server = createMetricsServer(metrics, log.logger);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const other = await fetch(`${url}/events?user_id=x`, { headers: { 'X-Request-Id': 'scrape-404' } });
+      assert.equal(other.status, 404);
+      assert.deepEqual(
+        [other.headers.get('content-type'), other.headers.get('cache-control'), other.headers.get('x-content-type-options'), other.headers.get('x-request-id')],
+        ['application/json; charset=utf-8', 'no-store', 'nosniff', 'scrape-404'],
+      );
+      assert.deepEqual(await other.json(), { message: 'No such endpoint: /events' });
+
+      const posted = await fetch(`${url}/metrics`, { method: 'POST', headers: { 'X-Request-Id': 'scrape-405' } });
+      assert.equal(posted.status, 405);
+      assert.deepEqual(
+        [posted.headers.get('content-type'), posted.headers.get('allow'), posted.headers.get('x-request-id')],
+        ['application/json; charset=utf-8', 'GET', 'scrape-405'],
+      );
+      assert.deepEqual(await posted.json(), { message: 'POST is not allowed on /metrics; use GET' });
+
+      const scraped = await fetch(`${url}/metrics`);
+      assert.equal(scraped.status, 200);
+      assert.equal(scraped.headers.get('cache-control'), 'no-store');
+      assert.match(scraped.headers.get('x-request-id')!, /^[0-9a-f-]{36}$/);
+      await scraped.text();
+
+      const lines = [await log.requestLine('scrape-404'), await log.requestLine('scrape-405')];
+      assert.deepEqual(lines.map((line) => [line.method, line.path, line.status]), [['GET', '/events', 404], ['POST', '/metrics', 405]]);
+      const text = await metrics.registry.metrics();
+      assert.match(text, /^auditor_http_requests_total\{route="unmatched",method="GET",status="404"\} 1$/m);
+      assert.match(text, /^auditor_http_requests_total\{route="\/metrics",method="POST",status="405"\} 1$/m);
     } finally {
       server.close();
     }

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError, loadConfig, type Config, type ConfigOptions } from '../config.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -16,15 +17,19 @@ export type EntryPoint<O extends Options> = {
   commands?: Readonly<Record<string, ReadonlyArray<keyof O & string>>>;
   /** The exit status of `fail` (verify: 2 could not check; migrate-to-postgres: 1 failed). */
   failStatus: number;
+  /** How the configuration is read, when not as the service reads it (see loadConfig). */
+  config?: ConfigOptions;
 };
 
 export type CommandLine<O extends Options> = {
   values: ReturnType<typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>>['values'];
   /** The subcommand, when the entry point declares some. */
   command: string | undefined;
+  /** The configuration from the environment and `.env`, checked. */
+  config: Config;
 };
 
-/** The entry point this process runs: one per process, set by readCommandLine. */
+/** The entry point this process runs: one per process, set by startEntryPoint. */
 let running: { name: string; failStatus: number } = { name: 'auditor', failStatus: 1 };
 
 /** Writes `name: line` to stderr and exits with the entry point's failStatus, or `status`. */
@@ -34,22 +39,24 @@ export function fail(line: string, status = running.failStatus): never {
 }
 
 /**
- * What every entry point does first, one way: `--help` (or `-h`) prints the usage to stdout and
- * exits 0; an unknown option, a missing or unknown subcommand or a stray argument prints what was
- * wrong and the usage to stderr and exits 2; then `.env` is read as the service reads it
- * (process.loadEnvFile, guarded: it throws when the file is missing; variables already set win).
+ * What every entry point (the service and each CLI) does first, one way: `--help` (or `-h`) prints
+ * the usage to stdout and exits 0; an unknown option, a missing or unknown subcommand or a stray
+ * argument prints what was wrong and the usage to stderr and exits 2. Then the process makes its
+ * files its owner's alone, reads `.env` (process.loadEnvFile, guarded: it throws when the file is
+ * missing; variables already set win) and the configuration, which fails with one line per bad
+ * variable.
  */
-export function readCommandLine<const O extends Options>(entry: EntryPoint<O>, args = process.argv.slice(2)): CommandLine<O> {
+export function startEntryPoint<const O extends Options>(entry: EntryPoint<O>, args = process.argv.slice(2)): CommandLine<O> {
   running = { name: entry.name, failStatus: entry.failStatus };
   function usageError(line: string): never {
     fail(`${line}\n${entry.usage}`, EXIT_USAGE);
   }
 
   // Typed as the general config, so the values come back loosely typed and are narrowed once below.
-  const config: ParseArgsConfig = { args, options: { ...entry.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true };
+  const parsing: ParseArgsConfig = { args, options: { ...entry.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true };
   let parsed;
   try {
-    parsed = parseArgs(config);
+    parsed = parseArgs(parsing);
   } catch (error) {
     usageError((error as Error).message);
   }
@@ -73,8 +80,21 @@ export function readCommandLine<const O extends Options>(entry: EntryPoint<O>, a
   }
   if (rest.length > 0) usageError(`unexpected argument "${rest[0]}"`);
 
+  // Audit data is its owner's alone: whatever this process creates (a database with its -wal and
+  // -shm, chain.secret, the keys file, their folders) is created owner-only, whatever the umask.
+  process.umask(0o077);
   if (existsSync('.env')) process.loadEnvFile('.env');
+  const config = readConfig(entry.config);
   delete values.help;
   // strict parsing has checked every value against entry.options, which is what this type says.
-  return { values: values as CommandLine<O>['values'], command };
+  return { values: values as CommandLine<O>['values'], command, config };
+}
+
+function readConfig(options: ConfigOptions | undefined): Config {
+  try {
+    return loadConfig(process.env, options);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.problems.join(`\n${running.name}: `));
+    throw error;
+  }
 }

@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { createClientAddress } from '../auth/client-address.js';
+import type { ScopeGuard } from '../auth/scope-guard.js';
+import type { ProxyRange } from '../auth/trusted-proxies.js';
+import type { Logger } from '../ops/logger.js';
+import type { Metrics } from '../ops/metrics.js';
+import { HttpError } from './http-error.js';
+import { createRouteMatcher } from './route-matcher.js';
+import type { Reply, Route, RouteTable } from './route.js';
+import { sendError, sendReply } from './send-reply.js';
+
+export type RouterOptions = {
+  log: Logger;
+  metrics?: Metrics | undefined;
+  /** Who may call the routes that need a key; an app without it may have public routes only. */
+  requireScope?: ScopeGuard | undefined;
+  /** Peers whose forwarding headers name the client (AUDITOR_TRUSTED_PROXIES). */
+  trustedProxies?: readonly ProxyRange[] | undefined;
+  /** How long a streamed answer waits for a client that stopped reading (STALLED_CLIENT_MS by default). */
+  stalledClientMs?: number | undefined;
+};
+
+/**
+ * An app made of a route table, as a plain request listener: every request gets an X-Request-Id
+ * and one log line and is counted by its route's pattern; its path is matched against the table
+ * (404 for no pattern, 405 with Allow for a method the pattern lacks), its key checked for the
+ * route's scope, and its route's reply or error sent. Each port of the service is one of these.
+ */
+export function createRouter(table: RouteTable, options: RouterOptions): RequestListener {
+  const { log, metrics, requireScope, stalledClientMs } = options;
+  const match = createRouteMatcher(table);
+  const clientAddress = createClientAddress(options.trustedProxies ?? []);
+  if (requireScope === undefined) {
+    for (const [pattern, methods] of Object.entries(table)) {
+      for (const [method, route] of Object.entries(methods)) {
+        if (route?.scope !== 'public') throw new Error(`${method} ${pattern} needs a key, and this app checks none`);
+      }
+    }
+  }
+
+  return (request: IncomingMessage, response: ServerResponse) => {
+    const started = performance.now();
+    const { path, params } = splitTarget(request.url ?? '/');
+    const matched = match(path);
+    const client = clientAddress(request);
+    // A caller's X-Request-Id ties our log line to theirs; without one (or with one we would not
+    // echo), we make one. Either way the response carries it.
+    const offered = request.headers['x-request-id'];
+    const requestId = typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
+    response.setHeader('X-Request-Id', requestId);
+    // The path only: query strings carry user ids and filter values, which stay out of logs.
+    // `client` is the address the failed-authentication limit counted against.
+    response.once('close', () => {
+      const line: Record<string, unknown> = {
+        msg: 'request',
+        request_id: requestId,
+        client,
+        method: request.method,
+        path,
+        status: response.headersSent ? response.statusCode : null,
+        duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+      };
+      if (!response.writableFinished) line.aborted = true;
+      log.info(line);
+      // A client that left before any answer is counted as nginx counts it, 499, not as the 200
+      // that statusCode says before anything is sent.
+      const status = response.headersSent ? response.statusCode : CLIENT_CLOSED_REQUEST;
+      metrics?.observeRequest(matched?.pattern ?? 'unmatched', request.method ?? '', status, (performance.now() - started) / 1000);
+    });
+
+    // Known once the method is matched: what the route asks of the store says what its 503 says.
+    let route: Route | undefined;
+    const answer = async (): Promise<Reply> => {
+      if (matched === undefined) throw new HttpError(404, `No such endpoint: ${path}`);
+      route = matched.methods[request.method ?? ''];
+      if (route === undefined) {
+        const allowed = Object.keys(matched.methods).join(', ');
+        throw new HttpError(405, `${request.method} is not allowed on ${path}; use ${allowed}`, { Allow: allowed });
+      }
+      const caller = route.scope === 'public' ? undefined : requireScope!(request, route.scope, client);
+      return route.handle(request, { params, pathParams: matched.pathParams, caller });
+    };
+    answer()
+      .then((reply) => sendReply(response, reply, log, stalledClientMs))
+      .catch((error: unknown) => sendError(request, response, error, log, route?.store));
+  };
+}
+
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+const CLIENT_CLOSED_REQUEST = 499;
+
+/** Splits `/events?x=1` by hand: `new URL` would read `//events` as a host name. */
+function splitTarget(target: string): { path: string; params: URLSearchParams } {
+  const question = target.indexOf('?');
+  if (question === -1) return { path: target, params: new URLSearchParams() };
+  return { path: target.slice(0, question), params: new URLSearchParams(target.slice(question + 1)) };
+}
