@@ -9,7 +9,7 @@ import { ConfigError, describeDatabase, loadConfig, type DatabaseLocation } from
 import { findChainSecret } from '../integrity/chain-secret.js';
 import type { Checkpoint } from '../integrity/checkpoint.js';
 import { verifyChain } from '../integrity/verify-chain.js';
-import { readChainRows } from '../store/read-chain-rows.js';
+import { openEventReader } from '../store/open-event-store.js';
 import { fail, readCommandLine } from './command-line.js';
 
 const { values } = readCommandLine({
@@ -64,7 +64,12 @@ const checkpoint = values.checkpoint === undefined ? undefined : readCheckpoint(
 const started = performance.now();
 let verdict;
 try {
-  verdict = await verifyChain(readChainRows(database), secret, checkpoint);
+  const events = await openEventReader(database);
+  try {
+    verdict = await verifyChain(events.chainRows(), secret, checkpoint);
+  } finally {
+    await events.close();
+  }
 } catch (error) {
   fail(`cannot read the events of "${describeDatabase(database)}": ${(error as Error).message}`);
 }

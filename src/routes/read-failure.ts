@@ -8,7 +8,7 @@ import { StoreUnavailableError } from '../store/store-unavailable.js';
  * with its stack otherwise.
  */
 export function readFailed(error: unknown): HttpError {
-  const cause = error instanceof StoreUnavailableError ? {} : { cause: error };
+  const cause = error instanceof StoreUnavailableError ? (error.logged ? {} : { cause: error.cause }) : { cause: error };
   return new HttpError(503, 'The events could not be read from the database; retry later', { 'Retry-After': '1' }, cause);
 }
 

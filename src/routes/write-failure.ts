@@ -24,5 +24,5 @@ function message(error: unknown, write: { batch: boolean; idempotencyKey: boolea
  * a stack, so it goes without its cause; any other keeps it, to be logged with its stack.
  */
 export function writeFailed(error: unknown, write: { batch: boolean; idempotencyKey: boolean }): HttpError {
-  return new HttpError(503, message(error, write), { 'Retry-After': '1' }, error instanceof StoreUnavailableError ? {} : { cause: error });
+  return new HttpError(503, message(error, write), { 'Retry-After': '1' }, error instanceof StoreUnavailableError ? (error.logged ? {} : { cause: error.cause }) : { cause: error });
 }

@@ -141,7 +141,7 @@ export function startCommitPlan({ head, records, now, secret }: CommitStart): Co
     accept() {
       const planned = settle();
       outcomes.push(planned.outcome);
-      rows.push(...planned.rows);
+      for (const row of planned.rows) rows.push(row); // a submission may hold more rows than a call takes arguments
       for (const [key, record] of planned.records) added.set(key, record);
       ({ seq, hash } = planned);
     },
