@@ -8,7 +8,7 @@ export type ServerUnderTest = { script: string; env: Record<string, string> };
 
 export type IngestPlan = {
   load: LoadGenerator;
-  /** By kind: the baseline, the service on SQLite, without its chain, on PostgreSQL… */
+  /** By kind: the baseline, the service on SQLite, on PostgreSQL… */
   servers: Record<string, ServerUnderTest>;
   pin: { taskset: boolean; serverCpu: number; loadCpu: number };
   headers: Record<string, string>;
@@ -19,7 +19,7 @@ export type IngestPlan = {
 };
 
 /**
- * Alternates the servers (the baseline, the real service, the service without its chain…), each a
+ * Alternates the servers (the baseline, the real service on each database), each a
  * fresh process warmed up for 2 s, so all meet the same machine conditions; returns every round.
  */
 export async function runIngest(plan: IngestPlan): Promise<IngestRound[]> {

@@ -37,7 +37,7 @@ async function openStore(config: Config, metrics: Metrics): Promise<EventStore> 
   try {
     return await openEventStore(config.database, {
       chainSecret: config.chainSecret,
-      onBatchCommitted: metrics.batchCommitted,
+      onTransactionCommitted: metrics.batchCommitted,
       log,
       allowNewDatabase: config.allowNewDatabase,
     });

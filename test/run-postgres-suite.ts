@@ -1,5 +1,5 @@
 /**
- * The second half of `npm test`: the HTTP contract suite again, on PostgreSQL, then the tests that
+ * The second half of `npm test`: the store's contract suite and the HTTP one again, on PostgreSQL, then the tests that
  * only PostgreSQL has (several instances on one database, readiness across an outage, the schema,
  * migration from SQLite). It needs AUDITOR_TEST_POSTGRES_URL, a database the tests may create
  * schemas in. Without one, or when the server does not answer, it says so and skips, unless
@@ -13,7 +13,7 @@ import pg from 'pg';
 
 const TEST_ROOT = fileURLToPath(new URL('.', import.meta.url));
 /** Folders whose tests run on both backends (they reach the store through test-database.ts), then PostgreSQL's own. */
-const SUITE_FOLDERS = ['http', 'auth', 'ops', 'postgres'];
+const SUITE_FOLDERS = ['contract', 'http', 'auth', 'ops', 'postgres'];
 
 function skip(reason: string): never {
   const required = process.env.AUDITOR_REQUIRE_POSTGRES === '1';

@@ -11,19 +11,14 @@
 import { existsSync } from 'node:fs';
 import { describeDatabase, parseDatabaseLocation } from '../config.js';
 import { findChainSecret } from '../integrity/chain-secret.js';
-import { verifyChain } from '../integrity/verify-chain.js';
+import { verifyChain, type ChainRow } from '../integrity/verify-chain.js';
 import { IDEMPOTENCY_WINDOW_MS } from '../store/idempotency.js';
-import { createPostgresPool } from '../store/postgres/postgres-pool.js';
-import { insertEventRows } from '../store/postgres/insert-event-rows.js';
-import { migratePostgresPool } from '../store/postgres/postgres-schema.js';
-import { readChainRows } from '../store/read-chain-rows.js';
-import { openDatabase } from '../store/sqlite/open-database.js';
+import { openPostgresCopy } from '../store/postgres/postgres-copy.js';
+import { openSqliteReader } from '../store/sqlite/sqlite-reader.js';
 import { EXIT_USAGE, fail, startEntryPoint } from './entry-point.js';
 
 /** Events per PostgreSQL transaction. */
 const COPY_CHUNK_ROWS = 5000;
-
-type SqliteRow = { seq: number; id: string; ts: number; user_id: string; event_type: string; data: string; key_name: string | null; hash: Buffer | null };
 
 const { values, config: { database: configured, chainSecret } } = startEntryPoint({
   name: 'migrate-to-postgres',
@@ -48,32 +43,42 @@ if (target.kind !== 'postgres' || !URL.canParse(target.url)) {
 }
 if (!existsSync(from)) fail(`no SQLite database at "${from}"`);
 
-const sqlite = openDatabase(from); // brings an older file up to this version's schema first, as the service would
-const pool = createPostgresPool(target.url);
+const sqlite = openSqliteReader(from, { upgrade: true }); // an older file is brought up to this version's schema first, as the service would
+const postgres = await openPostgresCopy(target.url).catch(async (error: Error) => {
+  await sqlite.close();
+  return fail(`cannot open ${describeDatabase(target)}: ${error.message}`);
+});
 try {
-  await migratePostgresPool(pool);
-
-  const total = sqlite.prepare('SELECT count(*) FROM events').pluck().get() as number;
-  const selectAfter = sqlite.prepare(`SELECT seq, id, ts, user_id, event_type, data, key_name, hash FROM events WHERE seq > ? ORDER BY seq LIMIT ${COPY_CHUNK_ROWS}`);
-  const selectBySeq = sqlite.prepare('SELECT id, hash FROM events WHERE seq = ?');
-
   let after = await copiedSoFar();
   if (after > 0) console.log(`Resuming after event number ${after}, already in PostgreSQL.`);
+  const copiedBefore = after; // seq has no gaps: the events before it are the first `after`
   let copied = 0;
-  for (let rows = selectAfter.all(after) as SqliteRow[]; rows.length > 0; rows = selectAfter.all(after) as SqliteRow[]) {
-    await copyChunk(rows, after);
-    after = rows[rows.length - 1]!.seq;
-    copied += rows.length;
+  let chunk: ChainRow[] = [];
+  const copyChunk = async (): Promise<void> => {
+    try {
+      await postgres.copyEvents(chunk, after);
+    } catch (error) {
+      fail(`events ${chunk[0]!.seq}–${chunk[chunk.length - 1]!.seq} were not copied (nothing of them was): ${(error as Error).message}`);
+    }
+    after = chunk[chunk.length - 1]!.seq;
+    copied += chunk.length;
     if (copied % 100_000 < COPY_CHUNK_ROWS) console.log(`  ${copied} events copied…`);
+    chunk = [];
+  };
+  for await (const row of sqlite.chainRows(after)) {
+    chunk.push(row);
+    if (chunk.length === COPY_CHUNK_ROWS) await copyChunk();
   }
-  const keys = await copyIdempotencyKeys();
-  console.log(`Copied ${copied} events (${total} in ${from}) and ${keys} idempotency keys to ${describeDatabase(target)}.`);
+  if (chunk.length > 0) await copyChunk();
+  const keys = sqlite.idempotencyRecords(Date.now() - IDEMPOTENCY_WINDOW_MS);
+  await postgres.copyIdempotencyRecords(keys);
+  console.log(`Copied ${copied} events (${copiedBefore + copied} in ${from}) and ${keys.length} idempotency keys to ${describeDatabase(target)}.`);
 
   const secret = findChainSecret(chainSecret, from);
   if (secret === undefined) {
     console.log('No chain secret found (AUDITOR_CHAIN_SECRET, or the file beside the SQLite database): the chain was not checked.');
   } else {
-    const verdict = await verifyChain(readChainRows(target), secret);
+    const verdict = await verifyChain(postgres.chainRows(), secret);
     if (!verdict.ok) fail(`the chain in PostgreSQL does not verify: ${verdict.broken?.reason ?? 'unknown'} (event ${verdict.broken?.id})`);
     console.log(`The chain verifies in PostgreSQL: ${verdict.chained} chained events${verdict.unchained > 0 ? `, ${verdict.unchained} from before the chain began` : ''}.`);
     console.log('Give every instance the same secret the SQLite database used, as AUDITOR_CHAIN_SECRET'
@@ -82,52 +87,21 @@ try {
 
   /** The seq of the last event already in PostgreSQL, which must be the same event in SQLite. */
   async function copiedSoFar(): Promise<number> {
-    const { rows } = await pool.query<{ seq: number; id: string; hash: Buffer | null }>('SELECT seq, id, hash FROM events ORDER BY seq DESC LIMIT 1');
-    const last = rows[0];
+    const last = await postgres.lastEvent();
     if (last === undefined) return 0;
-    const same = selectBySeq.get(last.seq) as { id: string; hash: Buffer | null } | undefined;
+    let same: ChainRow | undefined;
+    for await (const row of sqlite.chainRows(last.seq - 1)) {
+      if (row.seq === last.seq) same = row;
+      break;
+    }
     if (same === undefined || same.id !== last.id || !sameHash(same.hash, last.hash)) {
       fail(`${describeDatabase(target)} already holds events that are not a copy of ${from}: copy into an empty database`);
     }
     return last.seq;
   }
-
-  /** One transaction, under the writers' table lock, after checking nobody else wrote meanwhile. */
-  async function copyChunk(rows: SqliteRow[], expectedHead: number): Promise<void> {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN; LOCK TABLE events IN EXCLUSIVE MODE');
-      const { rows: head } = await client.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM events');
-      if ((head[0]!.seq ?? 0) !== expectedHead) {
-        throw new Error('another writer is adding events to the PostgreSQL database: stop every instance while copying');
-      }
-      await insertEventRows(client, rows.map((r) => ({
-        seq: r.seq, id: r.id, ts: r.ts, userId: r.user_id, eventType: r.event_type, dataJson: r.data, keyName: r.key_name, hash: r.hash,
-      })));
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      fail(`events ${rows[0]!.seq}–${rows[rows.length - 1]!.seq} were not copied (nothing of them was): ${(error as Error).message}`);
-    } finally {
-      client.release();
-    }
-  }
-
-  async function copyIdempotencyKeys(): Promise<number> {
-    const keys = sqlite
-      .prepare('SELECT key_name, idempotency_key, request_sha256, event_id, created_ms FROM idempotency WHERE created_ms > ?')
-      .all(Date.now() - IDEMPOTENCY_WINDOW_MS) as Array<{ key_name: string; idempotency_key: string; request_sha256: Buffer; event_id: string; created_ms: number }>;
-    if (keys.length === 0) return 0;
-    const { rowCount } = await pool.query(
-      `INSERT INTO idempotency (key_name, idempotency_key, request_sha256, event_id, created_ms)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::uuid[], $5::bigint[]) ON CONFLICT DO NOTHING`,
-      [keys.map((k) => k.key_name), keys.map((k) => k.idempotency_key), keys.map((k) => k.request_sha256), keys.map((k) => k.event_id), keys.map((k) => k.created_ms)],
-    );
-    return rowCount ?? 0;
-  }
 } finally {
-  sqlite.close();
-  await pool.end();
+  await sqlite.close();
+  await postgres.close();
 }
 
 function sameHash(a: Buffer | null, b: Buffer | null): boolean {

@@ -10,7 +10,7 @@ import { findChainSecret } from '../integrity/chain-secret.js';
 import type { Checkpoint } from '../integrity/checkpoint.js';
 import { parseCheckpointJson } from '../integrity/checkpoint-json.js';
 import { verifyChain } from '../integrity/verify-chain.js';
-import { readChainRows } from '../store/read-chain-rows.js';
+import { openEventReader } from '../store/open-event-store.js';
 import { fail, startEntryPoint } from './entry-point.js';
 
 const { values, config: { database, chainSecret: configuredSecret } } = startEntryPoint({
@@ -56,7 +56,12 @@ const checkpoint = values.checkpoint === undefined ? undefined : readCheckpoint(
 const started = performance.now();
 let verdict;
 try {
-  verdict = await verifyChain(readChainRows(database), secret, checkpoint);
+  const events = await openEventReader(database);
+  try {
+    verdict = await verifyChain(events.chainRows(), secret, checkpoint);
+  } finally {
+    await events.close();
+  }
 } catch (error) {
   fail(`cannot read the events of "${describeDatabase(database)}": ${(error as Error).message}`);
 }

@@ -44,7 +44,7 @@ export function createMetrics(
   });
   const batches = new client.Histogram({
     name: 'auditor_commit_batch_events',
-    help: 'Events per committed transaction (group commit)',
+    help: 'Events written per committed transaction (the SQLite writer commits every commit batch waiting for it in one)',
     buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 4000],
     registers: [registry],
   });

@@ -7,12 +7,12 @@ export type StoreOptions = {
   /** Keys the chain (AUDITOR_CHAIN_SECRET); with SQLite, unset means the secret file beside the database. */
   chainSecret?: string | undefined;
   /**
-   * For `npm run bench` alone, to measure what the chain costs: events are written without their
-   * link, which `npm run verify` then reports as a break. Never set by the service.
+   * Told how many events each committed transaction wrote (replays write none): the SQLite writer
+   * commits every commit batch waiting for it in one transaction.
    */
-  unchainedForBenchmark?: boolean;
-  /** Told how many events each committed batch held. */
-  onBatchCommitted?: (events: number) => void;
+  onTransactionCommitted?: (events: number) => void;
+  /** Where the store reads the time, in ms since the epoch (Date.now; tests move it). */
+  clock?: () => number;
   /** Where the store reports what an operator must act on (silent when not given). */
   log?: Logger;
   /** Commits between two prunings of expired idempotency keys (PRUNE_EVERY_COMMITS; tests use 1). */
@@ -30,9 +30,16 @@ export type StoreOptions = {
  * database sits below; everything below it knows one database and no HTTP.
  */
 export interface EventStore {
-  /** Records an event; resolves only once it is durable (committed and synced to disk). */
+  /**
+   * Records an event; resolves only once it is durable (committed and synced to disk), with the
+   * event as `get` returns it, marked `replayed` when its Idempotency-Key had stored it before.
+   * Every failure but an IdempotencyConflictError is a StoreUnavailableError.
+   */
   append(event: NewEvent): Promise<StoredEvent>;
-  /** Records all the events in one transaction, or none of them; resolves once durable. */
+  /**
+   * Records all the events, or none of them (one submission); resolves once durable. An
+   * Idempotency-Key already used for a different event refuses them all (IdempotencyConflictError).
+   */
   appendAll(events: readonly NewEvent[]): Promise<StoredEvent[]>;
   /**
    * Yields the matching events in (timestamp, seq) order, ascending or descending as the query

@@ -1,10 +1,10 @@
-/** The result of one item of a batch: its value, or the error that kept it out. */
+/** The result of one item of a commit batch: its value, or the error that kept it out. */
 export type BatchOutcome<R> = { ok: true; value: R } | { ok: false; error: Error };
 
 /**
- * Commits a batch in one transaction. It returns one outcome per item, in order, when the
- * transaction committed (an item that could not be stored fails alone); it throws when the
- * transaction as a whole did not commit, which fails every item of the batch.
+ * Commits a batch. It returns one outcome per item, in order, once the batch committed (an item
+ * that could not be stored fails alone); it throws when the batch as a whole did not commit, which
+ * fails every item of it.
  */
 export type CommitBatch<T, R> = (items: readonly T[]) => readonly BatchOutcome<R>[] | Promise<readonly BatchOutcome<R>[]>;
 
@@ -18,8 +18,8 @@ export type GroupCommit<T, R> = {
 type Pending<T, R> = { item: T; resolve(value: R): void; reject(error: Error): void };
 
 /**
- * Group commit: every item submitted during one turn of the event loop goes into one batch,
- * committed as one transaction, so one disk sync serves them all. The batch size follows the load
+ * Group commit: every item submitted during one turn of the event loop goes into one commit batch,
+ * committed together, so one disk sync serves them all. The batch size follows the load
  * by itself (it is whatever arrived during the turn, up to `maxBatch`). Up to `maxInFlight`
  * batches (default 1) may be committing at once, for a committer that queues them itself; beyond
  * that, arrivals wait for the next free slot. No item waits for more than the rest of its turn plus
@@ -32,8 +32,6 @@ export function createGroupCommit<T, R>(
     maxInFlight?: number;
     /** How much of `maxBatch` an item takes (1 by default); an item is never split. */
     weight?: (item: T) => number;
-    /** Told the total weight of each batch whose commit succeeded (for metrics). */
-    onCommitted?: (weight: number) => void;
   },
 ): GroupCommit<T, R> {
   let queue: Array<Pending<T, R>> = [];
@@ -77,7 +75,6 @@ export function createGroupCommit<T, R>(
       for (const pending of batch) pending.reject(error as Error);
       return;
     }
-    options.onCommitted?.(batch.reduce((total, pending) => total + (options.weight?.(pending.item) ?? 1), 0));
     batch.forEach((pending, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) pending.resolve(outcome.value);

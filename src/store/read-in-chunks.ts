@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { EventQuery, StoredEvent } from '../events/event.js';
 
-/** An event as both stores select it: seq, id, ts, user_id, event_type, data. */
+/** An event as both backends select it: seq, id, ts, user_id, event_type, data. */
 export type EventRow = [seq: number, id: string, ts: number, userId: string, eventType: string, data: string];
 
 /** Most rows in one chunk: enough to amortise a statement, few enough to keep other requests moving. */
@@ -13,7 +13,7 @@ export const CHUNK_ROWS = 500;
  */
 export const CHUNK_SIZE = 1024 * 1024;
 
-/** One chunk as a store read it, and whether it stopped at CHUNK_SIZE rather than at its row limit or the end. */
+/** One chunk as a backend read it, and whether it stopped at CHUNK_SIZE rather than at its row limit or the end. */
 export type Chunk = { rows: EventRow[]; stoppedAtSize: boolean };
 
 /**
@@ -33,6 +33,17 @@ export function keysetStart(query: EventQuery): { afterTs: number; afterSeq: num
   return query.order === 'desc'
     ? { afterTs: Number.MAX_SAFE_INTEGER, afterSeq: Number.MAX_SAFE_INTEGER }
     : { afterTs: -1, afterSeq: -1 };
+}
+
+/**
+ * How every chunk's SELECT ends, whichever the database: the rows strictly after the keyset
+ * position (whose parameters are spelled `afterTs` and `afterSeq` in the backend's dialect), in the
+ * query's order. A row-value comparison, so that an index on (…, ts, seq) serves the range and the
+ * order in both directions, and each chunk costs its own rows however deep it starts.
+ */
+export function keysetSql(order: EventQuery['order'], afterTs: string, afterSeq: string): { after: string; orderBy: string } {
+  const direction = order === 'desc' ? 'DESC' : 'ASC';
+  return { after: `(ts, seq) ${order === 'desc' ? '<' : '>'} (${afterTs}, ${afterSeq})`, orderBy: `ts ${direction}, seq ${direction}` };
 }
 
 /**

@@ -2,11 +2,14 @@ import type { Logger } from '../ops/logger.js';
 import { createRepeatedFailureLog } from '../ops/repeated-failure-log.js';
 
 /**
- * A store operation that failed for a condition the service recognises: its database file lost,
- * its disk full, its database down, stalled or read-only. It is the operator's to fix, not a
- * fault in the code, so its message says all there is (no stack), and the store has logged it
- * already, counted with the others of the same reason (see createStoreFailures): the HTTP layer
- * only answers it, 503.
+ * What every store operation that failed throws, whatever the database and whatever failed: the
+ * HTTP layer answers it 503, whatever it is. Made in one place, createStoreFailures.
+ *
+ * A failure the service recognises (its database file lost, its disk full, its database down,
+ * stalled or read-only) is the operator's to fix, not a fault in the code: its message says all
+ * there is, and the store has logged it already, counted with the others of the same reason. Any
+ * other failure is a fault nobody foresaw (`recognised: false`): its `cause` is to be logged with
+ * its stack.
  */
 export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';
@@ -29,16 +32,25 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/**
+ * What a backend throws for a COMMIT it sent and never saw answered: the write may or may not have
+ * been recorded (a StoreUnavailableError with outcomeUnknown, once it reaches the shared half).
+ */
+export class UnconfirmedCommitError extends Error {
+  override name = 'UnconfirmedCommitError';
+}
+
 /** Why `error` is one of a backend's recognised failures (a short reason, the same each time), or undefined. */
 export type RecogniseFailure = (error: unknown) => string | undefined;
 
 export type StoreFailures = {
   /**
-   * What a store operation that failed with `error` should throw: a StoreUnavailableError, logged
-   * (at most once a second per reason, with how many requests it refused), when `recognise` knows
-   * the failure; `error` itself when not (the HTTP layer logs that with its stack).
+   * The StoreUnavailableError a store operation that failed with `error` throws: logged (at most
+   * once a second per reason, with how many requests it refused) when `recognise` knows the failure
+   * or the commit went unconfirmed; otherwise carrying `error` as its cause, for the HTTP layer to
+   * log with its stack.
    */
-  refused(error: unknown, operation: 'write' | 'read'): unknown;
+  refused(error: unknown, operation: 'write' | 'read'): StoreUnavailableError;
   close(): void;
 };
 
@@ -46,16 +58,12 @@ export function createStoreFailures(log: Logger, recognise: RecogniseFailure): S
   const failures = createRepeatedFailureLog(log);
   return {
     refused(error, operation) {
-      let refusal: StoreUnavailableError;
-      if (error instanceof StoreUnavailableError) {
-        refusal = error;
-      } else {
-        const reason = recognise(error);
-        if (reason === undefined) return error;
-        refusal = new StoreUnavailableError(reason, { cause: error });
-      }
-      failures.failed(`${operation}s refused: ${refusal.message}`);
-      return refusal;
+      if (error instanceof StoreUnavailableError) return error;
+      const outcomeUnknown = error instanceof UnconfirmedCommitError;
+      const reason = outcomeUnknown ? error.message : recognise(error);
+      if (reason === undefined) return new StoreUnavailableError(error instanceof Error ? error.message : String(error), { cause: error, recognised: false });
+      failures.failed(`${operation}s refused: ${reason}`);
+      return new StoreUnavailableError(reason, { cause: error, outcomeUnknown });
     },
     close: () => failures.close(),
   };

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { DatabaseLocation } from '../../src/config.js';
+import type { ChainRow } from '../../src/integrity/verify-chain.js';
 import type { EventStore, StoreOptions } from '../../src/store/event-store.js';
-import { openEventStore } from '../../src/store/open-event-store.js';
+import { openEventReader, openEventStore } from '../../src/store/open-event-store.js';
 
 /**
  * Which database the contract suite runs on: SQLite unless AUDITOR_TEST_BACKEND=postgres, which
@@ -28,6 +29,8 @@ export type TestDatabase = {
   ageIdempotencyRecords(ms: number): Promise<void>;
   /** Runs `sql` (statements of this backend's dialect) in the database, beside the service. */
   execute(sql: string): Promise<void>;
+  /** Every event with what the chain covers, in seq order, read beside the service as `npm run verify` reads it. */
+  chainRows(): Promise<ChainRow[]>;
   /** Deletes the database and everything in it. */
   drop(): Promise<void>;
 };
@@ -38,10 +41,22 @@ export type TestDatabase = {
  * and can run in parallel).
  */
 export async function createTestDatabase(backend = TEST_BACKEND): Promise<TestDatabase> {
-  return backend === 'postgres' ? createPostgresTestDatabase() : createSqliteTestDatabase();
+  const database = backend === 'postgres' ? await createPostgresTestDatabase() : createSqliteTestDatabase();
+  return { ...database, chainRows: () => readChainRows(database.location) };
 }
 
-function createSqliteTestDatabase(): TestDatabase {
+async function readChainRows(location: DatabaseLocation): Promise<ChainRow[]> {
+  const reader = await openEventReader(location);
+  try {
+    const rows: ChainRow[] = [];
+    for await (const row of reader.chainRows()) rows.push(row);
+    return rows;
+  } finally {
+    await reader.close();
+  }
+}
+
+function createSqliteTestDatabase(): Omit<TestDatabase, 'chainRows'> {
   const dir = mkdtempSync(join(tmpdir(), 'auditor-test-'));
   const path = join(dir, 'auditor.db');
   const withDb = <T>(use: (db: Database.Database) => T): T => {
@@ -82,7 +97,7 @@ export function withSearchPath(url: string, schema: string): string {
   return withSchema.toString();
 }
 
-async function createPostgresTestDatabase(): Promise<TestDatabase> {
+async function createPostgresTestDatabase(): Promise<Omit<TestDatabase, 'chainRows'>> {
   const schema = `auditor_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Pool({ connectionString: postgresTestUrl(), max: 2 });
   await admin.query(`CREATE SCHEMA ${schema}`);

@@ -52,7 +52,7 @@ export async function startTestServer(
   const database = await createTestDatabase();
   const store = options.store ?? await database.openStore({
     ...options.storeOptions,
-    ...(options.metrics ? { onBatchCommitted: options.metrics.batchCommitted } : {}),
+    ...(options.metrics ? { onTransactionCommitted: options.metrics.batchCommitted } : {}),
   });
   const log = options.log ?? silentLogger;
   const keys = createKeyRegistry({ adminKey: TEST_API_KEY, keysFile: options.keysFile, log, pollMs: 50 });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { verifyChain, type ChainRow } from '../../src/integrity/verify-chain.js';
-import { readChainRows } from '../../src/store/read-chain-rows.js';
 import { createTestDatabase } from '../helpers/test-database.js';
 import { errorMessage, startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
 
@@ -116,8 +115,7 @@ describe('appendAll', () => {
       await store.close();
     }
     try {
-      const rows: ChainRow[] = [];
-      for await (const row of readChainRows(database.location)) rows.push(row);
+      const rows: ChainRow[] = await database.chainRows();
       assert.deepEqual(rows.map((row) => row.eventType), ['single', 'whole-a', 'whole-b', 'after']);
       const verdict = await verifyChain(rows, Buffer.from('group-test-secret-0123456789abcdef'));
       assert.equal(verdict.ok, true, JSON.stringify(verdict.broken));

@@ -13,7 +13,7 @@ describe('commits on PostgreSQL', () => {
 
   it('commits concurrent events together, each once, with seq in commit order and no gaps', async () => {
     const batches: number[] = [];
-    const store = await database.openStore({ onBatchCommitted: (events) => batches.push(events) });
+    const store = await database.openStore({ onTransactionCommitted: (events) => batches.push(events) });
     try {
       const stored = await Promise.all(
         Array.from({ length: 300 }, (_, i) => store.append({ userId: 'grouped', eventType: 't', dataJson: `{"i":${i}}` })),

@@ -6,7 +6,6 @@ import { verifyChain } from '../../src/integrity/verify-chain.js';
 import { buildPostgresQuerySql } from '../../src/store/postgres/postgres-query-sql.js';
 import { migratePostgres, POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres/postgres-schema.js';
 import { CHUNK_SIZE, keysetStart } from '../../src/store/read-in-chunks.js';
-import { readChainRows } from '../../src/store/read-chain-rows.js';
 import { createTestDatabase, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
 
 /** A fresh PostgreSQL test database for the enclosing suite, and a client on its schema. */
@@ -88,7 +87,7 @@ describe('an older PostgreSQL schema', () => {
     }
     const { rows } = await fresh.client.query('SELECT version FROM auditor_schema_version');
     assert.deepEqual(rows, [{ version: POSTGRES_SCHEMA_VERSION }]);
-    const verdict = await verifyChain(readChainRows(fresh.database.location), Buffer.from(TEST_CHAIN_SECRET));
+    const verdict = await verifyChain(await fresh.database.chainRows(), Buffer.from(TEST_CHAIN_SECRET));
     assert.equal(verdict.ok, true, JSON.stringify(verdict.broken));
     assert.equal(verdict.chained, 2);
   });

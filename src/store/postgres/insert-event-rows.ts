@@ -1,16 +1,5 @@
+import type { ChainRow } from '../../integrity/verify-chain.js';
 import type { Queryable } from './postgres-bounds.js';
-
-/** An event row as PostgreSQL keeps it, with everything the writer (or a migration) assigned. */
-export type EventRecord = {
-  seq: number;
-  id: string;
-  ts: number;
-  userId: string;
-  eventType: string;
-  dataJson: string;
-  keyName: string | null;
-  hash: Buffer | null;
-};
 
 /**
  * The texts of `$n`, a JSON array of strings, as a text[] in their order. Client text travels as
@@ -26,17 +15,20 @@ const INSERT_EVENTS = `
   INSERT INTO events (seq, id, ts, user_id, event_type, data, key_name, hash)
   SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bigint[], ${textsOf('$4')}, ${textsOf('$5')}, ${textsOf('$6')}::json[], $7::text[], $8::bytea[])`;
 
-/** Inserts `records` with one statement, one array per column (three parameters as JSON, see textsOf). */
-export async function insertEventRows(client: Queryable, records: readonly EventRecord[]): Promise<void> {
-  if (records.length === 0) return;
+/**
+ * Inserts `rows` as they are, with everything assigned (by a plan, or by the database they are
+ * copied from), with one statement: one array per column (three parameters as JSON, see textsOf).
+ */
+export async function insertEventRows(client: Queryable, rows: readonly ChainRow[]): Promise<void> {
+  if (rows.length === 0) return;
   await client.query(INSERT_EVENTS, [
-    records.map((record) => record.seq),
-    records.map((record) => record.id),
-    records.map((record) => record.ts),
-    JSON.stringify(records.map((record) => record.userId)),
-    JSON.stringify(records.map((record) => record.eventType)),
-    JSON.stringify(records.map((record) => record.dataJson)),
-    records.map((record) => record.keyName),
-    records.map((record) => record.hash),
+    rows.map((row) => row.seq),
+    rows.map((row) => row.id),
+    rows.map((row) => row.timestampMs),
+    JSON.stringify(rows.map((row) => row.userId)),
+    JSON.stringify(rows.map((row) => row.eventType)),
+    JSON.stringify(rows.map((row) => row.dataJson)),
+    rows.map((row) => row.keyName),
+    rows.map((row) => row.hash),
   ]);
 }

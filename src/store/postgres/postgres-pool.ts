@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { sessionBounds, type PostgresBounds } from './postgres-bounds.js';
 
-/** Connections per instance: writers hold one at a time per batch in flight; readers share the rest. */
+/** Connections per instance: the writer holds one per commit batch in flight; readers share the rest. */
 const POOL_SIZE = 10;
 /** How long a request waits for a connection (a database that is down fails fast, as a 503). */
 const CONNECT_TIMEOUT_MS = 2000;

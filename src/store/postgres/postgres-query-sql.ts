@@ -1,5 +1,6 @@
 import type { EventQuery } from '../../events/event.js';
-import { unstorableJsonReason } from '../../events/storable-data.js';
+import { isStorableNumber } from '../number-filter.js';
+import { keysetSql } from '../read-in-chunks.js';
 
 export type PostgresQuerySql = {
   /**
@@ -11,8 +12,6 @@ export type PostgresQuerySql = {
   /** The parameters from $5 on; the caller puts the keyset position, the limit and the size first. */
   params: unknown[];
 };
-
-const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 /**
  * Translates a query into one parameterised SELECT with the matching rules of the SQLite store
@@ -50,14 +49,12 @@ export function buildPostgresQuerySql(query: EventQuery): PostgresQuerySql {
   if (query.since !== undefined) conditions.push(`ts >= ${bind(query.since, 'bigint')}`);
   if (query.until !== undefined) conditions.push(`ts < ${bind(query.until, 'bigint')}`);
 
-  // Row-value keyset over the (user_id, ts, seq) index, in both directions. The running size is
-  // summed over the rows in order as they come (a window ending at the current row), from the
-  // stored data_bytes, so no row is read whole just to be measured; the rows past the size are
-  // dropped before any of their data leaves the database.
-  const descending = query.order === 'desc';
-  conditions.push(`(ts, seq) ${descending ? '<' : '>'} ($1::bigint, $2::bigint)`);
-  const direction = descending ? 'DESC' : 'ASC';
-  const order = `ts ${direction}, seq ${direction}`;
+  // The keyset over the (user_id, ts, seq) index. The running size is summed over the rows in
+  // order as they come (a window ending at the current row), from the stored data_bytes, so no row
+  // is read whole just to be measured; the rows past the size are dropped before any of their data
+  // leaves the database.
+  const { after, orderBy: order } = keysetSql(query.order, '$1::bigint', '$2::bigint');
+  conditions.push(after);
   const sql =
     'SELECT seq, id, ts, user_id, event_type, data, running FROM (' +
     'SELECT seq, id, ts, user_id, event_type, data, size,' +
@@ -73,8 +70,7 @@ export function buildPostgresQuerySql(query: EventQuery): PostgresQuerySql {
 function jsonLeaves(value: string): string[] {
   const leaves = [JSON.stringify(value)];
   if (value === 'true' || value === 'false') leaves.push(value);
-  // A number no event can hold (storable-data.ts) is not one jsonb could parse either.
-  else if (JSON_NUMBER.test(value) && unstorableJsonReason(value) === undefined) leaves.push(value);
+  else if (isStorableNumber(value)) leaves.push(value);
   return leaves;
 }
 

@@ -26,7 +26,7 @@ export async function probeEventWrite(pool: pg.Pool): Promise<void> {
       // Never committed, so never seen; below every real seq, so it waits on no writer's row.
       seq: -1 - randomInt(2 ** 47),
       id,
-      ts: Date.now(),
+      timestampMs: Date.now(),
       userId: 'auditor-readiness-probe',
       eventType: 'readiness-probe',
       dataJson: JSON.stringify({ probe: randomBytes(PROBE_DATA_CHARACTERS / 2).toString('hex') }),

@@ -1,5 +1,6 @@
 import type { EventQuery } from '../../events/event.js';
-import { unstorableJsonReason } from '../../events/storable-data.js';
+import { isStorableNumber } from '../number-filter.js';
+import { keysetSql } from '../read-in-chunks.js';
 import { toSqliteJsonPath } from './json-path.js';
 
 export type EventQuerySql = {
@@ -47,19 +48,13 @@ export function buildEventQuerySql(query: EventQuery): EventQuerySql {
   if (query.since !== undefined) conditions.push(`ts >= ${bind(params, 'since', query.since)}`);
   if (query.until !== undefined) conditions.push(`ts < ${bind(params, 'until', query.until)}`);
 
-  // Row-value keyset: the (user_id, ts) index, whose entries end in the rowid, serves the range
-  // and the order in both directions, so each chunk costs its own rows however deep it starts.
-  const descending = query.order === 'desc';
-  conditions.push(`(ts, seq) ${descending ? '<' : '>'} (@afterTs, @afterSeq)`);
-  const direction = descending ? 'DESC' : 'ASC';
-  const sql =
-    'SELECT seq, id, ts, user_id, event_type, data FROM events' +
-    ` WHERE ${conditions.join(' AND ')} ORDER BY ts ${direction}, seq ${direction} LIMIT @limit`;
+  // The (user_id, ts) index's entries end in the rowid, which is seq: it serves the keyset.
+  const { after, orderBy } = keysetSql(query.order, '@afterTs', '@afterSeq');
+  conditions.push(after);
+  const sql = `SELECT seq, id, ts, user_id, event_type, data FROM events WHERE ${conditions.join(' AND ')} ORDER BY ${orderBy} LIMIT @limit`;
 
   return { sql, params };
 }
-
-const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 /**
  * What json_extract yields for a field that matches `value`, as SQL expressions: the text itself;
@@ -70,7 +65,7 @@ const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
  */
 function extractCandidates(params: Record<string, string | number>, name: string, value: string): string[] {
   const candidates = [bind(params, name, value)];
-  if (JSON_NUMBER.test(value) && unstorableJsonReason(value) === undefined) {
+  if (isStorableNumber(value)) {
     candidates.push(`json_extract(${bind(params, `${name}_number`, value)}, '$')`);
   }
   if (value === 'true') candidates.push(bind(params, `${name}_true`, 1));

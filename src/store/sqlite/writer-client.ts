@@ -1,16 +1,13 @@
 import { Worker } from 'node:worker_threads';
-import type { NewEvent, StoredEvent } from '../../events/event.js';
-import type { BatchOutcome } from '../group-commit.js';
-import { IdempotencyConflictError } from '../idempotency.js';
+import type { Submission, SubmissionOutcome } from '../storage-backend.js';
 import type { FileIdentity } from './database-files.js';
-import { IDEMPOTENCY_CONFLICT, type GroupOutcome, type WriterData, type WriterReply, type WriterRequest } from './writer-protocol.js';
+import type { WriterData, WriterReply, WriterRequest, WriterTask } from './writer-protocol.js';
 
 export type SqliteWriter = {
-  /**
-   * Commits the groups in one transaction on the writer thread (a CommitBatch for group commit):
-   * a group of several events is stored whole or not at all.
-   */
-  commit(groups: ReadonlyArray<readonly NewEvent[]>): Promise<Array<BatchOutcome<StoredEvent[]>>>;
+  /** Commits the batch's submissions on the writer thread, planned at `now` (see StorageBackend.commit). */
+  commit(submissions: readonly Submission[], now: number): Promise<SubmissionOutcome[]>;
+  /** Deletes the Idempotency-Keys recorded at or before `createdUpToMs`; rejects with why it could not. */
+  prune(createdUpToMs: number): Promise<void>;
   /** Resolves once the writer has committed a write to the probe row; rejects with why it could not. */
   probe(): Promise<void>;
   /**
@@ -24,84 +21,76 @@ export type SqliteWriter = {
   close(): Promise<void>;
 };
 
-type Waiting = {
-  groups: ReadonlyArray<readonly NewEvent[]>;
-  resolve(outcomes: Array<BatchOutcome<StoredEvent[]>>): void;
-  reject(error: Error): void;
-};
+type Waiting = { submissions: number; resolve(outcomes: SubmissionOutcome[]): void; reject(error: Error): void };
 
 /**
  * Starts the writer thread for the SQLite file at `path` (whose schema must already exist), which
- * chains every event it writes with `chainSecret` (none only for the benchmark's comparison).
+ * chains every event it writes with `chainSecret`.
  */
 export function startSqliteWriter(
   path: string,
-  chainSecret: Buffer | undefined,
+  chainSecret: Buffer,
   options: {
-    pruneEveryCommits: number;
     identity: FileIdentity;
-    onPruneFailed(message: string): void;
     /** The writer found that the paths no longer name the files it writes. */
     onLost(reason: string): void;
+    /** Told how many events each transaction wrote. */
+    onTransactionCommitted?: ((events: number) => void) | undefined;
   },
 ): SqliteWriter {
-  const workerData: WriterData = {
-    path,
-    chainSecret: chainSecret === undefined ? null : new Uint8Array(chainSecret),
-    pruneEveryCommits: options.pruneEveryCommits,
-    identity: options.identity,
-  };
+  const workerData: WriterData = { path, chainSecret: new Uint8Array(chainSecret), identity: options.identity };
   const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData });
   const waiting = new Map<number, Waiting>();
-  const probes = new Map<number, { resolve(): void; reject(error: Error): void }>();
-  const rescues = new Map<string, { resolve(): void; reject(error: Error): void }>();
+  const tasks = new Map<number, { resolve(): void; reject(error: Error): void }>();
   let nextBatch = 0;
-  let nextProbe = 0;
+  let nextTask = 0;
   let broken: Error | undefined;
   let closing = false;
 
   const failAll = (error: Error): void => {
     broken ??= error;
-    for (const entry of [...waiting.values(), ...probes.values(), ...rescues.values()]) entry.reject(error);
+    for (const entry of [...waiting.values(), ...tasks.values()]) entry.reject(error);
     waiting.clear();
-    probes.clear();
-    rescues.clear();
+    tasks.clear();
   };
 
+  /** The batches a reply answers, each taken out of those waiting. */
+  const answered = (batches: readonly number[]): Waiting[] =>
+    batches.flatMap((batch) => {
+      const entry = waiting.get(batch);
+      waiting.delete(batch);
+      return entry === undefined ? [] : [entry];
+    });
+
   worker.on('message', (reply: WriterReply) => {
-    if (reply.kind === 'closed') return;
-    if (reply.kind === 'prune-failed') {
-      options.onPruneFailed(reply.message);
-      return;
+    switch (reply.kind) {
+      case 'committed': {
+        if (reply.events > 0) options.onTransactionCommitted?.(reply.events);
+        let offset = 0;
+        for (const entry of answered(reply.batches)) {
+          entry.resolve(reply.outcomes.slice(offset, offset + entry.submissions));
+          offset += entry.submissions;
+        }
+        return;
+      }
+      case 'failed': {
+        const error: Error & { code?: string } = new Error(reply.message);
+        if (reply.code !== null) error.code = reply.code;
+        for (const entry of answered(reply.batches)) entry.reject(error);
+        return;
+      }
+      case 'done': {
+        const task = tasks.get(reply.task);
+        tasks.delete(reply.task);
+        if (reply.message === null) task?.resolve();
+        else task?.reject(new Error(reply.message));
+        return;
+      }
+      case 'lost':
+        options.onLost(reply.reason);
+        return;
+      case 'closed':
     }
-    if (reply.kind === 'lost') {
-      options.onLost(reply.reason);
-      return;
-    }
-    if (reply.kind === 'rescued') {
-      const rescue = rescues.get(reply.to);
-      rescues.delete(reply.to);
-      if (reply.message === null) rescue?.resolve();
-      else rescue?.reject(new Error(reply.message));
-      return;
-    }
-    if (reply.kind === 'probed') {
-      const probe = probes.get(reply.probe);
-      probes.delete(reply.probe);
-      if (reply.message === null) probe?.resolve();
-      else probe?.reject(new Error(reply.message));
-      return;
-    }
-    const entry = waiting.get(reply.batch);
-    if (entry === undefined) return;
-    waiting.delete(reply.batch);
-    if (reply.kind === 'failed') {
-      const error: Error & { code?: string } = new Error(reply.message);
-      if (reply.code !== null) error.code = reply.code;
-      entry.reject(error);
-      return;
-    }
-    entry.resolve(reply.outcomes.map((outcome, i) => toBatchOutcome(outcome, entry.groups[i]!)));
   });
   worker.on('error', (error) => failAll(error));
   worker.on('exit', (code) => {
@@ -109,37 +98,33 @@ export function startSqliteWriter(
   });
 
   const send = (request: WriterRequest): void => worker.postMessage(request);
+  const run = (task: WriterTask): Promise<void> => {
+    if (broken !== undefined) return Promise.reject(broken);
+    if (closing) return Promise.reject(new Error('the SQLite writer is closing'));
+    return new Promise((resolve, reject) => {
+      const id = nextTask++;
+      tasks.set(id, { resolve, reject });
+      send({ ...task, task: id });
+    });
+  };
 
   return {
-    commit(groups) {
+    commit(submissions, now) {
       if (broken !== undefined) return Promise.reject(broken);
       return new Promise((resolve, reject) => {
         const batch = nextBatch++;
-        waiting.set(batch, { groups, resolve, reject });
+        waiting.set(batch, { submissions: submissions.length, resolve, reject });
         send({
           kind: 'commit',
           batch,
-          groups: groups.map((group) => group.map((e) => [e.userId, e.eventType, e.dataJson, e.keyName ?? null, e.idempotencyKey ?? null])),
+          submissions: submissions.map((submission) => submission.map((e) => [e.userId, e.eventType, e.dataJson, e.keyName ?? null, e.idempotencyKey ?? null])),
+          now,
         });
       });
     },
-    probe() {
-      if (broken !== undefined) return Promise.reject(broken);
-      if (closing) return Promise.reject(new Error('the SQLite writer is closing'));
-      return new Promise((resolve, reject) => {
-        const probe = nextProbe++;
-        probes.set(probe, { resolve, reject });
-        send({ kind: 'probe', probe });
-      });
-    },
-    rescue(to, reason) {
-      if (broken !== undefined) return Promise.reject(broken);
-      if (closing) return Promise.reject(new Error('the SQLite writer is closing'));
-      return new Promise((resolve, reject) => {
-        rescues.set(to, { resolve, reject });
-        send({ kind: 'rescue', to, reason });
-      });
-    },
+    prune: (createdUpToMs) => run({ kind: 'prune', createdUpToMs }),
+    probe: () => run({ kind: 'probe' }),
+    rescue: (to, reason) => run({ kind: 'rescue', to, reason }),
     isAlive: () => broken === undefined && !closing,
     async close() {
       if (closing) return;
@@ -153,19 +138,4 @@ export function startSqliteWriter(
       await exited;
     },
   };
-}
-
-function toBatchOutcome(outcome: GroupOutcome, group: readonly NewEvent[]): BatchOutcome<StoredEvent[]> {
-  if (typeof outcome === 'string') return { ok: false, error: new Error(outcome) };
-  const stored: StoredEvent[] = [];
-  for (const [i, result] of outcome.entries()) {
-    if (result === IDEMPOTENCY_CONFLICT) {
-      return { ok: false, error: new IdempotencyConflictError('the Idempotency-Key was used for a different event') };
-    }
-    if (typeof result === 'string') return { ok: false, error: new Error(result) };
-    const { userId, eventType, dataJson } = group[i]!;
-    const [id, timestampMs, seq, replayed] = result;
-    stored.push({ id, timestampMs, seq, userId, eventType, dataJson, ...(replayed ? { replayed } : {}) });
-  }
-  return { ok: true, value: stored };
 }

@@ -1,13 +1,11 @@
-/** Messages between the SQLite store and its writer thread. */
+/** Messages between the SQLite backend and its writer thread. */
+import type { SubmissionOutcome } from '../storage-backend.js';
 import type { FileIdentity } from './database-files.js';
 
 /** What the writer thread is started with. */
 export type WriterData = {
   path: string;
-  /** Null only for the benchmark's unchained comparison. */
-  chainSecret: Uint8Array | null;
-  /** Commits between two prunings of expired idempotency keys. */
-  pruneEveryCommits: number;
+  chainSecret: Uint8Array;
   /** The files the store opened: the writer writes nothing once the paths name others. */
   identity: FileIdentity;
 };
@@ -15,39 +13,31 @@ export type WriterData = {
 /** One event to insert. Tuples clone faster than objects. */
 export type EventTuple = [userId: string, eventType: string, dataJson: string, keyName: string | null, idempotencyKey: string | null];
 
-/** Events that are stored together or not at all (one POST /events/batch), or a single event. */
-export type EventGroup = EventTuple[];
+/** Work other than commits, answered by `done` with its number. */
+export type WriterTask =
+  /** Delete the Idempotency-Keys recorded at or before `createdUpToMs`, in a transaction of its own. */
+  | { kind: 'prune'; createdUpToMs: number }
+  /** Write the probe row (see createWriteProbe), to learn whether a write can succeed now. */
+  | { kind: 'probe' }
+  /** The database's files are lost (`reason`): write nothing more, and copy what the open file holds to `to`. */
+  | { kind: 'rescue'; to: string; reason: string };
 
 export type WriterRequest =
-  | { kind: 'commit'; batch: number; groups: EventGroup[] }
-  /** Write the probe row (see createWriteProbe), to learn whether a write can succeed now. */
-  | { kind: 'probe'; probe: number }
-  /** The database's files are lost (`reason`): write nothing more, and copy what the open file holds to `to`. */
-  | { kind: 'rescue'; to: string; reason: string }
+  /** One commit batch, planned at `now` by the main thread's clock. */
+  | { kind: 'commit'; batch: number; submissions: EventTuple[][]; now: number }
+  | (WriterTask & { task: number })
   | { kind: 'close' };
 
-/**
- * Per event: [id, timestampMs, seq, replayed] when stored (or found stored under its idempotency
- * key), IDEMPOTENCY_CONFLICT when its key was used with another body, or the message of the error
- * that kept it out.
- */
-export type InsertOutcome = [id: string, timestampMs: number, seq: number, replayed: boolean] | string;
-
-export const IDEMPOTENCY_CONFLICT = 'idempotency-conflict';
-
-/** Per group: each event's outcome, or the one message that kept the whole group out. */
-export type GroupOutcome = InsertOutcome[] | string;
-
 export type WriterReply =
-  | { kind: 'committed'; batch: number; outcomes: GroupOutcome[] }
-  /** The batch's transaction did not commit: why, and SQLite's code for it when it has one. */
-  | { kind: 'failed'; batch: number; message: string; code: string | null }
-  /** The probe's write committed (message null), or why it did not. */
-  | { kind: 'probed'; probe: number; message: string | null }
+  /**
+   * The batches committed, in one transaction: each submission's outcome, the batches' in order,
+   * and how many events the transaction wrote.
+   */
+  | { kind: 'committed'; batches: number[]; outcomes: SubmissionOutcome[]; events: number }
+  /** The transaction of these batches did not commit: why, and SQLite's code for it when it has one. */
+  | { kind: 'failed'; batches: number[]; message: string; code: string | null }
+  /** The task is done (message null), or why it is not. */
+  | { kind: 'done'; task: number; message: string | null }
   /** The paths no longer name the files the writer writes (`reason`); it has written nothing since it saw. */
   | { kind: 'lost'; reason: string }
-  /** The copy asked for by `rescue` is complete (message null), or why it is not. */
-  | { kind: 'rescued'; to: string; message: string | null }
-  | { kind: 'closed' }
-  /** Expired idempotency keys could not be deleted; nothing else changes (for the log). */
-  | { kind: 'prune-failed'; message: string };
+  | { kind: 'closed' };

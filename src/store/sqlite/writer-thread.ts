@@ -1,45 +1,36 @@
 /**
- * The SQLite writer, on a thread of its own: it owns the only writing connection, and commits each
- * batch the main thread sends in one transaction. Off the main thread, the disk sync of one batch
- * (and the WAL checkpoints SQLite runs after commits) overlap with the parsing of the next,
+ * The SQLite writer, on a thread of its own: it owns the only writing connection, and commits the
+ * commit batches the main thread sends. Off the main thread, the disk sync of one transaction (and
+ * the WAL checkpoints SQLite runs after commits) overlap with the parsing of the next batch,
  * instead of stalling every request in the meantime.
  */
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { createUuidV7Generator } from '../../events/uuid-v7.js';
-import { chainHash, GENESIS_HASH } from '../../integrity/chain.js';
+import type { NewEvent } from '../../events/event.js';
+import { logHead, startCommitPlan, type CommitPlan, type PlannedRow } from '../plan-commit.js';
+import type { IdempotencyRecord, Submission } from '../storage-backend.js';
 import { lostFileMessage, lostFiles } from './database-files.js';
 import { createWriteProbe, openDatabase } from './open-database.js';
-import { IDEMPOTENCY_WINDOW_MS, idempotencyRequestDigest } from '../idempotency.js';
-import {
-  IDEMPOTENCY_CONFLICT,
-  type EventGroup,
-  type EventTuple,
-  type GroupOutcome,
-  type InsertOutcome,
-  type WriterData,
-  type WriterReply,
-  type WriterRequest,
-} from './writer-protocol.js';
+import type { EventTuple, WriterData, WriterReply, WriterRequest, WriterTask } from './writer-protocol.js';
 
 const port = parentPort!;
-const { path, chainSecret, pruneEveryCommits, identity } = workerData as WriterData;
-const secret = chainSecret === null ? undefined : Buffer.from(chainSecret);
+const { path, chainSecret, identity } = workerData as WriterData;
+const secret = Buffer.from(chainSecret);
 const db = openDatabase(path);
-const insert = db.prepare('INSERT INTO events (id, ts, user_id, event_type, data, key_name, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
-const nextId = createUuidV7Generator();
-const selectHead = db.prepare('SELECT hash FROM events WHERE hash IS NOT NULL ORDER BY seq DESC LIMIT 1').pluck();
-const selectIdempotent = db.prepare(
-  `SELECT i.request_sha256 AS request, e.id, e.ts, e.seq FROM idempotency i JOIN events e ON e.id = i.event_id
-   WHERE i.key_name = ? AND i.idempotency_key = ? AND i.created_ms > ?`,
+const insert = db.prepare('INSERT INTO events (seq, id, ts, user_id, event_type, data, key_name, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+const selectLast = db.prepare('SELECT seq, id, ts AS timestampMs, hash FROM events ORDER BY seq DESC LIMIT 1');
+const selectRecord = db.prepare(
+  `SELECT i.key_name AS keyName, i.idempotency_key AS idempotencyKey, i.request_sha256 AS request, i.created_ms AS createdMs,
+     e.id AS eventId, e.ts AS timestampMs, e.seq
+   FROM idempotency i JOIN events e ON e.id = i.event_id WHERE i.key_name = ? AND i.idempotency_key = ?`,
 );
-const upsertIdempotent = db.prepare(
+// An expired record of the same key is replaced (a reuse after 24 hours stores anew).
+const upsertRecord = db.prepare(
   'INSERT OR REPLACE INTO idempotency (key_name, idempotency_key, request_sha256, event_id, created_ms) VALUES (?, ?, ?, ?, ?)',
 );
-const pruneIdempotent = db.prepare('DELETE FROM idempotency WHERE created_ms <= ?');
+const deleteRecords = db.prepare('DELETE FROM idempotency WHERE created_ms <= ?');
 const probeWrite = createWriteProbe(db);
 const vacuumInto = db.prepare('VACUUM INTO ?');
-let commitsSincePrune = 0;
 
 /**
  * Why the paths no longer name the files this connection writes (deleted, replaced), once seen:
@@ -56,119 +47,81 @@ function checkFiles(): void {
   if (lost !== undefined) throw new Error(lostFileMessage(lost));
 }
 
-// Ids, timestamps and chain hashes are assigned inside the transaction, in commit order. The head
-// is read inside it too, under the write lock (see commit), so even a second process writing to
-// the same file by mistake would extend the chain rather than fork it.
-type Chain = { head: Buffer; now: number };
-
-/** Inserts one event, or says why it was not: an idempotent replay, a conflict, a failed statement. */
-function insertOne([userId, eventType, dataJson, keyName, idempotencyKey]: EventTuple, chain: Chain): InsertOutcome {
-  // Looked up inside the transaction, so concurrent retries (even in this very batch) find the
-  // first one's row and never store the event twice.
-  let digest: Buffer | undefined;
-  if (idempotencyKey !== null) {
-    digest = idempotencyRequestDigest({ userId, eventType, dataJson });
-    const seen = selectIdempotent.get(keyName ?? '', idempotencyKey, chain.now - IDEMPOTENCY_WINDOW_MS) as
-      | { request: Buffer; id: string; ts: number; seq: number }
-      | undefined;
-    if (seen !== undefined) return seen.request.equals(digest) ? [seen.id, seen.ts, seen.seq, true] : IDEMPOTENCY_CONFLICT;
-  }
-  const { id, timestampMs } = nextId();
-  const hash = secret === undefined ? null : chainHash(secret, chain.head, { id, timestampMs, userId, eventType, dataJson, keyName });
-  try {
-    const { lastInsertRowid } = insert.run(id, timestampMs, userId, eventType, dataJson, keyName, hash);
-    if (hash !== null) chain.head = hash;
-    if (digest !== undefined) upsertIdempotent.run(keyName ?? '', idempotencyKey, digest, id, chain.now);
-    return [id, timestampMs, Number(lastInsertRowid), false];
-  } catch (error) {
-    // A failed statement rolls back alone and the batch goes on, unless SQLite had to abandon
-    // the whole transaction (I/O error, disk full): then every event of the batch must fail.
-    if (!db.inTransaction) throw error;
-    return (error as Error).message;
-  }
+function insertRow(row: PlannedRow): void {
+  insert.run(row.seq, row.id, row.timestampMs, row.userId, row.eventType, row.dataJson, row.keyName, row.hash);
 }
 
-class GroupRefused extends Error {}
-
-// Nested in insertAll, better-sqlite3 runs this as a SAVEPOINT: a group that throws is undone
-// alone, and the rest of the transaction goes on.
-const insertGroup = db.transaction((group: EventGroup, chain: Chain): InsertOutcome[] => {
-  const outcomes = group.map((event) => insertOne(event, chain));
-  const failure = outcomes.find((outcome): outcome is string => typeof outcome === 'string');
-  if (failure !== undefined) throw new GroupRefused(failure);
-  return outcomes;
+// Nested in commitAll, better-sqlite3 runs this as a SAVEPOINT: a refused row takes the rows of
+// its submission before it back with it, and the rest of the transaction goes on.
+const insertRows = db.transaction((rows: readonly PlannedRow[]) => {
+  for (const row of rows) insertRow(row);
 });
 
-const insertAll = db.transaction((groups: EventGroup[]): GroupOutcome[] => {
-  const chain: Chain = {
-    head: secret === undefined ? GENESIS_HASH : ((selectHead.get() as Buffer | undefined) ?? GENESIS_HASH),
-    now: Date.now(),
-  };
-  const outcomes = groups.map((group): GroupOutcome => {
-    if (group.length === 1) return [insertOne(group[0]!, chain)];
-    const headBefore = chain.head;
-    try {
-      return insertGroup(group, chain);
-    } catch (error) {
-      if (!(error instanceof GroupRefused) && !db.inTransaction) throw error;
-      chain.head = headBefore; // the savepoint took the group's links back
-      return (error as Error).message;
+/** The records stored for the submissions' Idempotency-Keys, looked up one by one (each an index probe). */
+function readRecords(submissions: readonly Submission[]): IdempotencyRecord[] {
+  const records: IdempotencyRecord[] = [];
+  for (const submission of submissions) {
+    for (const { keyName, idempotencyKey } of submission) {
+      if (idempotencyKey === undefined) continue;
+      const record = selectRecord.get(keyName ?? '', idempotencyKey) as IdempotencyRecord | undefined;
+      if (record !== undefined) records.push(record);
     }
-  });
-  checkFiles(); // last thing before COMMIT: a batch for a lost file is rolled back, recorded nowhere
-  return outcomes;
+  }
+  return records;
+}
+
+// The head and the keys are read inside the transaction, which takes the write lock at its start
+// (see commit): even a second process writing to the same file by mistake extends the one chain.
+const commitAll = db.transaction((submissions: readonly Submission[], now: number): CommitPlan => {
+  const head = logHead(selectLast.get() as { seq: number; id: string; timestampMs: number; hash: Buffer | null } | undefined);
+  const planner = startCommitPlan({ head, records: readRecords(submissions), now, secret });
+  for (const submission of submissions) {
+    const rows = planner.next(submission);
+    try {
+      // One row needs no savepoint: a failed statement undoes itself.
+      if (rows.length === 1) insertRow(rows[0]!);
+      else if (rows.length > 1) insertRows(rows);
+    } catch (error) {
+      // A refused row fails its submission alone, unless SQLite had to abandon the whole
+      // transaction (I/O error, disk full): then every submission must fail.
+      if (!db.inTransaction) throw error;
+      planner.refuse((error as Error).message);
+      continue;
+    }
+    planner.accept();
+  }
+  const plan = planner.finish();
+  for (const record of plan.records) {
+    upsertRecord.run(record.keyName, record.idempotencyKey, record.request, record.eventId, record.createdMs);
+  }
+  checkFiles(); // last thing before COMMIT: a transaction for a lost file is rolled back, recorded nowhere
+  return plan;
 });
 
-/** Commits the batches in one transaction that takes the write lock at its start, and answers each. */
-function commit(batches: Array<WriterRequest & { kind: 'commit' }>): void {
-  const groups = batches.length === 1 ? batches[0]!.groups : batches.flatMap((batch) => batch.groups);
-  let outcomes: GroupOutcome[];
+function toEvent([userId, eventType, dataJson, keyName, idempotencyKey]: EventTuple): NewEvent {
+  const event: NewEvent = { userId, eventType, dataJson };
+  if (keyName !== null) event.keyName = keyName;
+  if (idempotencyKey !== null) event.idempotencyKey = idempotencyKey;
+  return event;
+}
+
+/** Commits every batch waiting in one transaction that takes the write lock at its start, and answers them. */
+function commit(requests: ReadonlyArray<WriterRequest & { kind: 'commit' }>): void {
+  const batches = requests.map((request) => request.batch);
+  const submissions = requests.flatMap((request) => request.submissions.map((tuples) => tuples.map(toEvent)));
+  let plan: CommitPlan;
   try {
-    outcomes = insertAll.immediate(groups);
-    // Again after COMMIT, before any answer: a file deleted during the commit took the batch
-    // with it, and its events are answered 503, never 201.
+    plan = commitAll.immediate(submissions, requests[requests.length - 1]!.now);
+    // Again after COMMIT, before any answer: a file deleted during the commit took the
+    // transaction with it, and its events are answered 503, never 201.
     checkFiles();
   } catch (error) {
-    // SQLite's code (SQLITE_FULL, …) goes along: the store tells a full disk from a fault by it.
+    // SQLite's code (SQLITE_FULL, …) goes along: the backend tells a full disk from a fault by it.
     const code = (error as { code?: unknown }).code;
-    for (const batch of batches) {
-      port.postMessage({ kind: 'failed', batch: batch.batch, message: (error as Error).message, code: typeof code === 'string' ? code : null } satisfies WriterReply);
-    }
+    port.postMessage({ kind: 'failed', batches, message: (error as Error).message, code: typeof code === 'string' ? code : null } satisfies WriterReply);
     return;
   }
-  let offset = 0;
-  for (const batch of batches) {
-    port.postMessage({ kind: 'committed', batch: batch.batch, outcomes: outcomes.slice(offset, offset + batch.groups.length) } satisfies WriterReply);
-    offset += batch.groups.length;
-  }
-  pruneIfDue();
-}
-
-/**
- * Deletes expired idempotency keys (a later reuse of one stores anew), every so many commits. It
- * runs after the answers are sent, in a transaction of its own: whatever becomes of it, the
- * events already committed stay acknowledged. A failure is only reported, to be logged.
- */
-function pruneIfDue(): void {
-  if (++commitsSincePrune < pruneEveryCommits || lost !== undefined) return;
-  commitsSincePrune = 0;
-  try {
-    pruneIdempotent.run(Date.now() - IDEMPOTENCY_WINDOW_MS);
-  } catch (error) {
-    port.postMessage({ kind: 'prune-failed', message: (error as Error).message } satisfies WriterReply);
-  }
-}
-
-/** One probe write answers every probe that was waiting for it. */
-function probe(probes: Array<WriterRequest & { kind: 'probe' }>): void {
-  let message: string | null = null;
-  try {
-    checkFiles();
-    probeWrite();
-  } catch (error) {
-    message = (error as Error).message;
-  }
-  for (const { probe } of probes) port.postMessage({ kind: 'probed', probe, message } satisfies WriterReply);
+  port.postMessage({ kind: 'committed', batches, outcomes: plan.outcomes, events: plan.rows.length } satisfies WriterReply);
 }
 
 /**
@@ -177,17 +130,37 @@ function probe(probes: Array<WriterRequest & { kind: 'probe' }>): void {
  */
 function rescue(to: string, reason: string): void {
   lost ??= reason;
-  let message: string | null = null;
   let created = false;
   try {
     closeSync(openSync(to, 'wx', 0o600)); // VACUUM INTO fills an empty file, keeping its mode
     created = true;
     vacuumInto.run(to);
   } catch (error) {
-    message = (error as Error).message;
     if (created) rmSync(to, { force: true }); // a partial copy would pass for a database
+    throw error;
   }
-  port.postMessage({ kind: 'rescued', to, message } satisfies WriterReply);
+}
+
+/** Runs `task`: null once it is done, or why it could not be. */
+function attempt(task: WriterTask): string | null {
+  try {
+    switch (task.kind) {
+      case 'prune':
+        // After a commit, in a transaction of its own: whatever becomes of it, the events already
+        // committed stay acknowledged. Nothing is written once the files are lost.
+        if (lost === undefined) deleteRecords.run(task.createdUpToMs);
+        break;
+      case 'probe':
+        checkFiles();
+        probeWrite();
+        break;
+      case 'rescue':
+        rescue(task.to, task.reason);
+    }
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 // The files this connection opened must be those the store opened.
@@ -203,13 +176,16 @@ port.on('message', (first: WriterRequest) => {
   for (let next = receiveMessageOnPort(port); next !== undefined; next = receiveMessageOnPort(port)) {
     requests.push(next.message as WriterRequest);
   }
-  const batches = requests.filter((request): request is WriterRequest & { kind: 'commit' } => request.kind === 'commit');
-  const probes = requests.filter((request): request is WriterRequest & { kind: 'probe' } => request.kind === 'probe');
-  const closing = requests.some((request) => request.kind === 'close');
-  if (batches.length > 0) commit(batches);
-  if (probes.length > 0) probe(probes);
-  for (const request of requests) if (request.kind === 'rescue') rescue(request.to, request.reason);
-  if (closing) {
+  const commits = requests.filter((request): request is WriterRequest & { kind: 'commit' } => request.kind === 'commit');
+  if (commits.length > 0) commit(commits);
+  // One probe write answers every probe that was waiting for it.
+  let probe: { message: string | null } | undefined;
+  for (const request of requests) {
+    if (request.kind === 'commit' || request.kind === 'close') continue;
+    const message = request.kind === 'probe' ? (probe ??= { message: attempt(request) }).message : attempt(request);
+    port.postMessage({ kind: 'done', task: request.task, message } satisfies WriterReply);
+  }
+  if (requests.some((request) => request.kind === 'close')) {
     db.close();
     port.postMessage({ kind: 'closed' } satisfies WriterReply);
     port.close();

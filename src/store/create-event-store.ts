@@ -1,0 +1,139 @@
+import type { EventQuery, NewEvent, StoredEvent } from '../events/event.js';
+import { GENESIS_HASH } from '../integrity/chain.js';
+import { signCheckpoint, type ChainHead, type Checkpoint } from '../integrity/checkpoint.js';
+import { silentLogger } from '../ops/logger.js';
+import type { EventStore, StoreOptions } from './event-store.js';
+import { createGroupCommit, type BatchOutcome } from './group-commit.js';
+import { IDEMPOTENCY_WINDOW_MS, IdempotencyConflictError, PRUNE_EVERY_COMMITS } from './idempotency.js';
+import { readInChunks, toStoredEvent, type ReadChunk } from './read-in-chunks.js';
+import type { StorageBackend, Submission, SubmissionOutcome } from './storage-backend.js';
+import { createStoreFailures } from './store-unavailable.js';
+import { createWriteReadiness } from './write-readiness.js';
+
+/**
+ * Most events in one commit batch: bounds how long one commit takes (and, on PostgreSQL, holds the
+ * table lock). A submission larger than this is committed alone, never split.
+ */
+const MAX_BATCH_EVENTS = 1000;
+/** How long readiness waits for the database before calling it down. */
+const READY_TIMEOUT_MS = 1000;
+
+const PRUNE_FAILED = 'pruning expired idempotency keys failed; no answer changed, it is tried again later';
+
+/**
+ * The EventStore on a backend: the half that is the same whichever database sits below. Writes go
+ * through group commit to the backend, which plans each commit with planCommit; reads go by
+ * chunks; every failure of the backend becomes a StoreUnavailableError here, and nowhere else.
+ */
+export function createEventStore(backend: StorageBackend, options: StoreOptions = {}): EventStore {
+  const log = options.log ?? silentLogger;
+  const clock = options.clock ?? Date.now;
+  const pruneEveryCommits = options.pruneEveryCommits ?? PRUNE_EVERY_COMMITS;
+  const failures = createStoreFailures(log, backend.recogniseFailure);
+  const readiness = createWriteReadiness(() => backend.probeWrite());
+  let commitsSincePrune = 0;
+  let pruning: Promise<void> = Promise.resolve();
+  let closed = false;
+
+  // Expired keys go after a commit has answered, apart from it: their failure is logged, and can
+  // change neither the commit nor its answers.
+  const pruneIfDue = (): void => {
+    if (++commitsSincePrune < pruneEveryCommits) return;
+    commitsSincePrune = 0;
+    pruning = backend.prune(clock() - IDEMPOTENCY_WINDOW_MS).catch((error: unknown) => {
+      log.error({ msg: PRUNE_FAILED, error: error instanceof Error ? error.message : String(error) });
+    });
+  };
+
+  const commit = readiness.track(async (submissions: readonly Submission[]): Promise<Array<BatchOutcome<StoredEvent[]>>> => {
+    const outcomes = await backend.commit(submissions);
+    if (outcomes.length !== submissions.length) throw new Error(`the backend answered ${outcomes.length} submissions of ${submissions.length}`);
+    pruneIfDue();
+    return outcomes.map((outcome, i) => settle(submissions[i]!, outcome));
+  });
+  const groupCommit = createGroupCommit(commit, {
+    maxBatch: MAX_BATCH_EVENTS,
+    maxInFlight: backend.maxBatchesInFlight,
+    weight: (submission) => submission.length,
+  });
+
+  /** `run` as it is, but failing with the StoreUnavailableError its failure is. */
+  const refusing = async <T>(operation: 'write' | 'read', run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof IdempotencyConflictError) throw error; // an answer, not a failure
+      throw failures.refused(error, operation);
+    }
+  };
+  const submit = (submission: Submission): Promise<StoredEvent[]> =>
+    refusing('write', () => (closed ? Promise.reject(new Error('the store is closed')) : groupCommit.submit(submission)));
+
+  return {
+    append: async (event) => (await submit([event]))[0]!,
+    appendAll: submit,
+
+    query(query: EventQuery): AsyncIterable<readonly StoredEvent[]> {
+      let read: ReadChunk | undefined;
+      return readInChunks(query, (afterTs, afterSeq, limit, maxSize) =>
+        refusing('read', async () => (read ??= backend.readChunks(query))(afterTs, afterSeq, limit, maxSize)));
+    },
+
+    async get(id) {
+      const row = await refusing('read', () => backend.get(id));
+      return row === undefined ? undefined : toStoredEvent(row);
+    },
+
+    async checkpoint(): Promise<Checkpoint> {
+      const extent = await refusing('read', () => backend.chainExtent());
+      // seq has no gaps (each commit assigns it under the write lock), so the count is a difference.
+      const head: ChainHead = extent === undefined
+        ? { eventCount: 0, lastId: null, headHash: GENESIS_HASH.toString('hex') }
+        : { eventCount: extent.lastSeq - extent.firstSeq + 1, lastId: extent.lastId, headHash: extent.lastHash.toString('hex') };
+      return signCheckpoint(backend.chainSecret, head);
+    },
+
+    sizeBytes: () => refusing('read', () => backend.sizeBytes()),
+
+    async isReady(): Promise<boolean> {
+      if (closed) return false;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
+      });
+      // Answering is not enough (a standby answers too, and so does a full disk): then the writes'
+      // own record, or a probe write after one failed (see createWriteReadiness).
+      const answered = backend.answers(READY_TIMEOUT_MS).then((answers) => answers && readiness.canWrite(), () => false);
+      try {
+        return await Promise.race([answered, timedOut]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await groupCommit.drain(); // what was submitted before is committed first
+      await pruning;
+      await backend.close();
+      failures.close();
+    },
+  };
+}
+
+/** A submission's answer from its outcome: the events as stored, or why none was. */
+function settle(submission: Submission, outcome: SubmissionOutcome): BatchOutcome<StoredEvent[]> {
+  switch (outcome.kind) {
+    case 'stored':
+      return { ok: true, value: submission.map((event, i) => storedEvent(event, outcome.placements[i]!)) };
+    case 'conflict':
+      return { ok: false, error: new IdempotencyConflictError('the Idempotency-Key was used for a different event') };
+    case 'refused':
+      return { ok: false, error: new Error(outcome.reason) };
+  }
+}
+
+function storedEvent({ userId, eventType, dataJson }: NewEvent, [id, timestampMs, seq, replayed]: readonly [string, number, number, boolean]): StoredEvent {
+  return replayed ? { id, timestampMs, seq, userId, eventType, dataJson, replayed } : { id, timestampMs, seq, userId, eventType, dataJson };
+}

@@ -1,0 +1,60 @@
+import type { ChainRow } from '../../integrity/verify-chain.js';
+import type { EventReader, IdempotencyRecord } from '../storage-backend.js';
+import { insertEventRows } from './insert-event-rows.js';
+import { createPostgresPool } from './postgres-pool.js';
+import { createPostgresReader } from './postgres-reader.js';
+import { migratePostgresPool } from './postgres-schema.js';
+import { upsertRecords } from './postgres-writer.js';
+
+/**
+ * A PostgreSQL database being given a copy of another database's events, exactly as they were
+ * recorded (seq, id, timestamp, key name and chain link unchanged), for migrate-to-postgres.
+ */
+export type PostgresCopy = EventReader & {
+  /** The last event already in the database. */
+  lastEvent(): Promise<Pick<ChainRow, 'seq' | 'id' | 'hash'> | undefined>;
+  /**
+   * Inserts `rows` in one transaction, under the writers' table lock, once it has checked that the
+   * database's last event is still `afterSeq` (nobody else wrote meanwhile); throws otherwise,
+   * having inserted none of them.
+   */
+  copyEvents(rows: readonly ChainRow[], afterSeq: number): Promise<void>;
+  /** Records the Idempotency-Keys as they were, replacing a record of the same key. */
+  copyIdempotencyRecords(records: readonly IdempotencyRecord[]): Promise<void>;
+};
+
+/** The PostgreSQL database at `url`, its schema brought up to date, through connections without bounds (a copy may be long). */
+export async function openPostgresCopy(url: string): Promise<PostgresCopy> {
+  const pool = createPostgresPool(url);
+  try {
+    await migratePostgresPool(pool);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  return {
+    ...createPostgresReader(pool),
+    async lastEvent() {
+      const { rows } = await pool.query<Pick<ChainRow, 'seq' | 'id' | 'hash'>>('SELECT seq, id, hash FROM events ORDER BY seq DESC LIMIT 1');
+      return rows[0];
+    },
+    async copyEvents(rows, afterSeq) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN; LOCK TABLE events IN EXCLUSIVE MODE');
+        const { rows: head } = await client.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM events');
+        if ((head[0]!.seq ?? 0) !== afterSeq) {
+          throw new Error('another writer is adding events to the PostgreSQL database: stop every instance while copying');
+        }
+        await insertEventRows(client, rows);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    copyIdempotencyRecords: (records) => upsertRecords(pool, records),
+  };
+}

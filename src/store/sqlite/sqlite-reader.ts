@@ -1,0 +1,97 @@
+import { statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import type { ChainRow } from '../../integrity/verify-chain.js';
+import { rowSize, type EventRow, type ReadChunk } from '../read-in-chunks.js';
+import type { ChainExtent, EventReader, IdempotencyRecord } from '../storage-backend.js';
+import { buildEventQuerySql } from './event-query-sql.js';
+import { openDatabase } from './open-database.js';
+
+/** Distinct query shapes whose prepared statements are kept. */
+const STATEMENT_CACHE_SIZE = 64;
+
+const CHAIN_COLUMNS = 'seq, id, ts AS timestampMs, user_id AS userId, event_type AS eventType, data AS dataJson, key_name AS keyName, hash';
+
+/**
+ * The events of the SQLite database at `path`, read through `db`, a connection that only reads:
+ * WAL lets it read beside the writer, and better-sqlite3 reads synchronously, fast enough that each
+ * chunk is one statement stepped on this thread.
+ */
+export function createSqliteReader(db: Database.Database, path: string): EventReader {
+  const statements = new Map<string, Database.Statement>();
+  const prepareQuery = (sql: string): Database.Statement => {
+    let statement = statements.get(sql);
+    if (statement === undefined) {
+      if (statements.size >= STATEMENT_CACHE_SIZE) statements.clear();
+      statement = db.prepare(sql).raw(true);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+  const selectById = db.prepare('SELECT seq, id, ts, user_id, event_type, data FROM events WHERE id = ?').raw(true);
+  const selectLast = db.prepare('SELECT seq, id, hash FROM events WHERE hash IS NOT NULL ORDER BY seq DESC LIMIT 1');
+  const selectFirst = db.prepare('SELECT seq FROM events WHERE hash IS NOT NULL ORDER BY seq LIMIT 1').pluck();
+  // Both read in one snapshot, so the first and the last agree however the writer moves on.
+  const readExtent = db.transaction((): ChainExtent | undefined => {
+    const last = selectLast.get() as { seq: number; id: string; hash: Buffer } | undefined;
+    return last === undefined ? undefined : { firstSeq: selectFirst.get() as number, lastSeq: last.seq, lastId: last.id, lastHash: last.hash };
+  });
+
+  return {
+    readChunks(query) {
+      const { sql, params } = buildEventQuerySql(query);
+      const statement = prepareQuery(sql);
+      return (afterTs, afterSeq, limit, maxSize) => {
+        // Stepped row by row rather than read with all(), so that no more than maxSize (and one
+        // event) is ever loaded, however large the events are.
+        const rows: EventRow[] = [];
+        let size = 0;
+        for (const row of statement.iterate({ ...params, afterTs, afterSeq, limit }) as IterableIterator<EventRow>) {
+          rows.push(row);
+          size += rowSize(row);
+          if (size >= maxSize) return { rows, stoppedAtSize: true }; // leaving the loop resets the statement
+        }
+        return { rows, stoppedAtSize: false };
+      };
+    },
+    get: async (id) => selectById.get(id) as EventRow | undefined,
+    chainExtent: async () => readExtent(),
+    // One statement stepped to the end, which holds the connection meanwhile: for the command-line
+    // tools, which have one of their own. A walk that stops early resets the statement.
+    async *chainRows(afterSeq = 0) {
+      yield* db.prepare(`SELECT ${CHAIN_COLUMNS} FROM events WHERE seq > ? ORDER BY seq`).iterate(afterSeq) as IterableIterator<ChainRow>;
+    },
+    async sizeBytes() {
+      let bytes = 0;
+      for (const file of [path, `${path}-wal`]) {
+        // no WAL right after a checkpoint (or an in-memory database): nothing to add
+        bytes += statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+      }
+      return bytes;
+    },
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+}
+
+/** A SQLite database read by a command-line tool: its events, and what a copy to PostgreSQL also takes. */
+export type SqliteReader = EventReader & {
+  /** The Idempotency-Keys recorded after `createdAfterMs`. */
+  idempotencyRecords(createdAfterMs: number): IdempotencyRecord[];
+};
+
+/**
+ * The SQLite database at `path`, for reading only (the command-line tools): it must exist, and
+ * nothing is written to it, unless `upgrade` asks to bring an older file to this version's schema
+ * first, as the service would.
+ */
+export function openSqliteReader(path: string, { upgrade = false } = {}): SqliteReader {
+  const db = upgrade ? openDatabase(path) : new Database(path, { readonly: true, fileMustExist: true });
+  db.pragma('query_only = ON');
+  const selectRecords = db.prepare(
+    `SELECT i.key_name AS keyName, i.idempotency_key AS idempotencyKey, i.request_sha256 AS request, i.created_ms AS createdMs,
+       e.id AS eventId, e.ts AS timestampMs, e.seq
+     FROM idempotency i JOIN events e ON e.id = i.event_id WHERE i.created_ms > ?`,
+  );
+  return { ...createSqliteReader(db, path), idempotencyRecords: (createdAfterMs) => selectRecords.all(createdAfterMs) as IdempotencyRecord[] };
+}

@@ -1,0 +1,89 @@
+import type { EventQuery, NewEvent } from '../events/event.js';
+import type { ChainRow } from '../integrity/verify-chain.js';
+import type { EventRow, ReadChunk } from './read-in-chunks.js';
+import type { RecogniseFailure } from './store-unavailable.js';
+
+/**
+ * The events of one POST, stored all together or not at all: the one event of POST /events, or
+ * every event of a POST /events/batch. Group commit gathers submissions into commit batches; a
+ * submission is never split across two.
+ */
+export type Submission = readonly NewEvent[];
+
+/**
+ * Where one event of a submission went: stored now, or found stored under its Idempotency-Key
+ * (`replayed`). A tuple: the SQLite writer thread sends thousands of them back per transaction,
+ * and tuples clone faster than objects.
+ */
+export type Placement = readonly [id: string, timestampMs: number, seq: number, replayed: boolean];
+
+/** What became of one submission in a commit, the same from either backend. */
+export type SubmissionOutcome =
+  | { kind: 'stored'; placements: Placement[] }
+  /** One of its Idempotency-Keys was used for a different event: nothing of it was stored. */
+  | { kind: 'conflict' }
+  /** The database refused one of its rows (`reason`): nothing of it was stored. */
+  | { kind: 'refused'; reason: string };
+
+/** An Idempotency-Key as stored: which request it answered, the event that stored, and when. */
+export type IdempotencyRecord = {
+  keyName: string;
+  idempotencyKey: string;
+  /** The digest of the event it was sent with (idempotencyRequestDigest). */
+  request: Buffer;
+  eventId: string;
+  timestampMs: number;
+  seq: number;
+  createdMs: number;
+};
+
+/** The chained events at one moment, read in one snapshot: the first and the last one. */
+export type ChainExtent = { firstSeq: number; lastSeq: number; lastId: string; lastHash: Buffer };
+
+/**
+ * What any opened database gives: its events, read. The command-line tools open one read-only
+ * (see openEventReader); the service's backend is one too.
+ */
+export interface EventReader {
+  /** Reads a query's chunks (see readInChunks), each with one statement. */
+  readChunks(query: EventQuery): ReadChunk;
+  get(id: string): Promise<EventRow | undefined>;
+  /** Undefined while no event is chained. */
+  chainExtent(): Promise<ChainExtent | undefined>;
+  /**
+   * Every event after `afterSeq` in seq (commit) order, with what the chain covers, read so that
+   * memory stays flat however many there are.
+   */
+  chainRows(afterSeq?: number): AsyncIterable<ChainRow>;
+  /** The space the events take, in bytes (indexes and logs included). */
+  sizeBytes(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * One database under the service: only what differs between SQLite and PostgreSQL, its SQL and
+ * the machinery around its files or its connections. The rules (the plan of each commit, group
+ * commit, chunks, checkpoints, readiness, what a failure becomes) live once, above it, in
+ * createEventStore and planCommit.
+ */
+export interface StorageBackend extends EventReader {
+  /** What keys the chain, and signs checkpoints. */
+  readonly chainSecret: Buffer;
+  /** Commit batches handed over before the first is answered (see createGroupCommit). */
+  readonly maxBatchesInFlight: number;
+  /**
+   * Commits the submissions in one transaction or more, each planned by planCommit from the head
+   * and the Idempotency-Keys read inside it; resolves with one outcome per submission once durable.
+   * It throws when nothing of them may have committed; a submission whose row the database refuses
+   * fails alone.
+   */
+  commit(submissions: readonly Submission[]): Promise<SubmissionOutcome[]>;
+  /** Deletes the Idempotency-Keys recorded at or before `createdUpToMs`, after and apart from any commit. */
+  prune(createdUpToMs: number): Promise<void>;
+  /** Resolves once a write like a commit's has committed now; rejects with why it could not. */
+  probeWrite(): Promise<void>;
+  /** Whether the database answers and would take writes, within `timeoutMs`; never throws. */
+  answers(timeoutMs: number): Promise<boolean>;
+  /** Which of its driver's failures are a condition of the database rather than a fault of the code. */
+  readonly recogniseFailure: RecogniseFailure;
+}

@@ -1,0 +1,230 @@
+/**
+ * What every EventStore promises, whichever database is below it: written once, run on SQLite by
+ * the first half of `npm test` and on PostgreSQL by the second (test/run-postgres-suite.ts), as
+ * keyv's adapters share one suite. A backend that drifts from the other fails here.
+ */
+import assert from 'node:assert/strict';
+import { describe, it, type TestContext } from 'node:test';
+import type { EventQuery, NewEvent, StoredEvent } from '../../src/events/event.js';
+import { GENESIS_HASH } from '../../src/integrity/chain.js';
+import { hasValidSignature } from '../../src/integrity/checkpoint.js';
+import { verifyChain } from '../../src/integrity/verify-chain.js';
+import type { EventStore, StoreOptions } from '../../src/store/event-store.js';
+import { IDEMPOTENCY_WINDOW_MS, IdempotencyConflictError } from '../../src/store/idempotency.js';
+import { CHUNK_ROWS, CHUNK_SIZE } from '../../src/store/read-in-chunks.js';
+import { StoreUnavailableError } from '../../src/store/store-unavailable.js';
+import { createTestDatabase, TEST_BACKEND, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
+
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const START = Date.parse('2030-01-01T00:00:00Z');
+
+/** A clock the test sets. */
+function testClock(): { now(): number; set(ms: number): void } {
+  let ms = START;
+  return { now: () => ms, set: (to) => void (ms = to) };
+}
+
+/** A store on a fresh database of the backend under test, closed and dropped after the test. */
+async function freshStore(t: TestContext, options: StoreOptions = {}): Promise<{ store: EventStore; database: TestDatabase; reopen(): Promise<EventStore> }> {
+  const database = await createTestDatabase();
+  const open = () => database.openStore({ chainSecret: TEST_CHAIN_SECRET, ...options });
+  let store = await open();
+  t.after(async () => {
+    await store.close();
+    await database.drop();
+  });
+  return {
+    store,
+    database,
+    async reopen() {
+      await store.close();
+      store = await open();
+      return store;
+    },
+  };
+}
+
+const event = (userId: string, dataJson = '{}', more: Partial<NewEvent> = {}): NewEvent => ({ userId, eventType: 't', dataJson, keyName: 'svc', ...more });
+const query = (userId: string, more: Partial<EventQuery> = {}): EventQuery => ({ userId, eventTypes: [], dataFilters: [], order: 'asc', ...more });
+
+async function chunksOf(store: EventStore, q: EventQuery): Promise<StoredEvent[][]> {
+  const chunks: StoredEvent[][] = [];
+  for await (const chunk of store.query(q)) chunks.push([...chunk]);
+  return chunks;
+}
+const all = async (store: EventStore, q: EventQuery): Promise<StoredEvent[]> => (await chunksOf(store, q)).flat();
+
+describe(`the EventStore contract (${TEST_BACKEND})`, () => {
+  it('appends an event and answers it as get and query return it: a UUIDv7 stamped by the clock, the next seq', async (t) => {
+    const clock = testClock();
+    const { store } = await freshStore(t, { clock: clock.now });
+    const first = await store.append(event('u', '{"n":1.50}'));
+    assert.match(first.id, UUID_V7);
+    assert.deepEqual(first, { id: first.id, timestampMs: START, seq: 1, userId: 'u', eventType: 't', dataJson: '{"n":1.50}' });
+    assert.deepEqual(await store.get(first.id), first);
+    const [second, third] = await store.appendAll([event('u', '{"n":2}'), event('u', '{"n":3}')]);
+    assert.deepEqual([second!.seq, third!.seq], [2, 3]);
+    assert.ok(first.id < second!.id && second!.id < third!.id, 'ids in commit order');
+    assert.deepEqual(await all(store, query('u')), [first, second, third]);
+    assert.equal(await store.get('0190a000-0000-7000-8000-000000000000'), undefined);
+  });
+
+  it('never stamps an event behind the newest one when the clock goes back, and keeps its place last in every order', async (t) => {
+    const clock = testClock();
+    const { store } = await freshStore(t, { clock: clock.now });
+    const before = await store.append(event('late'));
+    clock.set(START - 3_600_000); // an hour back: NTP, or another instance whose clock is behind
+    const after = await store.append(event('late'));
+    const [batched] = await store.appendAll([event('late')]);
+    for (const later of [after, batched!]) {
+      assert.equal(later.timestampMs, START, `${later.timestampMs} is not behind ${START}`);
+      assert.ok(later.id > before.id);
+    }
+    assert.deepEqual((await all(store, query('late'))).map((e) => e.id), [before.id, after.id, batched!.id]);
+    assert.deepEqual((await all(store, query('late', { order: 'desc', limit: 1 }))).map((e) => e.id), [batched!.id]);
+    clock.set(START + 5);
+    assert.equal((await store.append(event('late'))).timestampMs, START + 5, 'and follows the clock again once it is ahead');
+  });
+
+  it('walks keyset pages in either order with nothing repeated or skipped, while events are written', async (t) => {
+    const clock = testClock();
+    const { store } = await freshStore(t, { clock: clock.now });
+    const stored: StoredEvent[] = [];
+    for (let i = 0; i < 23; i++) {
+      if (i % 4 === 0) clock.set(START + i); // several events share each millisecond
+      stored.push(await store.append(event('pager', `{"i":${i}}`)));
+    }
+    for (const order of ['asc', 'desc'] as const) {
+      const seen: StoredEvent[] = [];
+      let page: StoredEvent[] = [];
+      do {
+        const last = page.at(-1);
+        page = await all(store, query('pager', { order, limit: 5, ...(last === undefined ? {} : { after: { timestampMs: last.timestampMs, seq: last.seq } }) }));
+        seen.push(...page);
+        if (order === 'asc' && seen.length === 10) await store.append(event('pager', '{"late":true}')); // found at the end, once
+      } while (page.length === 5);
+      const late = (await all(store, query('pager'))).slice(23);
+      assert.equal(late.length, 1);
+      const expected = order === 'asc' ? [...stored, ...late] : [...stored, ...late].reverse();
+      assert.deepEqual(seen.map((e) => e.id), expected.map((e) => e.id), order);
+    }
+  });
+
+  it(`reads a large answer in chunks of at most ${CHUNK_ROWS} rows`, async (t) => {
+    const { store } = await freshStore(t);
+    await store.appendAll(Array.from({ length: 1234 }, (_, i) => event('many', `{"i":${i}}`)));
+    const chunks = await chunksOf(store, query('many'));
+    assert.deepEqual(chunks.map((chunk) => chunk.length), [500, 500, 234]);
+    assert.deepEqual(chunks.flat().map((e) => (JSON.parse(e.dataJson) as { i: number }).i), Array.from({ length: 1234 }, (_, i) => i));
+  });
+
+  it('ends each chunk at the event that brings it to 1 MiB of text, however large the events', async (t) => {
+    const { store } = await freshStore(t);
+    const large = (i: number) => event('large', JSON.stringify({ i, s: 'x'.repeat(300_000) }));
+    for (let i = 0; i < 12; i++) await store.append(large(i));
+    const chunks = await chunksOf(store, query('large'));
+    const size = (e: StoredEvent) => e.dataJson.length + e.userId.length + e.eventType.length;
+    assert.deepEqual(chunks.map((chunk) => chunk.length), [4, 4, 4]);
+    for (const chunk of chunks) {
+      const text = chunk.reduce((total, e) => total + size(e), 0);
+      assert.ok(text >= CHUNK_SIZE && text - size(chunk.at(-1)!) < CHUNK_SIZE, `${text} characters`);
+    }
+  });
+
+  it('answers a retry with the same Idempotency-Key from the first, refuses another event under it, and keeps API keys apart', async (t) => {
+    const { store, database } = await freshStore(t);
+    const first = await store.append(event('idem', '{"pay":10}', { idempotencyKey: 'k-1' }));
+    assert.equal(first.replayed, undefined);
+    assert.deepEqual(await store.append(event('idem', '{"pay":10}', { idempotencyKey: 'k-1' })), { ...first, replayed: true });
+    await assert.rejects(store.append(event('idem', '{"pay":99}', { idempotencyKey: 'k-1' })), IdempotencyConflictError);
+    await assert.rejects(store.appendAll([event('idem', '{"other":1}'), event('idem', '{"pay":99}', { idempotencyKey: 'k-1' })]), IdempotencyConflictError);
+    const other = await store.append(event('idem', '{"pay":99}', { idempotencyKey: 'k-1', keyName: 'ops' }));
+    assert.notEqual(other.id, first.id);
+    assert.deepEqual((await all(store, query('idem'))).map((e) => e.id), [first.id, other.id]);
+    assert.equal(await database.countEvents('idem'), 2);
+  });
+
+  it('stores an Idempotency-Key once for concurrent retries, and decides between events of one submission', async (t) => {
+    const { store, database } = await freshStore(t);
+    const retries = await Promise.all(Array.from({ length: 20 }, () => store.append(event('race', '{}', { idempotencyKey: 'once' }))));
+    assert.equal(new Set(retries.map((e) => e.id)).size, 1);
+    assert.equal(retries.filter((e) => e.replayed !== true).length, 1);
+    const [a, again] = await store.appendAll([event('race', '{"a":1}', { idempotencyKey: 'twice' }), event('race', '{"a":1}', { idempotencyKey: 'twice' })]);
+    assert.deepEqual(again, { ...a, replayed: true });
+    await assert.rejects(store.appendAll([event('race', '{"b":1}', { idempotencyKey: 'mixed' }), event('race', '{"b":2}', { idempotencyKey: 'mixed' })]), IdempotencyConflictError);
+    assert.equal(await database.countEvents('race'), 2);
+    // Nothing of the refused submission was kept: its key is still free.
+    assert.equal((await store.append(event('race', '{"b":2}', { idempotencyKey: 'mixed' }))).replayed, undefined);
+  });
+
+  it('holds an Idempotency-Key for 24 hours by its clock, across a restart, then stores anew', async (t) => {
+    const clock = testClock();
+    const fresh = await freshStore(t, { clock: clock.now });
+    const first = await fresh.store.append(event('window', '{}', { idempotencyKey: 'k' }));
+    const store = await fresh.reopen();
+    clock.set(START + IDEMPOTENCY_WINDOW_MS - 1);
+    assert.equal((await store.append(event('window', '{}', { idempotencyKey: 'k' }))).id, first.id);
+    clock.set(START + IDEMPOTENCY_WINDOW_MS);
+    const later = await store.append(event('window', '{}', { idempotencyKey: 'k' }));
+    assert.notEqual(later.id, first.id);
+    assert.equal(later.replayed, undefined);
+    assert.equal((await store.append(event('window', '{}', { idempotencyKey: 'k' }))).id, later.id, 'the new event holds the key now');
+  });
+
+  it('stores a submission whole or not at all: one whose row the database refuses fails alone, and the chain goes on without it', async (t) => {
+    const { store, database } = await freshStore(t);
+    const results = await Promise.allSettled([
+      store.append(event('whole', '{"n":1}')),
+      store.appendAll([event('whole', '{"n":2}'), event('whole', '{not json'), event('whole', '{"n":3}')]), // the database refuses the middle one
+      store.appendAll([event('whole', '{"n":4}'), event('whole', '{"n":5}')]),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    const refusal = (results[1] as PromiseRejectedResult).reason as StoreUnavailableError;
+    assert.ok(refusal instanceof StoreUnavailableError);
+    assert.equal(refusal.recognised, false, 'not a condition of the database: its cause is for the log, with its stack');
+    assert.ok(refusal.cause instanceof Error);
+    assert.deepEqual((await all(store, query('whole'))).map((e) => [e.seq, e.dataJson]), [[1, '{"n":1}'], [2, '{"n":4}'], [3, '{"n":5}']]);
+    const verdict = await verifyChain(await database.chainRows(), Buffer.from(TEST_CHAIN_SECRET));
+    assert.deepEqual([verdict.ok, verdict.chained], [true, 3]);
+  });
+
+  it('signs a checkpoint of the chain head that verify then proves', async (t) => {
+    const { store, database } = await freshStore(t);
+    const secret = Buffer.from(TEST_CHAIN_SECRET);
+    const empty = await store.checkpoint();
+    assert.deepEqual({ ...empty, createdAt: '', signature: '' }, { eventCount: 0, lastId: null, headHash: GENESIS_HASH.toString('hex'), createdAt: '', signature: '' });
+    assert.ok(hasValidSignature(secret, empty));
+    await store.appendAll(Array.from({ length: 5 }, (_, i) => event(`c${i % 2}`, `{"i":${i}}`)));
+    const last = await store.append(event('c0'));
+    const head = await store.checkpoint();
+    const rows = await database.chainRows();
+    assert.deepEqual([head.eventCount, head.lastId, head.headHash], [6, last.id, rows.at(-1)!.hash!.toString('hex')]);
+    assert.ok(hasValidSignature(secret, head));
+    const verdict = await verifyChain(rows, secret, head);
+    assert.deepEqual([verdict.ok, verdict.checkpoint?.ok], [true, true]);
+  });
+
+  it('reports each committed transaction\'s events, replays not counted', async (t) => {
+    const written: number[] = [];
+    const { store } = await freshStore(t, { onTransactionCommitted: (events) => written.push(events) });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => store.append(event('counted', `{"i":${i}}`, { idempotencyKey: `k${i}` }))));
+    await store.append(event('counted', '{"i":0}', { idempotencyKey: 'k0' }));
+    await store.appendAll([event('counted'), event('counted')]);
+    assert.equal(written.reduce((sum, events) => sum + events, 0), 12);
+    assert.ok(written.length < 12, `10 concurrent appends went into fewer transactions: ${written.join(', ')}`);
+  });
+
+  it('is ready while open, and commits every write queued before close, then refuses writes and readiness', async (t) => {
+    const fresh = await freshStore(t);
+    const { store } = fresh;
+    assert.equal(await store.isReady(), true);
+    assert.ok((await store.sizeBytes()) > 0);
+    const queued = Array.from({ length: 50 }, (_, i) => store.append(event('queued', `{"i":${i}}`)));
+    await store.close();
+    assert.equal((await Promise.all(queued)).length, 50);
+    assert.equal(await store.isReady(), false);
+    await assert.rejects(store.append(event('queued')), StoreUnavailableError);
+    const reopened = await fresh.reopen();
+    assert.deepEqual((await all(reopened, query('queued'))).map((e) => JSON.parse(e.dataJson)), Array.from({ length: 50 }, (_, i) => ({ i })));
+  });
+});
