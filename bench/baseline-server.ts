@@ -5,6 +5,7 @@
  */
 import { createApp } from '../src/app.js';
 import { createKeyRegistry } from '../src/auth/key-registry.js';
+import { hashKey } from '../src/auth/keys-file.js';
 import { createHttpServer } from '../src/http/create-http-server.js';
 import { createUuidV7Generator } from '../src/events/uuid-v7.js';
 import { createJsonLogger } from '../src/ops/logger.js';
@@ -32,10 +33,14 @@ const store: EventStore = {
 const log = createJsonLogger();
 const metrics = createMetrics();
 const server = createHttpServer(
-  createApp({ store, keys: createKeyRegistry({ adminKey: process.env.AUDITOR_API_KEY, log }), metrics, maxBodyBytes: 1024 * 1024, log }),
+  createApp({ store, keys: createKeyRegistry({ adminKeySha256: adminKeySha256(process.env.AUDITOR_API_KEY), log }), metrics, maxBodyBytes: 1024 * 1024, log }),
   { log, metrics },
 );
 server.listen(Number(process.env.PORT), process.env.HOST ?? '127.0.0.1', () => {
   log.info({ msg: 'listening', baseline: true });
 });
 process.once('SIGTERM', () => server.close());
+
+function adminKeySha256(key: string | undefined) {
+  return key === undefined ? undefined : hashKey(key);
+}

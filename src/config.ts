@@ -1,3 +1,4 @@
+import { hashKey, type KeyDigest } from './auth/keys-file.js';
 import { parseRateLimit } from './auth/rate-limiter.js';
 import { parseTrustedProxies, type ProxyRange } from './auth/trusted-proxies.js';
 import { LOG_LEVELS, type LogLevel } from './ops/logger.js';
@@ -6,8 +7,11 @@ import { LOG_LEVELS, type LogLevel } from './ops/logger.js';
 export type Config = {
   port: number;
   host: string;
-  /** Undefined when none is configured: main.ts then generates one for this run. */
-  apiKey: string | undefined;
+  /**
+   * The SHA-256 of AUDITOR_API_KEY, hashed here where it is read: the key itself is never kept.
+   * Undefined when none is configured: main.ts then generates one for this run.
+   */
+  apiKeySha256: KeyDigest | undefined;
   database: DatabaseLocation;
   /** AUDITOR_ALLOW_NEW_DATABASE=1: start a new, empty SQLite log where an earlier one's chain secret is. */
   allowNewDatabase: boolean;
@@ -140,7 +144,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Con
   const config: Config = {
     port: integer('PORT', DEFAULTS.port, 0, 65535),
     host: read('HOST') ?? DEFAULTS.host,
-    apiKey,
+    apiKeySha256: apiKey === undefined ? undefined : hashKey(apiKey),
     database,
     allowNewDatabase: allowNewDatabase === '1',
     keysFile: read('AUDITOR_KEYS_FILE') ?? DEFAULTS.keysFile,

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { createApp } from './app.js';
 import { createKeyRegistry, type KeyRegistry } from './auth/key-registry.js';
 import { createRateLimiter } from './auth/rate-limiter.js';
-import { generateKey, readKeysFile } from './auth/keys-file.js';
+import { generateKey, hashKey, readKeysFile } from './auth/keys-file.js';
 import { fail, startEntryPoint } from './cli/entry-point.js';
 import { describeDatabase, type Config } from './config.js';
 import { createHttpServer } from './http/create-http-server.js';
@@ -53,11 +53,11 @@ function openKeys(config: Config): { keys: KeyRegistry; source: string; generate
   } catch (error) {
     fail(`AUDITOR_KEYS_FILE: cannot read "${config.keysFile}": ${(error as Error).message}`);
   }
-  const generatedKey = config.apiKey === undefined && records.length === 0 ? generateKey() : undefined;
-  const adminKey = config.apiKey ?? generatedKey;
-  const keys = createKeyRegistry({ keysFile: config.keysFile, adminKey, log });
-  const envKey = config.apiKey !== undefined ? ' + AUDITOR_API_KEY' : adminKey !== undefined ? ' + a generated admin key' : '';
-  const hasAdminKey = adminKey !== undefined || records.some((record) => record.scope === 'admin');
+  const generatedKey = config.apiKeySha256 === undefined && records.length === 0 ? generateKey() : undefined;
+  const adminKeySha256 = config.apiKeySha256 ?? (generatedKey === undefined ? undefined : hashKey(generatedKey));
+  const keys = createKeyRegistry({ keysFile: config.keysFile, adminKeySha256, log });
+  const envKey = config.apiKeySha256 !== undefined ? ' + AUDITOR_API_KEY' : generatedKey !== undefined ? ' + a generated admin key' : '';
+  const hasAdminKey = adminKeySha256 !== undefined || records.some((record) => record.scope === 'admin');
   return { keys, source: `${records.length} from ${config.keysFile}${envKey}`, generatedKey, hasAdminKey };
 }
 
@@ -71,9 +71,13 @@ the environment or .env: PORT, HOST, AUDITOR_DB, AUDITOR_KEYS_FILE, AUDITOR_API_
   options: {},
   failStatus: 1,
 });
+// config holds AUDITOR_API_KEY as its digest only; gone from the environment too, no later code
+// can read the key in plain text again.
+delete process.env.AUDITOR_API_KEY;
 const log = createJsonLogger(undefined, config.logLevel);
 process.on('exit', () => log.flush());
-const { keys, source: keySource, generatedKey, hasAdminKey } = openKeys(config);
+// The generated key, in plain text only until it is printed; then the process keeps its digest alone.
+let { keys, source: keySource, generatedKey, hasAdminKey } = openKeys(config);
 const metrics = createMetrics({
   databaseBytes: () => store.sizeBytes(),
   responseMemory: () => responseMemory.reserved(),
@@ -111,6 +115,7 @@ server.listen(config.port, config.host, () => {
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   if (generatedKey !== undefined) announceGeneratedKey(generatedKey, config.host, port);
+  generatedKey = undefined;
   log.info({
     msg: 'listening', host: config.host, port, database: describeDatabase(config.database), keys: keySource,
     ...(hasAdminKey ? {} : { warning: noAdminKeyWarning(config) }),

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { hashKey } from '../src/auth/keys-file.js';
 import { ConfigError, describeDatabase, loadConfig } from '../src/config.js';
 
 describe('loadConfig', () => {
@@ -7,7 +8,7 @@ describe('loadConfig', () => {
     assert.deepEqual(loadConfig({}), {
       port: 8080,
       host: '127.0.0.1',
-      apiKey: undefined,
+      apiKeySha256: undefined,
       database: { kind: 'sqlite', path: 'data/auditor.db' },
       allowNewDatabase: false,
       keysFile: 'data/keys.json',
@@ -43,7 +44,7 @@ describe('loadConfig', () => {
         AUDITOR_LOG_LEVEL: 'warn',
       }),
       {
-        port: 9000, host: '0.0.0.0', apiKey: 'k'.repeat(32), database: { kind: 'sqlite', path: '/var/lib/auditor/events.db' },
+        port: 9000, host: '0.0.0.0', apiKeySha256: hashKey('k'.repeat(32)), database: { kind: 'sqlite', path: '/var/lib/auditor/events.db' },
         allowNewDatabase: true, keysFile: '/etc/auditor/keys.json', maxBodyBytes: 2048, responseMemoryBytes: 16777216, requestMemoryBytes: 8388608, chainSecret: 's'.repeat(64),
         rateLimit: { ratePerSecond: 100, burst: 200 }, failedAuthLimit: { ratePerSecond: 0.5, burst: 3 },
         trustedProxies: [{ network: '10.0.0.0', prefix: 8, family: 'ipv4' }, { network: '::1', prefix: 128, family: 'ipv6' }],

@@ -1,14 +1,14 @@
 import { statSync, unwatchFile, watchFile } from 'node:fs';
 import type { Logger } from '../ops/logger.js';
-import { ENV_KEY_NAME, hashKey, readKeysFile, type Scope } from './keys-file.js';
+import { ENV_KEY_NAME, readKeysFile, type KeyDigest, type Scope } from './keys-file.js';
 import { createRateLimiter } from './rate-limiter.js';
 
 /** Who is calling: the name of their key and what it may do. */
 export type Caller = { keyName: string; scope: Scope };
 
 export type KeyRegistry = {
-  /** The caller a presented key belongs to, if any. */
-  find(presentedKey: string): Caller | undefined;
+  /** The caller whose key has this digest, if any. */
+  find(digest: KeyDigest): Caller | undefined;
   /** How many keys are known now. */
   size(): number;
   close(): void;
@@ -22,9 +22,11 @@ export type KeyRegistry = {
 export const LOOK_BUDGET = { ratePerSecond: 500, burst: 50 } as const;
 
 /**
- * The keys the service accepts: those in the keys file, plus `adminKey` (AUDITOR_API_KEY) as an
- * admin key. Keys are known only by their SHA-256, looked up by the digest of the presented key
- * (a timing difference can only tell about digests, which an attacker cannot choose).
+ * The keys the service accepts: those in the keys file, plus the key whose digest is
+ * `adminKeySha256` (AUDITOR_API_KEY, hashed where it is read) as an admin key. The registry is
+ * given digests and looks up digests, never a key in plain text: it holds nothing a memory dump
+ * could give away, and it cannot compare a key with `===` (a timing difference can only tell about
+ * digests, which an attacker cannot choose).
  * A key created by `npm run keys` works at once: an unknown key makes the registry stat the file
  * and reload it if it changed, before answering. A revoked key is still known, so revocations are
  * found by polling the file every `pollMs`. A reload swaps the whole table at once, so no request
@@ -32,19 +34,19 @@ export const LOOK_BUDGET = { ratePerSecond: 500, burst: 50 } as const;
  */
 export function createKeyRegistry(options: {
   keysFile?: string | undefined;
-  adminKey?: string | undefined;
+  adminKeySha256?: KeyDigest | undefined;
   log: Logger;
   pollMs?: number;
   /** The clock of the budget of looks at the file (tests). */
   now?: () => number;
 }): KeyRegistry {
-  const { keysFile, adminKey, log } = options;
-  const load = (): Map<string, Caller> => {
-    const table = new Map<string, Caller>();
+  const { keysFile, adminKeySha256, log } = options;
+  const load = (): Map<KeyDigest, Caller> => {
+    const table = new Map<KeyDigest, Caller>();
     if (keysFile !== undefined) {
       for (const record of readKeysFile(keysFile)) table.set(record.sha256, { keyName: record.name, scope: record.scope });
     }
-    if (adminKey !== undefined) table.set(hashKey(adminKey), { keyName: ENV_KEY_NAME, scope: 'admin' });
+    if (adminKeySha256 !== undefined) table.set(adminKeySha256, { keyName: ENV_KEY_NAME, scope: 'admin' });
     return table;
   };
 
@@ -66,8 +68,7 @@ export function createKeyRegistry(options: {
 
   if (keysFile !== undefined) watchFile(keysFile, { interval: options.pollMs ?? 1000 }, reloadIfChanged);
   return {
-    find(presentedKey) {
-      const digest = hashKey(presentedKey);
+    find(digest) {
       const known = table.get(digest);
       if (known !== undefined || keysFile === undefined || !looks.take('file').allowed) return known;
       reloadIfChanged();

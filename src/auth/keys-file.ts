@@ -6,8 +6,15 @@ export const SCOPES = ['ingest', 'read', 'admin'] as const;
 /** ingest: POST only; read: GET only; admin: both, and the integrity endpoint. */
 export type Scope = (typeof SCOPES)[number];
 
+declare const DIGEST: unique symbol;
+/**
+ * A key's SHA-256, in hex: the only form in which the service holds a key. A distinct type, so
+ * that a key in plain text can be neither stored where a digest belongs nor looked up as one.
+ */
+export type KeyDigest = string & { readonly [DIGEST]: true };
+
 /** One key as the keys file keeps it: never the key itself, only its SHA-256. */
-export type KeyRecord = { name: string; scope: Scope; sha256: string; createdAt: string };
+export type KeyRecord = { name: string; scope: Scope; sha256: KeyDigest; createdAt: string };
 
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -24,8 +31,12 @@ export function generateKey(): string {
   return `adt_${randomBytes(32).toString('base64url')}`;
 }
 
-export function hashKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+export function hashKey(key: string): KeyDigest {
+  return createHash('sha256').update(key, 'utf8').digest('hex') as KeyDigest;
+}
+
+function isKeyDigest(value: unknown): value is KeyDigest {
+  return typeof value === 'string' && /^[0-9a-f]{64}$/.test(value);
 }
 
 /** The name events record when they were written with AUDITOR_API_KEY. */
@@ -79,7 +90,7 @@ export function readKeysFile(path: string, options: { allowReservedNames?: boole
     const { name, scope, sha256, created_at: createdAt } = entry;
     if (!isKeyName(name)) throw new Error(`${where} has a malformed name`);
     if (!isScope(scope)) throw new Error(`${where} ("${name}") has scope ${JSON.stringify(scope)}, not one of ${SCOPES.join(', ')}`);
-    if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`${where} ("${name}") has a malformed sha256`);
+    if (!isKeyDigest(sha256)) throw new Error(`${where} ("${name}") has a malformed sha256`);
     if (typeof createdAt !== 'string' || !isIsoInstant(createdAt)) throw new Error(`${where} ("${name}") has a malformed created_at`);
     if (names.has(name)) throw new Error(`${where}: the name "${name}" is used twice`);
     if (digests.has(sha256)) throw new Error(`${where} ("${name}") has the same key as an earlier one`);

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from '../http/http-error.js';
 import type { Caller, KeyRegistry } from './key-registry.js';
-import type { Scope } from './keys-file.js';
+import { hashKey, type Scope } from './keys-file.js';
 import type { RateLimiter } from './rate-limiter.js';
 
 export type GuardLimits = {
@@ -27,10 +27,11 @@ export function createScopeGuard(registry: KeyRegistry, limits: GuardLimits = {}
   const tooMany = (seconds: number, message: string): HttpError => new HttpError(429, message, { 'Retry-After': String(seconds) });
 
   return (request, needed, client) => {
-    // Node joins repeated X-API-Key headers with ", ", which then matches no key.
+    // Node joins repeated X-API-Key headers with ", ", which then matches no key. The registry
+    // knows digests only: the presented key is hashed here, and goes no further.
     const presented = request.headers['x-api-key'];
     const missing = presented === undefined || presented === '';
-    const caller = missing ? undefined : registry.find(String(presented));
+    const caller = missing ? undefined : registry.find(hashKey(String(presented)));
     if (caller === undefined) {
       const spent = failedAuth?.take(client);
       if (spent !== undefined && !spent.allowed) {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createKeyRegistry, LOOK_BUDGET } from '../../src/auth/key-registry.js';
 import { generateKey, hashKey, readKeysFile, writeKeysFile, type KeyRecord } from '../../src/auth/keys-file.js';
+import { silentLogger } from '../../src/ops/logger.js';
 import { captureLog, type CapturedLog } from '../helpers/capture-log.js';
 import { runFailingService } from '../helpers/service-process.js';
 import { errorMessage, startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
@@ -167,20 +168,37 @@ describe('createKeyRegistry', () => {
     const registry = createKeyRegistry({ keysFile: file, log: log.logger, pollMs: 3_600_000, now: () => clock });
     try {
       const first = generateKey();
-      assert.equal(registry.find(first), undefined);
+      assert.equal(registry.find(hashKey(first)), undefined);
       writeKeysFile(file, [record('first', 'read', first)]);
-      assert.deepEqual(registry.find(first), { keyName: 'first', scope: 'read' }, 'found at its very first use');
-      for (let i = 0; i < LOOK_BUDGET.burst; i++) assert.equal(registry.find(generateKey()), undefined);
+      assert.deepEqual(registry.find(hashKey(first)), { keyName: 'first', scope: 'read' }, 'found at its very first use');
+      for (let i = 0; i < LOOK_BUDGET.burst; i++) assert.equal(registry.find(hashKey(generateKey())), undefined);
       assert.equal(log.lines.filter((line) => line.msg === 'keys reloaded').length, 1, 'an unchanged file is not read again');
 
       const second = generateKey();
       writeKeysFile(file, [record('first', 'read', first), record('second', 'ingest', second)]);
-      assert.equal(registry.find(second), undefined, 'the budget of looks is spent: no look');
+      assert.equal(registry.find(hashKey(second)), undefined, 'the budget of looks is spent: no look');
       clock += 1000 / LOOK_BUDGET.ratePerSecond;
-      assert.deepEqual(registry.find(second), { keyName: 'second', scope: 'ingest' }, 'one look later');
+      assert.deepEqual(registry.find(hashKey(second)), { keyName: 'second', scope: 'ingest' }, 'one look later');
       assert.equal(log.lines.filter((line) => line.msg === 'keys reloaded').length, 2);
     } finally {
       registry.close();
+    }
+  });
+
+  it('is given digests and looks up digests: a key in plain text is refused by the compiler, and matches nothing', () => {
+    const admin = generateKey();
+    const registry = createKeyRegistry({ adminKeySha256: hashKey(admin), log: silentLogger });
+    // These lines must not compile: `npm run build` fails on a @ts-expect-error with no error.
+    // @ts-expect-error the admin key in plain text, where its digest belongs
+    const misconfigured = createKeyRegistry({ adminKeySha256: admin, log: silentLogger });
+    try {
+      assert.deepEqual(registry.find(hashKey(admin)), { keyName: 'AUDITOR_API_KEY', scope: 'admin' });
+      // @ts-expect-error a presented key looked up without hashing it
+      assert.equal(registry.find(admin), undefined);
+      assert.equal(misconfigured.find(hashKey(admin)), undefined);
+    } finally {
+      registry.close();
+      misconfigured.close();
     }
   });
 
@@ -193,9 +211,9 @@ describe('createKeyRegistry', () => {
     try {
       const spoofing = generateKey();
       writeKeysFile(file, [record('kept', 'ingest', kept), record('auditor_api_key', 'ingest', spoofing)]);
-      assert.equal(registry.find(spoofing), undefined);
-      assert.equal(registry.find(generateKey()), undefined);
-      assert.deepEqual(registry.find(kept), { keyName: 'kept', scope: 'ingest' });
+      assert.equal(registry.find(hashKey(spoofing)), undefined);
+      assert.equal(registry.find(hashKey(generateKey())), undefined);
+      assert.deepEqual(registry.find(hashKey(kept)), { keyName: 'kept', scope: 'ingest' });
       assert.deepEqual(log.lines.map(({ level, msg, file: named, error }) => ({ level, msg, file: named, error })), [{
         level: 'error',
         msg: 'keys file unreadable; keeping the previous keys',

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/app.js';
 import { createKeyRegistry } from '../../src/auth/key-registry.js';
+import { hashKey } from '../../src/auth/keys-file.js';
 import type { GuardLimits } from '../../src/auth/scope-guard.js';
 import type { ProxyRange } from '../../src/auth/trusted-proxies.js';
 import { createHttpServer, type ServerLimits } from '../../src/http/create-http-server.js';
@@ -55,7 +56,7 @@ export async function startTestServer(
     ...(options.metrics ? { onTransactionCommitted: options.metrics.batchCommitted } : {}),
   });
   const log = options.log ?? silentLogger;
-  const keys = createKeyRegistry({ adminKey: TEST_API_KEY, keysFile: options.keysFile, log, pollMs: 50 });
+  const keys = createKeyRegistry({ adminKeySha256: hashKey(TEST_API_KEY), keysFile: options.keysFile, log, pollMs: 50 });
   const app = createApp({
     store,
     keys,

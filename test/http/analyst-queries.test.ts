@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { StoredEvent } from '../../src/events/event.js';
+import { captureLog } from '../helpers/capture-log.js';
 import { fakeStore } from '../helpers/fake-store.js';
 import { errorMessage, startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
 
@@ -23,12 +24,20 @@ describe('analysts\' queries', () => {
     for (let i = 0; i < 30; i++) {
       const response = await server.post({ user_id: 'ana', event_type: i % 3 === 0 ? 'login' : 'view', data: { i, limit: i % 2 } });
       assert.equal(response.status, 201);
-      if (i % 10 === 9) await sleep(5); // spread the events over a few milliseconds
+      if (i % 10 === 9) await clockPasses(await lastTimestamp()); // three groups of ten, each in later milliseconds
     }
     all = (await getJson('user_id=ana')).events;
     assert.equal(all.length, 30);
   });
   after(() => server.close());
+
+  async function lastTimestamp(): Promise<number> {
+    return Date.parse((await getJson('user_id=ana&order=desc&limit=1')).events[0]!.timestamp);
+  }
+  /** Resolves once the clock shows a later millisecond than `ms`: a turn or two of the event loop. */
+  async function clockPasses(ms: number): Promise<void> {
+    while (Date.now() <= ms) await nextTurn();
+  }
 
   const ids = (events: ApiEvent[]) => events.map((e) => e.id);
 
@@ -241,10 +250,12 @@ describe('streaming', () => {
         const { done, value } = await reader.read();
         if (done) break;
         bytes += value.length;
-        await sleep(1); // slower than the server writes: it has to wait for the socket to drain
+        // Slower than the server writes, so that it has to wait for the socket to drain: the
+        // slowness is what is tested here, not a wait for something to happen.
+        await sleep(1);
       }
       assert.ok(bytes > 5_000_000);
-      await sleep(10);
+      await nextTurn(); // a warning is emitted on the next tick after its cause
       assert.deepEqual(warnings, []);
     } finally {
       process.off('warning', onWarning);
@@ -252,9 +263,10 @@ describe('streaming', () => {
     }
   });
 
-  it('stops reading the query when the client disconnects mid-stream', async () => {
+  it('stops reading the query when the client disconnects mid-stream', { timeout: 10_000 }, async () => {
     let chunksRead = 0;
-    let finished = false;
+    let stopped!: () => void;
+    const finished = new Promise<void>((resolve) => (stopped = resolve));
     const event = (i: number): StoredEvent => ({
       id: `0190a000-0000-7000-8000-${String(i).padStart(12, '0')}`, timestampMs: i, seq: i,
       userId: 'endless', eventType: 't', dataJson: `{"pad":"${'x'.repeat(200)}"}`,
@@ -268,23 +280,24 @@ describe('streaming', () => {
             await nextTurn();
           }
         } finally {
-          finished = true;
+          stopped();
         }
       },
     });
-    const server = await startTestServer({ store });
+    const log = captureLog();
+    const server = await startTestServer({ store, log: log.logger });
     try {
       const controller = new AbortController();
-      const response = await server.get('user_id=endless', {}, controller.signal);
+      const response = await server.get('user_id=endless', { 'X-Request-Id': 'endless' }, controller.signal);
       assert.equal(response.status, 200);
       const reader = response.body!.getReader();
       let received = 0;
       while (received < 200_000) received += (await reader.read()).value?.length ?? 0;
       controller.abort();
-      for (let i = 0; i < 100 && !finished; i++) await sleep(10);
-      assert.equal(finished, true, 'the query was stopped');
+      await finished; // the query was stopped (one that goes on reading fails the test at its timeout)
       const readAtStop = chunksRead;
-      await sleep(50);
+      const line = await log.requestLine('endless'); // written once the response has closed
+      assert.equal(line.aborted, true);
       assert.equal(chunksRead, readAtStop, 'no chunk is read after the stop');
       assert.ok(chunksRead < 200, `read ${chunksRead} chunks for a client that took ~10`);
     } finally {

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { verifyChain, type ChainRow } from '../../src/integrity/verify-chain.js';
-import { createTestDatabase } from '../helpers/test-database.js';
+import { StoreUnavailableError } from '../../src/store/store-unavailable.js';
+import { breakStore } from '../helpers/break-store.js';
+import { fakeStore } from '../helpers/fake-store.js';
+import { createTestDatabase, TEST_BACKEND } from '../helpers/test-database.js';
 import { errorMessage, startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
 
 describe('POST /events/batch', () => {
@@ -89,6 +92,43 @@ describe('POST /events/batch', () => {
     assert.equal(get.headers.get('allow'), 'POST');
     const anonymous = await fetch(`${server.url}/events/batch`, { method: 'POST', body: '[]' });
     assert.equal(anonymous.status, 401);
+  });
+});
+
+describe(`POST /events/batch when the store cannot write (${TEST_BACKEND})`, () => {
+  const NONE_RECORDED = { message: 'The events could not be stored and none was recorded; retry later' };
+  const postBatch = (server: TestServer, userId: string) =>
+    fetch(`${server.url}/events/batch`, {
+      method: 'POST',
+      headers: { 'X-API-Key': TEST_API_KEY, 'Content-Type': 'application/json' },
+      body: JSON.stringify([{ user_id: userId, event_type: 'a' }, { user_id: userId, event_type: 'b' }]),
+    });
+  async function assertNoneRecorded(response: Response): Promise<void> {
+    assert.equal(response.status, 503);
+    assert.equal(response.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.equal(response.headers.get('retry-after'), '1');
+    assert.deepEqual(await response.json(), NONE_RECORDED);
+  }
+
+  it('answers 503 with Retry-After, saying none was recorded, when the database refuses the write', async () => {
+    const server = await startTestServer();
+    try {
+      assert.equal((await postBatch(server, 'before')).status, 201);
+      await breakStore(server);
+      await assertNoneRecorded(await postBatch(server, 'refused'));
+      if (server.database.location.kind === 'postgres') assert.equal(await server.database.countEvents('refused'), 0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers 503 with Retry-After, saying none was recorded, when the store fails in a way it does not know', async () => {
+    const server = await startTestServer({ store: fakeStore({ appendAll: () => Promise.reject(new StoreUnavailableError('the store failed', { cause: new Error('a fault of the code'), recognised: false })) }) });
+    try {
+      await assertNoneRecorded(await postBatch(server, 'fault'));
+    } finally {
+      await server.close();
+    }
   });
 });
 

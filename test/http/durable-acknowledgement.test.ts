@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { NewEvent, StoredEvent } from '../../src/events/event.js';
 import type { EventStore } from '../../src/store/event-store.js';
 import { createGroupCommit, type CommitBatch } from '../../src/store/group-commit.js';
 import { StoreUnavailableError } from '../../src/store/store-unavailable.js';
+import { captureLog } from '../helpers/capture-log.js';
 import { fakeStore } from '../helpers/fake-store.js';
 import { errorMessage, startTestServer } from '../helpers/test-server.js';
 
@@ -25,9 +25,14 @@ describe('acknowledgement follows the commit', () => {
   it('sends no 201 before the batch holding the event has committed', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const committing = new Promise<void>((resolve) => (entered = resolve));
     const committed: NewEvent[] = [];
+    const log = captureLog();
     const server = await startTestServer({
+      log: log.logger,
       store: storeWithCommit(async (events) => {
+        entered();
         await gate;
         committed.push(...events);
         return events.map((event, i) => ({ ok: true, value: stored(event, i) }));
@@ -35,17 +40,24 @@ describe('acknowledgement follows the commit', () => {
     });
     try {
       let answered = false;
-      const response = server.post({ user_id: 'u', event_type: 't' }).then((r) => {
+      const response = server.post({ user_id: 'u', event_type: 't' }, { 'X-Request-Id': 'held' }).then((r) => {
         answered = true;
         return r;
       });
-      await sleep(100);
+      await committing;
+      // A request sent after the commit began, and answered: an answer to the first sent before its
+      // commit ended would have been written, and logged, before this one was even read.
+      const later = await fetch(`${server.url}/healthz`, { headers: { 'X-Request-Id': 'after' } });
+      await log.requestLine('after');
+      assert.equal(later.status, 200);
       assert.equal(answered, false, 'answered before the commit');
+      assert.equal(log.lines.some((line) => line.request_id === 'held'), false, 'answered before the commit');
       assert.equal(committed.length, 0);
       release();
       assert.equal((await response).status, 201);
       assert.equal(committed.length, 1);
     } finally {
+      release(); // a failed assertion leaves the commit waiting, and close waits for it
       await server.close();
     }
   });

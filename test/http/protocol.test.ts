@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createJsonLogger } from '../../src/ops/logger.js';
+import { captureLog, type CapturedLog } from '../helpers/capture-log.js';
 import { parseRawResponse, rawExchange } from '../helpers/raw-http.js';
 import { errorMessage, startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
 
 describe('authentication and protocol', () => {
   let server: TestServer;
-  const logLines: string[] = [];
+  let log: CapturedLog;
   before(async () => {
-    server = await startTestServer({ log: createJsonLogger((text) => logLines.push(...text.trimEnd().split('\n'))) });
+    log = captureLog();
+    server = await startTestServer({ log: log.logger });
   });
   after(() => server.close());
 
@@ -57,16 +59,19 @@ describe('authentication and protocol', () => {
   });
 
   it('logs one JSON line per request without the key, the query string or the body', async () => {
-    logLines.length = 0;
-    await server.post({ user_id: 'secret-user', event_type: 'secret-type', data: { secret: 'payload' } });
-    await server.get('user_id=secret-user');
-    await fetch(`${server.url}/events?user_id=x`, { headers: { 'X-API-Key': 'a-wrong-key-that-must-not-be-logged' } });
-    await new Promise((resolve) => setTimeout(resolve, 20)); // 'close' fires just after the response
-    assert.equal(logLines.length, 3);
-    const entries = logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    log.lines.length = 0;
+    const responses = [
+      await server.post({ user_id: 'secret-user', event_type: 'secret-type', data: { secret: 'payload' } }),
+      await server.get('user_id=secret-user'),
+      await fetch(`${server.url}/events?user_id=x`, { headers: { 'X-API-Key': 'a-wrong-key-that-must-not-be-logged' } }),
+    ];
+    // Each line is written when its response closes, just after the client has it.
+    for (const response of responses) await log.requestLine(response.headers.get('x-request-id')!);
+    const entries = log.lines;
+    assert.equal(entries.length, 3);
     assert.deepEqual(entries.map((e) => [e.method, e.path, e.status]), [['POST', '/events', 201], ['GET', '/events', 200], ['GET', '/events', 401]]);
     for (const entry of entries) assert.equal(typeof entry.duration_ms, 'number');
-    const all = logLines.join('');
+    const all = JSON.stringify(log.lines);
     for (const secret of [TEST_API_KEY, 'a-wrong-key', 'secret-user', 'secret-type', 'payload']) assert.ok(!all.includes(secret), secret);
   });
 });

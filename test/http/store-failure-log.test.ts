@@ -1,28 +1,13 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { StoreUnavailableError } from '../../src/store/store-unavailable.js';
+import { breakStore } from '../helpers/break-store.js';
 import { fakeStore } from '../helpers/fake-store.js';
 import { captureLog } from '../helpers/capture-log.js';
 import { TEST_BACKEND } from '../helpers/test-database.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { startTestServer } from '../helpers/test-server.js';
 
 const NOT_RECORDED = { message: 'The event could not be stored and was not recorded; retry later' };
-
-/** A condition the service recognises, made real: the SQLite file deleted, or a PostgreSQL disk that is full. */
-async function breakStore(server: TestServer): Promise<RegExp> {
-  const { location } = server.database;
-  if (location.kind === 'sqlite') {
-    rmSync(location.path);
-    rmSync(`${location.path}-wal`, { force: true });
-    return /^writes refused: the database file is lost \(.*auditor\.db(-wal)? was deleted\); nothing more can be recorded$/;
-  }
-  await server.database.execute(`
-    CREATE FUNCTION refuse_writes() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END $$;
-    CREATE TRIGGER refuse_event_writes BEFORE INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION refuse_writes()`);
-  return /^writes refused: could not extend file: No space left on device$/;
-}
 
 /** Asserts a whole 503 of a refused write. */
 async function assertNotRecorded(response: Response): Promise<void> {

@@ -71,23 +71,37 @@ describe('the tamper-evident chain and npm run verify', () => {
     assert.match(checked.stdout, /Checkpoint holds: all 20 events it covers are present and unchanged/);
   });
 
-  it('names an edited event', async () => {
-    const { path, db } = tamperableCopy(reference, 'edited');
-    db.prepare(`UPDATE events SET data = '{"session":0,"i":99}' WHERE id = ?`).run(ids[6]);
-    db.close();
-    const result = await verify(path);
-    assert.equal(result.code, 1);
-    assert.match(result.stdout, new RegExp(`BROKEN at event ${ids[6]} \\(number 7\\): its hash does not match`));
-  });
-
-  it('names an event whose recorded key was changed', async () => {
-    const { path, db } = tamperableCopy(reference, 'rekeyed');
-    db.prepare(`UPDATE events SET key_name = 'someone-else' WHERE id = ?`).run(ids[12]);
-    db.close();
-    const result = await verify(path);
-    assert.equal(result.code, 1);
-    assert.match(result.stdout, new RegExp(`BROKEN at event ${ids[12]} \\(number 13\\)`));
-  });
+  // Every field the chain covers, changed in turn: in an event amid the log, and in its last event,
+  // which no later link vouches for.
+  const tampering: ReadonlyArray<[string, string, (row: Record<string, unknown>) => unknown]> = [
+    ['its id is changed', 'id', () => '0190a000-0000-7000-8000-000000000000'],
+    ['its timestamp is changed', 'ts', (row) => Number(row.ts) + 1],
+    ['its user_id is changed', 'user_id', (row) => `${String(row.user_id)}x`],
+    ['its event_type is changed', 'event_type', () => 'rewritten'],
+    ['its data is changed', 'data', () => '{"session":0,"i":99}'],
+    ['the name of the key that wrote it is changed', 'key_name', () => 'someone-else'],
+    ['the name of the key that wrote it is removed', 'key_name', () => null],
+  ];
+  for (const [position, seq] of [['an event amid the log', 7], ['the last event of the log', 20]] as const) {
+    for (const [index, [what, column, rewrite]] of tampering.entries()) {
+      it(`names ${position} when ${what}, and exits 1`, async () => {
+        const { path, db } = tamperableCopy(reference, `tampered-${seq}-${index}`);
+        const row = db.prepare('SELECT * FROM events WHERE seq = ?').get(seq) as Record<string, unknown>;
+        const value = rewrite(row);
+        assert.notEqual(value, row[column]);
+        db.prepare(`UPDATE events SET ${column} = ? WHERE seq = ?`).run(value, seq);
+        db.close();
+        const result = await verify(path);
+        assert.equal(result.code, 1, result.stdout);
+        const id = column === 'id' ? value : ids[seq - 1];
+        assert.deepEqual(result.stdout.split('\n').slice(1), [
+          `BROKEN at event ${String(id)} (number ${seq}): its hash does not match: this event was altered, or an event before it was removed or moved.`,
+          'The log has been tampered with.',
+          '',
+        ]);
+      });
+    }
+  }
 
   it('names the event after a removed one', async () => {
     const { path, db } = tamperableCopy(reference, 'removed');

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { generateKey, hashKey, writeKeysFile, type Scope } from '../../src/auth/keys-file.js';
+import { createMetrics } from '../../src/ops/metrics.js';
+import { TEST_BACKEND } from '../helpers/test-database.js';
+import { startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
+
+/** A key of each scope, by the name it has in the keys file; AUDITOR_API_KEY is an admin key too. */
+const CALLERS: ReadonlyArray<{ name: string; scope: Scope; key: string }> = [
+  { name: 'billing', scope: 'ingest', key: generateKey() },
+  { name: 'analyst', scope: 'read', key: generateKey() },
+  { name: 'ops', scope: 'admin', key: generateKey() },
+  { name: 'AUDITOR_API_KEY', scope: 'admin', key: TEST_API_KEY },
+];
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+type Route = {
+  method: 'GET' | 'POST';
+  path: string;
+  needs: Scope | 'any';
+  /** Sends the request with `headers` (the key, or none). */
+  send(server: TestServer, headers: Record<string, string>): Promise<Response>;
+  /** Asserts the whole answer of an allowed request. */
+  allowed(response: Response): Promise<void>;
+};
+
+let storedId = '';
+const json = (server: TestServer, path: string, headers: Record<string, string>, body?: unknown): Promise<Response> =>
+  fetch(`${server.url}${path}`, body === undefined
+    ? { headers }
+    : { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
+async function assertJson(response: Response, status: number): Promise<unknown> {
+  assert.equal(response.status, status);
+  assert.equal(response.headers.get('content-type'), JSON_TYPE);
+  return response.json();
+}
+
+/** Every route that takes a key, with the scope openapi.yaml says it needs. */
+const ROUTES: readonly Route[] = [
+  {
+    method: 'POST', path: '/events', needs: 'ingest',
+    send: (server, headers) => json(server, '/events', headers, { user_id: 'scoped', event_type: 'posted' }),
+    async allowed(response) {
+      const body = (await assertJson(response, 201)) as { message: string; id: string };
+      assert.deepEqual(Object.keys(body), ['message', 'id']);
+      assert.equal(body.message, 'Event recorded');
+      assert.match(body.id, UUID);
+      assert.equal(response.headers.get('location'), `/events/${body.id}`);
+    },
+  },
+  {
+    method: 'POST', path: '/events/batch', needs: 'ingest',
+    send: (server, headers) => json(server, '/events/batch', headers, [{ user_id: 'scoped', event_type: 'batched' }]),
+    async allowed(response) {
+      const body = (await assertJson(response, 201)) as { message: string; ids: string[] };
+      assert.deepEqual(Object.keys(body), ['message', 'ids']);
+      assert.equal(body.message, '1 events recorded');
+      assert.equal(body.ids.length, 1);
+      assert.match(body.ids[0]!, UUID);
+    },
+  },
+  {
+    method: 'GET', path: '/events', needs: 'read',
+    send: (server, headers) => json(server, '/events?user_id=seen&event_type=seed', headers),
+    async allowed(response) {
+      const events = (await assertJson(response, 200)) as Array<Record<string, unknown>>;
+      assert.deepEqual(events.map((event) => [event.id, event.user_id, event.event_type, event.data]), [[storedId, 'seen', 'seed', { n: 1 }]]);
+    },
+  },
+  {
+    method: 'GET', path: '/events/{id}', needs: 'read',
+    send: (server, headers) => json(server, `/events/${storedId}`, headers),
+    async allowed(response) {
+      const event = (await assertJson(response, 200)) as Record<string, unknown>;
+      assert.deepEqual({ ...event, timestamp: typeof event.timestamp }, { id: storedId, timestamp: 'string', user_id: 'seen', event_type: 'seed', data: { n: 1 } });
+    },
+  },
+  {
+    method: 'GET', path: '/integrity', needs: 'admin',
+    send: (server, headers) => json(server, '/integrity', headers),
+    async allowed(response) {
+      const checkpoint = (await assertJson(response, 200)) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(checkpoint), ['event_count', 'last_id', 'head_hash', 'created_at', 'signature']);
+      assert.match(String(checkpoint.signature), /^[0-9a-f]{64}$/);
+    },
+  },
+  {
+    method: 'GET', path: '/metrics', needs: 'admin',
+    send: (server, headers) => json(server, '/metrics', headers),
+    async allowed(response) {
+      assert.equal(response.status, 200);
+      assert.match(response.headers.get('content-type')!, /^text\/plain; version=0\.0\.4/);
+      assert.match(await response.text(), /^# HELP auditor_http_requests_total /m);
+    },
+  },
+  {
+    method: 'GET', path: '/openapi.json', needs: 'any',
+    send: (server, headers) => json(server, '/openapi.json', headers),
+    async allowed(response) {
+      const document = (await assertJson(response, 200)) as { openapi: string };
+      assert.match(document.openapi, /^3\./);
+    },
+  },
+];
+
+const mayCall = (scope: Scope, needs: Route['needs']): boolean => needs === 'any' || scope === 'admin' || scope === needs;
+
+describe(`every route that takes a key, with every key (${TEST_BACKEND})`, () => {
+  let dir: string;
+  let server: TestServer;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'auditor-scope-table-'));
+    const keysFile = join(dir, 'keys.json');
+    writeKeysFile(keysFile, CALLERS.filter((caller) => caller.key !== TEST_API_KEY)
+      .map(({ name, scope, key }) => ({ name, scope, sha256: hashKey(key), createdAt: new Date().toISOString() })));
+    server = await startTestServer({ keysFile, metrics: createMetrics() });
+    const seeded = await server.post({ user_id: 'seen', event_type: 'seed', data: { n: 1 } });
+    assert.equal(seeded.status, 201);
+    storedId = ((await seeded.json()) as { id: string }).id;
+  });
+  after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('covers every operation of openapi.yaml that needs a key, with the scope its summary names', () => {
+    type Operation = { summary: string; security?: unknown[] };
+    const document = parse(readFileSync(new URL('../../../openapi.yaml', import.meta.url), 'utf8')) as { paths: Record<string, Record<string, Operation>> };
+    const documented = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.entries(operations).filter(([, operation]) => operation.security?.length !== 0).map(([method, operation]) => {
+        const scope = /\(scope (ingest|read|admin)\b/.exec(operation.summary)?.[1] ?? (/\(any valid key\)/.test(operation.summary) ? 'any' : '?');
+        return `${method.toUpperCase()} ${path} ${scope}`;
+      }));
+    assert.deepEqual(ROUTES.map((route) => `${route.method} ${route.path} ${route.needs}`).sort(), documented.sort());
+  });
+
+  for (const route of ROUTES) {
+    const what = `${route.method} ${route.path}`;
+    for (const caller of CALLERS) {
+      if (mayCall(caller.scope, route.needs)) {
+        it(`${what} serves the ${caller.scope} key "${caller.name}"`, async () => {
+          await route.allowed(await route.send(server, { 'X-API-Key': caller.key }));
+        });
+      } else {
+        it(`${what} refuses the ${caller.scope} key "${caller.name}" with 403, naming its scope and the one needed, and records nothing`, async () => {
+          const before = await server.database.countEvents();
+          const response = await route.send(server, { 'X-API-Key': caller.key });
+          assert.deepEqual(await assertJson(response, 403), { message: `The key "${caller.name}" has scope ${caller.scope}; this needs ${route.needs}` });
+          assert.equal(await server.database.countEvents(), before);
+        });
+      }
+    }
+    it(`${what} refuses a request without a key, or with an unknown one, with 401, and records nothing`, async () => {
+      const before = await server.database.countEvents();
+      assert.deepEqual(await assertJson(await route.send(server, {}), 401), { message: 'Missing X-API-Key header' });
+      assert.deepEqual(await assertJson(await route.send(server, { 'X-API-Key': generateKey() }), 401), { message: 'Invalid API key' });
+      assert.equal(await server.database.countEvents(), before);
+    });
+  }
+});
