@@ -41,7 +41,7 @@ if (options.help === true) {
                         [--load wrk|autocannon] [--out bench/results/latest.json]
                         [--db postgres [--postgres-url postgres://…]]
 Measures the service against bare node:http baselines in the same run, on a preloaded database
-(see the README, Benchmarks).
+(see bench/README.md).
 `);
   process.exit(0);
 }
