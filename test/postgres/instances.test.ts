@@ -10,6 +10,8 @@ import { createTestDatabase, TEST_CHAIN_SECRET, type TestDatabase } from '../hel
 
 const KEY = 'instances-test-key-0123456789';
 const VERIFY_CLI = fileURLToPath(new URL('../../src/cli/verify.js', import.meta.url));
+/** NODE_OPTIONS for a service whose clock runs an hour behind the other's. */
+const CLOCK_BEHIND = `--import=${new URL('../helpers/clock-behind.js', import.meta.url).href}`;
 
 type Answer = { status: number; id?: string };
 
@@ -41,7 +43,7 @@ function verify(database: TestDatabase, args: string[] = []): Promise<{ code: nu
   });
 }
 
-describe('several instances on one PostgreSQL database', () => {
+describe('several instances on one PostgreSQL database, one with its clock an hour behind', () => {
   let database: TestDatabase;
   let first: ServiceProcess;
   let second: ServiceProcess;
@@ -53,8 +55,12 @@ describe('several instances on one PostgreSQL database', () => {
 
   before(async () => {
     database = await createTestDatabase('postgres');
-    // Started together: both run the schema migration at once, and take turns.
-    [first, second] = await Promise.all([startService(env()), startService(env())]);
+    // Started together: both run the schema migration at once, and take turns. The first one's
+    // clock is an hour behind: its events must still be stamped, and get ids, after the newest.
+    [first, second] = await Promise.all([startService({ ...env(), NODE_OPTIONS: CLOCK_BEHIND }), startService(env())]);
+    const listeningAt = (service: ServiceProcess): number =>
+      Date.parse((JSON.parse(service.stdout().split('\n').find((l) => l.includes('"msg":"listening"'))!) as { time: string }).time);
+    assert.ok(listeningAt(second) - listeningAt(first) > 59 * 60 * 1000, 'the first instance\'s clock is an hour behind');
   });
   after(async () => {
     for (const service of [first, second]) {
@@ -84,8 +90,13 @@ describe('several instances on one PostgreSQL database', () => {
     assert.equal(fromFirst.length, 400);
     assert.deepEqual(new Set(fromFirst.map((event) => event.id)), new Set(answers.map((answer) => answer.id)));
     assert.equal(new Set(fromFirst.map((event) => (event.data as { i: number }).i)).size, 400, 'each event once');
-    const times = fromFirst.map((event) => event.timestamp);
-    assert.deepEqual(times, [...times].sort(), 'in time order');
+    // The answer is in (timestamp, seq) order. A timestamp never runs behind the newest event's,
+    // whatever the instance's clock says, so that is also the order of the commits (seq); and ids
+    // follow the head whichever instance wrote it, so they sort in that order too.
+    const ids = fromFirst.map((event) => event.id);
+    assert.deepEqual(ids, [...ids].sort(), 'ids in the order of the answer');
+    const bySeq = (await database.chainRows()).filter((row) => row.userId === 'shared').map((row) => row.id);
+    assert.deepEqual(ids, bySeq, 'the answer in commit (seq) order');
   });
 
   it('stores one event for racing retries through both instances with one Idempotency-Key', async () => {
@@ -119,15 +130,48 @@ describe('several instances on one PostgreSQL database', () => {
     }
   });
 
-  it('loses no acknowledged event when one instance is killed (-9) under load', async () => {
-    const writes = Array.from({ length: 300 }, (_, i) => post(i % 2 === 0 ? first.url : second.url, { user_id: 'crash', event_type: 't', data: { i } }));
-    setTimeout(() => first.child.kill('SIGKILL'), 20);
-    const answers = await Promise.all(writes);
+  it('loses no acknowledged event when one instance is killed (-9) while writes to it are in flight, and stores none twice', async (t) => {
+    const CLIENTS = 8; // per instance
+    const KILL_AT = 100; // 201s from the first instance; every one of its clients is busy by then
+    const acknowledged = new Map<number, string>(); // i → id, for every 201 from either instance
+    const refusedBySecond: Answer[] = [];
+    let sent = 0;
+    const cutOff = new Set<number>(); // i of every request to the first instance that got no 201
+    let outstanding = 0; // requests to the first instance, sent and not answered
+    let outstandingAtKill = 0;
+    let fromFirst = 0;
+    let killed = false;
+    const client = (service: ServiceProcess) => async (): Promise<void> => {
+      // Bounded, whatever happens: a client stops at the kill or after 200 requests.
+      for (let n = 0; n < 200 && !killed; n++) {
+        const i = sent++;
+        if (service === first) outstanding++;
+        const answer = await post(service.url, { user_id: 'crash', event_type: 't', data: { i } });
+        if (service === first) outstanding--;
+        if (answer.status === 201) acknowledged.set(i, answer.id!);
+        else if (service === first) cutOff.add(i);
+        else refusedBySecond.push(answer);
+        if (service === first && answer.status === 201 && ++fromFirst === KILL_AT && !killed) {
+          killed = true;
+          outstandingAtKill = outstanding;
+          first.child.kill('SIGKILL');
+        }
+      }
+    };
+    await Promise.all([...Array.from({ length: CLIENTS }, client(first)), ...Array.from({ length: CLIENTS }, client(second))]);
     assert.equal(await first.exited, 'SIGKILL');
-    const acknowledged = answers.filter((answer) => answer.status === 201).map((answer) => answer.id);
-    assert.ok(acknowledged.length >= 150, `the surviving instance acknowledged its half (${acknowledged.length})`);
-    const stored = new Set((await allEvents(second.url, 'crash')).map((event) => event.id));
-    for (const id of acknowledged) assert.ok(stored.has(id!), `acknowledged event ${id} is stored`);
+    assert.ok(outstandingAtKill > 0, 'the kill landed while requests to the first instance were in flight');
+    assert.deepEqual(refusedBySecond, [], 'the surviving instance answered every request 201');
+
+    const events = (await allEvents(second.url, 'crash')) as Array<{ id: string; data: { i: number } }>;
+    const stored = new Map(events.map((event) => [event.data.i, event.id]));
+    assert.equal(stored.size, events.length, 'an event was stored twice');
+    for (const [i, id] of acknowledged) assert.equal(stored.get(i), id, `the acknowledged event ${i} (${id}) was lost`);
+    // Beyond those: only events sent to the first instance and cut off (committed as it died).
+    const extra = [...stored.keys()].filter((i) => !acknowledged.has(i));
+    assert.deepEqual(extra.filter((i) => !cutOff.has(i)), [], 'stored events that were neither acknowledged nor cut off');
+    t.diagnostic(`${outstandingAtKill} requests to the first instance in flight at the kill; ${acknowledged.size} acknowledged, ` +
+      `${cutOff.size} cut off, ${extra.length} of those committed all the same`);
     const result = await verify(database);
     assert.equal(result.code, 0, result.stdout);
   });
