@@ -44,7 +44,8 @@ export function createMetrics(
   });
   const batches = new client.Histogram({
     name: 'auditor_commit_batch_events',
-    help: 'Events written per committed transaction (the SQLite writer commits every commit batch waiting for it in one)',
+    // The name predates the distinction between a commit batch and a transaction; dashboards query it.
+    help: 'Events written per committed database transaction, one observation per transaction (an idempotent replay writes none; the SQLite writer commits every commit batch waiting for it in one transaction)',
     buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 4000],
     registers: [registry],
   });

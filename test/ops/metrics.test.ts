@@ -11,7 +11,7 @@ import { parseRawResponse, rawExchange } from '../helpers/raw-http.js';
 import { captureLog } from '../helpers/capture-log.js';
 import { startTestServer, TEST_API_KEY } from '../helpers/test-server.js';
 
-type Family = { name: string; type: string; metrics: Array<{ labels?: Record<string, string>; value?: string; count?: string; buckets?: Record<string, string> }> };
+type Family = { name: string; type: string; metrics: Array<{ labels?: Record<string, string>; value?: string; count?: string; sum?: string; buckets?: Record<string, string> }> };
 const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => Family[];
 
 describe('GET /metrics', () => {
@@ -26,11 +26,18 @@ describe('GET /metrics', () => {
     const metrics = createMetrics();
     const instrumented = await startTestServer({ keysFile, metrics });
     try {
-      for (let i = 0; i < 3; i++) assert.equal((await instrumented.post({ user_id: 'm', event_type: 't' })).status, 201);
+      // One after the other, so each POST is a transaction of its own: 1, 1, 1 and 2 events.
+      const keyed = await instrumented.post({ user_id: 'm', event_type: 't' }, { 'Idempotency-Key': 'metrics-replay' });
+      assert.equal(keyed.status, 201);
+      for (let i = 0; i < 2; i++) assert.equal((await instrumented.post({ user_id: 'm', event_type: 't' })).status, 201);
       assert.equal((await fetch(`${instrumented.url}/events/batch`, {
         method: 'POST', headers: { 'X-API-Key': TEST_API_KEY, 'Content-Type': 'application/json' },
         body: '[{"user_id":"m","event_type":"a"},{"user_id":"m","event_type":"b"}]',
       })).status, 201);
+      // A retry is answered from its key's record and writes nothing.
+      const replayed = await instrumented.post({ user_id: 'm', event_type: 't' }, { 'Idempotency-Key': 'metrics-replay' });
+      assert.deepEqual([replayed.status, replayed.headers.get('idempotent-replayed')], [201, 'true']);
+      assert.equal(((await replayed.json()) as { id: string }).id, ((await keyed.json()) as { id: string }).id);
       assert.equal((await instrumented.get('user_id=m')).status, 200);
       assert.equal((await instrumented.get('')).status, 400);
 
@@ -46,7 +53,7 @@ describe('GET /metrics', () => {
       assert.equal(requests.type, 'COUNTER');
       const count = (route: string, method: string, status: string) =>
         Number(requests.metrics.find((m) => m.labels?.route === route && m.labels.method === method && m.labels.status === status)?.value ?? 0);
-      assert.equal(count('/events', 'POST', '201'), 3);
+      assert.equal(count('/events', 'POST', '201'), 4);
       assert.equal(count('/events/batch', 'POST', '201'), 1);
       assert.equal(count('/events', 'GET', '200'), 1);
       assert.equal(count('/events', 'GET', '400'), 1);
@@ -54,10 +61,12 @@ describe('GET /metrics', () => {
 
       assert.equal(families.get('auditor_http_request_duration_seconds')!.type, 'HISTOGRAM');
       // The parser flattens labelled histograms, so their counts are read from the text itself.
-      assert.match(text, /^auditor_http_request_duration_seconds_count\{route="\/events",method="POST"\} 3$/m);
+      assert.match(text, /^auditor_http_request_duration_seconds_count\{route="\/events",method="POST"\} 4$/m);
       assert.equal(families.get('auditor_events_ingested_total')!.metrics[0]!.value, '5');
-      const batches = families.get('auditor_commit_batch_events')!;
-      assert.ok(Number(batches.metrics[0]!.count) >= 2, 'one observation per committed batch');
+      const transactions = families.get('auditor_commit_batch_events')!;
+      assert.equal(transactions.type, 'HISTOGRAM');
+      assert.deepEqual([transactions.metrics[0]!.count, transactions.metrics[0]!.sum], ['4', '5'],
+        'one observation per committed transaction, of the events it wrote: the replay wrote none');
       assert.ok(families.has('process_cpu_user_seconds_total') && families.has('nodejs_eventloop_lag_seconds'));
     } finally {
       await instrumented.close();
