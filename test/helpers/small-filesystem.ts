@@ -15,7 +15,7 @@ export type SmallFilesystem = {
 
 /**
  * A tmpfs of `kib` KiB mounted on a new folder; or, where mounting is not permitted (it takes
- * root, or CAP_SYS_ADMIN), the reason, for the test to skip with.
+ * root, or CAP_SYS_ADMIN), the reason, for the test to skip with (skipWithoutRoot).
  */
 export function mountSmallFilesystem(kib: number): SmallFilesystem | string {
   const dir = mkdtempSync(join(tmpdir(), 'auditor-small-fs-'));

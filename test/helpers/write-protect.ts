@@ -5,7 +5,7 @@ import { chmodSync, closeSync, openSync } from 'node:fs';
  * Makes the file at `path` one that no process of this user can open for writing, honestly even
  * as root (whom a mode of 0444 does not stop): `chattr +i` as root (immutable, refused to root
  * too), `chmod 0444` otherwise. Checked by trying. Returns how to undo it, or why it could not be
- * done here (a file system without immutable files), for the test to skip with.
+ * done here (a file system without immutable files), for the test to skip with (skipWithoutRoot).
  */
 export function writeProtect(path: string): { undo(): void } | string {
   const root = process.getuid?.() === 0;

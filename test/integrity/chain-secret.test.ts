@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chainSecretPath, findChainSecret, resolveChainSecret } from '../../src/integrity/chain-secret.js';
 import { openSqliteEventStore } from '../../src/store/sqlite/sqlite-event-store.js';
+import { skipWithoutRoot } from '../helpers/root-only.js';
 import { mountSmallFilesystem } from '../helpers/small-filesystem.js';
 
 const VERIFY = fileURLToPath(new URL('../../src/cli/verify.js', import.meta.url));
@@ -46,7 +47,7 @@ describe('the chain secret file', () => {
 
   it('generates a new secret whole or not at all: on a full disk no chain.secret is left behind', (t) => {
     const fs = mountSmallFilesystem(64);
-    if (typeof fs === 'string') return t.skip(fs);
+    if (typeof fs === 'string') return skipWithoutRoot(t, fs);
     t.after(() => fs.unmount());
     const db = join(fs.dir, 'auditor.db');
     fs.fill();

@@ -8,6 +8,7 @@ import { openPostgresEventStore } from '../../src/store/postgres/postgres-event-
 import { createTestDatabase, postgresTestUrl, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
 import { mountSmallFilesystem, type SmallFilesystem } from '../helpers/small-filesystem.js';
 import { readyzBecomes, relayPostgres } from '../helpers/relayed-postgres.js';
+import { skipWithoutRoot } from '../helpers/root-only.js';
 import type { TcpProxy } from '../helpers/tcp-proxy.js';
 import { errorMessage, startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
 
@@ -134,7 +135,7 @@ describe('readiness on PostgreSQL when writes fail but the database answers', ()
 
   it('answers /readyz 503 while the events table\'s tablespace is full, though other tables take writes, and 200 once it has room', async (t) => {
     const full = await fullTablespace();
-    if (typeof full === 'string') return t.skip(full);
+    if (typeof full === 'string') return skipWithoutRoot(t, full);
     t.after(full.remove);
     const server = await startTestServer();
     try {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { skipWithoutRoot } from '../helpers/root-only.js';
 import { runFailingService, startService, type ServiceProcess } from '../helpers/service-process.js';
 import { mountSmallFilesystem } from '../helpers/small-filesystem.js';
 import { writeProtect } from '../helpers/write-protect.js';
@@ -261,7 +262,7 @@ describe('the database file under a hostile environment', () => {
     const env = { AUDITOR_API_KEY: KEY, AUDITOR_DB: path };
     await stop(await startService(env)); // a database the service made, then write-protected
     const protection = writeProtect(path);
-    if (typeof protection === 'string') return t.skip(protection);
+    if (typeof protection === 'string') return skipWithoutRoot(t, protection);
     try {
       const refused = await runFailingService(env);
       assert.equal(refused.code, 1);
@@ -275,7 +276,7 @@ describe('the database file under a hostile environment', () => {
 
   it('answers /readyz 503 while the disk is full, and 200 again by itself once there is room', async (t) => {
     const fs = mountSmallFilesystem(1024);
-    if (typeof fs === 'string') return t.skip(fs);
+    if (typeof fs === 'string') return skipWithoutRoot(t, fs);
     t.after(() => fs.unmount());
     const service = await startService({ AUDITOR_API_KEY: KEY, AUDITOR_DB: join(fs.dir, 'auditor.db') });
     try {

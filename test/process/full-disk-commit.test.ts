@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { skipWithoutRoot } from '../helpers/root-only.js';
 import { startService, type ServiceProcess } from '../helpers/service-process.js';
 import { mountSmallFilesystem } from '../helpers/small-filesystem.js';
 
@@ -35,7 +36,7 @@ async function eventTypes(service: ServiceProcess): Promise<string[]> {
 describe('the SQLite writer when its COMMIT fails (a full disk)', () => {
   it('answers 503, never 201, to a batch and to a single event, records neither, and records again once there is room', async (t) => {
     const fs = mountSmallFilesystem(1024);
-    if (typeof fs === 'string') return t.skip(fs);
+    if (typeof fs === 'string') return skipWithoutRoot(t, fs);
     t.after(() => fs.unmount());
     const env = { AUDITOR_API_KEY: KEY, AUDITOR_DB: join(fs.dir, 'auditor.db') };
     let service = await startService(env);
