@@ -17,6 +17,7 @@ export function createPostEventBatchRoute(store: EventStore, bodies: BodyLimits,
       body.release();
     }
     countIngested?.(stored.length);
-    return { status: 201, body: { message: `${stored.length} events recorded`, ids: stored.map((event) => event.id) } };
+    const message = stored.length === 1 ? '1 event recorded' : `${stored.length} events recorded`;
+    return { status: 201, body: { message, ids: stored.map((event) => event.id) } };
   };
 }

@@ -61,7 +61,7 @@ const ROUTES: readonly Route[] = [
     async allowed(response) {
       const body = (await assertJson(response, 201)) as { message: string; ids: string[] };
       assert.deepEqual(Object.keys(body), ['message', 'ids']);
-      assert.equal(body.message, '1 events recorded');
+      assert.equal(body.message, '1 event recorded');
       assert.equal(body.ids.length, 1);
       assert.match(body.ids[0]!, UUID);
     },

@@ -35,6 +35,16 @@ describe('POST /events/batch', () => {
     assert.ok(text.includes('"data":{"n":1.50}') && text.includes('"data":{"big":12345678901234567890}'));
   });
 
+  it('says "1 event recorded" for a batch of one', async () => {
+    const response = await postBatch([{ user_id: 'batch-one', event_type: 'a' }]);
+    assert.equal(response.status, 201);
+    assert.equal(response.headers.get('content-type'), 'application/json; charset=utf-8');
+    const answer = (await response.json()) as { message: string; ids: string[] };
+    const stored = (await (await server.get('user_id=batch-one')).json()) as Array<{ id: string }>;
+    assert.deepEqual(answer, { message: '1 event recorded', ids: stored.map((event) => event.id) });
+    assert.equal(stored.length, 1);
+  });
+
   it('refuses the whole batch when any event is bad, naming each by index and field', async () => {
     const response = await postBatch([
       { user_id: 'batch-2', event_type: 'ok' },
