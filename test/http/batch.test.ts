@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { verifyChain, type ChainRow } from '../../src/integrity/verify-chain.js';
 import { StoreUnavailableError } from '../../src/store/store-unavailable.js';
 import { breakStore } from '../helpers/break-store.js';
 import { fakeStore } from '../helpers/fake-store.js';
-import { createTestDatabase, TEST_BACKEND } from '../helpers/test-database.js';
+import { TEST_BACKEND } from '../helpers/test-database.js';
 import { errorMessage, startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
 
 describe('POST /events/batch', () => {
@@ -138,40 +137,6 @@ describe(`POST /events/batch when the store cannot write (${TEST_BACKEND})`, () 
       await assertNoneRecorded(await postBatch(server, 'fault'));
     } finally {
       await server.close();
-    }
-  });
-});
-
-describe('appendAll', () => {
-  it('stores a group whole or not at all, and keeps the chain intact either way', async () => {
-    const database = await createTestDatabase();
-    const store = await database.openStore({ chainSecret: 'group-test-secret-0123456789abcdef' });
-    try {
-      const results = await Promise.allSettled([
-        store.append({ userId: 'g', eventType: 'single', dataJson: '{}' }),
-        store.appendAll([
-          { userId: 'g', eventType: 'group-a', dataJson: '{}' },
-          { userId: 'g', eventType: 'group-b', dataJson: '{not json' }, // the database refuses it (json_valid, or json)
-          { userId: 'g', eventType: 'group-c', dataJson: '{}' },
-        ]),
-        store.appendAll([
-          { userId: 'g', eventType: 'whole-a', dataJson: '{}' },
-          { userId: 'g', eventType: 'whole-b', dataJson: '{}' },
-        ]),
-      ]);
-      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
-      await store.append({ userId: 'g', eventType: 'after', dataJson: '{}' });
-    } finally {
-      await store.close();
-    }
-    try {
-      const rows: ChainRow[] = await database.chainRows();
-      assert.deepEqual(rows.map((row) => row.eventType), ['single', 'whole-a', 'whole-b', 'after']);
-      const verdict = await verifyChain(rows, Buffer.from('group-test-secret-0123456789abcdef'));
-      assert.equal(verdict.ok, true, JSON.stringify(verdict.broken));
-      assert.equal(verdict.chained, 4);
-    } finally {
-      await database.drop();
     }
   });
 });
