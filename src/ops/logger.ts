@@ -11,7 +11,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
  * JSON lines through pino: `{"level":"info","time":"<ISO 8601>","msg":…,…}`. To stdout by default,
- * written asynchronously (a synchronous write per request measured a quarter of the ingest path's
+ * written asynchronously (a synchronous write per request was a large share of the ingest path's
  * time); `flush` writes what is pending (main.ts calls it on exit). Given `write`, every line goes
  * there at once (tests).
  */

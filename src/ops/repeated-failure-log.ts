@@ -5,11 +5,12 @@ export const REPEAT_INTERVAL_MS = 1000;
 
 /**
  * A log for a failure that repeats for every request while a condition lasts (a lost database
- * file, a full disk, a database that is down): one line per request, with its stack, took 5,495
- * stack traces in 4 s. Here each distinct `msg` is logged at once the first time, with
- * `requests: 1`; those that follow within a second are counted and logged as one line when the
- * second is over, with how many there were; a second without any ends the run, and the next one
- * is logged at once again. So at most one line a second per failure, and every request counted.
+ * file, a full disk, a database that is down): a line per request, with its stack, floods the
+ * log under load and buries everything else. Here each distinct `msg` is logged at once the first
+ * time, with `requests: 1`; those that follow within a second are counted and logged as one line
+ * when the second is over, with how many there were; a second without any ends the run, and the
+ * next one is logged at once again. So at most one line a second per failure, and every request
+ * counted.
  */
 export type RepeatedFailureLog = {
   failed(msg: string, fields?: Record<string, unknown>): void;
