@@ -21,6 +21,13 @@ const READY_TIMEOUT_MS = 1000;
 const PRUNE_FAILED = 'pruning expired idempotency keys failed; no answer changed, it is tried again later';
 
 /**
+ * A backend that answered a committed transaction with the wrong number of outcomes: a fault of
+ * ours, which no StoreUnavailableError may hide. Its events are committed, so it must not be
+ * answered "not recorded"; it is a 500, logged with its stack.
+ */
+class OutcomeCountError extends Error {}
+
+/**
  * The EventStore on a backend: the half that is the same whichever database sits below. Writes go
  * through group commit to the backend, which plans each commit with planCommit; reads go by
  * chunks; every failure of the backend becomes a StoreUnavailableError here, and nowhere else.
@@ -45,12 +52,15 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
     });
   };
 
-  const commit = readiness.track(async (submissions: readonly Submission[]): Promise<Array<BatchOutcome<StoredEvent[]>>> => {
-    const outcomes = await backend.commit(submissions);
-    if (outcomes.length !== submissions.length) throw new Error(`the backend answered ${outcomes.length} submissions of ${submissions.length}`);
+  // Readiness records what the backend's commit did, and only that.
+  const commitDurably = readiness.track((submissions: readonly Submission[]) => backend.commit(submissions));
+  const commit = async (submissions: readonly Submission[]): Promise<Array<BatchOutcome<StoredEvent[]>>> => {
+    const outcomes = await commitDurably(submissions);
+    // Committed and durable from here: nothing below may answer "not recorded".
+    if (outcomes.length !== submissions.length) throw new OutcomeCountError(`the backend answered ${outcomes.length} submissions of ${submissions.length}`);
     pruneIfDue();
     return outcomes.map((outcome, i) => settle(submissions[i]!, outcome));
-  });
+  };
   const groupCommit = createGroupCommit(commit, {
     maxBatch: MAX_BATCH_EVENTS,
     maxInFlight: backend.maxBatchesInFlight,
@@ -62,7 +72,8 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
     try {
       return await run();
     } catch (error) {
-      if (error instanceof IdempotencyConflictError) throw error; // an answer, not a failure
+      // An answer, not a failure; and a fault of ours after a commit, which is no refusal.
+      if (error instanceof IdempotencyConflictError || error instanceof OutcomeCountError) throw error;
       throw failures.refused(error, operation);
     }
   };

@@ -13,7 +13,28 @@ import type { EventStore, StoreOptions } from '../../src/store/event-store.js';
 import { IDEMPOTENCY_WINDOW_MS, IdempotencyConflictError } from '../../src/store/idempotency.js';
 import { CHUNK_ROWS, CHUNK_SIZE } from '../../src/store/read-in-chunks.js';
 import { StoreUnavailableError } from '../../src/store/store-unavailable.js';
+import { OBSERVER_FAILED } from '../../src/store/transaction-observer.js';
+import { captureLog } from '../helpers/capture-log.js';
 import { createTestDatabase, TEST_BACKEND, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
+
+/**
+ * Makes the database fail, mid-transaction, every insert of an event for the user "fails-all",
+ * with an error that is not a refusal of the row: SQLite's "datatype mismatch" (SQLITE_MISMATCH,
+ * from a trigger's own insert), PostgreSQL's raise_exception (P0001). And the code it fails with.
+ */
+const FAIL_THE_TRANSACTION = TEST_BACKEND === 'postgres'
+  ? {
+    sql: `CREATE FUNCTION fail_the_transaction() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN IF NEW.user_id = 'fails-all' THEN RAISE EXCEPTION 'the transaction fails'; END IF; RETURN NEW; END $$;
+          CREATE TRIGGER fail_the_transaction BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION fail_the_transaction()`,
+    code: 'P0001',
+  }
+  : {
+    sql: `CREATE TABLE mismatch (n INTEGER PRIMARY KEY);
+          CREATE TRIGGER fail_the_transaction BEFORE INSERT ON events WHEN NEW.user_id = 'fails-all'
+            BEGIN INSERT INTO mismatch VALUES ('not a number'); END`,
+    code: 'SQLITE_MISMATCH',
+  };
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const START = Date.parse('2030-01-01T00:00:00Z');
@@ -188,6 +209,25 @@ describe(`the EventStore contract (${TEST_BACKEND})`, () => {
     assert.deepEqual([verdict.ok, verdict.chained], [true, 3]);
   });
 
+  it('fails every submission of a transaction the database fails for a reason other than a refused row, keeping its code', async (t) => {
+    const { store, database } = await freshStore(t);
+    await database.execute(FAIL_THE_TRANSACTION.sql);
+    // One turn, so one transaction: the failure of the last insert fails the two before it.
+    const results = await Promise.allSettled([
+      store.append(event('fine', '{"n":1}')),
+      store.appendAll([event('fine', '{"n":2}'), event('fails-all')]),
+    ]);
+    for (const result of results) {
+      assert.equal(result.status, 'rejected');
+      const refusal = result.reason as StoreUnavailableError;
+      assert.ok(refusal instanceof StoreUnavailableError);
+      assert.deepEqual([refusal.recognised, refusal.outcomeUnknown], [false, false], 'nothing recorded, and a fault for the log');
+      assert.equal((refusal.cause as { code?: unknown }).code, FAIL_THE_TRANSACTION.code);
+    }
+    assert.equal(await database.countEvents(), 0);
+    assert.equal((await store.append(event('fine', '{"n":3}'))).seq, 1, 'and the chain goes on from where it was');
+  });
+
   it('signs a checkpoint of the chain head that verify then proves', async (t) => {
     const { store, database } = await freshStore(t);
     const secret = Buffer.from(TEST_CHAIN_SECRET);
@@ -212,6 +252,24 @@ describe(`the EventStore contract (${TEST_BACKEND})`, () => {
     await store.appendAll([event('counted'), event('counted')]);
     assert.equal(written.reduce((sum, events) => sum + events, 0), 12);
     assert.ok(written.length < 12, `10 concurrent appends went into fewer transactions: ${written.join(', ')}`);
+  });
+
+  it('answers a committed write as stored although the observer of transactions throws, and logs the fault with its stack', async (t) => {
+    const captured = captureLog();
+    const { store, database } = await freshStore(t, {
+      log: captured.logger,
+      onTransactionCommitted: () => {
+        throw new Error('a fault of the observer');
+      },
+    });
+    const first = await store.append(event('observed'));
+    const batch = await store.appendAll([event('observed'), event('observed')]);
+    assert.deepEqual([first, ...batch].map((e) => e.seq), [1, 2, 3]);
+    assert.equal(await database.countEvents('observed'), 3);
+    const faults = captured.lines.filter((line) => line.msg === OBSERVER_FAILED);
+    assert.equal(faults.length, 2, 'one line per transaction');
+    for (const line of faults) assert.match(String(line.error), /^Error: a fault of the observer\n\s+at /);
+    assert.equal(await store.isReady(), true);
   });
 
   it('is ready while open, and commits every write queued before close, then refuses writes and readiness', async (t) => {

@@ -1,5 +1,7 @@
+import { silentLogger } from '../../ops/logger.js';
 import type { StoreOptions } from '../event-store.js';
 import type { StorageBackend } from '../storage-backend.js';
+import { transactionObserver } from '../transaction-observer.js';
 import { boundedQuery, POSTGRES_BOUNDS, type PostgresBounds } from './postgres-bounds.js';
 import { recognisePostgresFailure } from './postgres-failures.js';
 import { createPostgresPool } from './postgres-pool.js';
@@ -61,7 +63,7 @@ export async function openPostgresBackend(
   const commit = createPostgresCommit(pool, chainSecret, {
     bounds,
     clock: options.clock ?? Date.now,
-    onTransactionCommitted: options.onTransactionCommitted,
+    onTransactionCommitted: transactionObserver(options.onTransactionCommitted, options.log ?? silentLogger),
   });
 
   return {

@@ -5,6 +5,7 @@ import { chainSecretPath, resolveChainSecret, restoreChainSecret } from '../../i
 import { silentLogger } from '../../ops/logger.js';
 import type { StoreOptions } from '../event-store.js';
 import type { StorageBackend } from '../storage-backend.js';
+import { transactionObserver } from '../transaction-observer.js';
 import { guardDatabaseFiles } from './database-file-guard.js';
 import { databaseMarkerPath, markDatabase } from './database-marker.js';
 import { filesOpenToOthers, lostFileMessage, readFileIdentity, refuseToReplaceMissingDatabase } from './database-files.js';
@@ -53,7 +54,7 @@ export function openSqliteBackend(path: string, options: StoreOptions = {}): Sto
   const writer = startSqliteWriter(path, chainSecret, {
     identity,
     onLost: (reason) => files.lose(reason),
-    onTransactionCommitted: options.onTransactionCommitted,
+    onTransactionCommitted: transactionObserver(options.onTransactionCommitted, log),
   });
   const rescue = async (to: string, reason: string): Promise<void> => {
     // The folder may have gone with the file (rm -rf data): made again, with the files that say a
