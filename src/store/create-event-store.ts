@@ -2,6 +2,7 @@ import type { EventQuery, NewEvent, StoredEvent } from '../events/event.js';
 import { GENESIS_HASH } from '../integrity/chain.js';
 import { signCheckpoint, type ChainHead, type Checkpoint } from '../integrity/checkpoint.js';
 import { silentLogger } from '../ops/logger.js';
+import { createClockBehindLog } from './clock-behind-log.js';
 import type { EventStore, StoreOptions } from './event-store.js';
 import { createGroupCommit, type BatchOutcome } from './group-commit.js';
 import { IDEMPOTENCY_WINDOW_MS, IdempotencyConflictError, PRUNE_EVERY_COMMITS } from './idempotency.js';
@@ -38,6 +39,7 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
   const pruneEveryCommits = options.pruneEveryCommits ?? PRUNE_EVERY_COMMITS;
   const failures = createStoreFailures(log, backend.recogniseFailure);
   const readiness = createWriteReadiness(() => backend.probeWrite());
+  const clockBehind = createClockBehindLog(log, options.onClockBehindLog ?? (() => {}));
   let commitsSincePrune = 0;
   let pruning: Promise<void> = Promise.resolve();
   let closed = false;
@@ -59,6 +61,8 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
     // Committed and durable from here: nothing below may answer "not recorded".
     if (outcomes.length !== submissions.length) throw new OutcomeCountError(`the backend answered ${outcomes.length} submissions of ${submissions.length}`);
     pruneIfDue();
+    const newest = newestStamped(outcomes);
+    if (newest !== undefined) clockBehind(newest, clock());
     return outcomes.map((outcome, i) => settle(submissions[i]!, outcome));
   };
   const groupCommit = createGroupCommit(commit, {
@@ -131,6 +135,16 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
       failures.close();
     },
   };
+}
+
+/** The latest timestamp a commit stamped (replays are of earlier commits), if it stored any event. */
+function newestStamped(outcomes: readonly SubmissionOutcome[]): number | undefined {
+  let newest: number | undefined;
+  for (const outcome of outcomes) {
+    if (outcome.kind !== 'stored') continue;
+    for (const [, timestampMs, , replayed] of outcome.placements) if (!replayed && (newest === undefined || timestampMs > newest)) newest = timestampMs;
+  }
+  return newest;
 }
 
 /** A submission's answer from its outcome: the events as stored, or why none was. */

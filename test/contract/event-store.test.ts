@@ -9,6 +9,7 @@ import type { EventQuery, NewEvent, StoredEvent } from '../../src/events/event.j
 import { GENESIS_HASH } from '../../src/integrity/chain.js';
 import { hasValidSignature } from '../../src/integrity/checkpoint.js';
 import { verifyChain } from '../../src/integrity/verify-chain.js';
+import { CLOCK_BEHIND_LOG } from '../../src/store/clock-behind-log.js';
 import type { EventStore, StoreOptions } from '../../src/store/event-store.js';
 import { IDEMPOTENCY_WINDOW_MS, IdempotencyConflictError } from '../../src/store/idempotency.js';
 import { CHUNK_ROWS, CHUNK_SIZE } from '../../src/store/read-in-chunks.js';
@@ -270,6 +271,27 @@ describe(`the EventStore contract (${TEST_BACKEND})`, () => {
     assert.equal(faults.length, 2, 'one line per transaction');
     for (const line of faults) assert.match(String(line.error), /^Error: a fault of the observer\n\s+at /);
     assert.equal(await store.isReady(), true);
+  });
+
+  it('stamps events with the newest one\'s time while its clock is behind it, and says how far behind: a number after each commit, a line past 1 s', async (t) => {
+    const clock = testClock();
+    const captured = captureLog();
+    const reported: number[] = [];
+    const { store } = await freshStore(t, { clock: clock.now, log: captured.logger, onClockBehindLog: (seconds) => reported.push(seconds) });
+    await store.append(event('clock'));
+    clock.set(START - 1000); // within a commit's time: reported, not logged
+    await store.append(event('clock'));
+    clock.set(START - 90_000); // a clock stepped back, or another instance's 90 s ahead
+    assert.equal((await store.append(event('clock'))).timestampMs, START);
+    await store.append(event('clock', '{}', { idempotencyKey: 'k' }));
+    await store.append(event('clock', '{}', { idempotencyKey: 'k' })); // a replay stamps nothing
+    clock.set(START + 5);
+    await store.append(event('clock'));
+    assert.deepEqual(reported, [0, 1, 90, 90, 0]);
+    // At most once a second (clock-behind-log.test.ts): here once or twice, as the machine is fast or slow.
+    const lines = captured.lines.filter((line) => line.msg === CLOCK_BEHIND_LOG).map(({ level, clock_behind_ms }) => ({ level, clock_behind_ms }));
+    assert.deepEqual(lines[0], { level: 'error', clock_behind_ms: 90_000 });
+    assert.deepEqual(lines.slice(1), lines.slice(1).map(() => lines[0]), 'only while 90 s behind');
   });
 
   it('is ready while open, and commits every write queued before close, then refuses writes and readiness', async (t) => {
