@@ -193,6 +193,29 @@ describe(`the EventStore contract (${TEST_BACKEND})`, () => {
     assert.equal((await store.append(event('window', '{}', { idempotencyKey: 'k' }))).id, later.id, 'the new event holds the key now');
   });
 
+  it('prunes exactly the Idempotency-Keys whose 24 hours are over by its clock: a retry of a live one still replays', async (t) => {
+    const clock = testClock();
+    const fresh = await freshStore(t, { clock: clock.now, pruneEveryCommits: 1 });
+    const keyed = (store: EventStore, key: string) => store.append(event('prune', JSON.stringify({ key }), { idempotencyKey: key }));
+    const stored: Record<string, StoredEvent> = {};
+    for (const [key, at] of [['old', START], ['edge', START + 1], ['live', START + 2], ['later', START + 3_600_000]] as const) {
+      clock.set(at);
+      stored[key] = await keyed(fresh.store, key);
+    }
+    clock.set(START + IDEMPOTENCY_WINDOW_MS + 1); // "old" and "edge" (at the cutoff) are past their window
+    await fresh.store.append(event('prune', '{"unkeyed":true}')); // a commit, then its pruning
+    const store = await fresh.reopen(); // closing waits for the pruning
+    assert.deepEqual(await fresh.database.idempotencyKeys(), [
+      { keyName: 'svc', idempotencyKey: 'live', createdMs: START + 2 },
+      { keyName: 'svc', idempotencyKey: 'later', createdMs: START + 3_600_000 },
+    ]);
+    assert.deepEqual(await keyed(store, 'live'), { ...stored.live, replayed: true });
+    const anew = await keyed(store, 'edge');
+    assert.equal(anew.replayed, undefined);
+    assert.notEqual(anew.id, stored.edge!.id);
+    assert.equal(await fresh.database.countEvents('prune'), 6);
+  });
+
   it('stores a submission whole or not at all: one whose row the database refuses fails alone, and the chain goes on without it', async (t) => {
     const { store, database } = await freshStore(t);
     const results = await Promise.allSettled([
