@@ -12,14 +12,20 @@ import { createStoreFailures } from './store-unavailable.js';
 import { createWriteReadiness } from './write-readiness.js';
 
 /**
- * Most events in one commit batch: bounds how long one commit takes (and, on PostgreSQL, holds the
- * table lock). A submission larger than this is committed alone, never split.
+ * Most events in one commit batch: bounds how long one transaction takes (and, on PostgreSQL,
+ * holds the table lock; the SQLite writer may join up to its maxBatchesInFlight batches in one). A
+ * submission larger than this is committed alone, never split. Not the POST batch cap
+ * (parse-event-batch.ts), though both are 1000 today.
  */
-const MAX_BATCH_EVENTS = 1000;
+const MAX_COMMIT_BATCH_EVENTS = 1000;
 /** How long readiness waits for the database before calling it down. */
 const READY_TIMEOUT_MS = 1000;
 
 const PRUNE_FAILED = 'pruning expired idempotency keys failed; no answer changed, it is tried again later';
+const STORE_CLOSED = 'the store is closed';
+
+/** A write submitted after close(): refused for a reason the store gives, as a condition, not a fault. */
+class StoreClosedError extends Error {}
 
 /**
  * A backend that answered a committed transaction with the wrong number of outcomes: a fault of
@@ -37,7 +43,7 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
   const log = options.log ?? silentLogger;
   const clock = options.clock ?? Date.now;
   const pruneEveryCommits = options.pruneEveryCommits ?? PRUNE_EVERY_COMMITS;
-  const failures = createStoreFailures(log, backend.recogniseFailure);
+  const failures = createStoreFailures(log, (error) => (error instanceof StoreClosedError ? STORE_CLOSED : backend.recogniseFailure(error)));
   const readiness = createWriteReadiness(() => backend.probeWrite());
   const clockBehind = createClockBehindLog(log, options.onClockBehindLog ?? (() => {}));
   let commitsSincePrune = 0;
@@ -66,7 +72,7 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
     return outcomes.map((outcome, i) => settle(submissions[i]!, outcome));
   };
   const groupCommit = createGroupCommit(commit, {
-    maxBatch: MAX_BATCH_EVENTS,
+    maxBatch: MAX_COMMIT_BATCH_EVENTS,
     maxInFlight: backend.maxBatchesInFlight,
     weight: (submission) => submission.length,
   });
@@ -82,7 +88,7 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
     }
   };
   const submit = (submission: Submission): Promise<StoredEvent[]> =>
-    refusing('write', () => (closed ? Promise.reject(new Error('the store is closed')) : groupCommit.submit(submission)));
+    refusing('write', () => (closed ? Promise.reject(new StoreClosedError(STORE_CLOSED)) : groupCommit.submit(submission)));
 
   return {
     append: async (event) => (await submit([event]))[0]!,

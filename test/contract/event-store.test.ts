@@ -317,8 +317,9 @@ describe(`the EventStore contract (${TEST_BACKEND})`, () => {
     assert.deepEqual(lines.slice(1), lines.slice(1).map(() => lines[0]), 'only while 90 s behind');
   });
 
-  it('is ready while open, and commits every write queued before close, then refuses writes and readiness', async (t) => {
-    const fresh = await freshStore(t);
+  it('is ready while open, and commits every write queued before close, then refuses writes, as the store closed, and readiness', async (t) => {
+    const captured = captureLog();
+    const fresh = await freshStore(t, { log: captured.logger });
     const { store } = fresh;
     assert.equal(await store.isReady(), true);
     assert.ok((await store.sizeBytes()) > 0);
@@ -326,7 +327,13 @@ describe(`the EventStore contract (${TEST_BACKEND})`, () => {
     await store.close();
     assert.equal((await Promise.all(queued)).length, 50);
     assert.equal(await store.isReady(), false);
-    await assert.rejects(store.append(event('queued')), StoreUnavailableError);
+    await assert.rejects(store.append(event('queued')), (error) => {
+      assert.ok(error instanceof StoreUnavailableError);
+      assert.deepEqual([error.message, error.recognised, error.outcomeUnknown], ['the store is closed', true, false]);
+      return true;
+    });
+    assert.deepEqual(captured.lines.filter((line) => line.level === 'error').map(({ msg, requests }) => ({ msg, requests })),
+      [{ msg: 'writes refused: the store is closed', requests: 1 }], 'one line, counted, no stack');
     const reopened = await fresh.reopen();
     assert.deepEqual((await all(reopened, query('queued'))).map((e) => JSON.parse(e.dataJson)), Array.from({ length: 50 }, (_, i) => ({ i })));
   });
