@@ -12,8 +12,8 @@ import { createPostgresCommit } from './postgres-writer.js';
 
 /**
  * Commit batches of this instance committing at once. One: commits take turns on the table lock
- * anyway, and a second batch in flight only waited for it holding a connection (measured 7.2–7.9k
- * req/s with one against 6.3–7.4k with two, and less again with four).
+ * anyway, and a second batch in flight only waits for it holding a connection, which ingests less
+ * than one at a time does.
  */
 const MAX_BATCHES_IN_FLIGHT = 1;
 

@@ -16,8 +16,8 @@ import { startSqliteWriter } from './writer-client.js';
 
 /**
  * Commit batches handed to the writer before the first is acknowledged. The writer commits every
- * batch waiting for it in one transaction, so neither thread waits for the other; measured 6–10%
- * more ingest than one batch at a time.
+ * batch waiting for it in one transaction, so neither thread waits for the other, which ingests
+ * more than one batch at a time does.
  */
 const MAX_BATCHES_IN_FLIGHT = 4;
 
