@@ -38,6 +38,7 @@ async function openStore(config: Config, metrics: Metrics): Promise<EventStore> 
     return await openEventStore(config.database, {
       chainSecret: config.chainSecret,
       onTransactionCommitted: metrics.batchCommitted,
+      onClockBehindLog: metrics.clockBehindLog,
       log,
       allowNewDatabase: config.allowNewDatabase,
     });

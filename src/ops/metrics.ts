@@ -8,6 +8,8 @@ export type Metrics = {
   eventsIngested(count: number): void;
   /** One committed transaction and how many events it held. */
   batchCommitted(events: number): void;
+  /** How many seconds this process's clock is behind the newest event it stamped (0 normally). */
+  clockBehindLog(seconds: number): void;
   /** A request refused before it reached the app (see protocol-error.ts); `code` is from a fixed set. */
   protocolError(status: number, code: string): void;
 };
@@ -47,6 +49,12 @@ export function createMetrics(
     // The name predates the distinction between a commit batch and a transaction; dashboards query it.
     help: 'Events written per committed database transaction, one observation per transaction (an idempotent replay writes none; the SQLite writer commits every commit batch waiting for it in one transaction)',
     buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 4000],
+    registers: [registry],
+  });
+  const clockBehind = new client.Gauge({
+    name: 'auditor_clock_behind_log_seconds',
+    help: 'How far this process\'s clock is behind the newest event it stamped, as of its last commit that stored events: 0 normally; ' +
+      'above 0, events are stamped with the newest event\'s time rather than now (a clock stepped back, or another instance\'s ahead)',
     registers: [registry],
   });
   const { databaseBytes } = options;
@@ -90,6 +98,7 @@ export function createMetrics(
     },
     eventsIngested: (count) => ingested.inc(count),
     batchCommitted: (events) => batches.observe(events),
+    clockBehindLog: (seconds) => clockBehind.set(seconds),
     protocolError: (status, code) => protocolErrors.inc({ status: String(status), code }),
   };
 }

@@ -2,6 +2,7 @@ import type { EventQuery, NewEvent, StoredEvent } from '../events/event.js';
 import { GENESIS_HASH } from '../integrity/chain.js';
 import { signCheckpoint, type ChainHead, type Checkpoint } from '../integrity/checkpoint.js';
 import { silentLogger } from '../ops/logger.js';
+import { createClockBehindLog } from './clock-behind-log.js';
 import type { EventStore, StoreOptions } from './event-store.js';
 import { createGroupCommit, type BatchOutcome } from './group-commit.js';
 import { IDEMPOTENCY_WINDOW_MS, IdempotencyConflictError, PRUNE_EVERY_COMMITS } from './idempotency.js';
@@ -11,14 +12,27 @@ import { createStoreFailures } from './store-unavailable.js';
 import { createWriteReadiness } from './write-readiness.js';
 
 /**
- * Most events in one commit batch: bounds how long one commit takes (and, on PostgreSQL, holds the
- * table lock). A submission larger than this is committed alone, never split.
+ * Most events in one commit batch: bounds how long one transaction takes (and, on PostgreSQL,
+ * holds the table lock; the SQLite writer may join up to its maxBatchesInFlight batches in one). A
+ * submission larger than this is committed alone, never split. Not the POST batch cap
+ * (parse-event-batch.ts), though both are 1000 today.
  */
-const MAX_BATCH_EVENTS = 1000;
+const MAX_COMMIT_BATCH_EVENTS = 1000;
 /** How long readiness waits for the database before calling it down. */
 const READY_TIMEOUT_MS = 1000;
 
 const PRUNE_FAILED = 'pruning expired idempotency keys failed; no answer changed, it is tried again later';
+const STORE_CLOSED = 'the store is closed';
+
+/** A write submitted after close(): refused for a reason the store gives, as a condition, not a fault. */
+class StoreClosedError extends Error {}
+
+/**
+ * A backend that answered a committed transaction with the wrong number of outcomes: a fault of
+ * ours, which no StoreUnavailableError may hide. Its events are committed, so it must not be
+ * answered "not recorded"; it is a 500, logged with its stack.
+ */
+class OutcomeCountError extends Error {}
 
 /**
  * The EventStore on a backend: the half that is the same whichever database sits below. Writes go
@@ -29,8 +43,9 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
   const log = options.log ?? silentLogger;
   const clock = options.clock ?? Date.now;
   const pruneEveryCommits = options.pruneEveryCommits ?? PRUNE_EVERY_COMMITS;
-  const failures = createStoreFailures(log, backend.recogniseFailure);
+  const failures = createStoreFailures(log, (error) => (error instanceof StoreClosedError ? STORE_CLOSED : backend.recogniseFailure(error)));
   const readiness = createWriteReadiness(() => backend.probeWrite());
+  const clockBehind = createClockBehindLog(log, options.onClockBehindLog ?? (() => {}));
   let commitsSincePrune = 0;
   let pruning: Promise<void> = Promise.resolve();
   let closed = false;
@@ -45,14 +60,19 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
     });
   };
 
-  const commit = readiness.track(async (submissions: readonly Submission[]): Promise<Array<BatchOutcome<StoredEvent[]>>> => {
-    const outcomes = await backend.commit(submissions);
-    if (outcomes.length !== submissions.length) throw new Error(`the backend answered ${outcomes.length} submissions of ${submissions.length}`);
+  // Readiness records what the backend's commit did, and only that.
+  const commitDurably = readiness.track((submissions: readonly Submission[]) => backend.commit(submissions));
+  const commit = async (submissions: readonly Submission[]): Promise<Array<BatchOutcome<StoredEvent[]>>> => {
+    const outcomes = await commitDurably(submissions);
+    // Committed and durable from here: nothing below may answer "not recorded".
+    if (outcomes.length !== submissions.length) throw new OutcomeCountError(`the backend answered ${outcomes.length} submissions of ${submissions.length}`);
     pruneIfDue();
+    const newest = newestStamped(outcomes);
+    if (newest !== undefined) clockBehind(newest, clock());
     return outcomes.map((outcome, i) => settle(submissions[i]!, outcome));
-  });
+  };
   const groupCommit = createGroupCommit(commit, {
-    maxBatch: MAX_BATCH_EVENTS,
+    maxBatch: MAX_COMMIT_BATCH_EVENTS,
     maxInFlight: backend.maxBatchesInFlight,
     weight: (submission) => submission.length,
   });
@@ -62,12 +82,13 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
     try {
       return await run();
     } catch (error) {
-      if (error instanceof IdempotencyConflictError) throw error; // an answer, not a failure
+      // An answer, not a failure; and a fault of ours after a commit, which is no refusal.
+      if (error instanceof IdempotencyConflictError || error instanceof OutcomeCountError) throw error;
       throw failures.refused(error, operation);
     }
   };
   const submit = (submission: Submission): Promise<StoredEvent[]> =>
-    refusing('write', () => (closed ? Promise.reject(new Error('the store is closed')) : groupCommit.submit(submission)));
+    refusing('write', () => (closed ? Promise.reject(new StoreClosedError(STORE_CLOSED)) : groupCommit.submit(submission)));
 
   return {
     append: async (event) => (await submit([event]))[0]!,
@@ -120,6 +141,16 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
       failures.close();
     },
   };
+}
+
+/** The latest timestamp a commit stamped (replays are of earlier commits), if it stored any event. */
+function newestStamped(outcomes: readonly SubmissionOutcome[]): number | undefined {
+  let newest: number | undefined;
+  for (const outcome of outcomes) {
+    if (outcome.kind !== 'stored') continue;
+    for (const [, timestampMs, , replayed] of outcome.placements) if (!replayed && (newest === undefined || timestampMs > newest)) newest = timestampMs;
+  }
+  return newest;
 }
 
 /** A submission's answer from its outcome: the events as stored, or why none was. */

@@ -11,6 +11,11 @@ export type StoreOptions = {
    * commits every commit batch waiting for it in one transaction.
    */
   onTransactionCommitted?: (events: number) => void;
+  /**
+   * Told, after each commit that stored events, how many seconds this process's clock is behind
+   * the newest event it stamped: 0 normally (see createClockBehindLog).
+   */
+  onClockBehindLog?: (seconds: number) => void;
   /** Where the store reads the time, in ms since the epoch (Date.now; tests move it). */
   clock?: () => number;
   /** Where the store reports what an operator must act on (silent when not given). */

@@ -74,8 +74,8 @@ export interface StorageBackend extends EventReader {
   /**
    * Commits the submissions in one transaction or more, each planned by planCommit from the head
    * and the Idempotency-Keys read inside it; resolves with one outcome per submission once durable.
-   * It throws when nothing of them may have committed; a submission whose row the database refuses
-   * fails alone.
+   * It throws when nothing of them was committed, or an UnconfirmedCommitError when they may have
+   * been; a submission whose row the database refuses (isRowRefusal) fails alone.
    */
   commit(submissions: readonly Submission[]): Promise<SubmissionOutcome[]>;
   /** Deletes the Idempotency-Keys recorded at or before `createdUpToMs`, after and apart from any commit. */

@@ -14,8 +14,9 @@ import { createRepeatedFailureLog } from '../ops/repeated-failure-log.js';
 export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';
   /**
-   * A write whose COMMIT was sent but never acknowledged (the connection stalled or broke while
-   * the database committed it, or before it got there): it may or may not have been recorded.
+   * A write whose COMMIT was sent but never confirmed (the connection stalled or broke while the
+   * database committed it, or before it got there; see UnconfirmedCommitError): it may or may not
+   * have been recorded.
    */
   readonly outcomeUnknown: boolean;
   /**
@@ -33,8 +34,10 @@ export class StoreUnavailableError extends Error {
 }
 
 /**
- * What a backend throws for a COMMIT it sent and never saw answered: the write may or may not have
- * been recorded (a StoreUnavailableError with outcomeUnknown, once it reaches the shared half).
+ * What a backend throws for a commit that may have happened: a COMMIT sent and never answered, or
+ * one it could not confirm (an I/O error at COMMIT, the file lost just after it, a writer thread
+ * gone with the commit). The write may or may not have been recorded (a StoreUnavailableError with
+ * outcomeUnknown, once it reaches the shared half).
  */
 export class UnconfirmedCommitError extends Error {
   override name = 'UnconfirmedCommitError';

@@ -9,11 +9,33 @@ import type { EventQuery, NewEvent, StoredEvent } from '../../src/events/event.j
 import { GENESIS_HASH } from '../../src/integrity/chain.js';
 import { hasValidSignature } from '../../src/integrity/checkpoint.js';
 import { verifyChain } from '../../src/integrity/verify-chain.js';
+import { CLOCK_BEHIND_LOG } from '../../src/store/clock-behind-log.js';
 import type { EventStore, StoreOptions } from '../../src/store/event-store.js';
 import { IDEMPOTENCY_WINDOW_MS, IdempotencyConflictError } from '../../src/store/idempotency.js';
 import { CHUNK_ROWS, CHUNK_SIZE } from '../../src/store/read-in-chunks.js';
 import { StoreUnavailableError } from '../../src/store/store-unavailable.js';
+import { OBSERVER_FAILED } from '../../src/store/transaction-observer.js';
+import { captureLog } from '../helpers/capture-log.js';
 import { createTestDatabase, TEST_BACKEND, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
+
+/**
+ * Makes the database fail, mid-transaction, every insert of an event for the user "fails-all",
+ * with an error that is not a refusal of the row: SQLite's "datatype mismatch" (SQLITE_MISMATCH,
+ * from a trigger's own insert), PostgreSQL's raise_exception (P0001). And the code it fails with.
+ */
+const FAIL_THE_TRANSACTION = TEST_BACKEND === 'postgres'
+  ? {
+    sql: `CREATE FUNCTION fail_the_transaction() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN IF NEW.user_id = 'fails-all' THEN RAISE EXCEPTION 'the transaction fails'; END IF; RETURN NEW; END $$;
+          CREATE TRIGGER fail_the_transaction BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION fail_the_transaction()`,
+    code: 'P0001',
+  }
+  : {
+    sql: `CREATE TABLE mismatch (n INTEGER PRIMARY KEY);
+          CREATE TRIGGER fail_the_transaction BEFORE INSERT ON events WHEN NEW.user_id = 'fails-all'
+            BEGIN INSERT INTO mismatch VALUES ('not a number'); END`,
+    code: 'SQLITE_MISMATCH',
+  };
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const START = Date.parse('2030-01-01T00:00:00Z');
@@ -171,6 +193,29 @@ describe(`the EventStore contract (${TEST_BACKEND})`, () => {
     assert.equal((await store.append(event('window', '{}', { idempotencyKey: 'k' }))).id, later.id, 'the new event holds the key now');
   });
 
+  it('prunes exactly the Idempotency-Keys whose 24 hours are over by its clock: a retry of a live one still replays', async (t) => {
+    const clock = testClock();
+    const fresh = await freshStore(t, { clock: clock.now, pruneEveryCommits: 1 });
+    const keyed = (store: EventStore, key: string) => store.append(event('prune', JSON.stringify({ key }), { idempotencyKey: key }));
+    const stored: Record<string, StoredEvent> = {};
+    for (const [key, at] of [['old', START], ['edge', START + 1], ['live', START + 2], ['later', START + 3_600_000]] as const) {
+      clock.set(at);
+      stored[key] = await keyed(fresh.store, key);
+    }
+    clock.set(START + IDEMPOTENCY_WINDOW_MS + 1); // "old" and "edge" (at the cutoff) are past their window
+    await fresh.store.append(event('prune', '{"unkeyed":true}')); // a commit, then its pruning
+    const store = await fresh.reopen(); // closing waits for the pruning
+    assert.deepEqual(await fresh.database.idempotencyKeys(), [
+      { keyName: 'svc', idempotencyKey: 'live', createdMs: START + 2 },
+      { keyName: 'svc', idempotencyKey: 'later', createdMs: START + 3_600_000 },
+    ]);
+    assert.deepEqual(await keyed(store, 'live'), { ...stored.live, replayed: true });
+    const anew = await keyed(store, 'edge');
+    assert.equal(anew.replayed, undefined);
+    assert.notEqual(anew.id, stored.edge!.id);
+    assert.equal(await fresh.database.countEvents('prune'), 6);
+  });
+
   it('stores a submission whole or not at all: one whose row the database refuses fails alone, and the chain goes on without it', async (t) => {
     const { store, database } = await freshStore(t);
     const results = await Promise.allSettled([
@@ -186,6 +231,25 @@ describe(`the EventStore contract (${TEST_BACKEND})`, () => {
     assert.deepEqual((await all(store, query('whole'))).map((e) => [e.seq, e.dataJson]), [[1, '{"n":1}'], [2, '{"n":4}'], [3, '{"n":5}']]);
     const verdict = await verifyChain(await database.chainRows(), Buffer.from(TEST_CHAIN_SECRET));
     assert.deepEqual([verdict.ok, verdict.chained], [true, 3]);
+  });
+
+  it('fails every submission of a transaction the database fails for a reason other than a refused row, keeping its code', async (t) => {
+    const { store, database } = await freshStore(t);
+    await database.execute(FAIL_THE_TRANSACTION.sql);
+    // One turn, so one transaction: the failure of the last insert fails the two before it.
+    const results = await Promise.allSettled([
+      store.append(event('fine', '{"n":1}')),
+      store.appendAll([event('fine', '{"n":2}'), event('fails-all')]),
+    ]);
+    for (const result of results) {
+      assert.equal(result.status, 'rejected');
+      const refusal = result.reason as StoreUnavailableError;
+      assert.ok(refusal instanceof StoreUnavailableError);
+      assert.deepEqual([refusal.recognised, refusal.outcomeUnknown], [false, false], 'nothing recorded, and a fault for the log');
+      assert.equal((refusal.cause as { code?: unknown }).code, FAIL_THE_TRANSACTION.code);
+    }
+    assert.equal(await database.countEvents(), 0);
+    assert.equal((await store.append(event('fine', '{"n":3}'))).seq, 1, 'and the chain goes on from where it was');
   });
 
   it('signs a checkpoint of the chain head that verify then proves', async (t) => {
@@ -214,8 +278,48 @@ describe(`the EventStore contract (${TEST_BACKEND})`, () => {
     assert.ok(written.length < 12, `10 concurrent appends went into fewer transactions: ${written.join(', ')}`);
   });
 
-  it('is ready while open, and commits every write queued before close, then refuses writes and readiness', async (t) => {
-    const fresh = await freshStore(t);
+  it('answers a committed write as stored although the observer of transactions throws, and logs the fault with its stack', async (t) => {
+    const captured = captureLog();
+    const { store, database } = await freshStore(t, {
+      log: captured.logger,
+      onTransactionCommitted: () => {
+        throw new Error('a fault of the observer');
+      },
+    });
+    const first = await store.append(event('observed'));
+    const batch = await store.appendAll([event('observed'), event('observed')]);
+    assert.deepEqual([first, ...batch].map((e) => e.seq), [1, 2, 3]);
+    assert.equal(await database.countEvents('observed'), 3);
+    const faults = captured.lines.filter((line) => line.msg === OBSERVER_FAILED);
+    assert.equal(faults.length, 2, 'one line per transaction');
+    for (const line of faults) assert.match(String(line.error), /^Error: a fault of the observer\n\s+at /);
+    assert.equal(await store.isReady(), true);
+  });
+
+  it('stamps events with the newest one\'s time while its clock is behind it, and says how far behind: a number after each commit, a line past 1 s', async (t) => {
+    const clock = testClock();
+    const captured = captureLog();
+    const reported: number[] = [];
+    const { store } = await freshStore(t, { clock: clock.now, log: captured.logger, onClockBehindLog: (seconds) => reported.push(seconds) });
+    await store.append(event('clock'));
+    clock.set(START - 1000); // within a commit's time: reported, not logged
+    await store.append(event('clock'));
+    clock.set(START - 90_000); // a clock stepped back, or another instance's 90 s ahead
+    assert.equal((await store.append(event('clock'))).timestampMs, START);
+    await store.append(event('clock', '{}', { idempotencyKey: 'k' }));
+    await store.append(event('clock', '{}', { idempotencyKey: 'k' })); // a replay stamps nothing
+    clock.set(START + 5);
+    await store.append(event('clock'));
+    assert.deepEqual(reported, [0, 1, 90, 90, 0]);
+    // At most once a second (clock-behind-log.test.ts): here once or twice, as the machine is fast or slow.
+    const lines = captured.lines.filter((line) => line.msg === CLOCK_BEHIND_LOG).map(({ level, clock_behind_ms }) => ({ level, clock_behind_ms }));
+    assert.deepEqual(lines[0], { level: 'error', clock_behind_ms: 90_000 });
+    assert.deepEqual(lines.slice(1), lines.slice(1).map(() => lines[0]), 'only while 90 s behind');
+  });
+
+  it('is ready while open, and commits every write queued before close, then refuses writes, as the store closed, and readiness', async (t) => {
+    const captured = captureLog();
+    const fresh = await freshStore(t, { log: captured.logger });
     const { store } = fresh;
     assert.equal(await store.isReady(), true);
     assert.ok((await store.sizeBytes()) > 0);
@@ -223,7 +327,13 @@ describe(`the EventStore contract (${TEST_BACKEND})`, () => {
     await store.close();
     assert.equal((await Promise.all(queued)).length, 50);
     assert.equal(await store.isReady(), false);
-    await assert.rejects(store.append(event('queued')), StoreUnavailableError);
+    await assert.rejects(store.append(event('queued')), (error) => {
+      assert.ok(error instanceof StoreUnavailableError);
+      assert.deepEqual([error.message, error.recognised, error.outcomeUnknown], ['the store is closed', true, false]);
+      return true;
+    });
+    assert.deepEqual(captured.lines.filter((line) => line.level === 'error').map(({ msg, requests }) => ({ msg, requests })),
+      [{ msg: 'writes refused: the store is closed', requests: 1 }], 'one line, counted, no stack');
     const reopened = await fresh.reopen();
     assert.deepEqual((await all(reopened, query('queued'))).map((e) => JSON.parse(e.dataJson)), Array.from({ length: 50 }, (_, i) => ({ i })));
   });

@@ -27,6 +27,8 @@ export type TestDatabase = {
   keyNameOf(id: string): Promise<string | null | undefined>;
   /** Moves every idempotency record `ms` into the past, as if that time had gone by. */
   ageIdempotencyRecords(ms: number): Promise<void>;
+  /** The Idempotency-Keys recorded, with when, oldest first. */
+  idempotencyKeys(): Promise<Array<{ keyName: string; idempotencyKey: string; createdMs: number }>>;
   /** Runs `sql` (statements of this backend's dialect) in the database, beside the service. */
   execute(sql: string): Promise<void>;
   /** Every event with what the chain covers, in seq order, read beside the service as `npm run verify` reads it. */
@@ -78,6 +80,9 @@ function createSqliteTestDatabase(): Omit<TestDatabase, 'chainRows'> {
     ageIdempotencyRecords: async (ms) => {
       withDb((db) => db.prepare('UPDATE idempotency SET created_ms = created_ms - ?').run(ms));
     },
+    idempotencyKeys: async () => withDb((db) => db.prepare(
+      `SELECT key_name AS keyName, idempotency_key AS idempotencyKey, created_ms AS createdMs FROM idempotency ORDER BY created_ms, key_name, idempotency_key`,
+    ).all() as Array<{ keyName: string; idempotencyKey: string; createdMs: number }>),
     execute: async (sql) => withDb((db) => void db.exec(sql)),
     drop: async () => rmSync(dir, { recursive: true, force: true }),
   };
@@ -115,6 +120,10 @@ async function createPostgresTestDatabase(): Promise<Omit<TestDatabase, 'chainRo
     ageIdempotencyRecords: async (ms) => {
       await admin.query(`UPDATE ${schema}.idempotency SET created_ms = created_ms - $1`, [ms]);
     },
+    idempotencyKeys: async () => (await admin.query<{ keyName: string; idempotencyKey: string; createdMs: number }>(
+      `SELECT key_name AS "keyName", idempotency_key AS "idempotencyKey", created_ms::float8 AS "createdMs" FROM ${schema}.idempotency
+       ORDER BY created_ms, key_name, idempotency_key`,
+    )).rows,
     execute: async (sql) => {
       const client = await admin.connect();
       try {

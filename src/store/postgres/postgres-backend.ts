@@ -1,5 +1,7 @@
+import { silentLogger } from '../../ops/logger.js';
 import type { StoreOptions } from '../event-store.js';
 import type { StorageBackend } from '../storage-backend.js';
+import { transactionObserver } from '../transaction-observer.js';
 import { boundedQuery, POSTGRES_BOUNDS, type PostgresBounds } from './postgres-bounds.js';
 import { recognisePostgresFailure } from './postgres-failures.js';
 import { createPostgresPool } from './postgres-pool.js';
@@ -10,8 +12,8 @@ import { createPostgresCommit } from './postgres-writer.js';
 
 /**
  * Commit batches of this instance committing at once. One: commits take turns on the table lock
- * anyway, and a second batch in flight only waited for it holding a connection (measured 7.2–7.9k
- * req/s with one against 6.3–7.4k with two, and less again with four).
+ * anyway, and a second batch in flight only waits for it holding a connection, which ingests less
+ * than one at a time does.
  */
 const MAX_BATCHES_IN_FLIGHT = 1;
 
@@ -61,7 +63,7 @@ export async function openPostgresBackend(
   const commit = createPostgresCommit(pool, chainSecret, {
     bounds,
     clock: options.clock ?? Date.now,
-    onTransactionCommitted: options.onTransactionCommitted,
+    onTransactionCommitted: transactionObserver(options.onTransactionCommitted, options.log ?? silentLogger),
   });
 
   return {

@@ -16,15 +16,16 @@ export type PostgresBounds = {
   statementTimeoutMs: number;
   /**
    * Server: the longest a writer waits for the table lock another one holds (another instance's
-   * commit). A commit of 64 MiB of the slowest text held it 11 s here; one of small events, under
-   * 0.1 s. Past it the write is refused, not recorded, and a retry is safe.
+   * commit): well above what a commit of the largest batch of the slowest text holds it for, while
+   * one of small events holds it a fraction of a second. Past it the write is refused, not
+   * recorded, and a retry is safe.
    */
   lockTimeoutMs: number;
   /** What every write's transaction is given, whatever its size: the lock wait and a small commit's round trips. */
   writeBaseMs: number;
   /**
-   * And per MiB of event text in the commit: 1 MiB of double quotes, the slowest text to insert (each
-   * is escaped twice on its way), took 0.17 s here (a commit of 64 such events, 11 s): six times that.
+   * And per MiB of event text in the commit: several times what inserting 1 MiB of double quotes
+   * takes, the slowest text to insert (each is escaped twice on its way).
    */
   writeMsPerMib: number;
   /**

@@ -12,6 +12,17 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
 /** pg's own words for a connection that broke, never came, or did not answer in time. */
 const CLIENT_CONDITIONS = /^(Connection terminated|timeout exceeded when trying to connect|timeout expired|Query read timeout|Client has encountered a connection error)/;
 
+/**
+ * Whether PostgreSQL refused the rows themselves (SQLSTATE class 22, data exception, or 23,
+ * integrity constraint), so that the submission they belong to fails alone and the rest of the
+ * transaction goes on. Anything else (a lost connection, a full disk, a shutdown) fails the whole
+ * transaction, and keeps its code for recognisePostgresFailure.
+ */
+export function isRowRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
 /** The reason a PostgreSQL operation failed, when it is a condition the service recognises (see RecogniseFailure). */
 export function recognisePostgresFailure(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;

@@ -3,7 +3,7 @@ import { logHead, planCommit, startCommitPlan, type CommitPlan, type CommitStart
 import type { IdempotencyRecord, Submission, SubmissionOutcome } from '../storage-backend.js';
 import { UnconfirmedCommitError } from '../store-unavailable.js';
 import { withAnswerTimeout, writeBudgetMs, type PostgresBounds, type Queryable } from './postgres-bounds.js';
-import { serverAnswered } from './postgres-failures.js';
+import { isRowRefusal, serverAnswered } from './postgres-failures.js';
 import { insertEventRows } from './insert-event-rows.js';
 
 // BEGIN, the bounds, the lock and the savepoint in the same round trip as the head: a commit costs
@@ -47,7 +47,12 @@ const UPSERT_RECORDS = `
 export function createPostgresCommit(
   pool: pg.Pool,
   secret: Buffer,
-  options: { bounds: PostgresBounds; clock(): number; onTransactionCommitted?: ((events: number) => void) | undefined },
+  options: {
+    bounds: PostgresBounds;
+    clock(): number;
+    /** Told how many events each transaction wrote, once it is durable (see transactionObserver). */
+    onTransactionCommitted(events: number): void;
+  },
 ): (submissions: readonly Submission[]) => Promise<SubmissionOutcome[]> {
   const { bounds } = options;
 
@@ -57,25 +62,23 @@ export function createPostgresCommit(
     // Each answer is awaited for the budget and the margin at most: past that the connection is
     // taken for stalled, and destroyed below.
     const db = withAnswerTimeout(client, budgetMs + bounds.stallMarginMs);
+    let plan: CommitPlan;
     let committing = false;
     try {
       const results = (await db.query(lockAndReadHead(budgetMs))) as unknown as pg.QueryResult[];
       const head = logHead(results[5]!.rows[0] as { seq: number; id: string; timestampMs: number; hash: Buffer | null } | undefined);
       const start: CommitStart = { head, records: await readRecords(db, submissions), now: options.clock(), secret };
-      let plan = planCommit(start, submissions);
+      plan = planCommit(start, submissions);
       try {
         await insertEventRows(db, plan.rows);
       } catch (error) {
-        if (!isRowError(error)) throw error;
+        if (!isRowRefusal(error)) throw error;
         await db.query('ROLLBACK TO SAVEPOINT planned');
         plan = await insertOneByOne(db, start, submissions);
       }
       await upsertRecords(db, plan.records);
       committing = true;
       await db.query('COMMIT');
-      client.release();
-      if (plan.rows.length > 0) options.onTransactionCommitted?.(plan.rows.length);
-      return plan.outcomes;
     } catch (error) {
       if (!serverAnswered(error)) {
         // No answer in time, or a broken connection: it is destroyed, not returned to the pool, and
@@ -89,6 +92,10 @@ export function createPostgresCommit(
       client.release(rolledBack ? undefined : (error as Error));
       throw error;
     }
+    // Durable from here: nothing after COMMIT runs inside the handling of failures before it.
+    client.release();
+    options.onTransactionCommitted(plan.rows.length);
+    return plan.outcomes;
   };
 }
 
@@ -110,7 +117,7 @@ async function insertOneByOne(db: Queryable, start: CommitStart, submissions: re
         await insertEventRows(db, rows);
         await db.query('RELEASE SAVEPOINT submission');
       } catch (error) {
-        if (!isRowError(error)) throw error;
+        if (!isRowRefusal(error)) throw error;
         await db.query('ROLLBACK TO SAVEPOINT submission');
         planner.refuse((error as Error).message);
         continue;
@@ -146,13 +153,4 @@ export async function upsertRecords(db: Queryable, records: readonly Idempotency
     records.map((record) => record.eventId),
     records.map((record) => record.createdMs),
   ]);
-}
-
-/**
- * Whether the database refused the rows themselves (SQLSTATE class 22, data exception, or 23,
- * integrity constraint), rather than the transaction failing (a lost connection, a shutdown).
- */
-function isRowError(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }

@@ -6,6 +6,17 @@ import { LOST_FILE } from './database-files.js';
  */
 const CONDITIONS = ['SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_BUSY', 'SQLITE_LOCKED'];
 
+/**
+ * Whether SQLite refused the row itself (SQLITE_CONSTRAINT and its extended codes: CHECK, UNIQUE,
+ * NOT NULL, a trigger's RAISE), so that the submission it belongs to fails alone and the rest of
+ * the transaction goes on. Anything else (a full disk, an I/O error, a datatype mismatch no event
+ * can cause) fails the whole transaction, and keeps its code for recogniseSqliteFailure.
+ */
+export function isRowRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT');
+}
+
 /** The reason a SQLite write failed, when it is a condition the service recognises (see RecogniseFailure). */
 export function recogniseSqliteFailure(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;

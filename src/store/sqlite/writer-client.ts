@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Submission, SubmissionOutcome } from '../storage-backend.js';
+import { UnconfirmedCommitError } from '../store-unavailable.js';
 import type { FileIdentity } from './database-files.js';
 import type { WriterData, WriterReply, WriterRequest, WriterTask } from './writer-protocol.js';
 
@@ -34,8 +35,8 @@ export function startSqliteWriter(
     identity: FileIdentity;
     /** The writer found that the paths no longer name the files it writes. */
     onLost(reason: string): void;
-    /** Told how many events each transaction wrote. */
-    onTransactionCommitted?: ((events: number) => void) | undefined;
+    /** Told how many events each transaction wrote, after its batches are answered (see transactionObserver). */
+    onTransactionCommitted(events: number): void;
   },
 ): SqliteWriter {
   const workerData: WriterData = { path, chainSecret: new Uint8Array(chainSecret), identity: options.identity };
@@ -47,36 +48,46 @@ export function startSqliteWriter(
   let broken: Error | undefined;
   let closing = false;
 
-  const failAll = (error: Error): void => {
+  /**
+   * The thread failed or ended (`error`): every task fails, and so does every batch sent to it and
+   * not answered, as of unknown outcome, since nobody here can tell whether its COMMIT ran.
+   */
+  const stopped = (error: Error): void => {
     broken ??= error;
-    for (const entry of [...waiting.values(), ...tasks.values()]) entry.reject(error);
+    for (const entry of waiting.values()) {
+      entry.reject(new UnconfirmedCommitError(`${error.message}, with a commit sent to it and not answered`, { cause: error }));
+    }
+    for (const task of tasks.values()) task.reject(error);
     waiting.clear();
     tasks.clear();
   };
 
-  /** The batches a reply answers, each taken out of those waiting. */
-  const answered = (batches: readonly number[]): Waiting[] =>
-    batches.flatMap((batch) => {
+  /** The batches a reply answers, each taken out of those waiting, with its share of the outcomes. */
+  const answered = (batches: ReadonlyArray<readonly [batch: number, submissions: number]>): Array<[Waiting, start: number, end: number]> => {
+    const entries: Array<[Waiting, number, number]> = [];
+    let offset = 0;
+    for (const [batch, submissions] of batches) {
       const entry = waiting.get(batch);
       waiting.delete(batch);
-      return entry === undefined ? [] : [entry];
-    });
+      if (entry !== undefined) entries.push([entry, offset, offset + submissions]);
+      offset += submissions;
+    }
+    return entries;
+  };
 
   worker.on('message', (reply: WriterReply) => {
     switch (reply.kind) {
       case 'committed': {
-        if (reply.events > 0) options.onTransactionCommitted?.(reply.events);
-        let offset = 0;
-        for (const entry of answered(reply.batches)) {
-          entry.resolve(reply.outcomes.slice(offset, offset + entry.submissions));
-          offset += entry.submissions;
-        }
+        for (const [entry, start, end] of answered(reply.batches)) entry.resolve(reply.outcomes.slice(start, end));
+        options.onTransactionCommitted(reply.events);
         return;
       }
       case 'failed': {
-        const error: Error & { code?: string } = new Error(reply.message);
+        const error: Error & { code?: string } = reply.unconfirmed
+          ? new UnconfirmedCommitError(reply.code === null ? reply.message : `${reply.message} (${reply.code})`)
+          : new Error(reply.message);
         if (reply.code !== null) error.code = reply.code;
-        for (const entry of answered(reply.batches)) entry.reject(error);
+        for (const [entry] of answered(reply.batches)) entry.reject(error);
         return;
       }
       case 'done': {
@@ -92,10 +103,10 @@ export function startSqliteWriter(
       case 'closed':
     }
   });
-  worker.on('error', (error) => failAll(error));
-  worker.on('exit', (code) => {
-    if (!closing) failAll(new Error(`the SQLite writer thread stopped (exit code ${code})`));
-  });
+  worker.on('error', (error) => stopped(error));
+  // On every exit, closing or not: a close is answered after every batch sent before it, so none
+  // should be left then; one that is fails rather than waits for ever.
+  worker.on('exit', (code) => stopped(new Error(`the SQLite writer thread stopped (exit code ${code})`)));
 
   const send = (request: WriterRequest): void => worker.postMessage(request);
   const run = (task: WriterTask): Promise<void> => {

@@ -30,12 +30,16 @@ export type WriterRequest =
 
 export type WriterReply =
   /**
-   * The batches committed, in one transaction: each submission's outcome, the batches' in order,
-   * and how many events the transaction wrote.
+   * The batches committed, in one transaction, each with its number of submissions: each
+   * submission's outcome, the batches' in order, and how many events the transaction wrote.
    */
-  | { kind: 'committed'; batches: number[]; outcomes: SubmissionOutcome[]; events: number }
-  /** The transaction of these batches did not commit: why, and SQLite's code for it when it has one. */
-  | { kind: 'failed'; batches: number[]; message: string; code: string | null }
+  | { kind: 'committed'; batches: Array<[batch: number, submissions: number]>; outcomes: SubmissionOutcome[]; events: number }
+  /**
+   * The transaction of these batches failed: why, and SQLite's code for it when it has one.
+   * `unconfirmed` when it may have committed all the same (an I/O error at COMMIT, the files lost
+   * after it); otherwise nothing of it was recorded.
+   */
+  | { kind: 'failed'; batches: Array<[batch: number, submissions: number]>; message: string; code: string | null; unconfirmed: boolean }
   /** The task is done (message null), or why it is not. */
   | { kind: 'done'; task: number; message: string | null }
   /** The paths no longer name the files the writer writes (`reason`); it has written nothing since it saw. */

@@ -11,6 +11,7 @@ import { logHead, startCommitPlan, type CommitPlan, type PlannedRow } from '../p
 import type { IdempotencyRecord, Submission } from '../storage-backend.js';
 import { lostFileMessage, lostFiles } from './database-files.js';
 import { createWriteProbe, openDatabase } from './open-database.js';
+import { isRowRefusal } from './sqlite-failures.js';
 import type { EventTuple, WriterData, WriterReply, WriterRequest, WriterTask } from './writer-protocol.js';
 
 const port = parentPort!;
@@ -29,6 +30,9 @@ const upsertRecord = db.prepare(
   'INSERT OR REPLACE INTO idempotency (key_name, idempotency_key, request_sha256, event_id, created_ms) VALUES (?, ?, ?, ?, ?)',
 );
 const deleteRecords = db.prepare('DELETE FROM idempotency WHERE created_ms <= ?');
+const beginImmediate = db.prepare('BEGIN IMMEDIATE');
+const commitStatement = db.prepare('COMMIT');
+const rollback = db.prepare('ROLLBACK');
 const probeWrite = createWriteProbe(db);
 const vacuumInto = db.prepare('VACUUM INTO ?');
 
@@ -51,8 +55,8 @@ function insertRow(row: PlannedRow): void {
   insert.run(row.seq, row.id, row.timestampMs, row.userId, row.eventType, row.dataJson, row.keyName, row.hash);
 }
 
-// Nested in commitAll, better-sqlite3 runs this as a SAVEPOINT: a refused row takes the rows of
-// its submission before it back with it, and the rest of the transaction goes on.
+// Nested in the commit's transaction, better-sqlite3 runs this as a SAVEPOINT: a refused row takes
+// the rows of its submission before it back with it, and the rest of the transaction goes on.
 const insertRows = db.transaction((rows: readonly PlannedRow[]) => {
   for (const row of rows) insertRow(row);
 });
@@ -71,8 +75,8 @@ function readRecords(submissions: readonly Submission[]): IdempotencyRecord[] {
 }
 
 // The head and the keys are read inside the transaction, which takes the write lock at its start
-// (see commit): even a second process writing to the same file by mistake extends the one chain.
-const commitAll = db.transaction((submissions: readonly Submission[], now: number): CommitPlan => {
+// (BEGIN IMMEDIATE): even a second process writing to the same file by mistake extends the one chain.
+function planAndInsert(submissions: readonly Submission[], now: number): CommitPlan {
   const head = logHead(selectLast.get() as { seq: number; id: string; timestampMs: number; hash: Buffer | null } | undefined);
   const planner = startCommitPlan({ head, records: readRecords(submissions), now, secret });
   for (const submission of submissions) {
@@ -82,9 +86,8 @@ const commitAll = db.transaction((submissions: readonly Submission[], now: numbe
       if (rows.length === 1) insertRow(rows[0]!);
       else if (rows.length > 1) insertRows(rows);
     } catch (error) {
-      // A refused row fails its submission alone, unless SQLite had to abandon the whole
-      // transaction (I/O error, disk full): then every submission must fail.
-      if (!db.inTransaction) throw error;
+      // A refused row fails its submission alone; anything else fails every submission.
+      if (!isRowRefusal(error) || !db.inTransaction) throw error;
       planner.refuse((error as Error).message);
       continue;
     }
@@ -96,7 +99,47 @@ const commitAll = db.transaction((submissions: readonly Submission[], now: numbe
   }
   checkFiles(); // last thing before COMMIT: a transaction for a lost file is rolled back, recorded nowhere
   return plan;
-});
+}
+
+/** A transaction that failed: why, and whether it may have committed all the same. */
+type TransactionFailure = { failed: unknown; unconfirmed: boolean };
+
+/**
+ * Runs the commit's transaction. Written out rather than with db.transaction, to tell a failure
+ * before COMMIT (rolled back: nothing recorded) from one of COMMIT itself or after it.
+ */
+function commitTransaction(submissions: readonly Submission[], now: number): CommitPlan | TransactionFailure {
+  let plan: CommitPlan;
+  let committing = false;
+  try {
+    beginImmediate.run();
+    plan = planAndInsert(submissions, now);
+    committing = true;
+    commitStatement.run();
+  } catch (error) {
+    if (db.inTransaction) {
+      try {
+        rollback.run();
+      } catch {
+        // Left inside the transaction: the next BEGIN fails, and says why.
+      }
+    }
+    // An I/O error at COMMIT (a failed fsync, say) may leave the commit's frames in the WAL, which
+    // the next open replays. Anything before COMMIT, or a full disk at it, leaves nothing: SQLite
+    // writes a transaction to the WAL at COMMIT, and a frame it could not write is not there.
+    const code = (error as { code?: unknown }).code;
+    return { failed: error, unconfirmed: committing && typeof code === 'string' && code.startsWith('SQLITE_IOERR') };
+  }
+  try {
+    // Again after COMMIT, before any answer: a file deleted during the commit took the committed
+    // transaction with it (the rescue's copy holds it), so its events are answered neither 201 nor
+    // "not recorded".
+    checkFiles();
+  } catch (error) {
+    return { failed: error, unconfirmed: true };
+  }
+  return plan;
+}
 
 function toEvent([userId, eventType, dataJson, keyName, idempotencyKey]: EventTuple): NewEvent {
   const event: NewEvent = { userId, eventType, dataJson };
@@ -107,21 +150,17 @@ function toEvent([userId, eventType, dataJson, keyName, idempotencyKey]: EventTu
 
 /** Commits every batch waiting in one transaction that takes the write lock at its start, and answers them. */
 function commit(requests: ReadonlyArray<WriterRequest & { kind: 'commit' }>): void {
-  const batches = requests.map((request) => request.batch);
+  const batches = requests.map((request): [batch: number, submissions: number] => [request.batch, request.submissions.length]);
   const submissions = requests.flatMap((request) => request.submissions.map((tuples) => tuples.map(toEvent)));
-  let plan: CommitPlan;
-  try {
-    plan = commitAll.immediate(submissions, requests[requests.length - 1]!.now);
-    // Again after COMMIT, before any answer: a file deleted during the commit took the
-    // transaction with it, and its events are answered 503, never 201.
-    checkFiles();
-  } catch (error) {
+  const result = commitTransaction(submissions, requests[requests.length - 1]!.now);
+  if ('failed' in result) {
     // SQLite's code (SQLITE_FULL, …) goes along: the backend tells a full disk from a fault by it.
-    const code = (error as { code?: unknown }).code;
-    port.postMessage({ kind: 'failed', batches, message: (error as Error).message, code: typeof code === 'string' ? code : null } satisfies WriterReply);
+    const { failed, unconfirmed } = result;
+    const code = (failed as { code?: unknown }).code;
+    port.postMessage({ kind: 'failed', batches, message: (failed as Error).message, code: typeof code === 'string' ? code : null, unconfirmed } satisfies WriterReply);
     return;
   }
-  port.postMessage({ kind: 'committed', batches, outcomes: plan.outcomes, events: plan.rows.length } satisfies WriterReply);
+  port.postMessage({ kind: 'committed', batches, outcomes: result.outcomes, events: result.rows.length } satisfies WriterReply);
 }
 
 /**
