@@ -14,12 +14,20 @@ export default {
     'src/auth/**/*.ts',
     'src/integrity/**/*.ts',
     'src/encode/**/*.ts',
+    'src/store/plan-commit.ts',
   ],
   testRunner: 'tap',
   tap: {
     // The tests of those folders. A test run in a child process with an environment of its own
     // (the CLIs, a spawned service) does not see the active mutant: the in-process tests must kill it.
-    testFiles: ['dist/test/auth/*.test.js', 'dist/test/encode/*.test.js', 'dist/test/integrity/*.test.js', 'dist/test/config.test.js'],
+    testFiles: [
+      'dist/test/auth/*.test.js',
+      'dist/test/encode/*.test.js',
+      'dist/test/integrity/*.test.js',
+      'dist/test/config.test.js',
+      'dist/test/store/plan-commit.test.js',
+      'dist/test/contract/event-store.test.js',
+    ],
     nodeArgs: ['--test-reporter=tap', '-r', '{{hookFile}}', '{{testFile}}'],
   },
   buildCommand: 'npm run build',
