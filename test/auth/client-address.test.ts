@@ -27,7 +27,16 @@ describe('parseTrustedProxies', () => {
       ],
       bad: [],
     });
-    assert.deepEqual(parseTrustedProxies('').ranges, []);
+    assert.deepEqual(parseTrustedProxies(''), { ranges: [], bad: [] });
+    assert.deepEqual(parseTrustedProxies(',192.0.2.1/32,, 0.0.0.0/0 ,::/0,::1/128,'), {
+      ranges: [
+        { network: '192.0.2.1', prefix: 32, family: 'ipv4' },
+        { network: '0.0.0.0', prefix: 0, family: 'ipv4' },
+        { network: '::', prefix: 0, family: 'ipv6' },
+        { network: '::1', prefix: 128, family: 'ipv6' },
+      ],
+      bad: [],
+    }, 'empty entries are no entries; a prefix from 0 to all the bits');
     assert.deepEqual(
       parseTrustedProxies('10.0.0.0/33, fd00::/129, localhost, 10.0.0.0/8/8, 10.0.0/8, 10.0.0.0/, 10.0.0.0/-1, ::ffff:10.0.0.0/95').bad,
       ['10.0.0.0/33', 'fd00::/129', 'localhost', '10.0.0.0/8/8', '10.0.0/8', '10.0.0.0/', '10.0.0.0/-1', '::ffff:10.0.0.0/95'],
