@@ -19,14 +19,27 @@ export default {
   testRunner: 'tap',
   tap: {
     // The tests of those folders. A test run in a child process with an environment of its own
-    // (the CLIs, a spawned service) does not see the active mutant: the in-process tests must kill it.
+    // (the CLIs, a spawned service) does not see the active mutant: the in-process tests must kill
+    // it. For each mutant the files that reach it run in this order until one fails, and a static
+    // mutant (a module-level constant, such as a regular expression) is reached by all of them: so
+    // the quick in-process files are named first, then the folders' globs add the rest (those that
+    // start servers and processes), a new test file included. The order changes speed, not results.
     testFiles: [
+      'dist/test/encode/csv.test.js',
+      'dist/test/encode/encoders.test.js',
+      'dist/test/integrity/chain.test.js',
+      'dist/test/integrity/verify-chain.test.js',
+      'dist/test/integrity/checkpoint-json.test.js',
+      'dist/test/integrity/secret-file.test.js',
+      'dist/test/store/plan-commit.test.js',
+      'dist/test/auth/client-address.test.js',
+      'dist/test/config.test.js',
+      'dist/test/integrity/chain-secret.test.js',
+      'dist/test/auth/keys.test.js',
+      'dist/test/contract/event-store.test.js',
       'dist/test/auth/*.test.js',
       'dist/test/encode/*.test.js',
       'dist/test/integrity/*.test.js',
-      'dist/test/config.test.js',
-      'dist/test/store/plan-commit.test.js',
-      'dist/test/contract/event-store.test.js',
     ],
     nodeArgs: ['--test-reporter=tap', '-r', '{{hookFile}}', '{{testFile}}'],
   },

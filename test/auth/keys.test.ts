@@ -181,6 +181,7 @@ describe('readKeysFile', () => {
       [JSON.stringify({ keys: [{ ...good, sha256: good.sha256.toUpperCase() }] }), /^key 1 \("billing"\) has a malformed sha256$/],
       [JSON.stringify({ keys: [{ ...good, sha256: good.sha256.slice(1) }] }), /^key 1 \("billing"\) has a malformed sha256$/],
       [JSON.stringify({ keys: [{ ...good, sha256: `${good.sha256}0` }] }), /^key 1 \("billing"\) has a malformed sha256$/],
+      [JSON.stringify({ keys: [{ ...good, sha256: [good.sha256] }] }), /^key 1 \("billing"\) has a malformed sha256$/],
       [JSON.stringify({ keys: [{ ...good, created_at: '2026-01-02' }] }), /^key 1 \("billing"\) has a malformed created_at$/],
       [JSON.stringify({ keys: [{ ...good, created_at: 'yesterday' }] }), /^key 1 \("billing"\) has a malformed created_at$/],
       [JSON.stringify({ keys: [good, { ...other, name: 'billing' }] }), /^key 2: the name "billing" is used twice$/],
@@ -221,6 +222,21 @@ describe('createKeyRegistry', () => {
       clock += 1000 / LOOK_BUDGET.ratePerSecond;
       assert.deepEqual(registry.find(hashKey(second)), { keyName: 'second', scope: 'ingest' }, 'one look later');
       assert.equal(log.lines.filter((line) => line.msg === 'keys reloaded').length, 2);
+    } finally {
+      registry.close();
+    }
+  });
+
+  it('spends its looks at the file on unknown keys only: a key created after a flood of requests with known keys works at once', () => {
+    const file = join(dir, 'known.json');
+    const known = generateKey();
+    writeKeysFile(file, [record('known', 'read', known)]);
+    const registry = createKeyRegistry({ keysFile: file, log: silentLogger, pollMs: 3_600_000, now: () => 0 });
+    try {
+      for (let i = 0; i < 2 * LOOK_BUDGET.burst; i++) assert.deepEqual(registry.find(hashKey(known)), { keyName: 'known', scope: 'read' });
+      const created = generateKey();
+      writeKeysFile(file, [record('known', 'read', known), record('created', 'ingest', created)]);
+      assert.deepEqual(registry.find(hashKey(created)), { keyName: 'created', scope: 'ingest' });
     } finally {
       registry.close();
     }

@@ -129,7 +129,11 @@ describe('the JSON, NDJSON and CSV encoders', () => {
         for (const [format, encode] of Object.entries(encoders)) {
           const out = await pieces(encode, [[big]]);
           assert.equal(out.join(''), reference[format as keyof typeof reference]([big]), `${format}, U+${astral.codePointAt(0)!.toString(16)} at ${before}`);
-          for (const piece of out) assert.ok(piece.isWellFormed(), `${format}: a piece splits U+${astral.codePointAt(0)!.toString(16)} at ${before}`);
+          for (const piece of out) {
+            assert.ok(piece.isWellFormed(), `${format}: a piece splits U+${astral.codePointAt(0)!.toString(16)} at ${before}`);
+            // A slice is at most PIECE_CHARS; CSV then doubles its quotes.
+            if (format !== 'csv') assert.ok(piece.length <= PIECE_CHARS, `${format}: a piece of ${piece.length} characters`);
+          }
         }
       }
     }
