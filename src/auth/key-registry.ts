@@ -9,8 +9,6 @@ export type Caller = { keyName: string; scope: Scope };
 export type KeyRegistry = {
   /** The caller whose key has this digest, if any. */
   find(digest: KeyDigest): Caller | undefined;
-  /** How many keys are known now. */
-  size(): number;
   close(): void;
 };
 
@@ -74,7 +72,6 @@ export function createKeyRegistry(options: {
       reloadIfChanged();
       return table.get(digest);
     },
-    size: () => table.size,
     close: () => {
       if (keysFile !== undefined) unwatchFile(keysFile, reloadIfChanged);
     },

@@ -107,6 +107,17 @@ describe('names the service records itself', () => {
   });
 });
 
+describe('generateKey', () => {
+  it('makes keys of adt_ and 43 base64url characters (32 random bytes), never the same twice', () => {
+    const keys = Array.from({ length: 100 }, generateKey);
+    for (const key of keys) {
+      assert.match(key, /^adt_[A-Za-z0-9_-]{43}$/);
+      assert.equal(Buffer.from(key.slice(4), 'base64url').length, 32);
+    }
+    assert.equal(new Set(keys).size, keys.length);
+  });
+});
+
 describe('readKeysFile', () => {
   let dir: string;
   before(() => {
@@ -120,9 +131,32 @@ describe('readKeysFile', () => {
   it('reads back exactly what writeKeysFile wrote, and nothing when there is no file', () => {
     const file = join(dir, 'written.json');
     assert.deepEqual(readKeysFile(file), []);
-    const records: KeyRecord[] = [record('billing', 'ingest', 'k1'), record('analyst', 'read', 'k2')];
+    const records: KeyRecord[] = [record('billing', 'ingest', 'k1'), record('analyst', 'read', 'k2'), record('a', 'admin', 'k3'), record(`x.y_z-${'9'.repeat(58)}`, 'read', 'k4')];
     writeKeysFile(file, records);
     assert.deepEqual(readKeysFile(file), records);
+  });
+
+  it('writes an owner-only file of a "keys" list, each key\'s name, scope, SHA-256 and creation time, and never the key', () => {
+    const file = join(dir, 'new', 'folder', 'format.json');
+    writeKeysFile(file, [{ name: 'billing', scope: 'ingest', sha256: hashKey('adt_example-key'), createdAt: '2026-01-02T03:04:05.678Z' }]);
+    assert.equal(readFileSync(file, 'utf8'), `{
+  "keys": [
+    {
+      "name": "billing",
+      "scope": "ingest",
+      "sha256": "ab179fc79569d29e7f3d15e61b20d08314696e5a99db72e6b348bb24eafe9070",
+      "created_at": "2026-01-02T03:04:05.678Z"
+    }
+  ]
+}
+`);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    writeKeysFile(file, []);
+    assert.deepEqual(readKeysFile(file), [], 'replaced whole');
+  });
+
+  it('refuses a keys file it cannot read rather than taking it for no keys', () => {
+    assert.throws(() => readKeysFile(dir), { code: 'EISDIR' });
   });
 
   it('refuses a file npm run keys would not have written, saying what is wrong', () => {
@@ -138,10 +172,18 @@ describe('readKeysFile', () => {
       [JSON.stringify({ keys: [{ ...good, admin: true }] }), /^key 1 must have exactly the properties name, scope, sha256, created_at$/],
       [JSON.stringify({ keys: [{ name: 'a', scope: 'read', sha256: hashKey('x') }] }), /^key 1 must have exactly the properties/],
       [JSON.stringify({ keys: [null] }), /^key 1 must have exactly the properties/],
+      [JSON.stringify({ keys: [{ name: 'a', scope: 'read', sha256: hashKey('x'), createdAt: good.created_at }] }), /^key 1 must have exactly the properties/],
       [JSON.stringify({ keys: [{ ...good, name: 'has space' }] }), /^key 1 has a malformed name$/],
+      [JSON.stringify({ keys: [{ ...good, name: '' }] }), /^key 1 has a malformed name$/],
+      [JSON.stringify({ keys: [{ ...good, name: 'n'.repeat(65) }] }), /^key 1 has a malformed name$/],
+      [JSON.stringify({ keys: [{ ...good, name: 12345 }] }), /^key 1 has a malformed name$/],
       [JSON.stringify({ keys: [{ ...good, scope: 'write' }] }), /^key 1 \("billing"\) has scope "write", not one of ingest, read, admin$/],
       [JSON.stringify({ keys: [{ ...good, sha256: good.sha256.toUpperCase() }] }), /^key 1 \("billing"\) has a malformed sha256$/],
+      [JSON.stringify({ keys: [{ ...good, sha256: good.sha256.slice(1) }] }), /^key 1 \("billing"\) has a malformed sha256$/],
+      [JSON.stringify({ keys: [{ ...good, sha256: `${good.sha256}0` }] }), /^key 1 \("billing"\) has a malformed sha256$/],
+      [JSON.stringify({ keys: [{ ...good, sha256: [good.sha256] }] }), /^key 1 \("billing"\) has a malformed sha256$/],
       [JSON.stringify({ keys: [{ ...good, created_at: '2026-01-02' }] }), /^key 1 \("billing"\) has a malformed created_at$/],
+      [JSON.stringify({ keys: [{ ...good, created_at: 'yesterday' }] }), /^key 1 \("billing"\) has a malformed created_at$/],
       [JSON.stringify({ keys: [good, { ...other, name: 'billing' }] }), /^key 2: the name "billing" is used twice$/],
       [JSON.stringify({ keys: [good, { ...other, sha256: good.sha256 }] }), /^key 2 \("analyst"\) has the same key as an earlier one$/],
       [JSON.stringify({ keys: [good, { ...other, name: 'Unknown' }] }), /^key 2 is named "Unknown", a name the service records itself/],
@@ -180,6 +222,21 @@ describe('createKeyRegistry', () => {
       clock += 1000 / LOOK_BUDGET.ratePerSecond;
       assert.deepEqual(registry.find(hashKey(second)), { keyName: 'second', scope: 'ingest' }, 'one look later');
       assert.equal(log.lines.filter((line) => line.msg === 'keys reloaded').length, 2);
+    } finally {
+      registry.close();
+    }
+  });
+
+  it('spends its looks at the file on unknown keys only: a key created after a flood of requests with known keys works at once', () => {
+    const file = join(dir, 'known.json');
+    const known = generateKey();
+    writeKeysFile(file, [record('known', 'read', known)]);
+    const registry = createKeyRegistry({ keysFile: file, log: silentLogger, pollMs: 3_600_000, now: () => 0 });
+    try {
+      for (let i = 0; i < 2 * LOOK_BUDGET.burst; i++) assert.deepEqual(registry.find(hashKey(known)), { keyName: 'known', scope: 'read' });
+      const created = generateKey();
+      writeKeysFile(file, [record('known', 'read', known), record('created', 'ingest', created)]);
+      assert.deepEqual(registry.find(hashKey(created)), { keyName: 'created', scope: 'ingest' });
     } finally {
       registry.close();
     }

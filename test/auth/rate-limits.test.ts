@@ -21,6 +21,16 @@ describe('createRateLimiter', () => {
     assert.deepEqual([1, 2, 3, 4].map(() => limiter.take('a').allowed), [true, true, true, false], 'never more than the burst');
   });
 
+  it('says to retry in whole seconds, rounded up from the part of a token still missing', () => {
+    let clock = 0;
+    const limiter = createRateLimiter({ ratePerSecond: 0.3, burst: 1, now: () => clock });
+    assert.equal(limiter.take('a').allowed, true);
+    assert.deepEqual(limiter.take('a'), { allowed: false, retryAfterSeconds: 4 }, 'a whole token at 0.3 a second: 3.3 s');
+    clock = 1000;
+    assert.equal(limiter.wait('a'), 3, '0.7 of a token: 2.3 s');
+    assert.deepEqual(limiter.take('a'), { allowed: false, retryAfterSeconds: 3 });
+  });
+
   it('forgets the least recently used names past its size', () => {
     const limiter = createRateLimiter({ ratePerSecond: 1, burst: 1, maxNames: 2, now: () => 0 });
     limiter.take('a');
@@ -30,11 +40,31 @@ describe('createRateLimiter', () => {
     assert.equal(limiter.take('c').allowed, false);
   });
 
+  it('keeps a name it has just seen again, forgetting the one used longest ago instead', () => {
+    const limiter = createRateLimiter({ ratePerSecond: 1, burst: 1, maxNames: 2, now: () => 0 });
+    limiter.take('a');
+    limiter.take('b');
+    assert.equal(limiter.wait('a'), 1); // 'a' is the most recently used now
+    limiter.take('c'); // 'b' is forgotten
+    assert.deepEqual([limiter.take('a').allowed, limiter.take('b').allowed], [false, true]);
+  });
+
+  it('remembers 100 000 names when not told how many, and forgets the oldest past that', () => {
+    const limiter = createRateLimiter({ ratePerSecond: 1, burst: 1, now: () => 0 });
+    for (let i = 0; i < 100_000; i++) limiter.take(`10.0.${i}`);
+    assert.equal(limiter.take('10.0.0').allowed, false, 'the first of 100 000 names is still remembered');
+    limiter.take('one more'); // the 100 001st name: '10.0.1' is forgotten
+    assert.deepEqual([limiter.take('10.0.1').allowed, limiter.take('10.0.99999').allowed], [true, false]);
+  });
+
   it('parses rate and rate:burst', () => {
     assert.deepEqual(parseRateLimit('100'), { ratePerSecond: 100, burst: 200 });
     assert.deepEqual(parseRateLimit('0.5:3'), { ratePerSecond: 0.5, burst: 3 });
+    assert.deepEqual(parseRateLimit(' 5:1 '), { ratePerSecond: 5, burst: 1 });
+    assert.deepEqual(parseRateLimit('0.75'), { ratePerSecond: 0.75, burst: 2 }, 'twice the rate, rounded up');
     assert.deepEqual(parseRateLimit('0'), { ratePerSecond: 0, burst: 1 });
-    for (const text of ['', 'x', '-1', '1:', ':2', '1:2:3']) assert.equal(parseRateLimit(text), undefined, text);
+    assert.deepEqual(parseRateLimit('0:0'), { ratePerSecond: 0, burst: 0 }, 'no limit, whatever the burst');
+    for (const text of ['', 'x', '-1', '1:', ':2', '1:2:3', '5:0', '1.:2', '.5', '1x5', '1 : 2']) assert.equal(parseRateLimit(text), undefined, text);
   });
 });
 

@@ -158,9 +158,10 @@ describe(`every route that takes a key, with every key (${TEST_BACKEND})`, () =>
         });
       }
     }
-    it(`${what} refuses a request without a key, or with an unknown one, with 401, and records nothing`, async () => {
+    it(`${what} refuses a request without a key, with an empty one, or with an unknown one, with 401, and records nothing`, async () => {
       const before = await server.database.countEvents();
       assert.deepEqual(await assertJson(await route.send(server, {}), 401), { message: 'Missing X-API-Key header' });
+      assert.deepEqual(await assertJson(await route.send(server, { 'X-API-Key': '' }), 401), { message: 'Missing X-API-Key header' });
       assert.deepEqual(await assertJson(await route.send(server, { 'X-API-Key': generateKey() }), 401), { message: 'Invalid API key' });
       assert.equal(await server.database.countEvents(), before);
     });

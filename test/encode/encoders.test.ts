@@ -88,6 +88,57 @@ describe('the JSON, NDJSON and CSV encoders', () => {
     }
   });
 
+  it('hand on the events of each chunk as soon as it is read, before asking for the next', async () => {
+    const [first, second] = [event(0, 'u', 't', '{"n":0}'), event(1, 'u', 't', '{"n":1}')];
+    const beforeFirst = { json: '[', ndjson: '', csv: 'id,timestamp,user_id,event_type,data\r\n' };
+    const afterFirst = { json: '', ndjson: '\n', csv: '\r\n' };
+    for (const [format, encode] of Object.entries(encoders)) {
+      const received: string[] = [];
+      let receivedBeforeSecond: string | undefined;
+      async function* source(): AsyncIterable<StoredEvent[]> {
+        yield [first];
+        receivedBeforeSecond = received.join('');
+        yield [second];
+      }
+      for await (const piece of encode(source())) received.push(typeof piece === 'string' ? piece : Buffer.from(piece).toString('utf8'));
+      const name = format as keyof typeof reference;
+      const firstText = format === 'csv' ? reference.csv([first]).slice(beforeFirst.csv.length, -2) : eventJson(first);
+      assert.equal(receivedBeforeSecond, beforeFirst[name] + firstText + afterFirst[name], format);
+      assert.equal(received.join(''), reference[name]([first, second]), format);
+    }
+  });
+
+  it('gather the small events of a chunk into pieces of PIECE_CHARS or a little more, not one string per chunk', async () => {
+    const many = Array.from({ length: 3000 }, (_, i) => event(i, `user-${i}`, 'page.viewed', `{"path":"/a/b/c","i":${i}}`));
+    for (const [format, encode] of Object.entries(encoders)) {
+      const out = await pieces(encode, [many]);
+      assert.equal(out.join(''), reference[format as keyof typeof reference](many), format);
+      assert.ok(out.length >= 5, `${format}: ${out.length} pieces`);
+      // Only what is left at the end of the chunk, and the tail, leave short.
+      for (const piece of out.slice(0, -2)) assert.ok(piece.length >= PIECE_CHARS, `${format}: a piece of ${piece.length}`);
+      for (const piece of out) assert.ok(piece.length < PIECE_CHARS + 256, `${format}: a piece of ${piece.length}`);
+    }
+  });
+
+  it('never split the first or the last astral character (U+10000, U+10FFFF) between two pieces, whichever half ends a slice', async () => {
+    const prefix = '{"s":"';
+    for (const astral of ['\u{10000}', '\u{10FFFF}']) {
+      // The high surrogate, then the low one, as the last code unit of the first slice.
+      for (const before of [PIECE_CHARS - 1, PIECE_CHARS - 2]) {
+        const big = event(0, 'u', 't', `${prefix}${'x'.repeat(before - prefix.length)}${astral}${'y'.repeat(100)}"}`);
+        for (const [format, encode] of Object.entries(encoders)) {
+          const out = await pieces(encode, [[big]]);
+          assert.equal(out.join(''), reference[format as keyof typeof reference]([big]), `${format}, U+${astral.codePointAt(0)!.toString(16)} at ${before}`);
+          for (const piece of out) {
+            assert.ok(piece.isWellFormed(), `${format}: a piece splits U+${astral.codePointAt(0)!.toString(16)} at ${before}`);
+            // A slice is at most PIECE_CHARS; CSV then doubles its quotes.
+            if (format !== 'csv') assert.ok(piece.length <= PIECE_CHARS, `${format}: a piece of ${piece.length} characters`);
+          }
+        }
+      }
+    }
+  });
+
   it('answer an empty result as [], nothing and a header row', async () => {
     assert.deepEqual(await pieces(encodeJsonArray, []), ['[]']);
     assert.deepEqual(await pieces(encodeNdjson, [[]]), []);

@@ -30,6 +30,8 @@ describe('the checkpoint as JSON', () => {
       ['{"event_count":', /^it is not JSON \(/],
       ['[1]', /^it is not a JSON object$/],
       ['null', /^it is not a JSON object$/],
+      ['3', /^it is not a JSON object$/],
+      ['"a checkpoint"', /^it is not a JSON object$/],
       [JSON.stringify({ ...json, event_count: '3' }), /^its event_count is not a number$/],
       [JSON.stringify({ ...json, last_id: 7 }), /^its last_id is neither a string nor null$/],
       [JSON.stringify({ ...json, last_id: undefined }), /^its last_id is neither a string nor null$/],

@@ -140,6 +140,16 @@ describe('planCommit', () => {
     assert.equal(plan.rows.length, 2);
   });
 
+  it('records the Idempotency-Key of an event without a key name under the empty name, and answers its retry from that record', () => {
+    const anonymous = event('{"a":1}', { idempotencyKey: 'k' });
+    const first = planCommit(start(), [[anonymous]]);
+    const [row] = first.rows;
+    assert.equal(row!.keyName, null);
+    assert.deepEqual(first.records, [{ keyName: '', idempotencyKey: 'k', request: idempotencyRequestDigest(anonymous), eventId: row!.id, timestampMs: NOW, seq: 1, createdMs: NOW }]);
+    const retry = planCommit(start({ head: logHead(row), records: first.records }), [[anonymous]]);
+    assert.deepEqual(retry, { rows: [], records: [], outcomes: [{ kind: 'stored', placements: [[row!.id, NOW, 1, true]] }] });
+  });
+
   it('keeps nothing of a submission the database refused: the next takes its seqs and its link, and its keys stay free', () => {
     const head = headAt(5, NOW - 1);
     const planner = startCommitPlan(start({ head }));
