@@ -13,6 +13,8 @@ const USAGE = `usage: npm run -s keys -- create --name NAME --scope ingest|read|
        npm run -s keys -- revoke --name NAME
 
 Manages the keys file (AUDITOR_KEYS_FILE, default data/keys.json; read from the environment or .env).
+It reads the service's whole configuration and, as the service would, refuses to run while a
+variable is invalid (the one line names it).
   create   makes a key with a scope and prints it once, alone on stdout (only its SHA-256 is kept)
   list     prints each key's name, scope and creation date (never a key)
   revoke   removes a key; a running service refuses it within a second

@@ -69,7 +69,7 @@ const seconds = (performance.now() - started) / 1000;
 
 const checked = verdict.chained + verdict.unchained;
 console.log(`Checked ${verdict.chained} chained events in ${seconds.toFixed(2)} s (${Math.round(checked / Math.max(seconds, 1e-9))} events/s).`);
-if (verdict.unchained > 0) console.log(`${verdict.unchained} events recorded before the chain began are not covered by it.`);
+if (verdict.unchained > 0) console.log(`${verdict.unchained} ${verdict.unchained === 1 ? 'event' : 'events'} recorded before the chain began ${verdict.unchained === 1 ? 'is' : 'are'} not covered by it.`);
 if (verdict.broken !== undefined) {
   console.log(`BROKEN at event ${verdict.broken.id} (number ${verdict.broken.seq}): ${verdict.broken.reason}.`);
 }

@@ -103,6 +103,28 @@ describe('the tamper-evident chain and npm run verify', () => {
     }
   }
 
+  it('counts the events recorded before the chain began, in words that fit one or several', async () => {
+    // A log begun by a version without the chain: its first events have no link, and the chain
+    // starts after them from the genesis hash.
+    for (const count of [1, 2]) {
+      const path = join(dir, `unchained-${count}.db`);
+      await openSqliteEventStore(path, { chainSecret: SECRET }).close();
+      const db = new Database(path);
+      const insert = db.prepare("INSERT INTO events (seq, id, ts, user_id, event_type, data) VALUES (?, ?, 0, 'early', 't', '{}')");
+      for (let seq = 1; seq <= count; seq++) insert.run(seq, `00000000-0000-7000-8000-00000000000${seq}`);
+      db.close();
+      const store = openSqliteEventStore(path, { chainSecret: SECRET });
+      for (let i = 0; i < 3; i++) await store.append({ userId: 'later', eventType: 't', dataJson: '{}', keyName: 'k' });
+      await store.close();
+      const result = await verify(path);
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      const line = count === 1
+        ? '1 event recorded before the chain began is not covered by it.'
+        : '2 events recorded before the chain began are not covered by it.';
+      assert.ok(result.stdout.split('\n').includes(line), result.stdout);
+    }
+  });
+
   it('names the event after a removed one', async () => {
     const { path, db } = tamperableCopy(reference, 'removed');
     db.prepare('DELETE FROM events WHERE id = ?').run(ids[4]);
