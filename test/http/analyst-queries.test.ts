@@ -131,7 +131,9 @@ describe('analysts\' queries', () => {
   });
 
   it('streams NDJSON, one event per line', async () => {
-    const response = await server.get('user_id=ana&until=' + all[29]!.timestamp.replace(/\.\d+Z$/, '.999Z'), { Accept: 'application/x-ndjson' });
+    // until is exclusive: one millisecond after the last event takes it in, wherever in its second it fell.
+    const justAfterLast = new Date(Date.parse(all[29]!.timestamp) + 1).toISOString();
+    const response = await server.get(`user_id=ana&until=${justAfterLast}`, { Accept: 'application/x-ndjson' });
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('content-type'), 'application/x-ndjson; charset=utf-8');
     const text = await response.text();
