@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import type { NewEvent } from '../../src/events/event.js';
 import { createUuidV7Generator } from '../../src/events/uuid-v7.js';
 import { chainHash, GENESIS_HASH } from '../../src/integrity/chain.js';
+import { appendLeaf, EMPTY_FRONTIER, type Frontier } from '../../src/integrity/merkle-tree.js';
 import { IDEMPOTENCY_WINDOW_MS, idempotencyRequestDigest } from '../../src/store/idempotency.js';
 import { logHead, planCommit, startCommitPlan, type CommitPlan, type CommitStart, type LogHead } from '../../src/store/plan-commit.js';
 import type { IdempotencyRecord, Submission } from '../../src/store/storage-backend.js';
@@ -20,7 +21,17 @@ function headAt(seq: number, timestampMs: number): LogHead {
   return logHead({ seq, id, timestampMs, hash: chainHash(SECRET, GENESIS_HASH, { id, timestampMs, userId: 'u', eventType: 't', dataJson: '{}', keyName: null }) });
 }
 
-const start = (more: Partial<CommitStart> = {}): CommitStart => ({ head: logHead(undefined), records: [], now: NOW, secret: SECRET, ...more });
+/** A tree of `size` made-up leaves: the planner only needs its right edge to be as large as the head. */
+function treeOf(size: number): Frontier {
+  let tree = EMPTY_FRONTIER;
+  for (let i = 0; i < size; i++) tree = appendLeaf(tree, Buffer.alloc(32, i)).frontier;
+  return tree;
+}
+
+const start = (more: Partial<CommitStart> = {}): CommitStart => {
+  const head = more.head ?? logHead(undefined);
+  return { head, records: [], now: NOW, secret: SECRET, tree: treeOf(head.seq), ...more };
+};
 
 /** A record as a backend reads it, stored `ageMs` before NOW for `stored`. */
 function recordFor(stored: NewEvent, place: { eventId: string; timestampMs: number; seq: number }, ageMs: number): IdempotencyRecord {
