@@ -17,6 +17,13 @@ export type SigningKey = {
   verifierKey: string;
   /** The signature line of a note's text. */
   sign(text: string): string;
+  /**
+   * Writes the key back to `path` when the file is gone (the database's folder was removed under
+   * the running service): without it the next start would sign with a new key, and no one could
+   * tell the rescued log's checkpoints from a forgery. A method, so the key's text is never a value
+   * anything could log.
+   */
+  restoreTo(path: string): void;
 };
 
 const SIGNING_KEY_FORMAT: SecretFormat = {
@@ -76,5 +83,6 @@ function parseSigningKey(text: string, path: string): SigningKey {
     name,
     verifierKey: formatVerifierKey(name, ED25519, publicKey),
     sign: (note) => signNote(note, name, privateKey, publicKey),
+    restoreTo: (to) => void createSecretFile(to, text),
   };
 }

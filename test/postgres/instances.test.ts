@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startService, type ServiceProcess } from '../helpers/service-process.js';
-import { createTestDatabase, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
+import { createTestDatabase, TEST_CHAIN_SECRET, testSigningKeyFile, type TestDatabase } from '../helpers/test-database.js';
 
 const KEY = 'instances-test-key-0123456789';
 const VERIFY_CLI = fileURLToPath(new URL('../../src/cli/verify.js', import.meta.url));
@@ -38,7 +38,7 @@ async function allEvents(url: string, userId: string): Promise<Array<{ id: strin
 function verify(database: TestDatabase, args: string[] = []): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [VERIFY_CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '', AUDITOR_DB: database.location.kind === 'postgres' ? database.location.url : '', AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET },
+      env: { PATH: process.env.PATH ?? '', AUDITOR_DB: database.location.kind === 'postgres' ? database.location.url : '', AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET, AUDITOR_SIGNING_KEY_FILE: testSigningKeyFile() },
     }, (error, stdout) => resolve({ code: error === null ? 0 : Number(error.code), stdout }));
   });
 }
@@ -50,7 +50,7 @@ describe('several instances on one PostgreSQL database, one with its clock an ho
   const env = (): Record<string, string> => ({
     AUDITOR_API_KEY: KEY,
     AUDITOR_DB: database.location.kind === 'postgres' ? database.location.url : '',
-    AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET,
+    AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET, AUDITOR_SIGNING_KEY_FILE: testSigningKeyFile(),
   });
 
   before(async () => {

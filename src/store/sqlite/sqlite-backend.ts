@@ -33,7 +33,10 @@ export function openSqliteBackend(path: string, options: StoreOptions = {}): Sto
   const log = options.log ?? silentLogger;
   const clock = options.clock ?? Date.now;
   const created = !existsSync(path);
-  refuseToReplaceMissingDatabase(path, [databaseMarkerPath(path), chainSecretPath(path), `${path}-wal`], options.allowNewDatabase === true);
+  // A signing key beside a missing database signed its checkpoints: a new log under it would be a fork.
+  const keyPath = options.signingKeyFile ?? signingKeyPath(path);
+  const evidence = [databaseMarkerPath(path), chainSecretPath(path), `${path}-wal`, ...(options.signingKeyFile === undefined ? [keyPath] : [])];
+  refuseToReplaceMissingDatabase(path, evidence, options.allowNewDatabase === true);
   // The database before its secret and its marker: a start that fails in between must not leave
   // them without a database, which the next start would take for a database lost.
   const db = openDatabase(path);
@@ -42,7 +45,7 @@ export function openSqliteBackend(path: string, options: StoreOptions = {}): Sto
   try {
     probeStartUpWrite(db);
     chainSecret = resolveChainSecret(options.chainSecret, path);
-    signingKey = loadSigningKey(options.signingKeyFile ?? signingKeyPath(path), { origin: options.logOrigin, create: true });
+    signingKey = loadSigningKey(keyPath, { origin: options.logOrigin, create: true });
     markDatabase(path, created);
     buildTreeOverOlderEvents(db, log);
   } catch (error) {
@@ -67,6 +70,7 @@ export function openSqliteBackend(path: string, options: StoreOptions = {}): Sto
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     markDatabase(path, false);
     if (options.chainSecret === undefined) restoreChainSecret(path, chainSecret);
+    if (options.signingKeyFile === undefined) signingKey.restoreTo(keyPath);
     await writer.rescue(to, reason);
   };
   const files = guardDatabaseFiles(path, identity, { log, rescue });
