@@ -5,7 +5,6 @@
  * the log's origin.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { dirname, join } from 'node:path';
 import { ed25519PrivateKey, rawPublicKey } from '../../verifier/ed25519.js';
 import { ED25519, formatVerifierKey, keyId, signNote } from '../../verifier/signed-note.js';
 import { createSecretFile, readSecretFile, type SecretFormat } from './secret-file.js';
@@ -31,9 +30,12 @@ const SIGNING_KEY_FORMAT: SecretFormat = {
   description: 'PRIVATE+KEY+<name>+<8 hex digits>+<base64 of 33 bytes> and a line break',
 };
 
-/** Where a SQLite log keeps its signing key unless AUDITOR_SIGNING_KEY_FILE says otherwise. */
+/**
+ * Where a SQLite log keeps its signing key unless AUDITOR_SIGNING_KEY_FILE says otherwise: named
+ * after the database, as a key belongs to one log (two logs in one folder never share one).
+ */
 export function signingKeyPath(dbPath: string): string {
-  return join(dirname(dbPath), 'signing.key');
+  return `${dbPath}.signing.key`;
 }
 
 /**
