@@ -6,7 +6,7 @@
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { ed25519PrivateKey, rawPublicKey } from '../../verifier/ed25519.js';
-import { ED25519, formatVerifierKey, keyId, signNote } from '../../verifier/signed-note.js';
+import { ED25519, formatVerifierKey, keyId, parseNote, parseVerifierKey, signNote, verifyNoteSignature } from '../../verifier/signed-note.js';
 import { createSecretFile, readSecretFile, type SecretFormat } from './secret-file.js';
 
 export type SigningKey = {
@@ -54,6 +54,20 @@ export function loadSigningKey(path: string, { origin, create }: { origin: strin
     throw new Error(`AUDITOR_LOG_ORIGIN is "${origin}" but the signing key in ${path} is named "${key.name}": a log keeps one origin; unset it, or use a key of that name`);
   }
   return key;
+}
+
+/**
+ * Throws unless the log's latest kept checkpoint (`note`) was signed by `key`: a log signed on
+ * under another key would, to everyone holding its key, look forged from then on.
+ */
+export function requireSignedBy(note: string | undefined, key: SigningKey, where: string): void {
+  if (note === undefined) return;
+  try {
+    verifyNoteSignature(parseNote(note), parseVerifierKey(key.verifierKey));
+  } catch {
+    throw new Error(`the log's latest checkpoint was not signed by the key in ${where} (${key.verifierKey}): `
+      + 'give the service the key that signed its checkpoints (AUDITOR_SIGNING_KEY_FILE)');
+  }
 }
 
 /** A log's origin when none is configured: what a key made on first start is named. */

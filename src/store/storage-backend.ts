@@ -56,6 +56,9 @@ export type StoredCheckpoint = {
 /** A checkpoint to keep, signed by this process. */
 export type NewCheckpoint = Omit<StoredCheckpoint, 'cosignatures'>;
 
+/** An event's row in the Merkle tree as stored: the salt of its data, its leaf hash, the subtrees it completes. */
+export type LeafRow = { seq: number; salt: Buffer; leafHash: Buffer; nodes: Buffer };
+
 /** What an event's leaf is made of: its fields, its seq (leaf seq - 1), and the salt of its data. */
 export type LeafSource = ChainRow & { salt: Buffer | null };
 

@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseCheckpoint } from '../../verifier/checkpoint.js';
 import { dataCommitment, decodeLeaf } from '../../verifier/leaf.js';
 import { leafHash, verifyConsistency, verifyInclusion } from '../../verifier/merkle.js';
 import { parseNote, parseVerifierKey, verifyNoteSignature } from '../../verifier/signed-note.js';
-import { hashKey, writeKeysFile } from '../../src/auth/keys-file.js';
 import { appendLeaf, EMPTY_FRONTIER, frontierRoot } from '../../src/integrity/merkle-tree.js';
 import { startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
 
@@ -129,29 +125,5 @@ describe('the Merkle tree over HTTP: checkpoints, inclusion and consistency proo
     assert.deepEqual(same.consistency_path, [], 'a tree is its own prefix, with no hash to show');
     const empty = await json<{ consistency_path: string[] }>(`/proofs/consistency?from=0&to=${size}`);
     assert.deepEqual(empty.consistency_path, []);
-  });
-
-  it('serves proofs and checkpoints to read and admin keys, never to an ingest key', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'auditor-proof-scopes-'));
-    const keysFile = join(dir, 'keys.json');
-    const createdAt = new Date().toISOString();
-    writeKeysFile(keysFile, [
-      { name: 'writer', scope: 'ingest', sha256: hashKey('ingest-key-0123456789abcdef'), createdAt },
-      { name: 'analyst', scope: 'read', sha256: hashKey('read-key-0123456789abcdef'), createdAt },
-    ]);
-    const scoped = await startTestServer({ keysFile });
-    try {
-      const posted = await fetch(`${scoped.url}/events`, { method: 'POST', headers: { 'X-API-Key': 'ingest-key-0123456789abcdef', 'Content-Type': 'application/json' }, body: '{"user_id":"u","event_type":"t"}' });
-      const { id } = (await posted.json()) as { id: string };
-      for (const path of ['/checkpoint', '/checkpoint/key', `/events/${id}/proof`, '/proofs/consistency?from=0&to=1']) {
-        const asIngest = await fetch(`${scoped.url}${path}`, { headers: { 'X-API-Key': 'ingest-key-0123456789abcdef' } });
-        assert.equal(asIngest.status, 403, path);
-        const asRead = await fetch(`${scoped.url}${path}`, { headers: { 'X-API-Key': 'read-key-0123456789abcdef' } });
-        assert.equal(asRead.status, 200, path);
-      }
-    } finally {
-      await scoped.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

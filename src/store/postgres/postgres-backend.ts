@@ -1,4 +1,4 @@
-import { loadSigningKey } from '../../integrity/signing-key.js';
+import { loadSigningKey, requireSignedBy } from '../../integrity/signing-key.js';
 import { silentLogger, type Logger } from '../../ops/logger.js';
 import type pg from 'pg';
 import type { StoreOptions } from '../event-store.js';
@@ -91,6 +91,8 @@ export async function openPostgresBackend(
       throw new Error('the database is read-only (a standby, or default_transaction_read_only is on): Auditor must write to a primary');
     }
     await migrateUnbounded(url);
+    const { rows: latest } = await pool.query<{ note: string }>('SELECT note FROM checkpoints ORDER BY tree_size DESC LIMIT 1');
+    requireSignedBy(latest[0]?.note, signingKey, options.signingKeyFile);
     await buildTreeOverOlderEvents(url, options.log ?? silentLogger);
     await probeWrite().catch((error: Error) => {
       throw new Error(`the database cannot be written (${error.message})`);

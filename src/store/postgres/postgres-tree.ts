@@ -6,6 +6,7 @@
 import type { ChainedFields } from '../../integrity/chain.js';
 import { eventLeaf, newSalt } from '../../integrity/event-leaf.js';
 import { appendLeaf, EMPTY_FRONTIER, leafHash, storedWith, subtreesOf, type Frontier, type Subtree } from '../../integrity/merkle-tree.js';
+import type { LeafRow } from '../storage-backend.js';
 import type { Queryable } from './postgres-bounds.js';
 
 /** Events given leaves per transaction when a log from before the tree is brought up to date. */
@@ -14,7 +15,6 @@ const CATCH_UP_BATCH = 10_000;
 const INSERT_LEAVES = `
   INSERT INTO merkle_leaves (seq, salt, hash, nodes) SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::bytea[])`;
 
-export type LeafRow = { seq: number; salt: Buffer; leafHash: Buffer; nodes: Buffer };
 
 /** The parameters of INSERT_LEAVES for `rows`. */
 export function leafParameters(rows: readonly LeafRow[]): unknown[] {

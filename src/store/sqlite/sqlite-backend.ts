@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { chainSecretPath, resolveChainSecret, restoreChainSecret } from '../../integrity/chain-secret.js';
-import { loadSigningKey, signingKeyPath, type SigningKey } from '../../integrity/signing-key.js';
+import { loadSigningKey, requireSignedBy, signingKeyPath, type SigningKey } from '../../integrity/signing-key.js';
 import { silentLogger, type Logger } from '../../ops/logger.js';
 import type { StoreOptions } from '../event-store.js';
 import type { StorageBackend } from '../storage-backend.js';
@@ -46,6 +46,7 @@ export function openSqliteBackend(path: string, options: StoreOptions = {}): Sto
     probeStartUpWrite(db);
     chainSecret = resolveChainSecret(options.chainSecret, path);
     signingKey = loadSigningKey(keyPath, { origin: options.logOrigin, create: true });
+    requireSignedBy(db.prepare('SELECT note FROM checkpoints ORDER BY tree_size DESC LIMIT 1').pluck().get() as string | undefined, signingKey, keyPath);
     markDatabase(path, created);
     buildTreeOverOlderEvents(db, log);
   } catch (error) {

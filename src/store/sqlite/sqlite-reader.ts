@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { ChainRow } from '../../integrity/verify-chain.js';
 import { rowSize, type EventRow, type ReadChunk } from '../read-in-chunks.js';
-import type { ChainExtent, EventReader, IdempotencyRecord, LeafSource, StoredCheckpoint } from '../storage-backend.js';
+import type { ChainExtent, EventReader, IdempotencyRecord, LeafRow, LeafSource, StoredCheckpoint } from '../storage-backend.js';
 import { buildEventQuerySql } from './event-query-sql.js';
 import { openDatabase } from './open-database.js';
 import { createSqliteTree, type SqliteTree } from './sqlite-tree.js';
@@ -107,6 +107,10 @@ function prepareTreeStatements(db: Database.Database) {
 export type SqliteReader = EventReader & {
   /** The Idempotency-Keys recorded after `createdAfterMs`. */
   idempotencyRecords(createdAfterMs: number): IdempotencyRecord[];
+  /** The Merkle tree's leaf rows of the events `fromSeq` to `toSeq`, in seq order. */
+  leafRows(fromSeq: number, toSeq: number): LeafRow[];
+  /** Every checkpoint kept, with its cosignatures, oldest first. */
+  checkpoints(): StoredCheckpoint[];
 };
 
 /**
@@ -122,5 +126,14 @@ export function openSqliteReader(path: string, { upgrade = false } = {}): Sqlite
        e.id AS eventId, e.ts AS timestampMs, e.seq
      FROM idempotency i JOIN events e ON e.id = i.event_id WHERE i.created_ms > ?`,
   );
-  return { ...createSqliteReader(db, path), idempotencyRecords: (createdAfterMs) => selectRecords.all(createdAfterMs) as IdempotencyRecord[] };
+  const selectLeaves = db.prepare('SELECT seq, salt, hash AS leafHash, nodes FROM merkle_leaves WHERE seq BETWEEN ? AND ? ORDER BY seq');
+  const selectCheckpoints = db.prepare('SELECT tree_size AS size, root_hash AS rootHash, note, created_ms AS createdMs FROM checkpoints ORDER BY tree_size');
+  const selectCosignatures = db.prepare('SELECT line FROM cosignatures WHERE tree_size = ? ORDER BY witness').pluck();
+  return {
+    ...createSqliteReader(db, path),
+    idempotencyRecords: (createdAfterMs) => selectRecords.all(createdAfterMs) as IdempotencyRecord[],
+    leafRows: (fromSeq, toSeq) => selectLeaves.all(fromSeq, toSeq) as LeafRow[],
+    checkpoints: () => (selectCheckpoints.all() as Array<Omit<StoredCheckpoint, 'cosignatures'>>)
+      .map((checkpoint) => ({ ...checkpoint, cosignatures: selectCosignatures.all(checkpoint.size) as string[] })),
+  };
 }
