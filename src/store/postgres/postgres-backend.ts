@@ -50,12 +50,11 @@ async function buildTreeOverOlderEvents(url: string, log: Logger): Promise<void>
     for (;;) {
       await client.query('BEGIN; LOCK TABLE events IN EXCLUSIVE MODE');
       try {
-        const before = built;
-        const { tree, left } = await catchUpBatch(client);
+        const batch = await catchUpBatch(client);
         await client.query('COMMIT');
-        built = tree.size;
-        if (left === 0) break;
-        log.info({ msg: 'building the Merkle tree over the events stored before it', done: built, left, batch: built - before });
+        built += batch.built;
+        if (batch.left === 0) break;
+        log.info({ msg: 'building the Merkle tree over the events stored before it', done: built, total: built + batch.left });
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;
@@ -65,8 +64,7 @@ async function buildTreeOverOlderEvents(url: string, log: Logger): Promise<void>
     client.release();
     await pool.end();
   }
-  const seconds = Math.round(performance.now() - started) / 1000;
-  if (seconds > 1) log.info({ msg: 'Merkle tree up to date', leaves: built, seconds });
+  if (built > 0) log.info({ msg: 'Merkle tree built over the events stored before it', events: built, seconds: Math.round(performance.now() - started) / 1000 });
 }
 
 /**

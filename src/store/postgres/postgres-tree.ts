@@ -56,10 +56,10 @@ export async function readTreeSize(db: Queryable): Promise<number> {
 
 /**
  * Gives a leaf to up to CATCH_UP_BATCH events that have none, in seq order, inside the caller's
- * transaction (which must hold the events' write lock); returns the tree after them and how many
- * events are left without a leaf.
+ * transaction (which must hold the events' write lock); returns the tree after them, how many
+ * leaves it made, and how many events are left without one.
  */
-export async function catchUpBatch(db: Queryable): Promise<{ tree: Frontier; left: number }> {
+export async function catchUpBatch(db: Queryable): Promise<{ tree: Frontier; built: number; left: number }> {
   let tree = await readFrontier(db, await readTreeSize(db));
   const { rows: events } = await db.query<ChainedFields & { seq: number }>(
     `SELECT seq, id, ts AS "timestampMs", user_id AS "userId", event_type AS "eventType", data::text AS "dataJson", key_name AS "keyName"
@@ -78,5 +78,5 @@ export async function catchUpBatch(db: Queryable): Promise<{ tree: Frontier; lef
   }
   await insertLeaves(db, leaves);
   const { rows } = await db.query<{ last: number }>('SELECT coalesce(max(seq), 0)::bigint AS last FROM events');
-  return { tree, left: Number(rows[0]!.last) - tree.size };
+  return { tree, built: leaves.length, left: Number(rows[0]!.last) - tree.size };
 }

@@ -118,7 +118,7 @@ function buildTreeOverOlderEvents(db: Database.Database, log: Logger): void {
   const built = tree.catchUp((work) => db.transaction(work).immediate(), (done, total) => {
     log.info({ msg: 'building the Merkle tree over the events stored before it', done, total });
   });
-  if (built > 0) log.info({ msg: 'Merkle tree built', events: built, seconds: Math.round(performance.now() - started) / 1000 });
+  if (built > 0) log.info({ msg: 'Merkle tree built over the events stored before it', events: built, seconds: Math.round(performance.now() - started) / 1000 });
 }
 
 /** Writes the probe row: SQLite opens a file it may not write read-only, without a word. */
