@@ -42,6 +42,7 @@ async function openStore(config: Config, metrics: Metrics): Promise<EventStore> 
       checkpointIntervalMs: config.checkpointIntervalMs,
       onTransactionCommitted: metrics.batchCommitted,
       onClockBehindLog: metrics.clockBehindLog,
+      onCheckpoint: metrics.checkpointSigned,
       log,
       allowNewDatabase: config.allowNewDatabase,
     });

@@ -49,7 +49,7 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
   const failures = createStoreFailures(log, (error) => (error instanceof StoreClosedError ? STORE_CLOSED : backend.recogniseFailure(error)));
   const readiness = createWriteReadiness(() => backend.probeWrite());
   const clockBehind = createClockBehindLog(log, options.onClockBehindLog ?? (() => {}));
-  const signer = startCheckpointSigner(backend, { intervalMs: options.checkpointIntervalMs ?? 1000, clock, log });
+  const signer = startCheckpointSigner(backend, { intervalMs: options.checkpointIntervalMs ?? 1000, clock, log, onCheckpoint: options.onCheckpoint ?? (() => {}) });
   let commitsSincePrune = 0;
   let pruning: Promise<void> = Promise.resolve();
   let closed = false;

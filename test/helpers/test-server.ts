@@ -53,7 +53,9 @@ export async function startTestServer(
   const database = await createTestDatabase();
   const store = options.store ?? await database.openStore({
     ...options.storeOptions,
-    ...(options.metrics ? { onTransactionCommitted: options.metrics.batchCommitted, onClockBehindLog: options.metrics.clockBehindLog } : {}),
+    ...(options.metrics
+      ? { onTransactionCommitted: options.metrics.batchCommitted, onClockBehindLog: options.metrics.clockBehindLog, onCheckpoint: options.metrics.checkpointSigned }
+      : {}),
   });
   const log = options.log ?? silentLogger;
   const keys = createKeyRegistry({ adminKeySha256: hashKey(TEST_API_KEY), keysFile: options.keysFile, log, pollMs: 50 });
