@@ -96,7 +96,10 @@ const limits = {
 const responseMemory = createMemoryBudget(config.responseMemoryBytes);
 const requestMemory = createMemoryBudget(config.requestMemoryBytes);
 const server = createHttpServer(
-  createApp({ store, keys, limits, trustedProxies: config.trustedProxies, metrics, maxBodyBytes: config.maxBodyBytes, log, responseMemory, requestMemory }),
+  createApp({
+    store, keys, limits, trustedProxies: config.trustedProxies, metrics, maxBodyBytes: config.maxBodyBytes, log, responseMemory, requestMemory,
+    witnessKeys: config.witnessKeys,
+  }),
   { log, metrics },
 );
 const metricsServer = config.metricsPort === undefined ? undefined : createMetricsServer(metrics, log);
