@@ -122,10 +122,15 @@ function isKeyName(name: string): boolean {
   return name.length > 0 && !/[\s+\p{Cc}]/u.test(name);
 }
 
-/** Standard base64 with its padding, nothing else (Buffer.from skips what it cannot read). */
+/**
+ * Standard base64 with its padding, nothing else (Buffer.from skips what it cannot read), and in
+ * its one canonical spelling: Buffer.from also ignores the unused bits of the last digit, which
+ * would let a bit of a signature line be flipped and the note still verify.
+ */
 function strictBase64(text: string): Buffer | undefined {
   if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text)) return undefined;
-  return Buffer.from(text, 'base64');
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.toString('base64') === text ? bytes : undefined;
 }
 
 export { strictBase64 };
