@@ -45,7 +45,11 @@ export function runCommand(command: Command, args = process.argv.slice(2)): void
   const missing = command.required.find((input) => values[input] === undefined);
   if (missing !== undefined) return refuse(`--${missing} is required\n${command.usage}`);
 
-  const label = (input: Input): string => (input === 'key' && !readsFile(values.key as string) ? '--key' : `--${input} ${String(values[input])}`);
+  /** How a message names an input: by its option and file, or by its option alone. */
+  const label = (input: Input): string => {
+    const value = values[input];
+    return typeof value !== 'string' || (input === 'key' && !readsFile(value)) ? `--${input}` : `--${input} ${value}`;
+  };
   try {
     const texts: Partial<Record<Input, string>> = {};
     for (const input of inputs) {
