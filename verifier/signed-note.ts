@@ -31,10 +31,10 @@ export function formatVerifierKey(name: string, algorithm: number, publicKey: Ui
 
 /** Reads a verifier key, or throws an Error saying why it is not one. */
 export function parseVerifierKey(text: string): VerifierKey {
-  // The base64 may hold plus signs; the name and the key ID cannot.
-  const parts = /^([^+]*)\+([^+]*)\+(.*)$/s.exec(text.trim());
-  if (parts === null) throw new Error('a verifier key is <name>+<key ID>+<base64 key>');
-  const [, name, hash, encoded] = parts as unknown as [string, string, string, string];
+  // Split at the first two plus signs only: base64 has plus signs of its own.
+  const match = /^([^+]*)\+([^+]*)\+(.*)$/s.exec(text.trim());
+  if (match === null) throw new Error('a verifier key is <name>+<key ID>+<base64 key>');
+  const [, name = '', hash = '', encoded = ''] = match;
   if (!isKeyName(name)) throw new Error('the key name is empty or holds a space, a plus sign or a control character');
   if (!/^[0-9a-f]{8}$/.test(hash)) throw new Error('the key ID is not 8 hexadecimal digits');
   const material = strictBase64(encoded);
@@ -122,10 +122,15 @@ function isKeyName(name: string): boolean {
   return name.length > 0 && !/[\s+\p{Cc}]/u.test(name);
 }
 
-/** Standard base64 with its padding, nothing else (Buffer.from skips what it cannot read). */
+/**
+ * Standard base64 with its padding, nothing else (Buffer.from skips what it cannot read), and in
+ * its one canonical spelling: Buffer.from also ignores the unused bits of the last digit, which
+ * would let a bit of a signature line be flipped and the note still verify.
+ */
 function strictBase64(text: string): Buffer | undefined {
   if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text)) return undefined;
-  return Buffer.from(text, 'base64');
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.toString('base64') === text ? bytes : undefined;
 }
 
 export { strictBase64 };

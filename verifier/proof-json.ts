@@ -1,0 +1,75 @@
+/**
+ * The proofs as the service serves them:
+ *
+ *   GET /events/{id}/proof?size=N
+ *     {"leaf_index": n, "tree_size": N, "leaf": "<base64>", "data_salt": "<base64, 16 bytes>",
+ *      "inclusion_path": ["<base64, 32 bytes>", …]}
+ *   GET /proofs/consistency?from=M&to=N
+ *     {"from": M, "to": N, "consistency_path": ["<base64, 32 bytes>", …]}
+ *
+ * Each reader throws an Error saying which member is missing or malformed.
+ */
+import { SALT_BYTES } from './leaf.js';
+import { strictBase64 } from './signed-note.js';
+
+export type InclusionProof = { leafIndex: number; treeSize: number; leaf: Buffer; dataSalt: Buffer; path: Buffer[] };
+
+export type ConsistencyProof = { from: number; to: number; path: Buffer[] };
+
+export function readInclusionProof(text: string): InclusionProof {
+  const proof = jsonObject(text);
+  return {
+    leafIndex: size(proof, 'leaf_index'),
+    treeSize: size(proof, 'tree_size'),
+    leaf: bytes(proof, 'leaf'),
+    dataSalt: bytes(proof, 'data_salt', SALT_BYTES),
+    path: hashes(proof, 'inclusion_path'),
+  };
+}
+
+export function readConsistencyProof(text: string): ConsistencyProof {
+  const proof = jsonObject(text);
+  return { from: size(proof, 'from'), to: size(proof, 'to'), path: hashes(proof, 'consistency_path') };
+}
+
+type Members = Record<string, unknown>;
+
+function jsonObject(text: string): Members {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`it is not JSON (${(error as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('it is not a JSON object');
+  return value as Members;
+}
+
+function member(proof: Members, name: string): unknown {
+  if (!Object.hasOwn(proof, name)) throw new Error(`it has no "${name}" member`);
+  return proof[name];
+}
+
+function size(proof: Members, name: string): number {
+  const value = member(proof, name);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new Error(`its "${name}" is not a whole number`);
+  return value;
+}
+
+function bytes(proof: Members, name: string, length?: number): Buffer {
+  const value = member(proof, name);
+  const decoded = typeof value === 'string' ? strictBase64(value) : undefined;
+  if (decoded === undefined || decoded.length === 0) throw new Error(`its "${name}" is not base64`);
+  if (length !== undefined && decoded.length !== length) throw new Error(`its "${name}" is ${decoded.length} bytes, not ${length}`);
+  return decoded;
+}
+
+function hashes(proof: Members, name: string): Buffer[] {
+  const value = member(proof, name);
+  if (!Array.isArray(value)) throw new Error(`its "${name}" is not an array`);
+  return value.map((hash: unknown, i) => {
+    const decoded = typeof hash === 'string' ? strictBase64(hash) : undefined;
+    if (decoded === undefined || decoded.length !== 32) throw new Error(`its "${name}"[${i}] is not the base64 of a 32-byte hash`);
+    return decoded;
+  });
+}
