@@ -300,6 +300,17 @@ describe(`the EventStore contract (${TEST_BACKEND})`, () => {
     assert.deepEqual(frontierRoot(tree), checkpoint.rootHash, 'the signed root is the root of the leaves, in seq order');
   });
 
+  it('stores no event whose leaf the tree cannot take (a leaf written in by hand at its place), and says so as a fault', async (t) => {
+    const { store, database } = await freshStore(t);
+    await store.append(event('leafless'));
+    const blob = (hex: string) => (TEST_BACKEND === 'postgres' ? `'\\x${hex}'::bytea` : `x'${hex}'`);
+    await database.execute(`INSERT INTO merkle_leaves (seq, salt, hash, nodes) VALUES (2, ${blob('00')}, ${blob('11'.repeat(32))}, ${blob('')})`);
+    const refusal = await store.append(event('leafless', '{"n":2}')).then(() => undefined, (error: unknown) => error);
+    assert.ok(refusal instanceof StoreUnavailableError, String(refusal));
+    assert.equal(refusal.recognised, false, 'a fault for the log, with its cause');
+    assert.equal(await database.countEvents(), 1, 'the event went with its leaf');
+  });
+
   it('builds the Merkle tree over the events of a log from before it at the next start, says so, and grows it from there', async (t) => {
     const { database, reopen } = await freshStore(t, { checkpointIntervalMs: 60_000 });
     const ids = ['0190a000-0000-7000-8000-000000000001', '0190a000-0000-7000-8000-000000000002', '0190a000-0000-7000-8000-000000000003'];

@@ -64,7 +64,13 @@ function checkFiles(): void {
 
 function insertRow(row: PlannedRow): void {
   insert.run(row.seq, row.id, row.timestampMs, row.userId, row.eventType, row.dataJson, row.keyName, row.hash);
-  insertLeaf.run(row.seq, row.salt, row.leafHash, row.nodes);
+  try {
+    insertLeaf.run(row.seq, row.salt, row.leafHash, row.nodes);
+  } catch (error) {
+    // The event's row is in, and would stay without its leaf: no refusal of one row, this fails the
+    // whole transaction (a leaf already there is a tree someone wrote into by hand).
+    throw new Error(`the Merkle tree could not take the leaf of event ${row.seq} (${(error as Error).message}): run npm run verify`, { cause: error });
+  }
 }
 
 // Nested in the commit's transaction, better-sqlite3 runs this as a SAVEPOINT: a refused row takes
