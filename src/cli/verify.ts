@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseVerifierKey, type VerifierKey } from '../../verifier/signed-note.js';
 import { describeDatabase } from '../config.js';
 import { findChainSecret } from '../integrity/chain-secret.js';
-import type { Checkpoint } from '../integrity/checkpoint.js';
+import { hasValidSignature, type Checkpoint } from '../integrity/checkpoint.js';
 import { parseCheckpointJson } from '../integrity/checkpoint-json.js';
 import { loadSigningKey, signingKeyPath } from '../integrity/signing-key.js';
 import { describeFinding, type Reason } from '../integrity/tree-finding.js';
@@ -79,7 +79,7 @@ try {
     : `the latest, of size ${verdict.latest.size}, ${verdict.latest.holds ? 'is' : 'is NOT'} the root of the rebuilt tree`;
   console.log(`Checkpoints: ${verdict.checkpoints} checked with the key; ${latest}.`);
   if (secret === undefined) console.log('Chain: not checked (no chain secret at hand); the tree does not need it.');
-  else console.log(`Chain: ${verdict.chained} events checked link by link with the chain secret.`);
+  else console.log(`Chain: ${verdict.chained} chained events checked link by link with the chain secret.`);
   if (verdict.unchained > 0) console.log(`${verdict.unchained} ${verdict.unchained === 1 ? 'event' : 'events'} recorded before the chain began ${verdict.unchained === 1 ? 'is' : 'are'} not covered by it.`);
   for (const finding of verdict.findings) tampered(finding.reason, describeFinding(finding));
   if (verdict.findingsLeft > 0) {
@@ -100,7 +100,7 @@ if (checkpoint !== undefined) {
       const verdict = await verifyChain(events.chainRows(), secret!, checkpoint);
       if (verdict.checkpoint === undefined) console.log('Checkpoint (GET /integrity): not checked: the chain breaks before it.');
       else if (verdict.checkpoint.ok) console.log(`Checkpoint (GET /integrity) holds: ${verdict.checkpoint.detail}.`);
-      else tampered('truncated', `the checkpoint saved from GET /integrity fails: ${verdict.checkpoint.detail}`);
+      else tampered(hasValidSignature(secret!, checkpoint) ? 'truncated' : 're-signed', `the checkpoint saved from GET /integrity fails: ${verdict.checkpoint.detail}`);
     } finally {
       await events.close();
     }

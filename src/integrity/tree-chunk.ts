@@ -184,7 +184,7 @@ function checkLink(hasher: ScratchHasher, event: ChainRow, previousHash: Buffer 
     return 'unchained';
   }
   if (secret !== undefined && !same(event.hash, hasher.chainHash(previousHash ?? GENESIS_HASH, event))) {
-    return { kind: 'event', reason: 'edited', seq, id, detail: 'breaks the chain: its chain hash does not match it and the event before it' };
+    return { kind: 'run', reason: 'edited', run: 'chain-broken', from: seq, to: seq, id };
   }
   return 'chained';
 }
@@ -202,7 +202,7 @@ function movedEvents(hasher: ScratchHasher, mismatched: readonly Mismatch[]): Fi
       return moved !== undefined && same(moved, other.stored);
     });
     return home === undefined
-      ? { kind: 'event', reason: 'edited', seq: event.seq, id: event.id, detail: 'does not match its leaf in the tree: its fields or its data were changed' }
+      ? { kind: 'run', reason: 'edited', run: 'not-its-leaf', from: event.seq, to: event.seq, id: event.id }
       : { kind: 'event', reason: 'reordered', seq: event.seq, id: event.id, detail: `matches the leaf of seq ${home.event.seq}, not its own: events were moved` };
   });
 }

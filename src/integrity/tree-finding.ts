@@ -8,13 +8,16 @@
 export type Reason = 'inserted' | 'deleted' | 'edited' | 'reordered' | 'truncated' | 're-signed' | 'rewritten' | 'damaged';
 
 /** What is true of every seq of a run. */
-export type RunKind = 'missing' | 'leaf-without-event' | 'event-without-leaf' | 'no-chain-hash';
+export type RunKind = 'missing' | 'leaf-without-event' | 'event-without-leaf' | 'no-chain-hash' | 'not-its-leaf' | 'chain-broken';
 
 export type Finding =
   /** About one event. */
   | { kind: 'event'; reason: Reason; seq: number; id: string; detail: string }
-  /** About each seq from `from` to `to`; `after` is what the text of no-chain-hash cites. */
-  | { kind: 'run'; reason: Reason; run: RunKind; from: number; to: number; after?: number }
+  /**
+   * About each seq from `from` to `to`; `id` is the event at `from` (named when the run is of one),
+   * `after` what the text of no-chain-hash cites.
+   */
+  | { kind: 'run'; reason: Reason; run: RunKind; from: number; to: number; id?: string; after?: number }
   /** About anything else: a node, a checkpoint, the database. */
   | { kind: 'other'; reason: Reason; detail: string };
 
@@ -35,6 +38,7 @@ export function describeFinding(finding: Finding): string {
   const { from, to } = finding;
   const one = from === to;
   const seqs = one ? `seq ${from}` : `seqs ${from} to ${to} (${to - from + 1})`;
+  const events = one && finding.id !== undefined ? `event ${finding.id} (seq ${from})` : `the ${one ? 'event' : 'events'} at ${seqs}`;
   switch (finding.run) {
     case 'missing':
       return `${seqs} ${one ? 'has' : 'have'} neither an event nor a leaf in the tree: ${one ? 'its event was' : 'their events were'} removed with ${one ? 'its leaf' : 'their leaves'}`;
@@ -42,6 +46,10 @@ export function describeFinding(finding: Finding): string {
       return `${seqs} ${one ? 'has' : 'have'} a leaf in the tree but no event: ${one ? 'its event was' : 'their events were'} removed`;
     case 'event-without-leaf':
       return `the ${one ? 'event' : 'events'} at ${seqs} ${one ? 'has' : 'have'} no leaf in the tree: ${one ? 'it was' : 'they were'} added behind the service's back, or ${one ? 'its leaf was' : 'their leaves were'} removed`;
+    case 'not-its-leaf':
+      return `${events} ${one ? 'does' : 'do'} not match ${one ? 'its leaf' : 'their leaves'} in the tree: ${one ? 'its' : 'their'} fields or data were changed`;
+    case 'chain-broken':
+      return `${events} ${one ? 'breaks' : 'break'} the chain: ${one ? 'its chain hash does' : 'their chain hashes do'} not match ${one ? 'it' : 'them'} and the event before, or the chain secret is not the one that made ${one ? 'it' : 'them'}`;
     case 'no-chain-hash':
       return `the ${one ? 'event' : 'events'} at ${seqs} ${one ? 'has' : 'have'} no chain hash, yet ${one ? 'it was' : 'they were'} written after the tree began (the first checkpoint covers ${finding.after ?? 0} events): ${one ? 'its chain hash was' : 'their chain hashes were'} removed`;
   }
