@@ -43,7 +43,7 @@ export function openSqliteTreeRows(path: string): TreeRows {
   const selectSizesBetween = db.prepare('SELECT tree_size FROM checkpoints WHERE tree_size BETWEEN ? AND ? ORDER BY tree_size LIMIT ?').pluck();
   const selectPreviousHash = db.prepare('SELECT hash FROM events WHERE seq < ? AND seq >= 1 ORDER BY seq DESC LIMIT 1').pluck();
   const selectNextSeq = db.prepare(
-    'SELECT min(coalesce((SELECT min(seq) FROM events WHERE seq > ?1), 9e18), coalesce((SELECT min(seq) FROM merkle_leaves WHERE seq > ?1), 9e18))',
+    'SELECT min(coalesce((SELECT min(seq) FROM events WHERE seq > ?), 9e18), coalesce((SELECT min(seq) FROM merkle_leaves WHERE seq > ?), 9e18))',
   ).pluck();
 
   /**
@@ -86,7 +86,7 @@ export function openSqliteTreeRows(path: string): TreeRows {
       previousHash: (selectPreviousHash.get(from) as Buffer | null | undefined) ?? null,
     }),
     async nextSeqAfter(seq) {
-      const next = Number(selectNextSeq.get(seq));
+      const next = Number(selectNextSeq.get(seq, seq));
       return next >= 9e18 ? undefined : next;
     },
     checkpoint: async (size) => selectCheckpoint.get(size) as StoredCheckpointRow | undefined,
