@@ -11,7 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { EMPTY_ROOT, nodeHash } from '../../verifier/merkle.js';
-import type { VerifierKey } from '../../verifier/signed-note.js';
+import { formatVerifierKey, type VerifierKey } from '../../verifier/signed-note.js';
 import type { DatabaseLocation } from '../config.js';
 import type { TreeRows } from '../store/tree-rows.js';
 import { same, signedRoot, type ChunkCheckpoint, type ChunkResult, type RebuiltNode } from './tree-chunk.js';
@@ -131,7 +131,7 @@ export async function verifyTree(database: DatabaseLocation, rows: TreeRows, opt
   const chunks = Math.ceil(size / width);
   verdict.threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), chunks));
   if (chunks > 0) {
-    const setup: WorkerSetup = { database, key: `${key.name}+${key.keyId.toString('hex')}+${Buffer.concat([Buffer.from([key.algorithm]), key.publicKey]).toString('base64')}`, secret: options.secret, chainRequiredAfter: extent.firstCheckpointSize };
+    const setup: WorkerSetup = { database, key: formatVerifierKey(key.name, key.algorithm, key.publicKey), secret: options.secret, chainRequiredAfter: extent.firstCheckpointSize };
     await runWorkers(verdict.threads, setup, chunks, level, size, async (index, result) => {
       combine(index, result);
       if (!result.empty) return index + 1;
