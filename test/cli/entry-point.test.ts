@@ -11,7 +11,7 @@ type Run = { code: number; stdout: string; stderr: string };
 const entryPoint = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 /** Each entry point, its usage, the exit status of its failures, and the arguments of a run that reads the configuration. */
 const ENTRY_POINTS = {
-  verify: { file: entryPoint('../../src/cli/verify.js'), usage: 'usage: npm run verify [-- --checkpoint FILE]\n', failStatus: 2, args: [] },
+  verify: { file: entryPoint('../../src/cli/verify.js'), usage: 'usage: npm run verify [-- --key KEY] [--checkpoint FILE]\n', failStatus: 2, args: [] },
   keys: { file: entryPoint('../../src/cli/keys.js'), usage: 'usage: npm run -s keys -- create --name NAME --scope ingest|read|admin\n', failStatus: 2, args: ['list'] },
   'migrate-to-postgres': {
     file: entryPoint('../../src/cli/migrate-to-postgres.js'), usage: 'usage: npm run migrate-to-postgres -- [--from FILE] [--to postgres://', failStatus: 1, args: [],

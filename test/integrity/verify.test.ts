@@ -33,6 +33,11 @@ function tamperableCopy(source: string, name: string): { path: string; db: Datab
 }
 const dirname = (path: string) => path.slice(0, path.lastIndexOf('/'));
 
+/** The findings of a run, one line each, and its verdict. */
+function findings(run: { stdout: string }): string[] {
+  return run.stdout.split('\n').filter((line) => line.startsWith('TAMPERED') || line.startsWith('The log'));
+}
+
 describe('the tamper-evident chain and npm run verify', () => {
   let dir: string;
   let reference: string;
@@ -64,11 +69,14 @@ describe('the tamper-evident chain and npm run verify', () => {
   it('finds an intact log intact, with and without a checkpoint, and says how fast', async () => {
     const plain = await verify(reference);
     assert.equal(plain.code, 0, plain.stdout);
-    assert.match(plain.stdout, /^Checked 20 chained events in [\d.]+ s \(\d+ events\/s\)\.$/m);
-    assert.match(plain.stdout, /The chain is intact\./);
+    assert.match(plain.stdout, /^Tree: rebuilt from 20 events over seqs 1 to 20 in [\d.]+ s \(\d+ events\/s, 1 worker thread\), and compared with every stored hash\.$/m);
+    assert.deepEqual(plain.stdout.trimEnd().split('\n').slice(-2), ['Chain: 20 chained events checked link by link with the chain secret.', 'The log is intact.']);
     const checked = await verify(reference, ['--checkpoint', checkpoint]);
     assert.equal(checked.code, 0, checked.stdout);
-    assert.match(checked.stdout, /Checkpoint holds: all 20 events it covers are present and unchanged/);
+    assert.deepEqual(checked.stdout.trimEnd().split('\n').slice(-2), [
+      'Checkpoint (GET /integrity) holds: all 20 events it covers are present and unchanged.',
+      'The log is intact.',
+    ]);
   });
 
   // Every field the chain covers, changed in turn: in an event amid the log, and in its last event,
@@ -94,11 +102,15 @@ describe('the tamper-evident chain and npm run verify', () => {
         const result = await verify(path);
         assert.equal(result.code, 1, result.stdout);
         const id = column === 'id' ? value : ids[seq - 1];
-        assert.deepEqual(result.stdout.split('\n').slice(1), [
-          `BROKEN at event ${String(id)} (number ${seq}): its hash does not match: this event was altered, or an event before it was removed or moved.`,
-          'The log has been tampered with.',
-          '',
+        const lines = findings(result);
+        assert.deepEqual(lines.slice(0, 2), [
+          `TAMPERED (edited): event ${String(id)} (seq ${seq}) breaks the chain: its chain hash does not match it and the event before, or the chain secret is not the one that made it.`,
+          `TAMPERED (edited): event ${String(id)} (seq ${seq}) does not match its leaf in the tree: its fields or data were changed.`,
         ]);
+        // The tree of the latest checkpoint (10 events) holds an event amid the log, not the last.
+        const covered = seq <= 10;
+        if (covered) assert.match(lines[2]!, /^TAMPERED \(rewritten\): .*not the root of the tree rebuilt from the events/);
+        assert.deepEqual(lines.slice(covered ? 3 : 2), [`The log has been tampered with: ${covered ? 3 : 2} findings.`]);
       });
     }
   }
@@ -107,17 +119,22 @@ describe('the tamper-evident chain and npm run verify', () => {
     // A log begun by a version without the chain: its first events have no link, and the chain
     // starts after them from the genesis hash.
     for (const count of [1, 2]) {
-      const path = join(dir, `unchained-${count}.db`);
+      // A folder each: a database of its own, not a new one beside the reference's files.
+      const path = join(dir, `unchained-${count}`, 'events.db');
       await openSqliteEventStore(path, { chainSecret: SECRET }).close();
       const db = new Database(path);
       const insert = db.prepare("INSERT INTO events (seq, id, ts, user_id, event_type, data) VALUES (?, ?, 0, 'early', 't', '{}')");
       for (let seq = 1; seq <= count; seq++) insert.run(seq, `00000000-0000-7000-8000-00000000000${seq}`);
+      // Nor had that version a tree: the checkpoint of the empty tree the store just signed goes,
+      // and the tree begins over these events when the store opens again.
+      db.exec('DROP TRIGGER checkpoints_are_never_deleted; DELETE FROM checkpoints;');
       db.close();
       const store = openSqliteEventStore(path, { chainSecret: SECRET });
       for (let i = 0; i < 3; i++) await store.append({ userId: 'later', eventType: 't', dataJson: '{}', keyName: 'k' });
       await store.close();
       const result = await verify(path);
       assert.equal(result.code, 0, result.stdout + result.stderr);
+      assert.match(result.stdout, /^Chain: 3 chained events checked link by link with the chain secret\.$/m);
       const line = count === 1
         ? '1 event recorded before the chain began is not covered by it.'
         : '2 events recorded before the chain began are not covered by it.';
@@ -125,21 +142,24 @@ describe('the tamper-evident chain and npm run verify', () => {
     }
   });
 
-  it('names the event after a removed one', async () => {
+  it('names a removed event and the event after it', async () => {
     const { path, db } = tamperableCopy(reference, 'removed');
     db.prepare('DELETE FROM events WHERE id = ?').run(ids[4]);
     db.close();
     const result = await verify(path);
     assert.equal(result.code, 1);
-    assert.match(result.stdout, new RegExp(`BROKEN at event ${ids[5]} \\(number 6\\)`));
+    assert.deepEqual(findings(result).slice(0, 2), [
+      'TAMPERED (deleted): seq 5 has a leaf in the tree but no event: its event was removed.',
+      `TAMPERED (edited): event ${ids[5]} (seq 6) breaks the chain: its chain hash does not match it and the event before, or the chain secret is not the one that made it.`,
+    ]);
   });
 
   it('catches two events swapped', async () => {
     const { path, db } = tamperableCopy(reference, 'swapped');
-    const row = db.prepare('SELECT id, ts, user_id, event_type, data, hash FROM events WHERE seq = ?');
+    const row = db.prepare('SELECT id, ts, user_id, event_type, data, key_name, hash FROM events WHERE seq = ?');
     const a = row.get(3) as Record<string, unknown>;
     const b = row.get(8) as Record<string, unknown>;
-    const write = db.prepare('UPDATE events SET id = @id, ts = @ts, user_id = @user_id, event_type = @event_type, data = @data, hash = @hash WHERE seq = @seq');
+    const write = db.prepare('UPDATE events SET id = @id, ts = @ts, user_id = @user_id, event_type = @event_type, data = @data, key_name = @key_name, hash = @hash WHERE seq = @seq');
     db.transaction(() => {
       write.run({ ...b, id: 'temporary', seq: 3 });
       write.run({ ...a, seq: 8 });
@@ -148,18 +168,24 @@ describe('the tamper-evident chain and npm run verify', () => {
     db.close();
     const result = await verify(path);
     assert.equal(result.code, 1);
-    assert.match(result.stdout, /BROKEN at event \S+ \(number 3\)/);
+    assert.deepEqual(findings(result).filter((line) => line.startsWith('TAMPERED (reordered)')), [
+      `TAMPERED (reordered): event ${ids[7]} (seq 3) matches the leaf of seq 8, not its own: events were moved.`,
+      `TAMPERED (reordered): event ${ids[2]} (seq 8) matches the leaf of seq 3, not its own: events were moved.`,
+    ]);
   });
 
-  it('proves a truncated tail with a checkpoint saved before it', async () => {
+  it('proves a truncated tail with a checkpoint saved before it, and from the leaves left behind', async () => {
     const { path, db } = tamperableCopy(reference, 'truncated');
     db.prepare('DELETE FROM events WHERE seq > 17').run();
     db.close();
-    // The chain that is left is consistent: only the checkpoint can tell events are missing.
-    assert.equal((await verify(path)).code, 0);
+    // The chain that is left is consistent; the tree's leaves are still there.
     const result = await verify(path, ['--checkpoint', checkpoint]);
     assert.equal(result.code, 1);
-    assert.match(result.stdout, /Checkpoint FAILS: its last event \S+ is gone/);
+    assert.deepEqual(findings(result), [
+      'TAMPERED (deleted): seqs 18 to 20 (3) have a leaf in the tree but no event: their events were removed.',
+      `TAMPERED (truncated): the checkpoint saved from GET /integrity fails: its last event ${ids[19]} is gone: events it covered were removed (the log was truncated or rewritten).`,
+      'The log has been tampered with: 2 findings.',
+    ]);
   });
 
   it('refuses a forged checkpoint and a wrong secret', async () => {
@@ -168,10 +194,16 @@ describe('the tamper-evident chain and npm run verify', () => {
     writeFileSync(forged, JSON.stringify({ ...saved, event_count: 15 }));
     const result = await verify(reference, ['--checkpoint', forged]);
     assert.equal(result.code, 1);
-    assert.match(result.stdout, /Checkpoint FAILS: its signature is not valid/);
+    assert.deepEqual(findings(result), [
+      'TAMPERED (re-signed): the checkpoint saved from GET /integrity fails: its signature is not valid: it was edited, or made with another secret.',
+      'The log has been tampered with: 1 finding.',
+    ]);
     const wrong = await verify(reference, [], 'another-secret-0123456789abcdef-xyz');
     assert.equal(wrong.code, 1);
-    assert.match(wrong.stdout, new RegExp(`BROKEN at event ${ids[0]} \\(number 1\\)`));
+    assert.deepEqual(findings(wrong), [
+      'TAMPERED (edited): the events at seqs 1 to 20 (20) break the chain: their chain hashes do not match them and the event before, or the chain secret is not the one that made them.',
+      'The log has been tampered with: 1 finding.',
+    ]);
   });
 
   it('cannot check with a file that is not a checkpoint: says why, exit 2', async () => {
@@ -185,7 +217,7 @@ describe('the tamper-evident chain and npm run verify', () => {
   });
 
   it('keeps one chain when two stores write to the same file', async () => {
-    const path = join(dir, 'two-writers.db');
+    const path = join(dir, 'two-writers', 'events.db');
     const first = openSqliteEventStore(path, { chainSecret: SECRET });
     const second = openSqliteEventStore(path, { chainSecret: SECRET });
     for (let round = 0; round < 5; round++) {
@@ -197,7 +229,7 @@ describe('the tamper-evident chain and npm run verify', () => {
     await Promise.all([first.close(), second.close()]);
     const result = await verify(path);
     assert.equal(result.code, 0, result.stdout);
-    assert.match(result.stdout, /^Checked 50 chained events/m);
+    assert.match(result.stdout, /^Chain: 50 chained events checked link by link with the chain secret\.$/m);
   });
 
   it('keeps a generated secret beside the database, readable by its owner only', async () => {

@@ -112,10 +112,12 @@ describe('several instances on one PostgreSQL database, one with its clock an ho
     assert.equal(await database.countEvents('retried'), 1);
   });
 
-  it('keeps one chain that npm run verify finds intact, and the same checkpoint from both, which holds', async () => {
+  it('keeps one chain and one tree that npm run verify finds intact, and the same checkpoint from both, which holds', async () => {
     const result = await verify(database);
     assert.equal(result.code, 0, result.stdout);
-    assert.match(result.stdout, /The chain is intact/);
+    const events = await database.countEvents();
+    assert.match(result.stdout, new RegExp(`^Tree: rebuilt from ${events} events over seqs 1 to ${events} in `, 'm'));
+    assert.match(result.stdout, new RegExp(`^Chain: ${events} chained events checked link by link with the chain secret\\.\nThe log is intact\\.\n$`, 'm'));
     const checkpoint = async (url: string) => (await fetch(`${url}/integrity`, { headers: { 'X-API-Key': KEY } })).text();
     const [a, b] = await Promise.all([checkpoint(first.url), checkpoint(second.url)]);
     const [fromFirst, fromSecond] = [a, b].map((text) => JSON.parse(text) as { head_hash: string; event_count: number });
@@ -127,7 +129,7 @@ describe('several instances on one PostgreSQL database, one with its clock an ho
       writeFileSync(join(dir, 'checkpoint.json'), a);
       const checked = await verify(database, ['--checkpoint', join(dir, 'checkpoint.json')]);
       assert.equal(checked.code, 0, checked.stdout);
-      assert.match(checked.stdout, /Checkpoint holds: all \d+ events it covers are present and unchanged/);
+      assert.match(checked.stdout, /^Checkpoint \(GET \/integrity\) holds: all \d+ events it covers are present and unchanged\.$/m);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
