@@ -77,6 +77,9 @@ export function startCheckpointSigner(
     },
     async stop() {
       clearInterval(timer);
+      // A signing in flight may have read the tree's size before the last commits: let it end,
+      // then sign the tree as it is left.
+      await signing?.catch(() => undefined);
       await signOnce().catch(() => undefined);
     },
   };

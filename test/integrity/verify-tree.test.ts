@@ -103,7 +103,7 @@ withEachBackend((backend) => {
     try {
       const { location } = log.database;
       if (location.kind === 'sqlite') rmSync(chainSecretPath(location.path));
-      const keyFile = location.kind === 'sqlite' ? join(dirname(location.path), 'signing.key') : testSigningKeyFile();
+      const keyFile = location.kind === 'sqlite' ? `${location.path}.signing.key` : testSigningKeyFile();
       const run = await verify(log, { args: [], env: location.kind === 'sqlite' ? {} : { AUDITOR_CHAIN_SECRET: '' } });
       assert.equal(run.code, 0, run.stdout + run.stderr);
       const lines = run.stdout.trimEnd().split('\n');
