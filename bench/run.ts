@@ -448,5 +448,6 @@ try {
   console.log(`\nFigures written to ${options.out}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
+  older?.remove();
   await postgres?.drop();
 }
