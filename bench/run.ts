@@ -204,10 +204,9 @@ try {
   console.log(`Batch ingest (${machineLoad()}).`);
   const batchLoad = load1();
   const batches = Array.from({ length: 256 }, (_, b) => `[${Array.from({ length: BATCH_SIZE }, (_, i) => eventBody(b * BATCH_SIZE + i)).join(',')}]`);
-  const { baseline: _noBatchBaseline, ...batchServers } = ingestServers;
   const batchIngest = await runIngest({
     load, headers: HEADERS, connections, rounds, durationSeconds,
-    servers: batchServers,
+    servers: Object.fromEntries(Object.entries(ingestServers).filter(([kind]) => kind !== 'baseline')),
     path: '/events/batch',
     eventsPerRequest: BATCH_SIZE,
     pin: { taskset, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU },

@@ -23,8 +23,9 @@ export type VerifyRun = {
  */
 export async function measureVerify(script: string, env: Record<string, string>, events: number, key: string): Promise<VerifyRun> {
   const childEnv = { ...process.env, ...env };
-  const { stdout: usage } = await run(process.execPath, [script, '--help'], { env: childEnv }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
-  const args = usage.includes('--key') ? ['--key', key] : [];
+  const usage = await run(process.execPath, [script, '--help'], { env: childEnv })
+    .catch((error: { stdout?: string; stderr?: string }) => ({ stdout: error.stdout ?? '', stderr: error.stderr ?? '' }));
+  const args = `${usage.stdout}${usage.stderr}`.includes('--key') ? ['--key', key] : [];
   const started = performance.now();
   let stdout: string;
   let exitCode = 0;
