@@ -12,6 +12,10 @@ export type IngestPlan = {
   servers: Record<string, ServerUnderTest>;
   pin: { taskset: boolean; serverCpu: number; loadCpu: number };
   headers: Record<string, string>;
+  /** POST /events by default; /events/batch with bodies of several events. */
+  path?: string;
+  /** Events in each body, for the events/s printed (1 by default). */
+  eventsPerRequest?: number;
   bodies: readonly string[];
   connections: number;
   rounds: number;
@@ -19,15 +23,17 @@ export type IngestPlan = {
 };
 
 /**
- * Alternates the servers (the baseline, the real service on each database), each a
- * fresh process warmed up for 2 s, so all meet the same machine conditions; returns every round.
+ * Alternates the servers (the baseline, the real service on each database, the build before the
+ * tree), each a fresh process warmed up for 2 s, so all meet the same machine conditions; returns
+ * every round.
  */
 export async function runIngest(plan: IngestPlan): Promise<IngestRound[]> {
   const results: IngestRound[] = [];
+  const perRequest = plan.eventsPerRequest ?? 1;
   const post = (server: RunningServer, seconds: number) =>
     plan.load.run({
       url: server.url, method: 'POST', headers: plan.headers, connections: plan.connections,
-      durationSeconds: seconds, paths: ['/events'], bodies: plan.bodies, cpu: plan.pin.loadCpu,
+      durationSeconds: seconds, paths: [plan.path ?? '/events'], bodies: plan.bodies, cpu: plan.pin.loadCpu,
     });
   for (let round = 1; round <= plan.rounds; round++) {
     // The order turns each round: every run adds rows to the shared database, and no kind should
@@ -41,7 +47,8 @@ export async function runIngest(plan: IngestPlan): Promise<IngestRound[]> {
         await post(server, 2);
         const result = await post(server, plan.durationSeconds);
         results.push({ round, kind, result, peakRssMb: server.peakRssMb() });
-        console.log(`round ${round} ${kind.padEnd(9)} ${result.requestsPerSecond.toFixed(0)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}`);
+        const rate = perRequest === 1 ? `${result.requestsPerSecond.toFixed(0)} req/s` : `${(result.requestsPerSecond * perRequest).toFixed(0)} events/s in batches of ${perRequest}`;
+        console.log(`round ${round} ${kind.padEnd(9)} ${rate}  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}`);
       } finally {
         await server.stop();
       }

@@ -102,8 +102,9 @@ function parseWrk(output: string): LoadResult {
     (socketErrors ? socketErrors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0);
   return {
     requestsPerSecond: number(/Requests\/sec:\s+([\d.]+)/),
-    p50Ms: duration(/^\s+50%\s+([\d.]+)(us|ms|s|m)$/m),
-    p99Ms: duration(/^\s+99%\s+([\d.]+)(us|ms|s|m)$/m),
+    // wrk pads a time in whole seconds with a space ("1.23s "): a p99 over a second was lost.
+    p50Ms: duration(/^\s+50%\s+([\d.]+)(us|ms|s|m)\s*$/m),
+    p99Ms: duration(/^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$/m),
     requests: number(/(\d+) requests in/),
     errors,
   };

@@ -5,10 +5,12 @@
  *          --db postgres [--postgres-url postgres://…]: also measures the service on PostgreSQL, in
  *          the same run, on a copy of the same preloaded events (the URL defaults to
  *          AUDITOR_BENCH_POSTGRES_URL; the bench works in a schema of its own and drops it after).
+ *          --without-tree-from afb5ffa: the revision whose service the ingest with the Merkle tree
+ *          is compared with, built from this repository's history (none: no comparison).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -16,12 +18,15 @@ import Database from 'better-sqlite3';
 import { measureChainMicroseconds, measureKeyHashingMicroseconds, measurePlanMicroseconds } from './chain-cost.js';
 import { measureExport, type ExportResult } from './exports.js';
 import { HOT_EVERY, HOT_USER, eventBody, typicalUser } from './fixtures.js';
-import { runIngest, type ServerUnderTest } from './ingest.js';
+import { runIngest, type IngestRound, type ServerUnderTest } from './ingest.js';
 import { commandExists, pickLoadGenerator, type LoadResult } from './load.js';
 import { createPostgresTarget, type PostgresTarget } from './postgres-target.js';
 import { preloadSqlite } from './preload.js';
+import { latestCheckpointSize, spreadEventIds, treeReadPaths, verifierKey } from './proofs.js';
 import { fixed, median, printTable } from './report.js';
 import { startServer, type RunningServer } from './server-process.js';
+import { measureVerify, type VerifyRun } from './verify-rate.js';
+import { BEFORE_TREE, buildOlderRevision, type OlderBuild } from './without-tree.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -33,13 +38,14 @@ const { values: options } = parseArgs({
     out: { type: 'string', default: 'bench/results/latest.json' },
     db: { type: 'string', default: 'sqlite' },
     'postgres-url': { type: 'string' },
+    'without-tree-from': { type: 'string', default: BEFORE_TREE },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (options.help === true) {
   process.stdout.write(`usage: npm run bench -- [--rounds 3] [--duration 10] [--events 1000000] [--connections 50]
                         [--load wrk|autocannon] [--out bench/results/latest.json]
-                        [--db postgres [--postgres-url postgres://…]]
+                        [--db postgres [--postgres-url postgres://…]] [--without-tree-from afb5ffa|none]
 Measures the service against bare node:http baselines in the same run, on a preloaded database
 (see bench/README.md).
 `);
@@ -67,9 +73,26 @@ const BATCH_SIZE = 100;
 const HOT_SPARSE_FILTER = `/events?user_id=${HOT_USER}&flag=rare`;
 /** The index an operator adds for a hot data field (see the README), in the form queries use. */
 const FLAG_INDEX = `CREATE INDEX events_by_user_flag ON events (user_id, json_extract(data, '$."flag"'), ts)`;
+/** Events whose inclusion proofs are asked for, spread over the whole log. */
+const PROOF_SAMPLE = 4096;
+/** The tree's read measurements, and the reference they are held to. */
+const TREE_READS = {
+  baseline: 'bare node:http, GET /events/{id}',
+  byId: 'GET /events/{id}',
+  inclusion: 'GET /events/{id}/proof?size=N',
+  consistency: 'GET /proofs/consistency?from=M&to=N',
+  checkpoint: 'GET /checkpoint',
+} as const;
 const here = dirname(fileURLToPath(import.meta.url));
 const MAIN = join(here, '../src/main.js');
+const VERIFY = join(here, '../src/cli/verify.js');
 const BASELINE = join(here, 'baseline-server.js');
+const READ_BASELINE = join(here, 'read-baseline-server.js');
+/** This checkout: the build's folder sits in it. */
+const REPOSITORY = join(here, '../..');
+/** The machine's load averages (1, 5, 15 min), said beside each measurement: the machine is shared. */
+const load1 = () => loadavg()[0]!;
+const machineLoad = () => `load average ${loadavg().map((n) => n.toFixed(2)).join(', ')}`;
 
 const taskset = (await commandExists('taskset')) && cpus().length >= 2;
 if (taskset) execFileSync('taskset', ['-a', '-p', '-c', String(LOAD_CPU), String(process.pid)], { stdio: 'ignore' });
@@ -82,11 +105,38 @@ console.log(
 const dir = mkdtempSync(join(tmpdir(), 'auditor-bench-'));
 const dbPath = join(dir, 'events.db');
 let postgres: PostgresTarget | undefined;
+let older: OlderBuild | undefined;
 try {
+  console.log(`Preloading (${machineLoad()}).`);
+  const preloadLoad = load1();
   const started = performance.now();
   preloadSqlite(dbPath, preloadEvents, CHAIN_SECRET);
-  console.log(`Preloaded ${preloadEvents} events in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+  const preloadSeconds = (performance.now() - started) / 1000;
+  console.log(`Preloaded ${preloadEvents} events with their Merkle tree leaves in ${preloadSeconds.toFixed(1)} s.`);
   const env = { AUDITOR_API_KEY: API_KEY, AUDITOR_DB: dbPath, AUDITOR_CHAIN_SECRET: CHAIN_SECRET };
+
+  // The service as it was before the tree, on a file of its own schema made by its own preload
+  // (the same events, but for the ids' random bits): it refuses a database of a newer schema.
+  const withoutTreeFrom = options['without-tree-from'];
+  let withoutTree: { revision: string; commit?: string; skipped?: string; preloadSeconds?: number; preloadLoad?: number } | undefined;
+  let olderEnv: Record<string, string> | undefined;
+  if (withoutTreeFrom !== 'none') {
+    const built = buildOlderRevision(REPOSITORY, withoutTreeFrom);
+    if ('skipped' in built) {
+      console.log(`No comparison with the service before the tree: ${built.skipped}.`);
+      withoutTree = { revision: withoutTreeFrom, skipped: built.skipped };
+    } else {
+      older = built;
+      const olderDb = join(dir, 'without-tree', 'events.db');
+      const olderLoad = load1();
+      const olderStarted = performance.now();
+      await older.preload(olderDb, preloadEvents, CHAIN_SECRET);
+      const olderSeconds = (performance.now() - olderStarted) / 1000;
+      console.log(`Built ${withoutTreeFrom} (${older.commit.slice(0, 12)}), the service before the tree; its own preload wrote ${preloadEvents} events without the tree in ${olderSeconds.toFixed(1)} s (${machineLoad()}).`);
+      withoutTree = { revision: withoutTreeFrom, commit: older.commit, preloadSeconds: olderSeconds, preloadLoad: olderLoad };
+      olderEnv = { ...env, AUDITOR_DB: olderDb };
+    }
+  }
   const serverOptions = { taskset, cpu: SERVER_CPU };
   // The same events in PostgreSQL, copied as a user moving over would (the server's own processes
   // are not pinned: they share both cores with the service and the load generator).
@@ -98,13 +148,13 @@ try {
     console.log(`Copied them to PostgreSQL in ${((performance.now() - copyStarted) / 1000).toFixed(1)} s.`);
     postgresEnv = { ...env, AUDITOR_DB: postgres.url };
   }
-  /** The service on each database under test. */
-  const services: Record<string, Record<string, string>> = { SQLite: env, ...(postgresEnv === undefined ? {} : { PostgreSQL: postgresEnv }) };
 
   // Exports first, on a fresh process, so its peak RSS is theirs.
   const exports: Record<string, ExportResult> = {};
   const exporter = await startServer(MAIN, env, serverOptions);
+  let logKey: string;
   try {
+    logKey = await verifierKey(exporter, API_KEY);
     // One small answer first, so the figures are not those of a cold process (first statement
     // preparation, first compilation).
     await measureExport(exporter, `/events?user_id=${typicalUser(1)}`, 'application/json', API_KEY);
@@ -123,10 +173,24 @@ try {
     await exporter.stop();
   }
 
+  // npm run verify over the preloaded log (exports add no events), the service stopped. Not
+  // pinned: verify may spread its work over every core.
+  const verifyRuns: VerifyRun[] = [];
+  const verifyLoads: number[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    verifyLoads.push(load1());
+    const result = await measureVerify(VERIFY, env, preloadEvents, logKey);
+    verifyRuns.push(result);
+    console.log(`round ${round} npm run verify  ${fixed(result.wallSeconds)} s  ${fixed(result.eventsPerSecond, 0)} events/s  exit ${result.exitCode}  (${machineLoad()})${result.reportedRates.map((line) => `\n    verify said: ${line}`).join('')}`);
+  }
+
+  console.log(`Ingest (${machineLoad()}).`);
+  const ingestLoad = load1();
   const ingestServers: Record<string, ServerUnderTest> = {
     baseline: { script: BASELINE, env },
     service: { script: MAIN, env },
     ...(postgresEnv === undefined ? {} : { postgres: { script: MAIN, env: postgresEnv } }),
+    ...(olderEnv === undefined ? {} : { 'no tree': { script: older!.main, env: olderEnv } }),
   };
   const ingest = await runIngest({
     load, headers: HEADERS, connections, rounds, durationSeconds,
@@ -135,23 +199,20 @@ try {
     bodies: Array.from({ length: 4096 }, (_, n) => eventBody(n)),
   });
 
-  // Batch ingest: the same events, 100 to a POST /events/batch, against the real service.
-  const batchResults: Record<string, LoadResult[]> = {};
+  // Batch ingest: the same events, 100 to a POST /events/batch, against the real service (and the
+  // build before the tree), alternating as the single-event ingest does.
+  console.log(`Batch ingest (${machineLoad()}).`);
+  const batchLoad = load1();
   const batches = Array.from({ length: 256 }, (_, b) => `[${Array.from({ length: BATCH_SIZE }, (_, i) => eventBody(b * BATCH_SIZE + i)).join(',')}]`);
-  for (const [database, serviceEnv] of Object.entries(services)) {
-    const server = await startServer(MAIN, serviceEnv, serverOptions);
-    try {
-      for (let round = 1; round <= rounds; round++) {
-        const spec = { url: server.url, method: 'POST' as const, headers: HEADERS, connections, paths: ['/events/batch'], bodies: batches, cpu: LOAD_CPU };
-        if (round === 1) await load.run({ ...spec, durationSeconds: 2 });
-        const result = await load.run({ ...spec, durationSeconds });
-        (batchResults[database] ??= []).push(result);
-        console.log(`round ${round} ${database} batches of ${BATCH_SIZE}  ${fixed(result.requestsPerSecond * BATCH_SIZE, 0)} events/s  p50 ${fixed(result.p50Ms)} ms  p99 ${fixed(result.p99Ms)} ms  errors ${result.errors}`);
-      }
-    } finally {
-      await server.stop();
-    }
-  }
+  const batchIngest = await runIngest({
+    load, headers: HEADERS, connections, rounds, durationSeconds,
+    servers: Object.fromEntries(Object.entries(ingestServers).filter(([kind]) => kind !== 'baseline')),
+    path: '/events/batch',
+    eventsPerRequest: BATCH_SIZE,
+    pin: { taskset, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU },
+    bodies: batches,
+  });
+  const batchResults = (kind: string) => batchIngest.filter((r) => r.kind === kind).map((r) => r.result);
 
   // Queries over HTTP against the real service on the preloaded (and now larger) table.
   const queryKinds: Record<string, (n: number) => string> = {
@@ -163,12 +224,16 @@ try {
   };
   const queryResults: Record<string, LoadResult[]> = {};
   const postgresQueryResults: Record<string, LoadResult[]> = {};
-  const runQuery = async (server: RunningServer, database: 'SQLite' | 'PostgreSQL', kind: string, path: (n: number) => string) => {
-    const results = database === 'PostgreSQL' ? postgresQueryResults : queryResults;
-    const paths = Array.from({ length: 1000 }, (_, n) => path(n * 7));
+  const treeReadResults: Record<string, LoadResult[]> = {};
+  /** One client's GETs over `paths`, after a second's warm-up. */
+  const measureReads = async (server: RunningServer, paths: readonly string[]) => {
     const spec = { url: server.url, method: 'GET' as const, headers: HEADERS, connections: QUERY_CONNECTIONS, paths, cpu: LOAD_CPU };
     await load.run({ ...spec, durationSeconds: 1 });
-    const result = await load.run({ ...spec, durationSeconds: Math.max(3, Math.round(durationSeconds / 2)) });
+    return load.run({ ...spec, durationSeconds: Math.max(3, Math.round(durationSeconds / 2)) });
+  };
+  const runQuery = async (server: RunningServer, database: 'SQLite' | 'PostgreSQL', kind: string, path: (n: number) => string) => {
+    const results = database === 'PostgreSQL' ? postgresQueryResults : queryResults;
+    const result = await measureReads(server, Array.from({ length: 1000 }, (_, n) => path(n * 7)));
     (results[kind] ??= []).push(result);
     const label = database === 'PostgreSQL' ? `PostgreSQL: ${kind}` : kind;
     console.log(`${label.padEnd(46)} ${fixed(result.requestsPerSecond, 0)} req/s  p50 ${fixed(result.p50Ms)} ms  p99 ${fixed(result.p99Ms)} ms  errors ${result.errors}`);
@@ -184,10 +249,40 @@ try {
       await server.stop();
     }
   }
+  console.log(`Queries (${machineLoad()}).`);
+  const queryLoad = load1();
+  let treeReadLoad = Number.NaN;
+  let treeSize = Number.NaN;
   const server = await startServer(MAIN, env, serverOptions);
   try {
     for (let round = 1; round <= rounds; round++) {
       for (const [kind, path] of Object.entries(queryKinds)) await runQuery(server, 'SQLite', kind, path);
+    }
+    // The tree's reads at the size of the checkpoint this process signed as it started (so no
+    // request signs one), over events spread over the whole log, alternating with the bare read
+    // baseline on the same file, kind by kind in each round.
+    treeSize = await latestCheckpointSize(server, API_KEY);
+    const treePaths = treeReadPaths(spreadEventIds(dbPath, treeSize, PROOF_SAMPLE), treeSize);
+    const readBaseline = await startServer(READ_BASELINE, env, serverOptions);
+    try {
+      console.log(`Tree reads at size ${treeSize} (${machineLoad()}).`);
+      treeReadLoad = load1();
+      const treeReads: ReadonlyArray<readonly [string, RunningServer, readonly string[]]> = [
+        [TREE_READS.baseline, readBaseline, treePaths.byId],
+        [TREE_READS.byId, server, treePaths.byId],
+        [TREE_READS.inclusion, server, treePaths.inclusion],
+        [TREE_READS.consistency, server, treePaths.consistency],
+        [TREE_READS.checkpoint, server, treePaths.checkpoint],
+      ];
+      for (let round = 1; round <= rounds; round++) {
+        for (const [kind, target, paths] of treeReads) {
+          const result = await measureReads(target, paths);
+          (treeReadResults[kind] ??= []).push(result);
+          console.log(`round ${round} ${kind.padEnd(40)} ${fixed(result.requestsPerSecond, 0)} req/s  p50 ${fixed(result.p50Ms)} ms  p99 ${fixed(result.p99Ms)} ms  errors ${result.errors}`);
+        }
+      }
+    } finally {
+      await readBaseline.stop();
     }
     // What an operator's expression index on the hot field buys (the server keeps running:
     // SQLite re-plans its statements when the schema changes).
@@ -210,6 +305,28 @@ try {
   const inRound = (kind: string, round: number) => of(kind).find((r) => r.round === round)!.result.requestsPerSecond;
   const roundNumbers = of('service').map((r) => r.round);
   const ratios = roundNumbers.map((round) => inRound('service', round) / inRound('baseline', round));
+  /** Per round, the rate of `kind` over that of `reference` in the same round. */
+  const roundRatios = (results: IngestRound[], kind: string, reference: string) =>
+    roundNumbers.map((round) => {
+      const rate = (k: string) => results.find((r) => r.kind === k && r.round === round)?.result.requestsPerSecond ?? Number.NaN;
+      return rate(kind) / rate(reference);
+    });
+  /** The with-tree and without-tree figures of one ingest, per round and their medians. */
+  const treeCost = (results: IngestRound[], eventsPerRequest: number) => {
+    const rates = (kind: string) => results.filter((r) => r.kind === kind).map((r) => r.result.requestsPerSecond * eventsPerRequest);
+    const perRound = roundRatios(results, 'service', 'no tree');
+    return {
+      withTree: { eventsPerSecond: median(rates('service')), rounds: rates('service') },
+      withoutTree: { eventsPerSecond: median(rates('no tree')), rounds: rates('no tree') },
+      ratio: median(perRound),
+      ratios: perRound,
+    };
+  };
+  /** Per round, a read's latency over that of the `reference` read in the same round; their median. */
+  const latencyRatio = (kind: string, percentile: 'p50Ms' | 'p99Ms', reference: string) => {
+    const ofKind = treeReadResults[kind] ?? [];
+    return median(ofKind.map((r, round) => r[percentile] / (treeReadResults[reference]?.[round]?.[percentile] ?? Number.NaN)));
+  };
   const batchSummary = (results: LoadResult[]) => ({
     batchSize: BATCH_SIZE,
     ...summary(results),
@@ -241,7 +358,7 @@ try {
     exports,
     chain: { microsecondsPerEvent: chainMicroseconds, planMicrosecondsPerEvent: planMicroseconds, shareOfIngestTime: 0 },
     keyHashing: { microsecondsPerRequest: keyHashingMicroseconds },
-    batchIngest: batchSummary(batchResults.SQLite!),
+    batchIngest: batchSummary(batchResults('service')),
     // Beside SQLite's, from the same run: the service on PostgreSQL (--db postgres).
     postgres: postgresEnv === undefined ? undefined : {
       ingest: {
@@ -250,8 +367,34 @@ try {
         ratio: median(roundNumbers.map((round) => inRound('postgres', round) / inRound('baseline', round))),
         ratioToSqlite: median(roundNumbers.map((round) => inRound('postgres', round) / inRound('service', round))),
       },
-      batchIngest: batchSummary(batchResults.PostgreSQL!),
+      batchIngest: batchSummary(batchResults('postgres')),
       queries: Object.fromEntries(Object.entries(postgresQueryResults).map(([kind, results]) => [kind, summary(results)])),
+    },
+    preload: { seconds: preloadSeconds, load: preloadLoad },
+    // The load average (1 min) as each measurement began: the machine is shared.
+    loadAverages: { ingest: ingestLoad, batchIngest: batchLoad, queries: queryLoad, treeReads: treeReadLoad, verify: verifyLoads },
+    // What the Merkle tree costs and serves (issue 13).
+    tree: {
+      withoutTree,
+      ingest: older === undefined ? undefined : treeCost(ingest, 1),
+      batchIngest: older === undefined ? undefined : treeCost(batchIngest, BATCH_SIZE),
+      reads: {
+        treeSize,
+        events: PROOF_SAMPLE,
+        byKind: Object.fromEntries(Object.entries(treeReadResults).map(([kind, results]) => [kind, {
+          ...summary(results),
+          p50ToBaseline: latencyRatio(kind, 'p50Ms', TREE_READS.baseline),
+          p99ToBaseline: latencyRatio(kind, 'p99Ms', TREE_READS.baseline),
+          p50ToGetById: latencyRatio(kind, 'p50Ms', TREE_READS.byId),
+          p99ToGetById: latencyRatio(kind, 'p99Ms', TREE_READS.byId),
+        }])),
+      },
+      verify: {
+        events: preloadEvents,
+        wallSeconds: median(verifyRuns.map((r) => r.wallSeconds)),
+        eventsPerSecond: median(verifyRuns.map((r) => r.eventsPerSecond)),
+        runs: verifyRuns,
+      },
     },
   };
   // The share of each ingested event's time on the server that chaining takes.
@@ -274,6 +417,25 @@ try {
       kind, fixed(r.requestsPerSecond, 0), fixed(r.p50Ms), fixed(r.p99Ms), String(r.errors),
       ...(figures.postgres === undefined ? [] : postgresQueries[kind] === undefined ? ['', ''] : [fixed(postgresQueries[kind]!.p50Ms), fixed(postgresQueries[kind]!.p99Ms)]),
     ]));
+  const { tree } = figures;
+  if (tree.ingest !== undefined && tree.batchIngest !== undefined) {
+    const cost = (label: string, c: NonNullable<typeof tree.ingest>) =>
+      [label, fixed(c.withTree.eventsPerSecond, 0), fixed(c.withoutTree.eventsPerSecond, 0), fixed(c.ratio, 3), c.ratios.map((r) => fixed(r, 3)).join(' ')];
+    printTable(`Ingest with the Merkle tree against without it (${withoutTree?.revision}), events/s, median of ${rounds} rounds (load average ${fixed(ingestLoad)} at the start)`,
+      ['ingest', 'with the tree', 'without', 'ratio', 'ratio per round'],
+      [cost('single events, 50 connections', tree.ingest), cost(`batches of ${BATCH_SIZE}`, tree.batchIngest)]);
+  } else {
+    console.log(`\nIngest with the Merkle tree against without it: not measured (${withoutTree?.skipped ?? '--without-tree-from none'}).`);
+  }
+  printTable(`Tree reads at size ${treeSize}, ${QUERY_CONNECTIONS} connection, median of ${rounds} rounds (load average ${fixed(treeReadLoad)} at the start)`,
+    ['read', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'p50, p99 × bare baseline', 'p50, p99 × GET /events/{id}'],
+    Object.entries(tree.reads.byKind).map(([kind, r]) => [
+      kind, fixed(r.requestsPerSecond, 0), fixed(r.p50Ms), fixed(r.p99Ms), String(r.errors),
+      `${fixed(r.p50ToBaseline)}, ${fixed(r.p99ToBaseline)}`, `${fixed(r.p50ToGetById)}, ${fixed(r.p99ToGetById)}`,
+    ]));
+  printTable(`npm run verify over ${preloadEvents} events, ${rounds} runs (load averages ${verifyLoads.map((l) => fixed(l)).join(', ')} at their starts)`,
+    ['run', 'wall s', 'events/s (wall)', 'exit', 'verify said'],
+    verifyRuns.map((r, i) => [String(i + 1), fixed(r.wallSeconds), fixed(r.eventsPerSecond, 0), String(r.exitCode), r.reportedRates.join(' | ')]));
   printTable('Whole answers, streamed', ['answer', 'events', 'MB', 'first byte ms', 'total ms', 'server peak RSS MB'],
     Object.entries(exports).map(([name, r]) => [name, String(r.events), fixed(r.megabytes, 1), fixed(r.timeToFirstByteMs), fixed(r.totalMs, 0), fixed(r.serverPeakRssMb, 0)]));
 
@@ -285,5 +447,6 @@ try {
   console.log(`\nFigures written to ${options.out}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
+  older?.remove();
   await postgres?.drop();
 }
