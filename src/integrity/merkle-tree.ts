@@ -143,6 +143,22 @@ export function appendLeaf(frontier: Frontier, hash: Buffer): { frontier: Fronti
   return { frontier: { size: frontier.size + 1, hashes }, completed };
 }
 
+/**
+ * appendLeaf on a frontier of the caller's own, changed in place (the planner copies the tree's
+ * once per submission): returns the hashes the leaf completes, level 1 upwards.
+ */
+export function growFrontier(frontier: Frontier, hash: Buffer): Buffer[] {
+  const completed: Buffer[] = [];
+  let node = hash;
+  for (let n = frontier.size; n % 2 === 1; n = Math.floor(n / 2)) {
+    node = nodeHash(frontier.hashes.pop()!, node);
+    completed.push(node);
+  }
+  frontier.hashes.push(node);
+  frontier.size++;
+  return completed;
+}
+
 export function frontierRoot(frontier: Frontier): Buffer {
   return foldSubtrees(frontier.hashes);
 }
