@@ -1,7 +1,9 @@
 import { hashKey, type KeyDigest } from './auth/keys-file.js';
 import { parseRateLimit } from './auth/rate-limiter.js';
 import { parseTrustedProxies, type ProxyRange } from './auth/trusted-proxies.js';
+import { parseWitnessKeys, WitnessKeysError } from './integrity/accept-cosignatures.js';
 import { LOG_LEVELS, type LogLevel } from './ops/logger.js';
+import type { VerifierKey } from '../verifier/signed-note.js';
 
 /** Everything the service reads from its environment, checked once at start-up. */
 export type Config = {
@@ -33,6 +35,8 @@ export type Config = {
   /** A second port serving GET /metrics without a key; undefined serves it only behind an admin key. */
   metricsPort: number | undefined;
   logLevel: LogLevel;
+  /** AUDITOR_WITNESS_KEYS: the witnesses whose cosignatures POST /checkpoint/cosignatures keeps; none by default. */
+  witnessKeys: VerifierKey[];
 };
 
 export type RateLimit = { ratePerSecond: number; burst: number };
@@ -141,6 +145,16 @@ export function loadConfig(env: Record<string, string | undefined>, options: Con
     problems.push(`AUDITOR_TRUSTED_PROXIES: not an IP address or CIDR: ${entries}; expected a comma-separated list such as 10.0.0.0/8, 192.168.1.10, fd00::/8`);
   }
 
+  const witnessKeys = (text: string): VerifierKey[] => {
+    try {
+      return parseWitnessKeys(text);
+    } catch (error) {
+      if (!(error instanceof WitnessKeysError)) throw error;
+      problems.push(...error.problems.map((problem) => `AUDITOR_WITNESS_KEYS: ${problem}`));
+      return [];
+    }
+  };
+
   const config: Config = {
     port: integer('PORT', DEFAULTS.port, 0, 65535),
     host: read('HOST') ?? DEFAULTS.host,
@@ -158,6 +172,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Con
     trustedProxies: trustedProxies.ranges,
     metricsPort: read('AUDITOR_METRICS_PORT') === undefined ? undefined : integer('AUDITOR_METRICS_PORT', 0, 0, 65535),
     logLevel: logLevel(read('AUDITOR_LOG_LEVEL')),
+    witnessKeys: witnessKeys(read('AUDITOR_WITNESS_KEYS') ?? ''),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { hashKey } from '../src/auth/keys-file.js';
+import { generateKeyPairSync } from 'node:crypto';
 import { ConfigError, describeDatabase, loadConfig } from '../src/config.js';
+import { rawPublicKey } from '../verifier/ed25519.js';
+import { COSIGNATURE_V1, ED25519, formatVerifierKey } from '../verifier/signed-note.js';
 
 describe('loadConfig', () => {
   it('applies defaults when nothing is set', () => {
@@ -21,6 +24,7 @@ describe('loadConfig', () => {
       trustedProxies: [],
       metricsPort: undefined,
       logLevel: 'info',
+      witnessKeys: [],
     });
   });
 
@@ -50,6 +54,26 @@ describe('loadConfig', () => {
         trustedProxies: [{ network: '10.0.0.0', prefix: 8, family: 'ipv4' }, { network: '::1', prefix: 128, family: 'ipv6' }],
         metricsPort: 9464,
         logLevel: 'warn',
+        witnessKeys: [],
+      },
+    );
+  });
+
+  it('reads AUDITOR_WITNESS_KEYS as cosigner keys, and refuses a bad one by its place in the list', () => {
+    const witness = (name: string, algorithm: number): string => formatVerifierKey(name, algorithm, rawPublicKey(generateKeyPairSync('ed25519').privateKey));
+    const [w1, w2] = [witness('witness.example/w1', COSIGNATURE_V1), witness('witness.example/w2', COSIGNATURE_V1)];
+    const keys = loadConfig({ AUDITOR_WITNESS_KEYS: ` ${w1}, ${w2} ` }).witnessKeys;
+    assert.deepEqual(keys.map((key) => formatVerifierKey(key.name, key.algorithm, key.publicKey)), [w1, w2]);
+    const logKey = witness('log.example', ED25519);
+    assert.throws(
+      () => loadConfig({ AUDITOR_WITNESS_KEYS: `${w1},${logKey}`, PORT: 'eighty' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(error.problems, [
+          'PORT: expected a whole number from 0 to 65535, got "eighty"',
+          `AUDITOR_WITNESS_KEYS: key 2 (${JSON.stringify(`${logKey.slice(0, 40)}…`)}): is a log's signing key (algorithm 1), not a witness's cosigner key (algorithm 4); use the key \`npm run witness -- --print-key\` prints`,
+        ]);
+        return true;
       },
     );
   });
