@@ -2,6 +2,7 @@ import { chainHash, GENESIS_HASH } from '../src/integrity/chain.js';
 import { createUuidV7Generator } from '../src/events/uuid-v7.js';
 import { generateKey, hashKey } from '../src/auth/keys-file.js';
 import { logHead, planCommit } from '../src/store/plan-commit.js';
+import { EMPTY_FRONTIER } from '../src/integrity/merkle-tree.js';
 import { eventData, typicalUser } from './fixtures.js';
 
 /**
@@ -34,9 +35,12 @@ export function measurePlanMicroseconds(secret: string): number {
   const runs: number[] = [];
   for (let run = 0; run < 5; run++) {
     let head = logHead(undefined);
+    let tree = EMPTY_FRONTIER;
     const started = performance.now();
     for (let commit = 0; commit < 100; commit++) {
-      const { rows } = planCommit({ head, records: [], now: Date.now(), secret: key }, submissions);
+      const plan = planCommit({ head, records: [], now: Date.now(), secret: key, tree }, submissions);
+      const { rows } = plan;
+      tree = plan.tree;
       const last = rows[rows.length - 1]!;
       head = logHead(last);
     }

@@ -8,11 +8,13 @@ import type { RouteTable } from './http/route.js';
 import { createRouter } from './http/router.js';
 import type { Logger } from './ops/logger.js';
 import type { Metrics } from './ops/metrics.js';
+import { createGetCheckpointKeyRoute, createGetCheckpointRoute } from './routes/get-checkpoint.js';
 import { createGetEventRoute } from './routes/get-event.js';
 import { createGetEventsRoute } from './routes/get-events.js';
 import { createGetIntegrityRoute } from './routes/get-integrity.js';
 import { createGetMetricsRoute } from './routes/get-metrics.js';
 import { createGetOpenApiRoute } from './routes/get-openapi.js';
+import { createGetConsistencyProofRoute, createGetEventProofRoute } from './routes/get-proofs.js';
 import { createGetReadyzRoute, getHealthz } from './routes/health.js';
 import { createPostEventBatchRoute } from './routes/post-event-batch.js';
 import { createPostEventsRoute } from './routes/post-events.js';
@@ -54,6 +56,18 @@ export function createApp(dependencies: AppDependencies): RequestListener {
     },
     '/events/{id}': {
       GET: { scope: 'read', store: 'read', handle: createGetEventRoute(store) },
+    },
+    '/events/{id}/proof': {
+      GET: { scope: 'read', store: 'read', handle: createGetEventProofRoute(store) },
+    },
+    '/proofs/consistency': {
+      GET: { scope: 'read', store: 'read', handle: createGetConsistencyProofRoute(store) },
+    },
+    '/checkpoint': {
+      GET: { scope: 'read', store: 'read', handle: createGetCheckpointRoute(store) },
+    },
+    '/checkpoint/key': {
+      GET: { scope: 'read', handle: createGetCheckpointKeyRoute(store) },
     },
     '/integrity': {
       GET: { scope: 'admin', store: 'read', handle: createGetIntegrityRoute(store) },

@@ -26,6 +26,12 @@ export type Config = {
   requestMemoryBytes: number;
   /** Keys the tamper-evident chain; undefined means the secret file beside the database. */
   chainSecret: string | undefined;
+  /** The log's signing key file (AUDITOR_SIGNING_KEY_FILE); with SQLite, unset means signing.key beside the database. */
+  signingKeyFile: string | undefined;
+  /** The log's origin, the name its checkpoints are signed under (AUDITOR_LOG_ORIGIN); unset: the key's own name. */
+  logOrigin: string | undefined;
+  /** How often a new checkpoint is signed when the tree has grown, in ms (AUDITOR_CHECKPOINT_INTERVAL). */
+  checkpointIntervalMs: number;
   /** Requests per second per key, with a burst; a rate of 0 is no limit. */
   rateLimit: RateLimit;
   /** Failed authentications per second per client address, with a burst; 0 is no limit. */
@@ -65,6 +71,7 @@ export const DEFAULTS = {
   requestMemoryBytes: 64 * 1024 * 1024,
   rateLimit: '0',
   failedAuthLimit: '1:10',
+  checkpointIntervalMs: 1000,
 } as const;
 
 /** A key must survive an HTTP header unchanged and resist guessing. */
@@ -99,6 +106,18 @@ export function loadConfig(env: Record<string, string | undefined>, options: Con
     return value;
   };
 
+  const duration = (name: string, fallback: number, min: number, max: number): number => {
+    const text = read(name);
+    if (text === undefined) return fallback;
+    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
+    const ms = match === null ? NaN : Number(match[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
+    if (!(ms >= min && ms <= max)) {
+      problems.push(`${name}: expected a duration from ${min} ms to ${max / 3_600_000} h such as 500ms, 1s or 5m, got "${text}"`);
+      return fallback;
+    }
+    return Math.round(ms);
+  };
+
   const apiKey = read('AUDITOR_API_KEY');
   if (apiKey !== undefined && !/^[\x21-\x7e]+$/.test(apiKey)) {
     problems.push('AUDITOR_API_KEY: use visible ASCII characters only (no spaces), as it travels in a header');
@@ -116,6 +135,13 @@ export function loadConfig(env: Record<string, string | undefined>, options: Con
     // Instances sharing a database must share the secret, so none can be generated beside the data.
     problems.push('AUDITOR_CHAIN_SECRET: required with a PostgreSQL AUDITOR_DB, the same for every instance (try: openssl rand -hex 32)');
   }
+
+  const signingKeyFile = read('AUDITOR_SIGNING_KEY_FILE');
+  if (database.kind === 'postgres' && signingKeyFile === undefined && options.requireChainSecret !== false) {
+    problems.push('AUDITOR_SIGNING_KEY_FILE: required with a PostgreSQL AUDITOR_DB, the same file for every instance (create one with npm run signing-key -- --origin <name> --out <file>)');
+  }
+  const logOrigin = read('AUDITOR_LOG_ORIGIN');
+  if (logOrigin !== undefined && !/^[^\s+]+$/.test(logOrigin)) problems.push(`AUDITOR_LOG_ORIGIN: a name without spaces or plus signs, such as example.com/audit, got "${logOrigin}"`);
 
   const allowNewDatabase = read('AUDITOR_ALLOW_NEW_DATABASE');
   if (allowNewDatabase !== undefined && allowNewDatabase !== '1' && allowNewDatabase !== '0') {
@@ -167,6 +193,9 @@ export function loadConfig(env: Record<string, string | undefined>, options: Con
     responseMemoryBytes: integer('AUDITOR_RESPONSE_MEMORY_BYTES', DEFAULTS.responseMemoryBytes, 5 * 1024 * 1024, 64 * 1024 * 1024 * 1024),
     requestMemoryBytes: integer('AUDITOR_REQUEST_MEMORY_BYTES', DEFAULTS.requestMemoryBytes, 1024 * 1024, 64 * 1024 * 1024 * 1024),
     chainSecret,
+    signingKeyFile,
+    logOrigin,
+    checkpointIntervalMs: duration('AUDITOR_CHECKPOINT_INTERVAL', DEFAULTS.checkpointIntervalMs, 10, 24 * 60 * 60 * 1000),
     rateLimit: rate('AUDITOR_RATE_LIMIT', DEFAULTS.rateLimit),
     failedAuthLimit: rate('AUDITOR_FAILED_AUTH_LIMIT', DEFAULTS.failedAuthLimit),
     trustedProxies: trustedProxies.ranges,

@@ -37,6 +37,9 @@ async function openStore(config: Config, metrics: Metrics): Promise<EventStore> 
   try {
     return await openEventStore(config.database, {
       chainSecret: config.chainSecret,
+      signingKeyFile: config.signingKeyFile,
+      logOrigin: config.logOrigin,
+      checkpointIntervalMs: config.checkpointIntervalMs,
       onTransactionCommitted: metrics.batchCommitted,
       onClockBehindLog: metrics.clockBehindLog,
       log,

@@ -19,6 +19,9 @@ describe('loadConfig', () => {
       responseMemoryBytes: 67108864,
       requestMemoryBytes: 67108864,
       chainSecret: undefined,
+      signingKeyFile: undefined,
+      logOrigin: undefined,
+      checkpointIntervalMs: 1000,
       rateLimit: { ratePerSecond: 0, burst: 1 },
       failedAuthLimit: { ratePerSecond: 1, burst: 10 },
       trustedProxies: [],
@@ -46,10 +49,14 @@ describe('loadConfig', () => {
         AUDITOR_TRUSTED_PROXIES: '10.0.0.0/8, ::1',
         AUDITOR_METRICS_PORT: '9464',
         AUDITOR_LOG_LEVEL: 'warn',
+        AUDITOR_SIGNING_KEY_FILE: '/etc/auditor/signing.key',
+        AUDITOR_LOG_ORIGIN: 'audit.example.com/prod',
+        AUDITOR_CHECKPOINT_INTERVAL: '250ms',
       }),
       {
         port: 9000, host: '0.0.0.0', apiKeySha256: hashKey('k'.repeat(32)), database: { kind: 'sqlite', path: '/var/lib/auditor/events.db' },
         allowNewDatabase: true, keysFile: '/etc/auditor/keys.json', maxBodyBytes: 2048, responseMemoryBytes: 16777216, requestMemoryBytes: 8388608, chainSecret: 's'.repeat(64),
+        signingKeyFile: '/etc/auditor/signing.key', logOrigin: 'audit.example.com/prod', checkpointIntervalMs: 250,
         rateLimit: { ratePerSecond: 100, burst: 200 }, failedAuthLimit: { ratePerSecond: 0.5, burst: 3 },
         trustedProxies: [{ network: '10.0.0.0', prefix: 8, family: 'ipv4' }, { network: '::1', prefix: 128, family: 'ipv6' }],
         metricsPort: 9464,
@@ -78,14 +85,16 @@ describe('loadConfig', () => {
     );
   });
 
-  it('reads a postgres:// AUDITOR_DB as PostgreSQL, which needs the chain secret its instances share', () => {
+  it('reads a postgres:// AUDITOR_DB as PostgreSQL, which needs the chain secret and the signing key its instances share', () => {
     const url = 'postgresql://auditor:s3cret@db.internal:5432/audit?sslmode=require';
     const secret = 's'.repeat(32);
-    assert.deepEqual(loadConfig({ AUDITOR_DB: url, AUDITOR_CHAIN_SECRET: secret }).database, { kind: 'postgres', url });
-    assert.throws(() => loadConfig({ AUDITOR_DB: url }), /^ConfigError: AUDITOR_CHAIN_SECRET: required with a PostgreSQL AUDITOR_DB/);
+    const key = '/etc/auditor/signing.key';
+    assert.deepEqual(loadConfig({ AUDITOR_DB: url, AUDITOR_CHAIN_SECRET: secret, AUDITOR_SIGNING_KEY_FILE: key }).database, { kind: 'postgres', url });
+    assert.throws(() => loadConfig({ AUDITOR_DB: url, AUDITOR_SIGNING_KEY_FILE: key }), /^ConfigError: AUDITOR_CHAIN_SECRET: required with a PostgreSQL AUDITOR_DB/);
+    assert.throws(() => loadConfig({ AUDITOR_DB: url, AUDITOR_CHAIN_SECRET: secret }), /^ConfigError: AUDITOR_SIGNING_KEY_FILE: required with a PostgreSQL AUDITOR_DB, the same file for every instance/);
     // migrate-to-postgres: the copy is checked with the SQLite log's own secret, found beside it.
     assert.deepEqual(loadConfig({ AUDITOR_DB: url }, { requireChainSecret: false }).database, { kind: 'postgres', url });
-    assert.throws(() => loadConfig({ AUDITOR_DB: 'postgres://[bad', AUDITOR_CHAIN_SECRET: secret }), /AUDITOR_DB: not a valid URL/);
+    assert.throws(() => loadConfig({ AUDITOR_DB: 'postgres://[bad', AUDITOR_CHAIN_SECRET: secret, AUDITOR_SIGNING_KEY_FILE: key }), /AUDITOR_DB: not a valid URL/);
     assert.throws(() => loadConfig({ AUDITOR_DB: 'mysql://db.internal/audit' }), /^ConfigError: AUDITOR_DB: "mysql" URLs are not supported; use a postgres:\/\/ \(or postgresql:\/\/\) URL, or a SQLite file path$/);
     assert.deepEqual(loadConfig({ AUDITOR_DB: 'data/a:b.db' }).database, { kind: 'sqlite', path: 'data/a:b.db' });
     assert.equal(describeDatabase({ kind: 'postgres', url }), 'postgresql://auditor:***@db.internal:5432/audit?sslmode=require');
@@ -120,5 +129,12 @@ describe('loadConfig', () => {
       /^ConfigError: AUDITOR_TRUSTED_PROXIES: not an IP address or CIDR: "10.0.0.0\/33", "proxy.internal"; expected a comma-separated list such as 10.0.0.0\/8, 192.168.1.10, fd00::\/8$/,
     );
     assert.throws(() => loadConfig({ AUDITOR_CHAIN_SECRET: 'too-short' }), /^ConfigError: AUDITOR_CHAIN_SECRET: must be at least 32 characters/);
+    for (const interval of ['1', 'fast', '5ms', '2d', '-1s']) {
+      assert.throws(() => loadConfig({ AUDITOR_CHECKPOINT_INTERVAL: interval }), new RegExp(`^ConfigError: AUDITOR_CHECKPOINT_INTERVAL: expected a duration from 10 ms to 24 h such as 500ms, 1s or 5m, got "${interval}"$`));
+    }
+    assert.equal(loadConfig({ AUDITOR_CHECKPOINT_INTERVAL: '1.5s' }).checkpointIntervalMs, 1500);
+    assert.equal(loadConfig({ AUDITOR_CHECKPOINT_INTERVAL: '5m' }).checkpointIntervalMs, 300_000);
+    assert.throws(() => loadConfig({ AUDITOR_LOG_ORIGIN: 'has space' }), /^ConfigError: AUDITOR_LOG_ORIGIN: a name without spaces or plus signs, such as example.com\/audit, got "has space"$/);
+    assert.throws(() => loadConfig({ AUDITOR_LOG_ORIGIN: 'a+b' }), /AUDITOR_LOG_ORIGIN: a name without spaces or plus signs/);
   });
 });

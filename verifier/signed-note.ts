@@ -31,9 +31,10 @@ export function formatVerifierKey(name: string, algorithm: number, publicKey: Ui
 
 /** Reads a verifier key, or throws an Error saying why it is not one. */
 export function parseVerifierKey(text: string): VerifierKey {
-  const parts = text.trim().split('+');
-  if (parts.length !== 3) throw new Error('a verifier key is <name>+<key ID>+<base64 key>');
-  const [name, hash, encoded] = parts as [string, string, string];
+  // The base64 may hold plus signs; the name and the key ID cannot.
+  const parts = /^([^+]*)\+([^+]*)\+(.*)$/s.exec(text.trim());
+  if (parts === null) throw new Error('a verifier key is <name>+<key ID>+<base64 key>');
+  const [, name, hash, encoded] = parts as unknown as [string, string, string, string];
   if (!isKeyName(name)) throw new Error('the key name is empty or holds a space, a plus sign or a control character');
   if (!/^[0-9a-f]{8}$/.test(hash)) throw new Error('the key ID is not 8 hexadecimal digits');
   const material = strictBase64(encoded);

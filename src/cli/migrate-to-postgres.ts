@@ -11,6 +11,7 @@
 import { existsSync } from 'node:fs';
 import { describeDatabase, parseDatabaseLocation } from '../config.js';
 import { findChainSecret } from '../integrity/chain-secret.js';
+import { signingKeyPath } from '../integrity/signing-key.js';
 import { verifyChain, type ChainRow } from '../integrity/verify-chain.js';
 import { IDEMPOTENCY_WINDOW_MS } from '../store/idempotency.js';
 import { openPostgresCopy } from '../store/postgres/postgres-copy.js';
@@ -56,7 +57,7 @@ try {
   let chunk: ChainRow[] = [];
   const copyChunk = async (): Promise<void> => {
     try {
-      await postgres.copyEvents(chunk, after);
+      await postgres.copyEvents(chunk, after, sqlite.leafRows(chunk[0]!.seq, chunk[chunk.length - 1]!.seq));
     } catch (error) {
       fail(`events ${chunk[0]!.seq}–${chunk[chunk.length - 1]!.seq} were not copied (nothing of them was): ${(error as Error).message}`);
     }
@@ -72,7 +73,11 @@ try {
   if (chunk.length > 0) await copyChunk();
   const keys = sqlite.idempotencyRecords(Date.now() - IDEMPOTENCY_WINDOW_MS);
   await postgres.copyIdempotencyRecords(keys);
-  console.log(`Copied ${copied} events (${copiedBefore + copied} in ${from}) and ${keys.length} idempotency keys to ${describeDatabase(target)}.`);
+  const checkpoints = sqlite.checkpoints();
+  await postgres.copyCheckpoints(checkpoints);
+  console.log(`Copied ${copied} events (${copiedBefore + copied} in ${from}), their Merkle tree, ${checkpoints.length} signed checkpoints `
+    + `and ${keys.length} idempotency keys to ${describeDatabase(target)}.`);
+  console.log(`Give every instance the signing key that signed them, as AUDITOR_SIGNING_KEY_FILE (${signingKeyPath(from)} unless the SQLite log had one set).`);
 
   const secret = findChainSecret(chainSecret, from);
   if (secret === undefined) {

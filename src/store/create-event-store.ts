@@ -1,9 +1,12 @@
 import type { EventQuery, NewEvent, StoredEvent } from '../events/event.js';
 import { GENESIS_HASH } from '../integrity/chain.js';
 import { signCheckpoint, type ChainHead, type Checkpoint } from '../integrity/checkpoint.js';
+import { eventLeaf } from '../integrity/event-leaf.js';
+import { proveConsistency, proveInclusion } from '../integrity/merkle-tree.js';
 import { silentLogger } from '../ops/logger.js';
+import { startCheckpointSigner } from './checkpoint-signer.js';
 import { createClockBehindLog } from './clock-behind-log.js';
-import type { EventStore, StoreOptions } from './event-store.js';
+import { TreeSizeError, type EventStore, type StoreOptions } from './event-store.js';
 import { createGroupCommit, type BatchOutcome } from './group-commit.js';
 import { IDEMPOTENCY_WINDOW_MS, IdempotencyConflictError, PRUNE_EVERY_COMMITS } from './idempotency.js';
 import { readInChunks, toStoredEvent, type ReadChunk } from './read-in-chunks.js';
@@ -46,6 +49,7 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
   const failures = createStoreFailures(log, (error) => (error instanceof StoreClosedError ? STORE_CLOSED : backend.recogniseFailure(error)));
   const readiness = createWriteReadiness(() => backend.probeWrite());
   const clockBehind = createClockBehindLog(log, options.onClockBehindLog ?? (() => {}));
+  const signer = startCheckpointSigner(backend, { intervalMs: options.checkpointIntervalMs ?? 1000, clock, log });
   let commitsSincePrune = 0;
   let pruning: Promise<void> = Promise.resolve();
   let closed = false;
@@ -83,7 +87,7 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
       return await run();
     } catch (error) {
       // An answer, not a failure; and a fault of ours after a commit, which is no refusal.
-      if (error instanceof IdempotencyConflictError || error instanceof OutcomeCountError) throw error;
+      if (error instanceof IdempotencyConflictError || error instanceof OutcomeCountError || error instanceof TreeSizeError) throw error;
       throw failures.refused(error, operation);
     }
   };
@@ -114,6 +118,35 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
       return signCheckpoint(backend.chainSecret, head);
     },
 
+    verifierKey: backend.signingKey.verifierKey,
+
+    signedCheckpoint: (size) => refusing('read', async () => (size === undefined ? (await backend.checkpoint()) ?? (await signer.covering(0)) : backend.checkpoint(size))),
+
+    inclusionProof: (id, size) =>
+      refusing('read', async () => {
+        const source = await backend.leafSource(id);
+        if (source === undefined) return undefined;
+        const leafIndex = source.seq - 1;
+        const treeSize = size ?? (await signer.covering(source.seq)).size;
+        const grown = await backend.treeSize();
+        if (treeSize > grown) throw new TreeSizeError(`size ${treeSize} is beyond the tree, which holds ${grown} events`);
+        if (leafIndex >= treeSize) throw new TreeSizeError(`the event is leaf ${leafIndex}, not in the tree of ${treeSize} (the tree holds ${grown}): ask for a size above ${leafIndex}`);
+        // Not a leaf of the tree: an event put in by hand (seq 0 or below), which no proof can cover.
+        if (source.salt === null || leafIndex < 0) throw new TreeSizeError(`the event (seq ${source.seq}) is not a leaf of the log's tree: run npm run verify`);
+        const path = await proveInclusion(leafIndex, treeSize, backend.subtrees);
+        return { leafIndex, treeSize, leaf: eventLeaf(source, source.salt), salt: source.salt, path };
+      }),
+
+    consistencyProof: (from, to) =>
+      refusing('read', async () => {
+        const grown = await backend.treeSize();
+        if (to > grown) throw new TreeSizeError(`to=${to} is beyond the tree, which holds ${grown} events`);
+        if (from > to) throw new TreeSizeError(`from=${from} is larger than to=${to} (the tree holds ${grown} events)`);
+        return proveConsistency(from, to, backend.subtrees);
+      }),
+
+    saveCosignatures: (size, lines) => refusing('write', () => backend.saveCosignatures(size, lines)),
+
     sizeBytes: () => refusing('read', () => backend.sizeBytes()),
 
     async isReady(): Promise<boolean> {
@@ -137,6 +170,7 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
       closed = true;
       await groupCommit.drain(); // what was submitted before is committed first
       await pruning;
+      await signer.stop(); // the tree as left, signed
       await backend.close();
       failures.close();
     },

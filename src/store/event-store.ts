@@ -1,6 +1,15 @@
 import type { EventQuery, NewEvent, StoredEvent } from '../events/event.js';
 import type { Checkpoint } from '../integrity/checkpoint.js';
 import type { Logger } from '../ops/logger.js';
+import type { StoredCheckpoint } from './storage-backend.js';
+
+/** A proof asked of a tree it cannot be made in (a size beyond the tree, an event not in it): the asker's mistake. */
+export class TreeSizeError extends Error {
+  override name = 'TreeSizeError';
+}
+
+/** An event's inclusion proof (RFC 9162), and what its leaf is made of. */
+export type InclusionProof = { leafIndex: number; treeSize: number; leaf: Buffer; salt: Buffer; path: Buffer[] };
 
 /** What opening a store may be told, whichever the backend. */
 export type StoreOptions = {
@@ -16,6 +25,12 @@ export type StoreOptions = {
    * the newest event it stamped: 0 normally (see createClockBehindLog).
    */
   onClockBehindLog?: (seconds: number) => void;
+  /** The log's signing key file; with SQLite, unset means signing.key beside the database, made on first start. */
+  signingKeyFile?: string | undefined;
+  /** The log's origin (AUDITOR_LOG_ORIGIN): the name of a key made on first start, and the name a key must bear. */
+  logOrigin?: string | undefined;
+  /** How often a new checkpoint is signed when the tree has grown, in ms (1 s by default). */
+  checkpointIntervalMs?: number;
   /** Where the store reads the time, in ms since the epoch (Date.now; tests move it). */
   clock?: () => number;
   /** Where the store reports what an operator must act on (silent when not given). */
@@ -56,6 +71,20 @@ export interface EventStore {
   get(id: string): Promise<StoredEvent | undefined>;
   /** The head of the tamper-evident chain now, signed with the chain's secret. */
   checkpoint(): Promise<Checkpoint>;
+  /** The verifier key of the log's checkpoints (`<origin>+<key ID>+<key>`). */
+  readonly verifierKey: string;
+  /** The latest signed checkpoint of the Merkle tree, or the one signed at exactly `size` leaves (undefined when none was). */
+  signedCheckpoint(size?: number): Promise<StoredCheckpoint | undefined>;
+  /**
+   * The proof that the event is in the tree of `size` leaves (by default the latest checkpoint's,
+   * signed now when the event is newer), or undefined when there is no such event. TreeSizeError
+   * when `size` is beyond the tree or the event is not among its leaves.
+   */
+  inclusionProof(id: string, size?: number): Promise<InclusionProof | undefined>;
+  /** The proof that the tree of `from` leaves is a prefix of the tree of `to`; TreeSizeError when they are not trees of this log. */
+  consistencyProof(from: number, to: number): Promise<Buffer[]>;
+  /** Keeps witnesses' cosignature lines of the checkpoint of `size` (checked by the caller). */
+  saveCosignatures(size: number, lines: ReadonlyArray<{ witness: string; line: string; cosignedAt: number }>): Promise<void>;
   /** The space the events take in the database, in bytes (indexes and logs included), for metrics. */
   sizeBytes(): Promise<number>;
   /**

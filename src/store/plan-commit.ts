@@ -7,6 +7,8 @@
  */
 import { createUuidV7Generator, type TimeOrderedId } from '../events/uuid-v7.js';
 import { chainHash, GENESIS_HASH } from '../integrity/chain.js';
+import { eventLeaf, newSalt } from '../integrity/event-leaf.js';
+import { appendLeaf, leafHash, type Frontier } from '../integrity/merkle-tree.js';
 import type { ChainRow } from '../integrity/verify-chain.js';
 import { IDEMPOTENCY_WINDOW_MS, idempotencyRequestDigest } from './idempotency.js';
 import type { IdempotencyRecord, Placement, Submission, SubmissionOutcome } from './storage-backend.js';
@@ -40,10 +42,18 @@ export type CommitStart = {
   now: number;
   /** Keys the chain. */
   secret: Buffer;
+  /** The Merkle tree's right edge after the head: it holds exactly head.seq leaves. */
+  tree: Frontier;
+  /** Where each event's salt comes from (random; tests fix it). */
+  salt?: () => Buffer;
 };
 
-/** A row to insert: an event with everything assigned, and its link. */
-export type PlannedRow = ChainRow & { hash: Buffer };
+/**
+ * A row to insert: an event with everything assigned, and its link; and its leaf in the Merkle
+ * tree: the salt its data is committed to under, the leaf's hash, and the hashes of the subtrees
+ * it completes (level 1 upwards, 32 bytes each; see appendLeaf).
+ */
+export type PlannedRow = ChainRow & { hash: Buffer; salt: Buffer; leafHash: Buffer; nodes: Buffer };
 
 /** A commit, planned: what to insert, what to record, and what to answer. */
 export type CommitPlan = {
@@ -53,6 +63,8 @@ export type CommitPlan = {
   records: IdempotencyRecord[];
   /** One per submission, in order. */
   outcomes: SubmissionOutcome[];
+  /** The tree's right edge after the rows. */
+  tree: Frontier;
 };
 
 /**
@@ -74,11 +86,12 @@ export type CommitPlanner = {
   finish(): CommitPlan;
 };
 
-type Planned = { rows: PlannedRow[]; records: Map<string, IdempotencyRecord>; outcome: SubmissionOutcome; seq: number; hash: Buffer };
+type Planned = { rows: PlannedRow[]; records: Map<string, IdempotencyRecord>; outcome: SubmissionOutcome; seq: number; hash: Buffer; tree: Frontier };
 
 const CONFLICT: SubmissionOutcome = { kind: 'conflict' };
 
-export function startCommitPlan({ head, records, now, secret }: CommitStart): CommitPlanner {
+export function startCommitPlan({ head, records, now, secret, tree: startTree, salt = newSalt }: CommitStart): CommitPlanner {
+  if (startTree.size !== head.seq) throw new Error(`the Merkle tree holds ${startTree.size} leaves, but the log ${head.seq} events`);
   // The clock of the whole commit is `now`; the generator takes the head's millisecond when the
   // clock is behind it, and counts on from the head's id, so (timestamp, seq) order is id order
   // is commit order, whatever the clocks of this and other instances say.
@@ -90,11 +103,12 @@ export function startCommitPlan({ head, records, now, secret }: CommitStart): Co
   const rows: PlannedRow[] = [];
   const outcomes: SubmissionOutcome[] = [];
   let { seq, hash } = head;
+  let tree = startTree;
   let pending: Planned | undefined;
 
   const plan = (submission: Submission): Planned => {
     // Conflict until every event is planned; seq and hash move on from the head of those accepted.
-    const planned: Planned = { rows: [], records: new Map(), outcome: CONFLICT, seq, hash };
+    const planned: Planned = { rows: [], records: new Map(), outcome: CONFLICT, seq, hash, tree };
     const placements: Placement[] = [];
     for (const event of submission) {
       const keyName = event.keyName ?? null;
@@ -105,7 +119,7 @@ export function startCommitPlan({ head, records, now, secret }: CommitStart): Co
         // Earlier in this submission, in this commit, or stored before it.
         const earlier = planned.records.get(key) ?? added.get(key) ?? stored.get(key);
         if (earlier !== undefined) {
-          if (!earlier.request.equals(request)) return { rows: [], records: new Map(), outcome: CONFLICT, seq, hash };
+          if (!earlier.request.equals(request)) return { rows: [], records: new Map(), outcome: CONFLICT, seq, hash, tree };
           placements.push([earlier.eventId, earlier.timestampMs, earlier.seq, true]);
           continue;
         }
@@ -113,7 +127,12 @@ export function startCommitPlan({ head, records, now, secret }: CommitStart): Co
       const { id, timestampMs } = nextId();
       const fields = { id, timestampMs, userId: event.userId, eventType: event.eventType, dataJson: event.dataJson, keyName };
       planned.hash = chainHash(secret, planned.hash, fields);
-      const row: PlannedRow = { ...fields, seq: ++planned.seq, hash: planned.hash };
+      const rowSalt = salt();
+      const leaf = leafHash(eventLeaf(fields, rowSalt));
+      const appended = appendLeaf(planned.tree, leaf);
+      planned.tree = appended.frontier;
+      const nodes = appended.completed.length === 1 ? appended.completed[0]! : Buffer.concat(appended.completed);
+      const row: PlannedRow = { ...fields, seq: ++planned.seq, hash: planned.hash, salt: rowSalt, leafHash: leaf, nodes };
       planned.rows.push(row);
       if (request !== undefined) {
         const record = { keyName: keyName ?? '', idempotencyKey: event.idempotencyKey!, request, eventId: id, timestampMs, seq: row.seq, createdMs: now };
@@ -143,7 +162,7 @@ export function startCommitPlan({ head, records, now, secret }: CommitStart): Co
       outcomes.push(planned.outcome);
       for (const row of planned.rows) rows.push(row); // a submission may hold more rows than a call takes arguments
       for (const [key, record] of planned.records) added.set(key, record);
-      ({ seq, hash } = planned);
+      ({ seq, hash, tree } = planned);
     },
     refuse(reason) {
       settle();
@@ -151,7 +170,7 @@ export function startCommitPlan({ head, records, now, secret }: CommitStart): Co
     },
     finish() {
       if (pending !== undefined) throw new Error('the submission planned last is neither accepted nor refused');
-      return { rows, records: [...added.values()], outcomes };
+      return { rows, records: [...added.values()], outcomes, tree };
     },
   };
 }

@@ -1,4 +1,6 @@
 import type { EventQuery, NewEvent } from '../events/event.js';
+import type { SubtreeReader } from '../integrity/merkle-tree.js';
+import type { SigningKey } from '../integrity/signing-key.js';
 import type { ChainRow } from '../integrity/verify-chain.js';
 import type { EventRow, ReadChunk } from './read-in-chunks.js';
 import type { RecogniseFailure } from './store-unavailable.js';
@@ -40,6 +42,26 @@ export type IdempotencyRecord = {
 /** The chained events at one moment, read in one snapshot: the first and the last one. */
 export type ChainExtent = { firstSeq: number; lastSeq: number; lastId: string; lastHash: Buffer };
 
+/** A checkpoint of the Merkle tree as kept: signed by the log, and any witnesses' cosignatures of it. */
+export type StoredCheckpoint = {
+  size: number;
+  rootHash: Buffer;
+  /** The signed note: the checkpoint's text, a blank line, the log's signature line. */
+  note: string;
+  createdMs: number;
+  /** Witnesses' cosignature lines, each ending in a line break. */
+  cosignatures: string[];
+};
+
+/** A checkpoint to keep, signed by this process. */
+export type NewCheckpoint = Omit<StoredCheckpoint, 'cosignatures'>;
+
+/** An event's row in the Merkle tree as stored: the salt of its data, its leaf hash, the subtrees it completes. */
+export type LeafRow = { seq: number; salt: Buffer; leafHash: Buffer; nodes: Buffer };
+
+/** What an event's leaf is made of: its fields, its seq (leaf seq - 1), and the salt of its data. */
+export type LeafSource = ChainRow & { salt: Buffer | null };
+
 /**
  * What any opened database gives: its events, read. The command-line tools open one read-only
  * (see openEventReader); the service's backend is one too.
@@ -57,6 +79,14 @@ export interface EventReader {
   chainRows(afterSeq?: number): AsyncIterable<ChainRow>;
   /** The space the events take, in bytes (indexes and logs included). */
   sizeBytes(): Promise<number>;
+  /** How many leaves the Merkle tree holds: every event committed has one. */
+  treeSize(): Promise<number>;
+  /** The stored hashes of complete subtrees of the Merkle tree. */
+  subtrees: SubtreeReader;
+  /** The event with this id, with what its leaf is made of. */
+  leafSource(id: string): Promise<LeafSource | undefined>;
+  /** The checkpoint kept for the tree of `size` leaves, or the latest one when no size is given. */
+  checkpoint(size?: number): Promise<StoredCheckpoint | undefined>;
   close(): Promise<void>;
 }
 
@@ -67,8 +97,10 @@ export interface EventReader {
  * createEventStore and planCommit.
  */
 export interface StorageBackend extends EventReader {
-  /** What keys the chain, and signs checkpoints. */
+  /** What keys the chain. */
   readonly chainSecret: Buffer;
+  /** What signs the Merkle tree's checkpoints. */
+  readonly signingKey: SigningKey;
   /** Commit batches handed over before the first is answered (see createGroupCommit). */
   readonly maxBatchesInFlight: number;
   /**
@@ -78,6 +110,10 @@ export interface StorageBackend extends EventReader {
    * been; a submission whose row the database refuses (isRowRefusal) fails alone.
    */
   commit(submissions: readonly Submission[]): Promise<SubmissionOutcome[]>;
+  /** Keeps a signed checkpoint (unless one of its size is kept already: it is the same). */
+  saveCheckpoint(checkpoint: NewCheckpoint): Promise<void>;
+  /** Keeps witnesses' cosignature lines of the checkpoint of `size` (a witness's first line stays). */
+  saveCosignatures(size: number, lines: ReadonlyArray<{ witness: string; line: string; cosignedAt: number }>): Promise<void>;
   /** Deletes the Idempotency-Keys recorded at or before `createdUpToMs`, after and apart from any commit. */
   prune(createdUpToMs: number): Promise<void>;
   /** Resolves once a write like a commit's has committed now; rejects with why it could not. */

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { generateKey, hashKey } from '../../src/auth/keys-file.js';
 import { startService, type ServiceProcess } from '../helpers/service-process.js';
-import { TEST_BACKEND, TEST_CHAIN_SECRET, createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { TEST_BACKEND, TEST_CHAIN_SECRET, testSigningKeyFile, createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 const SNAPSHOT_ON_SIGNAL = fileURLToPath(new URL('../helpers/heap-snapshot-on-signal.js', import.meta.url));
 
@@ -48,6 +48,7 @@ describe(`the admin key in the service's memory (${TEST_BACKEND})`, () => {
   const start = (env: Record<string, string>): Promise<ServiceProcess> => startService({
     AUDITOR_DB: database.location.kind === 'sqlite' ? database.location.path : database.location.url,
     AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET,
+    AUDITOR_SIGNING_KEY_FILE: testSigningKeyFile(),
     NODE_OPTIONS: `--import=${SNAPSHOT_ON_SIGNAL}`,
     HEAP_SNAPSHOT_DIR: dir,
     ...env,

@@ -83,6 +83,40 @@ const ROUTES: readonly Route[] = [
     },
   },
   {
+    method: 'GET', path: '/checkpoint', needs: 'read',
+    send: (server, headers) => json(server, '/checkpoint', headers),
+    async allowed(response) {
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('content-type'), 'text/plain; charset=utf-8');
+      assert.match(await response.text(), /^auditor\.(localhost|test)\/log\n\d+\n[A-Za-z0-9+/]{43}=\n\n\u2014 auditor\.(localhost|test)\/log [A-Za-z0-9+/]+=*\n$/);
+    },
+  },
+  {
+    method: 'GET', path: '/checkpoint/key', needs: 'read',
+    send: (server, headers) => json(server, '/checkpoint/key', headers),
+    async allowed(response) {
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('content-type'), 'text/plain; charset=utf-8');
+      assert.match(await response.text(), /^auditor\.(localhost|test)\/log\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}\n$/);
+    },
+  },
+  {
+    method: 'GET', path: '/events/{id}/proof', needs: 'read',
+    send: (server, headers) => json(server, `/events/${storedId}/proof`, headers),
+    async allowed(response) {
+      const proof = (await assertJson(response, 200)) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(proof), ['leaf_index', 'tree_size', 'leaf', 'data_salt', 'inclusion_path']);
+      assert.equal(proof.leaf_index, 0);
+    },
+  },
+  {
+    method: 'GET', path: '/proofs/consistency', needs: 'read',
+    send: (server, headers) => json(server, '/proofs/consistency?from=1&to=1', headers),
+    async allowed(response) {
+      assert.deepEqual(await assertJson(response, 200), { from: 1, to: 1, consistency_path: [] });
+    },
+  },
+  {
     method: 'GET', path: '/integrity', needs: 'admin',
     send: (server, headers) => json(server, '/integrity', headers),
     async allowed(response) {

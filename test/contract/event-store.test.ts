@@ -16,6 +16,10 @@ import { CHUNK_ROWS, CHUNK_SIZE } from '../../src/store/read-in-chunks.js';
 import { StoreUnavailableError } from '../../src/store/store-unavailable.js';
 import { OBSERVER_FAILED } from '../../src/store/transaction-observer.js';
 import { captureLog } from '../helpers/capture-log.js';
+import { appendLeaf, EMPTY_FRONTIER, frontierRoot } from '../../src/integrity/merkle-tree.js';
+import { dataCommitment, decodeLeaf } from '../../verifier/leaf.js';
+import { leafHash, verifyInclusion } from '../../verifier/merkle.js';
+import { parseNote, parseVerifierKey, verifyNoteSignature } from '../../verifier/signed-note.js';
 import { createTestDatabase, TEST_BACKEND, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
 
 /**
@@ -47,9 +51,9 @@ function testClock(): { now(): number; set(ms: number): void } {
 }
 
 /** A store on a fresh database of the backend under test, closed and dropped after the test. */
-async function freshStore(t: TestContext, options: StoreOptions = {}): Promise<{ store: EventStore; database: TestDatabase; reopen(): Promise<EventStore> }> {
+async function freshStore(t: TestContext, options: StoreOptions = {}): Promise<{ store: EventStore; database: TestDatabase; reopen(more?: StoreOptions): Promise<EventStore> }> {
   const database = await createTestDatabase();
-  const open = () => database.openStore({ chainSecret: TEST_CHAIN_SECRET, ...options });
+  const open = (more: StoreOptions = {}) => database.openStore({ chainSecret: TEST_CHAIN_SECRET, ...options, ...more });
   let store = await open();
   t.after(async () => {
     await store.close();
@@ -58,9 +62,9 @@ async function freshStore(t: TestContext, options: StoreOptions = {}): Promise<{
   return {
     store,
     database,
-    async reopen() {
+    async reopen(more) {
       await store.close();
-      store = await open();
+      store = await open(more);
       return store;
     },
   };
@@ -266,6 +270,53 @@ describe(`the EventStore contract (${TEST_BACKEND})`, () => {
     assert.ok(hasValidSignature(secret, head));
     const verdict = await verifyChain(rows, secret, head);
     assert.deepEqual([verdict.ok, verdict.checkpoint?.ok], [true, true]);
+  });
+
+  it('keeps a Merkle tree of every event committed, none of a refused submission or a replay, each proven into a signed checkpoint', async (t) => {
+    const { store } = await freshStore(t, { checkpointIntervalMs: 60_000 });
+    const results = await Promise.allSettled([
+      store.append(event('tree', '{"n":1}', { idempotencyKey: 'once' })),
+      store.appendAll([event('tree', '{"n":2}'), event('tree', '{not json'), event('tree', '{"n":3}')]),
+      store.appendAll([event('tree', '{"n":4}'), event('tree', '{"n":5}')]),
+      store.append(event('tree', '{"n":1}', { idempotencyKey: 'once' })),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    const events = await all(store, query('tree'));
+    assert.equal(events.length, 3);
+    const proofs = await Promise.all(events.map(async (stored) => (await store.inclusionProof(stored.id))!));
+    const checkpoint = (await store.signedCheckpoint(proofs[0]!.treeSize))!;
+    assert.equal(checkpoint.size, 3, 'one leaf per event stored, none for the refused submission or the replay');
+    verifyNoteSignature(parseNote(checkpoint.note), parseVerifierKey(store.verifierKey));
+    let tree = EMPTY_FRONTIER;
+    for (const [i, proof] of proofs.entries()) {
+      const stored = events[i]!;
+      assert.equal(proof.leafIndex, stored.seq - 1);
+      assert.deepEqual(decodeLeaf(proof.leaf), {
+        id: stored.id, timestampMs: stored.timestampMs, userId: 'tree', eventType: 't', keyName: 'svc', dataSha256: dataCommitment(proof.salt, stored.dataJson),
+      });
+      verifyInclusion(proof.leafIndex, checkpoint.size, leafHash(proof.leaf), proof.path, checkpoint.rootHash);
+      tree = appendLeaf(tree, leafHash(proof.leaf)).frontier;
+    }
+    assert.deepEqual(frontierRoot(tree), checkpoint.rootHash, 'the signed root is the root of the leaves, in seq order');
+  });
+
+  it('builds the Merkle tree over the events of a log from before it at the next start, says so, and grows it from there', async (t) => {
+    const { database, reopen } = await freshStore(t, { checkpointIntervalMs: 60_000 });
+    const ids = ['0190a000-0000-7000-8000-000000000001', '0190a000-0000-7000-8000-000000000002', '0190a000-0000-7000-8000-000000000003'];
+    await database.execute(ids.map((id, i) => `INSERT INTO events (seq, id, ts, user_id, event_type, data) VALUES (${i + 1}, '${id}', ${START + i}, 'early', 't', '{"i":${i}}')`).join(';\n'));
+    const log = captureLog();
+    const store = await reopen({ log: log.logger });
+    assert.deepEqual(log.lines.filter((line) => String(line.msg).startsWith('Merkle tree built')).map((line) => [line.msg, line.events]),
+      [['Merkle tree built over the events stored before it', 3]]);
+    const later = await store.append(event('later'));
+    assert.equal(later.seq, 4);
+    const checkpoint = (await store.signedCheckpoint((await store.inclusionProof(later.id))!.treeSize))!;
+    assert.equal(checkpoint.size, 4);
+    for (const id of [...ids, later.id]) {
+      const proof = (await store.inclusionProof(id, 4))!;
+      assert.equal(decodeLeaf(proof.leaf).keyName, id === later.id ? 'svc' : null, 'an event from before key names has none in its leaf');
+      verifyInclusion(proof.leafIndex, 4, leafHash(proof.leaf), proof.path, checkpoint.rootHash);
+    }
   });
 
   it('reports each committed transaction\'s events, replays not counted', async (t) => {

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { DatabaseLocation } from '../../src/config.js';
+import { newSigningKeyText } from '../../src/integrity/signing-key.js';
 import type { ChainRow } from '../../src/integrity/verify-chain.js';
 import type { EventStore, StoreOptions } from '../../src/store/event-store.js';
 import { openEventReader, openEventStore } from '../../src/store/open-event-store.js';
@@ -16,6 +17,21 @@ import { openEventReader, openEventStore } from '../../src/store/open-event-stor
 export const TEST_BACKEND: 'sqlite' | 'postgres' = process.env.AUDITOR_TEST_BACKEND === 'postgres' ? 'postgres' : 'sqlite';
 
 export const TEST_CHAIN_SECRET = 'test-chain-secret-0123456789abcdef';
+
+let signingKeyFile: string | undefined;
+
+/**
+ * A signing key file for the tests' PostgreSQL stores and services (AUDITOR_SIGNING_KEY_FILE), made
+ * once per test process, as an operator makes one for all instances.
+ */
+export function testSigningKeyFile(): string {
+  if (signingKeyFile === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'auditor-signing-key-'));
+    signingKeyFile = join(dir, 'signing.key');
+    writeFileSync(signingKeyFile, newSigningKeyText('auditor.test/log'), { mode: 0o600 });
+  }
+  return signingKeyFile;
+}
 
 /** A fresh, empty database of the backend under test, with what tests need to look inside it. */
 export type TestDatabase = {
@@ -109,7 +125,7 @@ async function createPostgresTestDatabase(): Promise<Omit<TestDatabase, 'chainRo
   const url = withSearchPath(postgresTestUrl(), schema);
   return {
     location: { kind: 'postgres', url },
-    openStore: (options = {}) => openEventStore({ kind: 'postgres', url }, { chainSecret: TEST_CHAIN_SECRET, ...options }),
+    openStore: (options = {}) => openEventStore({ kind: 'postgres', url }, { chainSecret: TEST_CHAIN_SECRET, signingKeyFile: testSigningKeyFile(), ...options }),
     countEvents: async (userId) => {
       const { rows } = userId === undefined
         ? await admin.query(`SELECT count(*)::int AS n FROM ${schema}.events`)

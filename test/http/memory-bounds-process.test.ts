@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { StoredEvent } from '../../src/events/event.js';
 import { startService, type ServiceProcess } from '../helpers/service-process.js';
-import { createTestDatabase, TEST_BACKEND, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
+import { createTestDatabase, TEST_BACKEND, TEST_CHAIN_SECRET, testSigningKeyFile, type TestDatabase } from '../helpers/test-database.js';
 
 const KEY = 'export-memory-key-0123456789';
 const EVENTS = 200;
@@ -74,7 +74,7 @@ function startServiceOn(database: TestDatabase): Promise<ServiceProcess> {
   return startService({
     AUDITOR_API_KEY: KEY,
     AUDITOR_DB: location.kind === 'sqlite' ? location.path : location.url,
-    ...(TEST_BACKEND === 'postgres' ? { AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET } : {}),
+    ...(TEST_BACKEND === 'postgres' ? { AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET, AUDITOR_SIGNING_KEY_FILE: testSigningKeyFile() } : {}),
   });
 }
 

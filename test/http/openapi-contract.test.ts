@@ -71,8 +71,18 @@ describe('openapi.yaml against real responses', () => {
     await conforms('/events/batch', 'POST', await call('/events/batch', { method: 'POST', body: '[{"user_id":"e"}]' }));
   });
 
-  it('describes the integrity, contract, metrics and probe endpoints', async () => {
+  it('describes the integrity, Merkle tree, contract, metrics and probe endpoints', async () => {
     await conforms('/integrity', 'GET', await call('/integrity'));
+    const posted = (await (await call('/events', { method: 'POST', body: '{"user_id":"p","event_type":"t"}' })).json()) as { id: string };
+    await conforms('/checkpoint', 'GET', await call('/checkpoint'));
+    await conforms('/checkpoint', 'GET', await call('/checkpoint?size=1000000'));
+    await conforms('/checkpoint', 'GET', await call('/checkpoint?size=x'));
+    await conforms('/checkpoint/key', 'GET', await call('/checkpoint/key'));
+    await conforms('/events/{id}/proof', 'GET', await call(`/events/${posted.id}/proof`));
+    await conforms('/events/{id}/proof', 'GET', await call(`/events/${posted.id}/proof?size=1000000`));
+    await conforms('/events/{id}/proof', 'GET', await call('/events/0190a000-0000-7000-8000-000000000000/proof'));
+    await conforms('/proofs/consistency', 'GET', await call('/proofs/consistency?from=0&to=1'));
+    await conforms('/proofs/consistency', 'GET', await call('/proofs/consistency?from=2&to=1'));
     await conforms('/openapi.json', 'GET', await call('/openapi.json'));
     await conforms('/openapi.json', 'GET', await call('/openapi.json', {}, null));
     await conforms('/healthz', 'GET', await call('/healthz', {}, null));

@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startService, type ServiceProcess } from '../helpers/service-process.js';
-import { createTestDatabase, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
+import { parseCheckpoint, type Checkpoint } from '../../verifier/checkpoint.js';
+import { verifyConsistency } from '../../verifier/merkle.js';
+import { formatVerifierKey, parseNote, parseVerifierKey, verifyNoteSignature } from '../../verifier/signed-note.js';
+import { createTestDatabase, TEST_CHAIN_SECRET, testSigningKeyFile, type TestDatabase } from '../helpers/test-database.js';
 
 const KEY = 'instances-test-key-0123456789';
 const VERIFY_CLI = fileURLToPath(new URL('../../src/cli/verify.js', import.meta.url));
@@ -38,7 +41,7 @@ async function allEvents(url: string, userId: string): Promise<Array<{ id: strin
 function verify(database: TestDatabase, args: string[] = []): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [VERIFY_CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '', AUDITOR_DB: database.location.kind === 'postgres' ? database.location.url : '', AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET },
+      env: { PATH: process.env.PATH ?? '', AUDITOR_DB: database.location.kind === 'postgres' ? database.location.url : '', AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET, AUDITOR_SIGNING_KEY_FILE: testSigningKeyFile() },
     }, (error, stdout) => resolve({ code: error === null ? 0 : Number(error.code), stdout }));
   });
 }
@@ -50,7 +53,7 @@ describe('several instances on one PostgreSQL database, one with its clock an ho
   const env = (): Record<string, string> => ({
     AUDITOR_API_KEY: KEY,
     AUDITOR_DB: database.location.kind === 'postgres' ? database.location.url : '',
-    AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET,
+    AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET, AUDITOR_SIGNING_KEY_FILE: testSigningKeyFile(),
   });
 
   before(async () => {
@@ -127,6 +130,37 @@ describe('several instances on one PostgreSQL database, one with its clock an ho
       assert.match(checked.stdout, /Checkpoint holds: all \d+ events it covers are present and unchanged/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('grows one Merkle tree: each instance proves the other\'s checkpoints a prefix of its own, signed by the one key', async () => {
+    const read = (url: string, path: string) => fetch(`${url}${path}`, { headers: { 'X-API-Key': KEY } });
+    const key = parseVerifierKey(await (await read(first.url, '/checkpoint/key')).text());
+    assert.equal(await (await read(second.url, '/checkpoint/key')).text(), `${formatVerifierKey(key.name, key.algorithm, key.publicKey)}\n`);
+    const signed = async (url: string, size?: number): Promise<Checkpoint> => {
+      const note = parseNote(await (await read(url, size === undefined ? '/checkpoint' : `/checkpoint?size=${size}`)).text());
+      verifyNoteSignature(note, key);
+      return parseCheckpoint(note.text);
+    };
+    const seen: Checkpoint[] = [];
+    for (let round = 0; round < 5; round++) {
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => post(i % 2 === 0 ? first.url : second.url, { user_id: 'tree', event_type: 't', data: { round, i } })));
+      assert.deepEqual(answers.filter((answer) => answer.status !== 201), []);
+      // The newest event's proof has each instance sign a checkpoint covering it, if its timer has not.
+      for (const url of [first.url, second.url]) {
+        const { tree_size: size } = (await (await read(url, `/events/${answers[answers.length - 1]!.id}/proof`)).json()) as { tree_size: number };
+        seen.push(await signed(url, size));
+      }
+    }
+    seen.sort((a, b) => a.size - b.size);
+    const latest = seen[seen.length - 1]!;
+    for (const checkpoint of seen) {
+      for (const url of [first.url, second.url]) {
+        // The same size signed by either is the same checkpoint: one tree.
+        assert.deepEqual(await signed(url, checkpoint.size), checkpoint);
+        const { consistency_path: path } = (await (await read(url, `/proofs/consistency?from=${checkpoint.size}&to=${latest.size}`)).json()) as { consistency_path: string[] };
+        verifyConsistency(checkpoint.size, latest.size, checkpoint.rootHash, latest.rootHash, path.map((hash) => Buffer.from(hash, 'base64')));
+      }
     }
   });
 

@@ -4,6 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { StoredEvent } from '../../src/events/event.js';
 import type { EventStore } from '../../src/store/event-store.js';
+import { openEventReader } from '../../src/store/open-event-store.js';
+import type { StoredCheckpoint } from '../../src/store/storage-backend.js';
+import { leafHash, verifyInclusion } from '../../verifier/merkle.js';
 import { createTestDatabase, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
 
 const MIGRATE_CLI = fileURLToPath(new URL('../../src/cli/migrate-to-postgres.js', import.meta.url));
@@ -22,6 +25,15 @@ async function everything(store: EventStore, userId: string): Promise<StoredEven
 }
 
 describe('npm run migrate-to-postgres', () => {
+  /** The SQLite log's latest checkpoint, read as the service reads it. */
+  const sqliteCheckpoint = async (): Promise<StoredCheckpoint> => {
+    const reader = await openEventReader(sqlite.location);
+    try {
+      return (await reader.checkpoint())!;
+    } finally {
+      await reader.close();
+    }
+  };
   let sqlite: TestDatabase;
   let postgres: TestDatabase;
   let from: string;
@@ -47,15 +59,21 @@ describe('npm run migrate-to-postgres', () => {
   it('copies every event with its id, timestamp, data and chain, which then verifies and goes on', async () => {
     const result = await migrate(['--from', from, '--to', to], { AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET });
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /Copied 12346 events \(12346 in .*\) and 1 idempotency keys/);
+    assert.match(result.stdout, /Copied 12346 events \(12346 in .*\), their Merkle tree, \d+ signed checkpoints and 1 idempotency keys/);
     assert.match(result.stdout, /The chain verifies in PostgreSQL: 12346 chained events/);
     const again = await migrate(['--from', from, '--to', to], { AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET });
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /Resuming after event number 12346[^]*Copied 0 events/, 'run twice, copied once');
 
-    const store = await postgres.openStore();
+    const store = await postgres.openStore({ signingKeyFile: `${from}.signing.key` });
     try {
       assert.deepEqual(await everything(store, 'u0'), original);
+      // The tree and its checkpoints came along: the same signed notes, and proofs against them.
+      const signed = await sqliteCheckpoint();
+      assert.equal(signed.size, 12_346);
+      assert.deepEqual(await store.signedCheckpoint(signed.size), signed);
+      const proof = (await store.inclusionProof(original[3]!.id, signed.size))!;
+      verifyInclusion(proof.leafIndex, signed.size, leafHash(proof.leaf), proof.path, signed.rootHash);
       // Writing goes on from the copied head: the same chain, the same idempotency keys.
       const retried = await store.append({ userId: 'u0', eventType: 'retried', dataJson: '{}', keyName: 'svc', idempotencyKey: 'once' });
       assert.equal(retried.replayed, true);
@@ -65,6 +83,10 @@ describe('npm run migrate-to-postgres', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('refuses to sign on under another key than the one that signed the copied checkpoints', async () => {
+    await assert.rejects(postgres.openStore(), /the log's latest checkpoint was not signed by the key in .*: give the service the key that signed its checkpoints/);
   });
 
   it('refuses to copy into a database that holds other events, and copies nothing', async () => {

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { chownSync } from 'node:fs';
 import pg from 'pg';
 import { openPostgresEventStore } from '../../src/store/postgres/postgres-event-store.js';
-import { createTestDatabase, postgresTestUrl, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
+import { createTestDatabase, postgresTestUrl, TEST_CHAIN_SECRET, testSigningKeyFile, type TestDatabase } from '../helpers/test-database.js';
 import { mountSmallFilesystem, type SmallFilesystem } from '../helpers/small-filesystem.js';
 import { readyzBecomes, relayPostgres } from '../helpers/relayed-postgres.js';
 import { skipWithoutRoot } from '../helpers/root-only.js';
@@ -22,7 +22,7 @@ describe('readiness on PostgreSQL', () => {
     // The service reaches the database through a relay the test can take down.
     let url: string;
     ({ proxy, url } = await relayPostgres(database));
-    const store = await openPostgresEventStore(url, { chainSecret: TEST_CHAIN_SECRET });
+    const store = await openPostgresEventStore(url, { chainSecret: TEST_CHAIN_SECRET, signingKeyFile: testSigningKeyFile() });
     server = await startTestServer({ store });
   });
   after(async () => {
@@ -173,7 +173,7 @@ describe('readiness on PostgreSQL when writes fail but the database answers', ()
     url.pathname = `/${name}`;
     // Sessions end as a failover would end them; the pool opens new ones, read-only (or not) from the start.
     const endSessions = () => admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
-    const server = await startTestServer({ store: await openPostgresEventStore(url.toString(), { chainSecret: TEST_CHAIN_SECRET }) });
+    const server = await startTestServer({ store: await openPostgresEventStore(url.toString(), { chainSecret: TEST_CHAIN_SECRET, signingKeyFile: testSigningKeyFile() }) });
     try {
       assert.equal((await server.post({ user_id: 'standby', event_type: 'before' })).status, 201);
       await admin.query(`ALTER DATABASE ${name} SET default_transaction_read_only = on`);
@@ -205,7 +205,7 @@ describe('readiness on PostgreSQL when writes fail but the database answers', ()
       if (database.location.kind !== 'postgres') throw new Error('not a PostgreSQL test database');
       const readOnly = new URL(database.location.url);
       readOnly.searchParams.set('options', `${readOnly.searchParams.get('options')} -c default_transaction_read_only=on`);
-      await assert.rejects(openPostgresEventStore(readOnly.toString(), { chainSecret: TEST_CHAIN_SECRET }), {
+      await assert.rejects(openPostgresEventStore(readOnly.toString(), { chainSecret: TEST_CHAIN_SECRET, signingKeyFile: testSigningKeyFile() }), {
         message: 'the database is read-only (a standby, or default_transaction_read_only is on): Auditor must write to a primary',
       });
     } finally {

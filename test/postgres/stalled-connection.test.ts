@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { PostgresBounds } from '../../src/store/postgres/postgres-bounds.js';
 import { openPostgresEventStore } from '../../src/store/postgres/postgres-event-store.js';
 import { captureLog, type CapturedLog } from '../helpers/capture-log.js';
-import { createTestDatabase, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
+import { createTestDatabase, TEST_CHAIN_SECRET, testSigningKeyFile, type TestDatabase } from '../helpers/test-database.js';
 import { readyzBecomes, relayPostgres } from '../helpers/relayed-postgres.js';
 import type { TcpProxy } from '../helpers/tcp-proxy.js';
 import { startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
@@ -39,7 +39,7 @@ describe('a stalled connection to PostgreSQL', () => {
     let url: string;
     ({ proxy, url } = await relayPostgres(database));
     log = captureLog();
-    const store = await openPostgresEventStore(url, { chainSecret: TEST_CHAIN_SECRET, bounds: BOUNDS, log: log.logger });
+    const store = await openPostgresEventStore(url, { chainSecret: TEST_CHAIN_SECRET, signingKeyFile: testSigningKeyFile(), bounds: BOUNDS, log: log.logger });
     server = await startTestServer({ store, log: log.logger });
   });
   after(async () => {

@@ -115,7 +115,7 @@ describe('the database file under a hostile environment', () => {
     const refused = await runFailingService(env);
     assert.equal(refused.code, 1);
     assert.equal(refused.stderr, `auditor: AUDITOR_DB: cannot open the database at "${path}": there is no database file, but ` +
-      `${path}.created and ${join(dir, 'deleted', 'chain.secret')} of an earlier one are there: restore the database (with its -wal, if it had one) ` +
+      `${path}.created, ${join(dir, 'deleted', 'chain.secret')}, and ${path}.signing.key of an earlier one are there: restore the database (with its -wal, if it had one) ` +
       'from a backup, or set AUDITOR_ALLOW_NEW_DATABASE=1 once to start a new, empty log\n');
 
     // The copy put back, everything acknowledged is there, and the chain goes on.
@@ -133,13 +133,14 @@ describe('the database file under a hostile environment', () => {
     }
   });
 
-  it('copies what it holds when its whole data folder is removed: the folder made again (0700), the copy, the marker and chain.secret', async () => {
+  it('copies what it holds when its whole data folder is removed: the folder made again (0700), the copy, the marker, chain.secret and the signing key', async () => {
     const folder = join(dir, 'removed');
     const path = join(folder, 'auditor.db');
     const env = { AUDITOR_API_KEY: KEY, AUDITOR_DB: path };
     const service = await startService(env);
     const acknowledged: string[] = [];
     let secret: string;
+    let signingKey: string;
     try {
       for (let n = 0; n < 3; n++) {
         const response = await post(service, { n });
@@ -147,6 +148,7 @@ describe('the database file under a hostile environment', () => {
         acknowledged.push(((await response.json()) as { id: string }).id);
       }
       secret = readFileSync(join(folder, 'chain.secret'), 'utf8');
+      signingKey = readFileSync(`${path}.signing.key`, 'utf8');
       rmSync(folder, { recursive: true });
 
       await assertUnavailable(await post(service, { n: 3 }), NOT_RECORDED);
@@ -154,10 +156,11 @@ describe('the database file under a hostile environment', () => {
       const copy = readdirSync(folder).find((name) => name.startsWith('auditor.db.rescued-'));
       assert.ok(copy !== undefined, String(outcome.msg));
       assert.equal(outcome.msg, `copied everything the lost database held to ${join(folder, copy)}: stop the service, move that file to ${path}, and start it again`);
-      assert.deepEqual(readdirSync(folder).sort(), ['auditor.db.created', copy, 'chain.secret']);
+      assert.deepEqual(readdirSync(folder).sort(), ['auditor.db.created', copy, 'auditor.db.signing.key', 'chain.secret'].sort());
       assert.equal(statSync(folder).mode & 0o777, 0o700);
       for (const name of readdirSync(folder)) assert.equal(statSync(join(folder, name)).mode & 0o777, 0o600, name);
       assert.equal(readFileSync(join(folder, 'chain.secret'), 'utf8'), secret, 'the secret the events were chained with');
+      assert.equal(readFileSync(`${path}.signing.key`, 'utf8'), signingKey, 'the key the checkpoints were signed with');
     } finally {
       await stop(service);
     }
@@ -203,11 +206,14 @@ describe('the database file under a hostile environment', () => {
     const folder = join(dir, 'configured-secret');
     const path = join(folder, 'auditor.db');
     const marker = `${path}.created`;
-    const env = { AUDITOR_API_KEY: KEY, AUDITOR_DB: path, AUDITOR_CHAIN_SECRET: 'configured-chain-secret-0123456789abcdef' };
+    const env = {
+      AUDITOR_API_KEY: KEY, AUDITOR_DB: path, AUDITOR_CHAIN_SECRET: 'configured-chain-secret-0123456789abcdef', AUDITOR_SIGNING_KEY_FILE: join(dir, 'configured.signing.key'),
+    };
     const first = await startService(env);
     assert.equal((await post(first)).status, 201);
     await stop(first);
-    // Nothing else of the database is left to tell that one lived here: no chain.secret, no -wal.
+    // Nothing else of the database is left to tell that one lived here: no chain.secret, no -wal;
+    // and AUDITOR_SIGNING_KEY_FILE keeps the signing key elsewhere.
     assert.deepEqual(readdirSync(folder).sort(), ['auditor.db', 'auditor.db.created']);
     assert.equal(statSync(marker).mode & 0o777, 0o600);
     assert.match(readFileSync(marker, 'utf8'), /^An Auditor SQLite database lives beside this file: auditor\.db \(written [^)]+\)\.\n/);
@@ -232,13 +238,13 @@ describe('the database file under a hostile environment', () => {
     await stop(await startService(env));
   });
 
-  it('creates the database, its -wal and -shm, chain.secret and their folder for their owner only', async () => {
+  it('creates the database, its -wal and -shm, chain.secret, the signing key and their folder for their owner only', async () => {
     const folder = join(dir, 'modes');
     const service = await startService({ AUDITOR_API_KEY: KEY, AUDITOR_DB: join(folder, 'auditor.db') });
     try {
       assert.equal((await post(service)).status, 201);
       const modes = Object.fromEntries(readdirSync(folder).map((name) => [name, statSync(join(folder, name)).mode & 0o777]));
-      assert.deepEqual(modes, { 'auditor.db': 0o600, 'auditor.db-wal': 0o600, 'auditor.db-shm': 0o600, 'auditor.db.created': 0o600, 'chain.secret': 0o600 });
+      assert.deepEqual(modes, { 'auditor.db': 0o600, 'auditor.db-wal': 0o600, 'auditor.db-shm': 0o600, 'auditor.db.created': 0o600, 'auditor.db.signing.key': 0o600, 'chain.secret': 0o600 });
       assert.equal(statSync(folder).mode & 0o777, 0o700);
     } finally {
       await stop(service);

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateKey, hashKey, writeKeysFile, type KeyRecord } from '../../src/auth/keys-file.js';
 import { runFailingService, startService } from '../helpers/service-process.js';
+import { parseCheckpoint, type Checkpoint } from '../../verifier/checkpoint.js';
+import { verifyConsistency } from '../../verifier/merkle.js';
+import { parseNote, parseVerifierKey, verifyNoteSignature } from '../../verifier/signed-note.js';
 
 const KEY = 'process-test-key-0123456789';
 
@@ -126,9 +129,10 @@ describe('the service process', () => {
   // kill -9 ends the process, not the machine: what SQLite has written is in the kernel's page cache
   // and survives, synced or not. So this cannot tell synchronous = FULL from OFF (a power cut
   // can); it catches a 201 sent before its COMMIT, and events stored that nobody sent.
-  it('loses no acknowledged event to a kill -9 that lands while writes are in flight, and stores none that was not sent', async (t) => {
-    const env = { AUDITOR_API_KEY: KEY, AUDITOR_DB: join(dir, 'crash', 'auditor.db') };
+  it('loses no acknowledged event to a kill -9 that lands while writes are in flight, stores none that was not sent, and signs on consistently with the checkpoints it served', async (t) => {
+    const env = { AUDITOR_API_KEY: KEY, AUDITOR_DB: join(dir, 'crash', 'auditor.db'), AUDITOR_CHECKPOINT_INTERVAL: '20ms' };
     const service = await startService(env);
+    const key = parseVerifierKey(await (await fetch(`${service.url}/checkpoint/key`, { headers: { 'X-API-Key': KEY } })).text());
     const CLIENTS = 16;
     const KILL_AT = 300; // acknowledgements; every client is busy by then
     const acknowledged = new Map<number, string>(); // i → id, for every 201
@@ -156,8 +160,22 @@ describe('the service process', () => {
         }
       }
     };
-    await Promise.all(Array.from({ length: CLIENTS }, client));
+    // The last checkpoint served before the kill, as a witness polling it would hold it.
+    let clientsDone = false;
+    let lastServed: Checkpoint | undefined;
+    const watch = (async () => {
+      while (!killed && !clientsDone) {
+        const response = await fetch(`${service.url}/checkpoint`, { headers: { 'X-API-Key': KEY } }).catch(() => undefined);
+        if (response?.status !== 200) continue;
+        const note = parseNote(await response.text());
+        verifyNoteSignature(note, key);
+        lastServed = parseCheckpoint(note.text);
+      }
+    })();
+    await Promise.all(Array.from({ length: CLIENTS }, client)).finally(() => (clientsDone = true));
+    await watch;
     assert.equal(await service.exited, 'SIGKILL');
+    assert.ok(lastServed !== undefined && lastServed.size > 0, 'checkpoints were served before the kill');
     assert.ok(outstandingAtKill > 0, 'the kill landed while requests were in flight');
 
     const restarted = await startService(env);
@@ -173,7 +191,18 @@ describe('the service process', () => {
       assert.ok(extra.every((i) => i < sent), `stored events no one sent: ${extra.filter((i) => i >= sent).join(', ')}`);
       assert.ok(extra.length <= unanswered, `${extra.length} unacknowledged events stored, of ${unanswered} unanswered requests`);
       t.diagnostic(`${outstandingAtKill} requests in flight at the kill; ${acknowledged.size} acknowledged, ${unanswered} never answered, ` +
-        `${extra.length} of those committed all the same`);
+        `${extra.length} of those committed all the same; the last checkpoint served was of ${lastServed.size} events`);
+
+      // The tree goes on from where it was: the next checkpoint proves the last one served a prefix of it.
+      // (A proof of the newest event has one signed that covers it, if the timer has not yet.)
+      const newest = events.reduce((a, b) => (a.id > b.id ? a : b));
+      const { tree_size: size } = (await (await fetch(`${restarted.url}/events/${newest.id}/proof`, { headers: { 'X-API-Key': KEY } })).json()) as { tree_size: number };
+      const note = parseNote(await (await fetch(`${restarted.url}/checkpoint?size=${size}`, { headers: { 'X-API-Key': KEY } })).text());
+      verifyNoteSignature(note, key);
+      const next = parseCheckpoint(note.text);
+      assert.equal(next.size, events.length, 'the next checkpoint covers every event stored');
+      const proof = (await (await fetch(`${restarted.url}/proofs/consistency?from=${lastServed.size}&to=${next.size}`, { headers: { 'X-API-Key': KEY } })).json()) as { consistency_path: string[] };
+      verifyConsistency(lastServed.size, next.size, lastServed.rootHash, next.rootHash, proof.consistency_path.map((hash) => Buffer.from(hash, 'base64')));
     } finally {
       restarted.child.kill('SIGTERM');
       await restarted.exited;

@@ -4,6 +4,8 @@ import fc from 'fast-check';
 import type { NewEvent } from '../../src/events/event.js';
 import { createUuidV7Generator } from '../../src/events/uuid-v7.js';
 import { chainHash, GENESIS_HASH } from '../../src/integrity/chain.js';
+import { eventLeaf } from '../../src/integrity/event-leaf.js';
+import { appendLeaf, EMPTY_FRONTIER, leafHash, type Frontier } from '../../src/integrity/merkle-tree.js';
 import { IDEMPOTENCY_WINDOW_MS, idempotencyRequestDigest } from '../../src/store/idempotency.js';
 import { logHead, planCommit, startCommitPlan, type CommitPlan, type CommitStart, type LogHead } from '../../src/store/plan-commit.js';
 import type { IdempotencyRecord, Submission } from '../../src/store/storage-backend.js';
@@ -20,7 +22,17 @@ function headAt(seq: number, timestampMs: number): LogHead {
   return logHead({ seq, id, timestampMs, hash: chainHash(SECRET, GENESIS_HASH, { id, timestampMs, userId: 'u', eventType: 't', dataJson: '{}', keyName: null }) });
 }
 
-const start = (more: Partial<CommitStart> = {}): CommitStart => ({ head: logHead(undefined), records: [], now: NOW, secret: SECRET, ...more });
+/** A tree of `size` made-up leaves: the planner only needs its right edge to be as large as the head. */
+function treeOf(size: number): Frontier {
+  let tree = EMPTY_FRONTIER;
+  for (let i = 0; i < size; i++) tree = appendLeaf(tree, Buffer.alloc(32, i)).frontier;
+  return tree;
+}
+
+const start = (more: Partial<CommitStart> = {}): CommitStart => {
+  const head = more.head ?? logHead(undefined);
+  return { head, records: [], now: NOW, secret: SECRET, tree: treeOf(head.seq), ...more };
+};
 
 /** A record as a backend reads it, stored `ageMs` before NOW for `stored`. */
 function recordFor(stored: NewEvent, place: { eventId: string; timestampMs: number; seq: number }, ageMs: number): IdempotencyRecord {
@@ -94,7 +106,7 @@ describe('planCommit', () => {
     const place = { eventId: '0190a000-0000-7000-8000-000000000003', timestampMs: NOW - 1000, seq: 3 };
     const head = headAt(9, NOW - 1000);
     const fresh = planCommit(start({ head, records: [recordFor(retry, place, IDEMPOTENCY_WINDOW_MS - 1)] }), [[retry]]);
-    assert.deepEqual(fresh, { rows: [], records: [], outcomes: [{ kind: 'stored', placements: [[place.eventId, place.timestampMs, 3, true]] }] });
+    assert.deepEqual(fresh, { rows: [], records: [], outcomes: [{ kind: 'stored', placements: [[place.eventId, place.timestampMs, 3, true]] }], tree: treeOf(9) });
 
     const expired = planCommit(start({ head, records: [recordFor(retry, place, IDEMPOTENCY_WINDOW_MS)] }), [[retry]]);
     assert.equal(expired.rows.length, 1);
@@ -147,7 +159,7 @@ describe('planCommit', () => {
     assert.equal(row!.keyName, null);
     assert.deepEqual(first.records, [{ keyName: '', idempotencyKey: 'k', request: idempotencyRequestDigest(anonymous), eventId: row!.id, timestampMs: NOW, seq: 1, createdMs: NOW }]);
     const retry = planCommit(start({ head: logHead(row), records: first.records }), [[anonymous]]);
-    assert.deepEqual(retry, { rows: [], records: [], outcomes: [{ kind: 'stored', placements: [[row!.id, NOW, 1, true]] }] });
+    assert.deepEqual(retry, { rows: [], records: [], outcomes: [{ kind: 'stored', placements: [[row!.id, NOW, 1, true]] }], tree: treeOf(1) });
   });
 
   it('keeps nothing of a submission the database refused: the next takes its seqs and its link, and its keys stay free', () => {
@@ -290,6 +302,25 @@ describe('planCommit, for any commit', () => {
       assert.deepEqual(new Set(plan.records.map((record) => `${record.keyName}\n${record.idempotencyKey}`)).size, plan.records.length);
       for (const record of plan.records) assert.equal(held.get(`${record.keyName}\n${record.idempotencyKey}`)?.seq, record.seq);
     }));
+  });
+
+  it('gives each row its leaf, under a salt of its own, and grows the tree by the rows accepted alone', () => {
+    fc.assert(fc.property(world, (generated) => {
+      const plan = planRefusing(generated);
+      let tree = generated.start.tree;
+      for (const row of plan.rows) {
+        assert.deepEqual(row.leafHash, leafHash(eventLeaf(row, row.salt)), 'the leaf commits to the row as stored');
+        const appended = appendLeaf(tree, row.leafHash);
+        assert.deepEqual(row.nodes, Buffer.concat(appended.completed), 'the row keeps the subtrees its leaf completes');
+        tree = appended.frontier;
+      }
+      assert.deepEqual(plan.tree, tree);
+      assert.equal(new Set(plan.rows.map((row) => row.salt.toString('hex'))).size, plan.rows.length, 'no two rows share a salt');
+    }));
+  });
+
+  it('refuses to plan over a tree that is not as large as the log', () => {
+    assert.throws(() => startCommitPlan(start({ head: headAt(3, NOW), tree: treeOf(2) })), /the Merkle tree holds 2 leaves, but the log 3 events/);
   });
 
   it('decides for every other submission as if a refused one had never been sent', () => {

@@ -1,5 +1,7 @@
 import type { ChainRow } from '../../integrity/verify-chain.js';
+import type { PlannedRow } from '../plan-commit.js';
 import type { Queryable } from './postgres-bounds.js';
+import { leafParameters } from './postgres-tree.js';
 
 /**
  * The texts of `$n`, a JSON array of strings, as a text[] in their order. Client text travels as
@@ -15,13 +17,30 @@ const INSERT_EVENTS = `
   INSERT INTO events (seq, id, ts, user_id, event_type, data, key_name, hash)
   SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bigint[], ${textsOf('$4')}, ${textsOf('$5')}, ${textsOf('$6')}::json[], $7::text[], $8::bytea[])`;
 
+// The same, with each event's leaf in the Merkle tree, in one statement (one round trip).
+const INSERT_EVENTS_AND_LEAVES = `
+  WITH leaves AS (
+    INSERT INTO merkle_leaves (seq, salt, hash, nodes) SELECT * FROM unnest($1::bigint[], $9::bytea[], $10::bytea[], $11::bytea[])
+  )
+  ${INSERT_EVENTS}`;
+
+/** Inserts planned rows and their leaves, with one statement. */
+export async function insertPlannedRows(client: Queryable, rows: readonly PlannedRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await client.query(INSERT_EVENTS_AND_LEAVES, [...eventParameters(rows), ...leafParameters(rows).slice(1)]);
+}
+
 /**
  * Inserts `rows` as they are, with everything assigned (by a plan, or by the database they are
  * copied from), with one statement: one array per column (three parameters as JSON, see textsOf).
  */
 export async function insertEventRows(client: Queryable, rows: readonly ChainRow[]): Promise<void> {
   if (rows.length === 0) return;
-  await client.query(INSERT_EVENTS, [
+  await client.query(INSERT_EVENTS, eventParameters(rows));
+}
+
+function eventParameters(rows: readonly ChainRow[]): unknown[] {
+  return [
     rows.map((row) => row.seq),
     rows.map((row) => row.id),
     rows.map((row) => row.timestampMs),
@@ -30,5 +49,5 @@ export async function insertEventRows(client: Queryable, rows: readonly ChainRow
     JSON.stringify(rows.map((row) => row.dataJson)),
     rows.map((row) => row.keyName),
     rows.map((row) => row.hash),
-  ]);
+  ];
 }

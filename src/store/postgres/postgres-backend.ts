@@ -1,4 +1,6 @@
-import { silentLogger } from '../../ops/logger.js';
+import { loadSigningKey, requireSignedBy } from '../../integrity/signing-key.js';
+import { silentLogger, type Logger } from '../../ops/logger.js';
+import type pg from 'pg';
 import type { StoreOptions } from '../event-store.js';
 import type { StorageBackend } from '../storage-backend.js';
 import { transactionObserver } from '../transaction-observer.js';
@@ -9,6 +11,7 @@ import { createPostgresReader } from './postgres-reader.js';
 import { migratePostgresPool } from './postgres-schema.js';
 import { probeEventWrite } from './postgres-write-probe.js';
 import { createPostgresCommit } from './postgres-writer.js';
+import { catchUpBatch } from './postgres-tree.js';
 
 /**
  * Commit batches of this instance committing at once. One: commits take turns on the table lock
@@ -34,6 +37,37 @@ async function migrateUnbounded(url: string): Promise<void> {
 }
 
 /**
+ * Gives every event from before the Merkle tree its leaf before the service takes a write (a log
+ * upgraded from an older Auditor), a batch per transaction under the writers' lock, through
+ * connections without the service's bounds; instances starting at once take turns.
+ */
+async function buildTreeOverOlderEvents(url: string, log: Logger): Promise<void> {
+  const pool = createPostgresPool(url);
+  const client: pg.PoolClient = await pool.connect();
+  const started = performance.now();
+  let built = 0;
+  try {
+    for (;;) {
+      await client.query('BEGIN; LOCK TABLE events IN EXCLUSIVE MODE');
+      try {
+        const batch = await catchUpBatch(client);
+        await client.query('COMMIT');
+        built += batch.built;
+        if (batch.left === 0) break;
+        log.info({ msg: 'building the Merkle tree over the events stored before it', done: built, total: built + batch.left });
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    }
+  } finally {
+    client.release();
+    await pool.end();
+  }
+  if (built > 0) log.info({ msg: 'Merkle tree built over the events stored before it', events: built, seconds: Math.round(performance.now() - started) / 1000 });
+}
+
+/**
  * The backend on PostgreSQL (`url`, a postgres:// connection string), every round trip bounded by
  * `bounds`. Several instances may share the database: their commits take turns on the table lock,
  * and each extends the one chain. Opening migrates the schema first (see postgres-schema.ts).
@@ -43,6 +77,9 @@ export async function openPostgresBackend(
   /** chainSecret is required: instances sharing a database must share it, so none is generated. */
   options: StoreOptions & { chainSecret: string; bounds?: PostgresBounds },
 ): Promise<StorageBackend> {
+  // Instances sharing a database sign with one key, so none is generated beside the data.
+  if (options.signingKeyFile === undefined) throw new Error('a PostgreSQL store needs the signing key file its instances share (AUDITOR_SIGNING_KEY_FILE)');
+  const signingKey = loadSigningKey(options.signingKeyFile, { origin: options.logOrigin, create: false });
   const bounds = options.bounds ?? POSTGRES_BOUNDS;
   const pool = createPostgresPool(url, bounds);
   const probeWrite = (): Promise<void> => probeEventWrite(pool);
@@ -52,6 +89,9 @@ export async function openPostgresBackend(
       throw new Error('the database is read-only (a standby, or default_transaction_read_only is on): Auditor must write to a primary');
     }
     await migrateUnbounded(url);
+    const { rows: latest } = await pool.query<{ note: string }>('SELECT note FROM checkpoints ORDER BY tree_size DESC LIMIT 1');
+    requireSignedBy(latest[0]?.note, signingKey, options.signingKeyFile);
+    await buildTreeOverOlderEvents(url, options.log ?? silentLogger);
     await probeWrite().catch((error: Error) => {
       throw new Error(`the database cannot be written (${error.message})`);
     });
@@ -69,6 +109,21 @@ export async function openPostgresBackend(
   return {
     ...createPostgresReader(pool),
     chainSecret,
+    signingKey,
+    async saveCheckpoint({ size, rootHash, note, createdMs }) {
+      await pool.query(
+        'INSERT INTO checkpoints (tree_size, root_hash, note, created_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING',
+        [size, rootHash, note, createdMs],
+      );
+    },
+    async saveCosignatures(size, lines) {
+      if (lines.length === 0) return;
+      await pool.query(
+        `INSERT INTO cosignatures (tree_size, witness, line, cosigned_at)
+         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[]) ON CONFLICT (tree_size, witness) DO NOTHING`,
+        [size, lines.map((l) => l.witness), lines.map((l) => l.line), lines.map((l) => l.cosignedAt)],
+      );
+    },
     maxBatchesInFlight: MAX_BATCHES_IN_FLIGHT,
     commit,
     // In a statement of its own and off the table lock.

@@ -1,10 +1,12 @@
 import type { ChainRow } from '../../integrity/verify-chain.js';
-import type { EventReader, IdempotencyRecord } from '../storage-backend.js';
+import type { EventReader, IdempotencyRecord, LeafRow, StoredCheckpoint } from '../storage-backend.js';
 import { insertEventRows } from './insert-event-rows.js';
 import { createPostgresPool } from './postgres-pool.js';
 import { createPostgresReader } from './postgres-reader.js';
 import { migratePostgresPool } from './postgres-schema.js';
 import { upsertRecords } from './postgres-writer.js';
+import { insertLeaves } from './postgres-tree.js';
+import { parseSignatureLine } from '../../../verifier/signed-note.js';
 
 /**
  * A PostgreSQL database being given a copy of another database's events, exactly as they were
@@ -14,11 +16,14 @@ export type PostgresCopy = EventReader & {
   /** The last event already in the database. */
   lastEvent(): Promise<Pick<ChainRow, 'seq' | 'id' | 'hash'> | undefined>;
   /**
-   * Inserts `rows` in one transaction, under the writers' table lock, once it has checked that the
+   * Inserts `rows`, and the Merkle tree's `leaves` of them (as many as the copied database has:
+   * the service gives leaves to the rest), in one transaction, under the writers' table lock, once it has checked that the
    * database's last event is still `afterSeq` (nobody else wrote meanwhile); throws otherwise,
    * having inserted none of them.
    */
-  copyEvents(rows: readonly ChainRow[], afterSeq: number): Promise<void>;
+  copyEvents(rows: readonly ChainRow[], afterSeq: number, leaves: readonly LeafRow[]): Promise<void>;
+  /** Keeps the checkpoints and their cosignatures as they were signed (those already kept stay). */
+  copyCheckpoints(checkpoints: readonly StoredCheckpoint[]): Promise<void>;
   /** Records the Idempotency-Keys as they were, replacing a record of the same key. */
   copyIdempotencyRecords(records: readonly IdempotencyRecord[]): Promise<void>;
 };
@@ -38,7 +43,7 @@ export async function openPostgresCopy(url: string): Promise<PostgresCopy> {
       const { rows } = await pool.query<Pick<ChainRow, 'seq' | 'id' | 'hash'>>('SELECT seq, id, hash FROM events ORDER BY seq DESC LIMIT 1');
       return rows[0];
     },
-    async copyEvents(rows, afterSeq) {
+    async copyEvents(rows, afterSeq, leaves) {
       const client = await pool.connect();
       try {
         await client.query('BEGIN; LOCK TABLE events IN EXCLUSIVE MODE');
@@ -47,6 +52,7 @@ export async function openPostgresCopy(url: string): Promise<PostgresCopy> {
           throw new Error('another writer is adding events to the PostgreSQL database: stop every instance while copying');
         }
         await insertEventRows(client, rows);
+        await insertLeaves(client, leaves);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -56,5 +62,22 @@ export async function openPostgresCopy(url: string): Promise<PostgresCopy> {
       }
     },
     copyIdempotencyRecords: (records) => upsertRecords(pool, records),
+    async copyCheckpoints(checkpoints) {
+      for (const { size, rootHash, note, createdMs, cosignatures } of checkpoints) {
+        await pool.query(
+          'INSERT INTO checkpoints (tree_size, root_hash, note, created_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING',
+          [size, rootHash, note, createdMs],
+        );
+        for (const line of cosignatures) {
+          // Each was checked when it was kept: its name and its time, as it states them (c2sp.org/tlog-cosignature).
+          const { name, signature } = parseSignatureLine(line.trimEnd());
+          await pool.query(
+            'INSERT INTO cosignatures (tree_size, witness, line, cosigned_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+            [size, name, line, Number(signature.readBigUInt64BE(0))],
+          );
+        }
+      }
+    },
   };
 }
+

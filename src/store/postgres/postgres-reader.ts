@@ -1,9 +1,21 @@
 import type pg from 'pg';
 import type { ChainRow } from '../../integrity/verify-chain.js';
 import type { EventRow } from '../read-in-chunks.js';
-import type { ChainExtent, EventReader } from '../storage-backend.js';
+import type { ChainExtent, EventReader, LeafSource, StoredCheckpoint } from '../storage-backend.js';
 import { createPostgresPool } from './postgres-pool.js';
 import { buildPostgresQuerySql } from './postgres-query-sql.js';
+import { readSubtrees, readTreeSize } from './postgres-tree.js';
+
+const CHECKPOINT_COLUMNS = 'tree_size AS size, root_hash AS "rootHash", note, created_ms AS "createdMs"';
+const SELECT_LEAF_SOURCE = `
+  SELECT e.seq, e.id, e.ts AS "timestampMs", e.user_id AS "userId", e.event_type AS "eventType", e.data::text AS "dataJson",
+    e.key_name AS "keyName", e.hash, l.salt
+  FROM events e LEFT JOIN merkle_leaves l ON l.seq = e.seq WHERE e.id = $1::uuid`;
+// The checkpoint and its cosignatures in one statement.
+const SELECT_CHECKPOINT = (where: string) => `
+  SELECT ${CHECKPOINT_COLUMNS},
+    ARRAY(SELECT line FROM cosignatures s WHERE s.tree_size = c.tree_size ORDER BY witness) AS cosignatures
+  FROM checkpoints c ${where}`;
 
 /** Rows fetched per round trip while walking the chain. */
 const CHAIN_CHUNK_ROWS = 10_000;
@@ -47,6 +59,20 @@ export function createPostgresReader(pool: pg.Pool): EventReader {
     async sizeBytes() {
       const { rows } = await pool.query<{ bytes: number }>(`SELECT (pg_total_relation_size('events') + pg_total_relation_size('idempotency'))::bigint AS bytes`);
       return rows[0]!.bytes;
+    },
+    treeSize: () => readTreeSize(pool),
+    subtrees: (wanted) => readSubtrees(pool, wanted),
+    async leafSource(id) {
+      const { rows } = await pool.query<LeafSource>(SELECT_LEAF_SOURCE, [id]);
+      const row = rows[0];
+      return row === undefined ? undefined : { ...row, seq: Number(row.seq), timestampMs: Number(row.timestampMs) };
+    },
+    async checkpoint(size) {
+      const { rows } = size === undefined
+        ? await pool.query<StoredCheckpoint>(SELECT_CHECKPOINT('ORDER BY tree_size DESC LIMIT 1'))
+        : await pool.query<StoredCheckpoint>(SELECT_CHECKPOINT('WHERE tree_size = $1'), [size]);
+      const row = rows[0];
+      return row === undefined ? undefined : { ...row, size: Number(row.size), createdMs: Number(row.createdMs) };
     },
     close: () => pool.end(),
   };

@@ -57,8 +57,37 @@ const ADD_DATA_BYTES = `
   ALTER TABLE events ADD COLUMN data_bytes integer GENERATED ALWAYS AS (octet_length(data::text)) STORED;
 `;
 
+// The Merkle tree, its checkpoints and the witnesses' cosignatures, as on SQLite (open-database.ts).
+// Evidence, so append-only like the events.
+const ADD_MERKLE_TREE = `
+  CREATE TABLE merkle_leaves (
+    seq   bigint PRIMARY KEY,
+    salt  bytea,
+    hash  bytea  NOT NULL,
+    nodes bytea  NOT NULL
+  );
+  CREATE TABLE checkpoints (
+    tree_size  bigint PRIMARY KEY,
+    root_hash  bytea  NOT NULL,
+    note       text   NOT NULL,
+    created_ms bigint NOT NULL
+  );
+  CREATE TABLE cosignatures (
+    tree_size   bigint NOT NULL,
+    witness     text   NOT NULL,
+    line        text   NOT NULL,
+    cosigned_at bigint NOT NULL,
+    PRIMARY KEY (tree_size, witness)
+  );
+  ${['merkle_leaves', 'checkpoints', 'cosignatures'].map((table) => `
+  CREATE TRIGGER ${table}_are_never_changed BEFORE UPDATE OR DELETE ON ${table}
+    FOR EACH ROW EXECUTE FUNCTION auditor_refuse_change();
+  CREATE TRIGGER ${table}_are_never_truncated BEFORE TRUNCATE ON ${table}
+    FOR EACH STATEMENT EXECUTE FUNCTION auditor_refuse_change();`).join('')}
+`;
+
 /** Step i takes the schema from version i to i + 1. */
-export const POSTGRES_MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_DATA_BYTES];
+export const POSTGRES_MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_DATA_BYTES, ADD_MERKLE_TREE];
 
 /** The schema version this code writes. */
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;

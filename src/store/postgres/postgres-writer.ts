@@ -4,7 +4,9 @@ import type { IdempotencyRecord, Submission, SubmissionOutcome } from '../storag
 import { UnconfirmedCommitError } from '../store-unavailable.js';
 import { withAnswerTimeout, writeBudgetMs, type PostgresBounds, type Queryable } from './postgres-bounds.js';
 import { isRowRefusal, serverAnswered } from './postgres-failures.js';
-import { insertEventRows } from './insert-event-rows.js';
+import { insertPlannedRows } from './insert-event-rows.js';
+import { catchUpBatch, readFrontier, readTreeSize } from './postgres-tree.js';
+import type { Frontier } from '../../integrity/merkle-tree.js';
 
 // BEGIN, the bounds, the lock and the savepoint in the same round trip as the head: a commit costs
 // three round trips whatever its size (this, the insert, COMMIT), plus one to look up idempotency
@@ -55,6 +57,9 @@ export function createPostgresCommit(
   },
 ): (submissions: readonly Submission[]) => Promise<SubmissionOutcome[]> {
   const { bounds } = options;
+  // The tree's right edge after this instance's last commit: the next starts from it when the
+  // head is where that commit left it (no other instance wrote since), without reading it again.
+  let treeAfterLastCommit: Frontier | undefined;
 
   return async (submissions) => {
     const budgetMs = writeBudgetMs(bounds, textBytes(submissions));
@@ -67,10 +72,13 @@ export function createPostgresCommit(
     try {
       const results = (await db.query(lockAndReadHead(budgetMs))) as unknown as pg.QueryResult[];
       const head = logHead(results[5]!.rows[0] as { seq: number; id: string; timestampMs: number; hash: Buffer | null } | undefined);
-      const start: CommitStart = { head, records: await readRecords(db, submissions), now: options.clock(), secret };
+      let tree = treeAfterLastCommit;
+      treeAfterLastCommit = undefined;
+      if (tree?.size !== head.seq) tree = await treeAt(db, head.seq);
+      const start: CommitStart = { head, records: await readRecords(db, submissions), now: options.clock(), secret, tree };
       plan = planCommit(start, submissions);
       try {
-        await insertEventRows(db, plan.rows);
+        await insertPlannedRows(db, plan.rows);
       } catch (error) {
         if (!isRowRefusal(error)) throw error;
         await db.query('ROLLBACK TO SAVEPOINT planned');
@@ -94,9 +102,22 @@ export function createPostgresCommit(
     }
     // Durable from here: nothing after COMMIT runs inside the handling of failures before it.
     client.release();
+    treeAfterLastCommit = plan.tree;
     options.onTransactionCommitted(plan.rows.length);
     return plan.outcomes;
   };
+}
+
+/**
+ * The tree's right edge at the head (`size` events), read under the lock. Events another writer
+ * stored without leaves (an older Auditor) are given theirs here first, in this transaction.
+ */
+async function treeAt(db: Queryable, size: number): Promise<Frontier> {
+  if ((await readTreeSize(db)) === size) return readFrontier(db, size);
+  for (;;) {
+    const { tree, left } = await catchUpBatch(db);
+    if (left === 0) return tree;
+  }
 }
 
 /** The event text of a commit batch, which its budget grows with (characters: close enough to bytes for a bound). */
@@ -114,7 +135,7 @@ async function insertOneByOne(db: Queryable, start: CommitStart, submissions: re
     if (rows.length > 0) {
       await db.query('SAVEPOINT submission');
       try {
-        await insertEventRows(db, rows);
+        await insertPlannedRows(db, rows);
         await db.query('RELEASE SAVEPOINT submission');
       } catch (error) {
         if (!isRowRefusal(error)) throw error;

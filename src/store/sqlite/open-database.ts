@@ -51,11 +51,42 @@ const ADD_IDEMPOTENCY = `
 // readiness after a commit failed (src/store/write-readiness.ts). Not evidence.
 const ADD_WRITE_PROBE = `CREATE TABLE write_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms INTEGER NOT NULL);`;
 
+// The Merkle tree over every event (src/integrity/merkle-tree.ts), one row per event in seq order:
+// the salt its data is committed to under, its leaf hash, and the hashes of the subtrees it
+// completes (32 bytes per level, from level 1). The checkpoints signed over it, and the witnesses'
+// cosignatures of them. Evidence, so append-only like the events.
+const ADD_MERKLE_TREE = `
+  CREATE TABLE merkle_leaves (
+    seq   INTEGER PRIMARY KEY,
+    salt  BLOB,
+    hash  BLOB NOT NULL,
+    nodes BLOB NOT NULL
+  );
+  CREATE TABLE checkpoints (
+    tree_size  INTEGER PRIMARY KEY,
+    root_hash  BLOB    NOT NULL,
+    note       TEXT    NOT NULL,
+    created_ms INTEGER NOT NULL
+  );
+  CREATE TABLE cosignatures (
+    tree_size   INTEGER NOT NULL,
+    witness     TEXT    NOT NULL,
+    line        TEXT    NOT NULL,
+    cosigned_at INTEGER NOT NULL,
+    PRIMARY KEY (tree_size, witness)
+  ) WITHOUT ROWID;
+  ${['merkle_leaves', 'checkpoints', 'cosignatures'].map((table) => `
+  CREATE TRIGGER ${table}_are_never_updated BEFORE UPDATE ON ${table}
+    BEGIN SELECT RAISE(ABORT, '${table} are append-only: an UPDATE is refused'); END;
+  CREATE TRIGGER ${table}_are_never_deleted BEFORE DELETE ON ${table}
+    BEGIN SELECT RAISE(ABORT, '${table} are append-only: a DELETE is refused'); END;`).join('')}
+`;
+
 /**
  * Each step takes the schema from version i to i + 1 (`PRAGMA user_version` records the version in
  * the file); a database is upgraded in place, one transaction per step, when it is opened.
  */
-const MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_CHAIN_HASH, ADD_KEY_NAME, ADD_IDEMPOTENCY, ADD_WRITE_PROBE];
+const MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_CHAIN_HASH, ADD_KEY_NAME, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_MERKLE_TREE];
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { chainSecretPath, resolveChainSecret, restoreChainSecret } from '../../integrity/chain-secret.js';
-import { silentLogger } from '../../ops/logger.js';
+import { loadSigningKey, requireSignedBy, signingKeyPath, type SigningKey } from '../../integrity/signing-key.js';
+import { silentLogger, type Logger } from '../../ops/logger.js';
 import type { StoreOptions } from '../event-store.js';
 import type { StorageBackend } from '../storage-backend.js';
 import { transactionObserver } from '../transaction-observer.js';
@@ -12,6 +13,7 @@ import { filesOpenToOthers, lostFileMessage, readFileIdentity, refuseToReplaceMi
 import { createWriteProbe, openDatabase } from './open-database.js';
 import { recogniseSqliteFailure } from './sqlite-failures.js';
 import { createSqliteReader } from './sqlite-reader.js';
+import { createSqliteTree } from './sqlite-tree.js';
 import { startSqliteWriter } from './writer-client.js';
 
 /**
@@ -31,15 +33,22 @@ export function openSqliteBackend(path: string, options: StoreOptions = {}): Sto
   const log = options.log ?? silentLogger;
   const clock = options.clock ?? Date.now;
   const created = !existsSync(path);
-  refuseToReplaceMissingDatabase(path, [databaseMarkerPath(path), chainSecretPath(path), `${path}-wal`], options.allowNewDatabase === true);
+  // A signing key beside a missing database signed its checkpoints: a new log under it would be a fork.
+  const keyPath = options.signingKeyFile ?? signingKeyPath(path);
+  const evidence = [databaseMarkerPath(path), chainSecretPath(path), `${path}-wal`, ...(options.signingKeyFile === undefined ? [keyPath] : [])];
+  refuseToReplaceMissingDatabase(path, evidence, options.allowNewDatabase === true);
   // The database before its secret and its marker: a start that fails in between must not leave
   // them without a database, which the next start would take for a database lost.
   const db = openDatabase(path);
   let chainSecret: Buffer;
+  let signingKey: SigningKey;
   try {
     probeStartUpWrite(db);
     chainSecret = resolveChainSecret(options.chainSecret, path);
+    signingKey = loadSigningKey(keyPath, { origin: options.logOrigin, create: true });
+    requireSignedBy(db.prepare('SELECT note FROM checkpoints ORDER BY tree_size DESC LIMIT 1').pluck().get() as string | undefined, signingKey, keyPath);
     markDatabase(path, created);
+    buildTreeOverOlderEvents(db, log);
   } catch (error) {
     db.close();
     throw error;
@@ -62,6 +71,7 @@ export function openSqliteBackend(path: string, options: StoreOptions = {}): Sto
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     markDatabase(path, false);
     if (options.chainSecret === undefined) restoreChainSecret(path, chainSecret);
+    if (options.signingKeyFile === undefined) signingKey.restoreTo(keyPath);
     await writer.rescue(to, reason);
   };
   const files = guardDatabaseFiles(path, identity, { log, rescue });
@@ -71,6 +81,9 @@ export function openSqliteBackend(path: string, options: StoreOptions = {}): Sto
   return {
     ...reader,
     chainSecret,
+    signingKey,
+    saveCheckpoint: (checkpoint) => writer.saveCheckpoint(checkpoint),
+    saveCosignatures: (size, lines) => writer.saveCosignatures(size, lines),
     maxBatchesInFlight: MAX_BATCHES_IN_FLIGHT,
     commit(submissions) {
       const lost = files.lost();
@@ -93,6 +106,19 @@ export function openSqliteBackend(path: string, options: StoreOptions = {}): Sto
       await reader.close();
     },
   };
+}
+
+/**
+ * Gives every event from before the Merkle tree its leaf, before the service takes a write: a
+ * log upgraded from an older Auditor, once (nothing to do afterwards).
+ */
+function buildTreeOverOlderEvents(db: Database.Database, log: Logger): void {
+  const tree = createSqliteTree(db);
+  const started = performance.now();
+  const built = tree.catchUp((work) => db.transaction(work).immediate(), (done, total) => {
+    log.info({ msg: 'building the Merkle tree over the events stored before it', done, total });
+  });
+  if (built > 0) log.info({ msg: 'Merkle tree built over the events stored before it', events: built, seconds: Math.round(performance.now() - started) / 1000 });
 }
 
 /** Writes the probe row: SQLite opens a file it may not write read-only, without a word. */

@@ -2,9 +2,10 @@ import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { ChainRow } from '../../integrity/verify-chain.js';
 import { rowSize, type EventRow, type ReadChunk } from '../read-in-chunks.js';
-import type { ChainExtent, EventReader, IdempotencyRecord } from '../storage-backend.js';
+import type { ChainExtent, EventReader, IdempotencyRecord, LeafRow, LeafSource, StoredCheckpoint } from '../storage-backend.js';
 import { buildEventQuerySql } from './event-query-sql.js';
 import { openDatabase } from './open-database.js';
+import { createSqliteTree, type SqliteTree } from './sqlite-tree.js';
 
 /** Distinct query shapes whose prepared statements are kept. */
 const STATEMENT_CACHE_SIZE = 64;
@@ -35,6 +36,11 @@ export function createSqliteReader(db: Database.Database, path: string): EventRe
     const last = selectLast.get() as { seq: number; id: string; hash: Buffer } | undefined;
     return last === undefined ? undefined : { firstSeq: selectFirst.get() as number, lastSeq: last.seq, lastId: last.id, lastHash: last.hash };
   });
+
+  // Prepared on first use: a command-line tool may open a database from before the tree.
+  let tree: SqliteTree | undefined;
+  let treeSql: ReturnType<typeof prepareTreeStatements> | undefined;
+  const treeStatements = () => (treeSql ??= prepareTreeStatements(db));
 
   return {
     readChunks(query) {
@@ -68,9 +74,32 @@ export function createSqliteReader(db: Database.Database, path: string): EventRe
       }
       return bytes;
     },
+    treeSize: async () => (tree ??= createSqliteTree(db)).size(),
+    subtrees: async (wanted) => (tree ??= createSqliteTree(db)).subtrees(wanted),
+    leafSource: async (id) => treeStatements().selectLeafSource.get(id) as LeafSource | undefined,
+    async checkpoint(size) {
+      const { selectCheckpoint, selectLatestCheckpoint, selectCosignatures } = treeStatements();
+      const row = (size === undefined ? selectLatestCheckpoint.get() : selectCheckpoint.get(size)) as Omit<StoredCheckpoint, 'cosignatures'> | undefined;
+      if (row === undefined) return undefined;
+      return { ...row, cosignatures: selectCosignatures.all(row.size) as string[] };
+    },
     async close() {
       if (db.open) db.close();
     },
+  };
+}
+
+function prepareTreeStatements(db: Database.Database) {
+  const checkpointColumns = 'tree_size AS size, root_hash AS rootHash, note, created_ms AS createdMs';
+  return {
+    selectLeafSource: db.prepare(
+      `SELECT e.seq, e.id, e.ts AS timestampMs, e.user_id AS userId, e.event_type AS eventType, e.data AS dataJson, e.key_name AS keyName,
+         e.hash, l.salt
+       FROM events e LEFT JOIN merkle_leaves l ON l.seq = e.seq WHERE e.id = ?`,
+    ),
+    selectCheckpoint: db.prepare(`SELECT ${checkpointColumns} FROM checkpoints WHERE tree_size = ?`),
+    selectLatestCheckpoint: db.prepare(`SELECT ${checkpointColumns} FROM checkpoints ORDER BY tree_size DESC LIMIT 1`),
+    selectCosignatures: db.prepare('SELECT line FROM cosignatures WHERE tree_size = ? ORDER BY witness').pluck(),
   };
 }
 
@@ -78,6 +107,10 @@ export function createSqliteReader(db: Database.Database, path: string): EventRe
 export type SqliteReader = EventReader & {
   /** The Idempotency-Keys recorded after `createdAfterMs`. */
   idempotencyRecords(createdAfterMs: number): IdempotencyRecord[];
+  /** The Merkle tree's leaf rows of the events `fromSeq` to `toSeq`, in seq order. */
+  leafRows(fromSeq: number, toSeq: number): LeafRow[];
+  /** Every checkpoint kept, with its cosignatures, oldest first. */
+  checkpoints(): StoredCheckpoint[];
 };
 
 /**
@@ -93,5 +126,14 @@ export function openSqliteReader(path: string, { upgrade = false } = {}): Sqlite
        e.id AS eventId, e.ts AS timestampMs, e.seq
      FROM idempotency i JOIN events e ON e.id = i.event_id WHERE i.created_ms > ?`,
   );
-  return { ...createSqliteReader(db, path), idempotencyRecords: (createdAfterMs) => selectRecords.all(createdAfterMs) as IdempotencyRecord[] };
+  const selectLeaves = db.prepare('SELECT seq, salt, hash AS leafHash, nodes FROM merkle_leaves WHERE seq BETWEEN ? AND ? ORDER BY seq');
+  const selectCheckpoints = db.prepare('SELECT tree_size AS size, root_hash AS rootHash, note, created_ms AS createdMs FROM checkpoints ORDER BY tree_size');
+  const selectCosignatures = db.prepare('SELECT line FROM cosignatures WHERE tree_size = ? ORDER BY witness').pluck();
+  return {
+    ...createSqliteReader(db, path),
+    idempotencyRecords: (createdAfterMs) => selectRecords.all(createdAfterMs) as IdempotencyRecord[],
+    leafRows: (fromSeq, toSeq) => selectLeaves.all(fromSeq, toSeq) as LeafRow[],
+    checkpoints: () => (selectCheckpoints.all() as Array<Omit<StoredCheckpoint, 'cosignatures'>>)
+      .map((checkpoint) => ({ ...checkpoint, cosignatures: selectCosignatures.all(checkpoint.size) as string[] })),
+  };
 }

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { Submission, SubmissionOutcome } from '../storage-backend.js';
+import type { NewCheckpoint, StorageBackend, Submission, SubmissionOutcome } from '../storage-backend.js';
 import { UnconfirmedCommitError } from '../store-unavailable.js';
 import type { FileIdentity } from './database-files.js';
 import type { WriterData, WriterReply, WriterRequest, WriterTask } from './writer-protocol.js';
@@ -16,6 +16,8 @@ export type SqliteWriter = {
    * the open file holds to a new file at `to`. Resolves once the copy is complete.
    */
   rescue(to: string, reason: string): Promise<void>;
+  saveCheckpoint(checkpoint: NewCheckpoint): Promise<void>;
+  saveCosignatures: StorageBackend['saveCosignatures'];
   /** False once the writer thread has failed or stopped: nothing could be stored. */
   isAlive(): boolean;
   /** Lets the writer finish and close its connection. */
@@ -136,6 +138,8 @@ export function startSqliteWriter(
     prune: (createdUpToMs) => run({ kind: 'prune', createdUpToMs }),
     probe: () => run({ kind: 'probe' }),
     rescue: (to, reason) => run({ kind: 'rescue', to, reason }),
+    saveCheckpoint: ({ size, rootHash, note, createdMs }) => run({ kind: 'checkpoint', size, rootHash: new Uint8Array(rootHash), note, createdMs }),
+    saveCosignatures: (size, lines) => run({ kind: 'cosign', size, lines: lines.map(({ witness, line, cosignedAt }) => [witness, line, cosignedAt]) }),
     isAlive: () => broken === undefined && !closing,
     async close() {
       if (closing) return;

@@ -20,7 +20,11 @@ export type WriterTask =
   /** Write the probe row (see createWriteProbe), to learn whether a write can succeed now. */
   | { kind: 'probe' }
   /** The database's files are lost (`reason`): write nothing more, and copy what the open file holds to `to`. */
-  | { kind: 'rescue'; to: string; reason: string };
+  | { kind: 'rescue'; to: string; reason: string }
+  /** Keep a signed checkpoint of the tree of `size` leaves (unless one of that size is kept). */
+  | { kind: 'checkpoint'; size: number; rootHash: Uint8Array; note: string; createdMs: number }
+  /** Keep witnesses' cosignature lines of the checkpoint of `size` (the first of each witness stays). */
+  | { kind: 'cosign'; size: number; lines: Array<[witness: string, line: string, cosignedAt: number]> };
 
 export type WriterRequest =
   /** One commit batch, planned at `now` by the main thread's clock. */

@@ -7,11 +7,13 @@
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { NewEvent } from '../../events/event.js';
+import type { Frontier } from '../../integrity/merkle-tree.js';
 import { logHead, startCommitPlan, type CommitPlan, type PlannedRow } from '../plan-commit.js';
 import type { IdempotencyRecord, Submission } from '../storage-backend.js';
 import { lostFileMessage, lostFiles } from './database-files.js';
 import { createWriteProbe, openDatabase } from './open-database.js';
 import { isRowRefusal } from './sqlite-failures.js';
+import { createSqliteTree } from './sqlite-tree.js';
 import type { EventTuple, WriterData, WriterReply, WriterRequest, WriterTask } from './writer-protocol.js';
 
 const port = parentPort!;
@@ -19,6 +21,15 @@ const { path, chainSecret, identity } = workerData as WriterData;
 const secret = Buffer.from(chainSecret);
 const db = openDatabase(path);
 const insert = db.prepare('INSERT INTO events (seq, id, ts, user_id, event_type, data, key_name, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+const insertLeaf = db.prepare('INSERT INTO merkle_leaves (seq, salt, hash, nodes) VALUES (?, ?, ?, ?)');
+const insertCheckpoint = db.prepare('INSERT OR IGNORE INTO checkpoints (tree_size, root_hash, note, created_ms) VALUES (?, ?, ?, ?)');
+const insertCosignature = db.prepare('INSERT OR IGNORE INTO cosignatures (tree_size, witness, line, cosigned_at) VALUES (?, ?, ?, ?)');
+const tree = createSqliteTree(db);
+/**
+ * The tree's right edge after the last commit of this thread: the next commit starts from it when
+ * the log's head is where that commit left it (no one else wrote since), without reading it again.
+ */
+let treeAfterLastCommit: Frontier | undefined;
 const selectLast = db.prepare('SELECT seq, id, ts AS timestampMs, hash FROM events ORDER BY seq DESC LIMIT 1');
 const selectRecord = db.prepare(
   `SELECT i.key_name AS keyName, i.idempotency_key AS idempotencyKey, i.request_sha256 AS request, i.created_ms AS createdMs,
@@ -53,6 +64,7 @@ function checkFiles(): void {
 
 function insertRow(row: PlannedRow): void {
   insert.run(row.seq, row.id, row.timestampMs, row.userId, row.eventType, row.dataJson, row.keyName, row.hash);
+  insertLeaf.run(row.seq, row.salt, row.leafHash, row.nodes);
 }
 
 // Nested in the commit's transaction, better-sqlite3 runs this as a SAVEPOINT: a refused row takes
@@ -78,7 +90,13 @@ function readRecords(submissions: readonly Submission[]): IdempotencyRecord[] {
 // (BEGIN IMMEDIATE): even a second process writing to the same file by mistake extends the one chain.
 function planAndInsert(submissions: readonly Submission[], now: number): CommitPlan {
   const head = logHead(selectLast.get() as { seq: number; id: string; timestampMs: number; hash: Buffer | null } | undefined);
-  const planner = startCommitPlan({ head, records: readRecords(submissions), now, secret });
+  let start = treeAfterLastCommit;
+  if (start?.size !== head.seq) {
+    // Someone else wrote since (an older Auditor, say): give their events leaves first, here.
+    if (tree.size() !== head.seq) tree.catchUp((work) => work());
+    start = tree.frontier(head.seq);
+  }
+  const planner = startCommitPlan({ head, records: readRecords(submissions), now, secret, tree: start });
   for (const submission of submissions) {
     const rows = planner.next(submission);
     try {
@@ -116,7 +134,9 @@ function commitTransaction(submissions: readonly Submission[], now: number): Com
     plan = planAndInsert(submissions, now);
     committing = true;
     commitStatement.run();
+    treeAfterLastCommit = plan.tree;
   } catch (error) {
+    treeAfterLastCommit = undefined;
     if (db.inTransaction) {
       try {
         rollback.run();
@@ -195,6 +215,16 @@ function attempt(task: WriterTask): string | null {
         break;
       case 'rescue':
         rescue(task.to, task.reason);
+        break;
+      case 'checkpoint':
+        // Signed over the tree as committed; the same size always has the same root, so a
+        // checkpoint another writer stored first is the same one.
+        if (lost === undefined) insertCheckpoint.run(task.size, Buffer.from(task.rootHash), task.note, task.createdMs);
+        break;
+      case 'cosign':
+        if (lost === undefined) db.transaction(() => {
+          for (const [witness, line, cosignedAt] of task.lines) insertCosignature.run(task.size, witness, line, cosignedAt);
+        })();
     }
     return null;
   } catch (error) {
