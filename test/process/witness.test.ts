@@ -183,6 +183,28 @@ describe('the witness (npm run witness) against a log', () => {
     assert.match(retried.stdout, /^size 20 root [A-Za-z0-9+/]{43}=: unchanged; cosigned, accepted by the log \(witness\.example\/w1\)\n$/);
   });
 
+  it('refuses a state file that was edited or whose note the log\'s key did not sign, with exit 2, changing nothing', async () => {
+    const saved = readFileSync(statePath(), 'utf8');
+    const state = JSON.parse(saved) as { size: number; note: string };
+    const edits: [string, string][] = [
+      [JSON.stringify({ ...state, size: 3 }), 'its origin, size or root_hash differ from its note\'s'],
+      [JSON.stringify({ ...state, note: state.note.replace(`\n${state.size}\n`, '\n3\n') }), `its signature by ${ORIGIN} does not verify: the text was changed, or signed by another key`],
+      ['{"size": 20', 'Expected \',\' or \'}\' after property value in JSON at position 11'],
+    ];
+    try {
+      for (const [text, reason] of edits) {
+        writeFileSync(statePath(), text);
+        assert.deepEqual(await witness(args, { cwd: dir }), {
+          code: 2, stdout: '',
+          stderr: `witness: could not check the log: the state file witness.json is not one this witness wrote (${reason}): restore it from a backup; never delete it to get past this, as that forgets what the log showed before\n`,
+        }, text);
+        assert.equal(readFileSync(statePath(), 'utf8'), text);
+      }
+    } finally {
+      writeFileSync(statePath(), saved);
+    }
+  });
+
   it('refuses a bad command line or a missing API key with exit 2, saying what to give', async () => {
     const cases: [string[], Record<string, string> | undefined, string][] = [
       [args.filter((arg) => arg !== '--once').slice(2), undefined, 'witness: name the log: --url https://audit.example.com\n'],
@@ -209,9 +231,11 @@ describe('the witness (npm run witness) against a log', () => {
     }
   });
 
-  it('without --once, checks round after round until the log forks, then exits 1', async () => {
+  // Bounded: a witness that never notices the fork would otherwise keep the test waiting for ever.
+  it('without --once, checks round after round until the log forks, then exits 1', { timeout: 60_000 }, async (t) => {
     const child = spawn(process.execPath, [WITNESS, ...args.filter((arg) => arg !== '--once'), '--interval', '1s'],
       { cwd: dir, env: { PATH: process.env.PATH ?? '', AUDITOR_WITNESS_API_KEY: FAKE_LOG_API_KEY }, stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => child.kill());
     let stdout = '';
     let stderr = '';
     const waiting = new Set<() => void>();
