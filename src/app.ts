@@ -17,7 +17,9 @@ import { createGetOpenApiRoute } from './routes/get-openapi.js';
 import { createGetConsistencyProofRoute, createGetEventProofRoute } from './routes/get-proofs.js';
 import { createGetReadyzRoute, getHealthz } from './routes/health.js';
 import { createPostEventBatchRoute } from './routes/post-event-batch.js';
+import { createPostCosignaturesRoute } from './routes/post-cosignatures.js';
 import { createPostEventsRoute } from './routes/post-events.js';
+import type { VerifierKey } from '../verifier/signed-note.js';
 import type { EventStore } from './store/event-store.js';
 
 export type AppDependencies = {
@@ -33,6 +35,8 @@ export type AppDependencies = {
   responseMemory?: MemoryBudget;
   /** The memory every request body in flight shares; a default budget when left out. */
   requestMemory?: MemoryBudget;
+  /** The witnesses whose cosignatures of checkpoints are kept (AUDITOR_WITNESS_KEYS); none when left out. */
+  witnessKeys?: readonly VerifierKey[];
   /** How long a streamed answer waits for a client that stopped reading (STALLED_CLIENT_MS by default). */
   stalledClientMs?: number;
 };
@@ -65,6 +69,9 @@ export function createApp(dependencies: AppDependencies): RequestListener {
     },
     '/checkpoint': {
       GET: { scope: 'read', store: 'read', handle: createGetCheckpointRoute(store) },
+    },
+    '/checkpoint/cosignatures': {
+      POST: { scope: 'admin', store: 'keep', handle: createPostCosignaturesRoute(store, bodies, dependencies.witnessKeys ?? []) },
     },
     '/checkpoint/key': {
       GET: { scope: 'read', handle: createGetCheckpointKeyRoute(store) },

@@ -42,6 +42,7 @@ async function openStore(config: Config, metrics: Metrics): Promise<EventStore> 
       checkpointIntervalMs: config.checkpointIntervalMs,
       onTransactionCommitted: metrics.batchCommitted,
       onClockBehindLog: metrics.clockBehindLog,
+      onCheckpoint: metrics.checkpointSigned,
       log,
       allowNewDatabase: config.allowNewDatabase,
     });
@@ -95,7 +96,10 @@ const limits = {
 const responseMemory = createMemoryBudget(config.responseMemoryBytes);
 const requestMemory = createMemoryBudget(config.requestMemoryBytes);
 const server = createHttpServer(
-  createApp({ store, keys, limits, trustedProxies: config.trustedProxies, metrics, maxBodyBytes: config.maxBodyBytes, log, responseMemory, requestMemory }),
+  createApp({
+    store, keys, limits, trustedProxies: config.trustedProxies, metrics, maxBodyBytes: config.maxBodyBytes, log, responseMemory, requestMemory,
+    witnessKeys: config.witnessKeys,
+  }),
   { log, metrics },
 );
 const metricsServer = config.metricsPort === undefined ? undefined : createMetricsServer(metrics, log);

@@ -20,7 +20,21 @@ export type HeldBody = { text: string; release(): void };
  */
 export async function readJsonBody(request: IncomingMessage, maxBytes: number, memory: BodyMemory): Promise<HeldBody> {
   requireJsonContentType(request.headers['content-type']);
+  return readHeldBody(request, maxBytes, memory);
+}
 
+/** Reads a text/plain request body (a signed note) as readJsonBody reads JSON: 415 for another type. */
+export async function readPlainTextBody(request: IncomingMessage, maxBytes: number, memory: BodyMemory): Promise<HeldBody> {
+  const header = request.headers['content-type'];
+  const [mediaType = '', ...parameters] = (header ?? 'text/plain').split(';').map((part) => part.trim().toLowerCase());
+  const charset = parameters.find((parameter) => parameter.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
+  if (mediaType !== 'text/plain' || (charset !== undefined && charset !== 'utf-8')) {
+    throw new HttpError(415, `Content-Type must be text/plain (UTF-8), not "${header}"`);
+  }
+  return readHeldBody(request, maxBytes, memory);
+}
+
+async function readHeldBody(request: IncomingMessage, maxBytes: number, memory: BodyMemory): Promise<HeldBody> {
   const declared = request.headers['content-length'];
   if (declared !== undefined && Number(declared) > maxBytes) throw bodyTooLarge(maxBytes);
 

@@ -24,9 +24,10 @@ export type Access = Scope | 'any' | 'public';
 /**
  * What a route asks of the store, which decides what its 503 says when the store fails: a read
  * that could not be served, or an event (`append`) or a batch (`append-all`) not recorded, or
- * perhaps recorded when the database did not confirm its commit.
+ * perhaps recorded when the database did not confirm its commit, or something else not kept
+ * (`keep`: a witness's cosignature).
  */
-export type StoreUse = 'read' | 'append' | 'append-all';
+export type StoreUse = 'read' | 'append' | 'append-all' | 'keep';
 
 export type Route = { scope: Access; store?: StoreUse; handle: RouteHandler };
 

@@ -31,6 +31,8 @@ function message(error: StoreUnavailableError, request: IncomingMessage, use: St
       return 'The events could not be read from the database; retry later';
     case undefined:
       return 'The database is unavailable; retry later';
+    case 'keep':
+      return 'The database could not keep it now; retry later';
     case 'append-all':
       // All or none either way; only a commit the database did not confirm leaves the client to look.
       return error.outcomeUnknown

@@ -10,6 +10,8 @@ export type Metrics = {
   batchCommitted(events: number): void;
   /** How many seconds this process's clock is behind the newest event it stamped (0 normally). */
   clockBehindLog(seconds: number): void;
+  /** The latest checkpoint of the Merkle tree this process signed or found kept: its size, and when it was signed. */
+  checkpointSigned(size: number, createdMs: number): void;
   /** A request refused before it reached the app (see protocol-error.ts); `code` is from a fixed set. */
   protocolError(status: number, code: string): void;
 };
@@ -57,6 +59,16 @@ export function createMetrics(
       'above 0, events are stamped with the newest event\'s time rather than now (a clock stepped back, or another instance\'s ahead)',
     registers: [registry],
   });
+  const checkpointSize = new client.Gauge({
+    name: 'auditor_checkpoint_size',
+    help: 'Events covered by the latest signed checkpoint of the Merkle tree this process signed or read',
+    registers: [registry],
+  });
+  const checkpointTime = new client.Gauge({
+    name: 'auditor_checkpoint_timestamp_seconds',
+    help: 'When that checkpoint was signed, in seconds since 1970: alert when time() minus this grows while events arrive (checkpoints are not being signed)',
+    registers: [registry],
+  });
   const { databaseBytes } = options;
   new client.Gauge({
     name: 'auditor_database_bytes',
@@ -99,6 +111,10 @@ export function createMetrics(
     eventsIngested: (count) => ingested.inc(count),
     batchCommitted: (events) => batches.observe(events),
     clockBehindLog: (seconds) => clockBehind.set(seconds),
+    checkpointSigned(size, createdMs) {
+      checkpointSize.set(size);
+      checkpointTime.set(createdMs / 1000);
+    },
     protocolError: (status, code) => protocolErrors.inc({ status: String(status), code }),
   };
 }

@@ -19,14 +19,20 @@ export type CheckpointSigner = {
  * checkpoint is kept; instances sharing a database sign the same note for the same size (Ed25519
  * is deterministic), so whichever keeps it first, it is the one.
  */
-export function startCheckpointSigner(backend: StorageBackend, options: { intervalMs: number; clock: () => number; log: Logger }): CheckpointSigner {
-  const { intervalMs, clock, log } = options;
+export function startCheckpointSigner(
+  backend: StorageBackend,
+  options: { intervalMs: number; clock: () => number; log: Logger; onCheckpoint: (size: number, createdMs: number) => void },
+): CheckpointSigner {
+  const { intervalMs, clock, log, onCheckpoint } = options;
   let latest: StoredCheckpoint | undefined;
   let signing: Promise<StoredCheckpoint> | undefined;
   let failedBefore = false;
 
   const sign = async (): Promise<StoredCheckpoint> => {
-    latest ??= await backend.checkpoint();
+    if (latest === undefined) {
+      latest = await backend.checkpoint();
+      if (latest !== undefined) onCheckpoint(latest.size, latest.createdMs);
+    }
     const size = await backend.treeSize();
     if (latest !== undefined && latest.size >= size) return latest;
     const root = await rootHash(size, backend.subtrees);
@@ -35,6 +41,7 @@ export function startCheckpointSigner(backend: StorageBackend, options: { interv
     await backend.saveCheckpoint(checkpoint);
     // Another instance may have kept this size first, with its cosignatures by now: read it back.
     latest = (await backend.checkpoint(size)) ?? checkpoint;
+    onCheckpoint(latest.size, latest.createdMs);
     return latest;
   };
   /** One signing at a time; callers during one share it. */

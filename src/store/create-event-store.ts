@@ -49,7 +49,7 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
   const failures = createStoreFailures(log, (error) => (error instanceof StoreClosedError ? STORE_CLOSED : backend.recogniseFailure(error)));
   const readiness = createWriteReadiness(() => backend.probeWrite());
   const clockBehind = createClockBehindLog(log, options.onClockBehindLog ?? (() => {}));
-  const signer = startCheckpointSigner(backend, { intervalMs: options.checkpointIntervalMs ?? 1000, clock, log });
+  const signer = startCheckpointSigner(backend, { intervalMs: options.checkpointIntervalMs ?? 1000, clock, log, onCheckpoint: options.onCheckpoint ?? (() => {}) });
   let commitsSincePrune = 0;
   let pruning: Promise<void> = Promise.resolve();
   let closed = false;
@@ -127,12 +127,12 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
         const source = await backend.leafSource(id);
         if (source === undefined) return undefined;
         const leafIndex = source.seq - 1;
+        // No leaf: a row put in by hand (a seq before the first, or with no leaf row), which no proof can cover.
+        if (source.salt === null || leafIndex < 0) throw new TreeSizeError(`the event (seq ${source.seq}) is not a leaf of the log's tree: run npm run verify`);
         const treeSize = size ?? (await signer.covering(source.seq)).size;
         const grown = await backend.treeSize();
         if (treeSize > grown) throw new TreeSizeError(`size ${treeSize} is beyond the tree, which holds ${grown} events`);
         if (leafIndex >= treeSize) throw new TreeSizeError(`the event is leaf ${leafIndex}, not in the tree of ${treeSize} (the tree holds ${grown}): ask for a size above ${leafIndex}`);
-        // Not a leaf of the tree: an event put in by hand (seq 0 or below), which no proof can cover.
-        if (source.salt === null || leafIndex < 0) throw new TreeSizeError(`the event (seq ${source.seq}) is not a leaf of the log's tree: run npm run verify`);
         const path = await proveInclusion(leafIndex, treeSize, backend.subtrees);
         return { leafIndex, treeSize, leaf: eventLeaf(source, source.salt), salt: source.salt, path };
       }),

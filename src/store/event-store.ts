@@ -31,6 +31,8 @@ export type StoreOptions = {
   logOrigin?: string | undefined;
   /** How often a new checkpoint is signed when the tree has grown, in ms (1 s by default). */
   checkpointIntervalMs?: number;
+  /** Told of the latest checkpoint of the Merkle tree each time it changes: its size, and when it was signed. */
+  onCheckpoint?: (size: number, createdMs: number) => void;
   /** Where the store reads the time, in ms since the epoch (Date.now; tests move it). */
   clock?: () => number;
   /** Where the store reports what an operator must act on (silent when not given). */

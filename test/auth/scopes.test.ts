@@ -117,6 +117,14 @@ const ROUTES: readonly Route[] = [
     },
   },
   {
+    method: 'POST', path: '/checkpoint/cosignatures', needs: 'admin',
+    send: (server, headers) => fetch(`${server.url}/checkpoint/cosignatures`, { method: 'POST', headers: { ...headers, 'Content-Type': 'text/plain' }, body: 'not a note' }),
+    async allowed(response) {
+      // Past the key check to the body's: no witness is configured here, and this is no checkpoint.
+      assert.match(((await assertJson(response, 400)) as { message: string }).message, /^the body is not a signed note/);
+    },
+  },
+  {
     method: 'GET', path: '/integrity', needs: 'admin',
     send: (server, headers) => json(server, '/integrity', headers),
     async allowed(response) {

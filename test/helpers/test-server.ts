@@ -11,6 +11,7 @@ import { silentLogger, type Logger } from '../../src/ops/logger.js';
 import type { Metrics } from '../../src/ops/metrics.js';
 import type { EventStore, StoreOptions } from '../../src/store/event-store.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
+import type { VerifierKey } from '../../verifier/signed-note.js';
 
 export const TEST_API_KEY = 'test-key-0123456789abcdef';
 
@@ -46,6 +47,8 @@ export async function startTestServer(
     responseMemory?: MemoryBudget;
     requestMemory?: MemoryBudget;
     stalledClientMs?: number;
+    /** The witnesses whose cosignatures POST /checkpoint/cosignatures keeps. */
+    witnessKeys?: VerifierKey[];
     /** How to open the store over the fresh database (when no `store` is given). */
     storeOptions?: StoreOptions;
   } = {},
@@ -53,7 +56,9 @@ export async function startTestServer(
   const database = await createTestDatabase();
   const store = options.store ?? await database.openStore({
     ...options.storeOptions,
-    ...(options.metrics ? { onTransactionCommitted: options.metrics.batchCommitted, onClockBehindLog: options.metrics.clockBehindLog } : {}),
+    ...(options.metrics
+      ? { onTransactionCommitted: options.metrics.batchCommitted, onClockBehindLog: options.metrics.clockBehindLog, onCheckpoint: options.metrics.checkpointSigned }
+      : {}),
   });
   const log = options.log ?? silentLogger;
   const keys = createKeyRegistry({ adminKeySha256: hashKey(TEST_API_KEY), keysFile: options.keysFile, log, pollMs: 50 });
@@ -68,6 +73,7 @@ export async function startTestServer(
     ...(options.responseMemory ? { responseMemory: options.responseMemory } : {}),
     ...(options.requestMemory ? { requestMemory: options.requestMemory } : {}),
     ...(options.stalledClientMs ? { stalledClientMs: options.stalledClientMs } : {}),
+    ...(options.witnessKeys ? { witnessKeys: options.witnessKeys } : {}),
   });
   const server = createHttpServer(app, { log, metrics: options.metrics, limits: options.serverLimits });
   server.listen(0, '127.0.0.1');

@@ -121,6 +121,12 @@ describe('the Merkle tree over HTTP: checkpoints, inclusion and consistency proo
       assert.equal(response.headers.get('content-type'), 'application/json; charset=utf-8', path);
       assert.match(((await response.json()) as { message: string }).message, message, path);
     }
+    // A row put in by hand before the first event (no trigger stops an INSERT) has no leaf: no proof.
+    const forged = '0190a000-0000-7000-8000-0000000000f0';
+    await server.database.execute(`INSERT INTO events (seq, id, ts, user_id, event_type, data) VALUES (0, '${forged}', 0, 'user-0', 'login', '{}')`);
+    const refused = await call(`/events/${forged}/proof`);
+    assert.equal(refused.status, 400);
+    assert.deepEqual(await refused.json(), { message: 'the event (seq 0) is not a leaf of the log\'s tree: run npm run verify' });
     const same = await json<{ consistency_path: string[] }>(`/proofs/consistency?from=${size}&to=${size}`);
     assert.deepEqual(same.consistency_path, [], 'a tree is its own prefix, with no hash to show');
     const empty = await json<{ consistency_path: string[] }>(`/proofs/consistency?from=0&to=${size}`);

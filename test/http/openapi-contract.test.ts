@@ -83,6 +83,9 @@ describe('openapi.yaml against real responses', () => {
     await conforms('/events/{id}/proof', 'GET', await call('/events/0190a000-0000-7000-8000-000000000000/proof'));
     await conforms('/proofs/consistency', 'GET', await call('/proofs/consistency?from=0&to=1'));
     await conforms('/proofs/consistency', 'GET', await call('/proofs/consistency?from=2&to=1'));
+    const note = await (await call('/checkpoint')).text();
+    await conforms('/checkpoint/cosignatures', 'POST', await call('/checkpoint/cosignatures', { method: 'POST', body: note, headers: { 'Content-Type': 'text/plain' } }));
+    await conforms('/checkpoint/cosignatures', 'POST', await call('/checkpoint/cosignatures', { method: 'POST', body: note }));
     await conforms('/openapi.json', 'GET', await call('/openapi.json'));
     await conforms('/openapi.json', 'GET', await call('/openapi.json', {}, null));
     await conforms('/healthz', 'GET', await call('/healthz', {}, null));

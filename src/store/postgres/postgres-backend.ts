@@ -36,6 +36,9 @@ async function migrateUnbounded(url: string): Promise<void> {
   }
 }
 
+/** How often building the tree over an older log says how far it is. */
+const PROGRESS_EVERY_MS = 5000;
+
 /**
  * Gives every event from before the Merkle tree its leaf before the service takes a write (a log
  * upgraded from an older Auditor), a batch per transaction under the writers' lock, through
@@ -45,6 +48,7 @@ async function buildTreeOverOlderEvents(url: string, log: Logger): Promise<void>
   const pool = createPostgresPool(url);
   const client: pg.PoolClient = await pool.connect();
   const started = performance.now();
+  let said = started;
   let built = 0;
   try {
     for (;;) {
@@ -54,6 +58,8 @@ async function buildTreeOverOlderEvents(url: string, log: Logger): Promise<void>
         await client.query('COMMIT');
         built += batch.built;
         if (batch.left === 0) break;
+        if (performance.now() - said < PROGRESS_EVERY_MS) continue;
+        said = performance.now();
         log.info({ msg: 'building the Merkle tree over the events stored before it', done: built, total: built + batch.left });
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);

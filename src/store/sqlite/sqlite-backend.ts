@@ -108,6 +108,9 @@ export function openSqliteBackend(path: string, options: StoreOptions = {}): Sto
   };
 }
 
+/** How often building the tree over an older log says how far it is. */
+const PROGRESS_EVERY_MS = 5000;
+
 /**
  * Gives every event from before the Merkle tree its leaf, before the service takes a write: a
  * log upgraded from an older Auditor, once (nothing to do afterwards).
@@ -115,7 +118,10 @@ export function openSqliteBackend(path: string, options: StoreOptions = {}): Sto
 function buildTreeOverOlderEvents(db: Database.Database, log: Logger): void {
   const tree = createSqliteTree(db);
   const started = performance.now();
+  let said = started;
   const built = tree.catchUp((work) => db.transaction(work).immediate(), (done, total) => {
+    if (performance.now() - said < PROGRESS_EVERY_MS) return;
+    said = performance.now();
     log.info({ msg: 'building the Merkle tree over the events stored before it', done, total });
   });
   if (built > 0) log.info({ msg: 'Merkle tree built over the events stored before it', events: built, seconds: Math.round(performance.now() - started) / 1000 });
