@@ -205,6 +205,16 @@ describe('the witness (npm run witness) against a log', () => {
     }
   });
 
+  it('--help prints the usage to stdout and exits 0, and an unknown option is refused with it and exit 2', async () => {
+    const help = await witness(['--help'], { cwd: dir });
+    assert.deepEqual({ code: help.code, stderr: help.stderr }, { code: 0, stderr: '' });
+    assert.ok(help.stdout.startsWith('usage: npm run witness -- --url URL --key KEY --state FILE --signing-key FILE'), help.stdout);
+    const bogus = await witness(['--bogus'], { cwd: dir });
+    assert.deepEqual({ code: bogus.code, stdout: bogus.stdout }, { code: 2, stdout: '' });
+    assert.ok(bogus.stderr.startsWith("witness: Unknown option '--bogus'."), bogus.stderr);
+    assert.ok(bogus.stderr.endsWith(`\n${help.stdout}`), bogus.stderr);
+  });
+
   it('refuses a bad command line or a missing API key with exit 2, saying what to give', async () => {
     const cases: [string[], Record<string, string> | undefined, string][] = [
       [args.filter((arg) => arg !== '--once').slice(2), undefined, 'witness: name the log: --url https://audit.example.com\n'],
