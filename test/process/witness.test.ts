@@ -229,9 +229,9 @@ describe('the witness (npm run witness) against a log', () => {
     }
   });
 
-  it('reads the log\'s key from a file, and its API key from .env', async () => {
+  it('reads the log\'s key from a file, and its API key from .env, where the service\'s settings are none of its business', async () => {
     writeFileSync(join(dir, 'log.key'), `${log.signer.verifierKey}\n`);
-    writeFileSync(join(dir, '.env'), `AUDITOR_WITNESS_API_KEY=${FAKE_LOG_API_KEY}\n`);
+    writeFileSync(join(dir, '.env'), `AUDITOR_WITNESS_API_KEY=${FAKE_LOG_API_KEY}\nPORT=eighty\nAUDITOR_DB=postgres://db.internal/audit\n`);
     try {
       const run = await witness(['--key', 'log.key', ...args.slice(0, 2), ...args.slice(4)], { cwd: dir, env: {} });
       assert.deepEqual({ code: run.code, stderr: run.stderr }, { code: 0, stderr: '' });
