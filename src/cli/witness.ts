@@ -72,7 +72,7 @@ for (;;) {
     console.log(describe(await witnessRound(setup)));
   } catch (error) {
     if (error instanceof WitnessAlarm) fail(`${error.message}. The state file ${statePath} is left as it was.`, EXIT_ALARM);
-    if (!(error instanceof WitnessUnable)) fail(`${(error as Error).message}`, EXIT_UNABLE);
+    if (!(error instanceof WitnessUnable)) fail((error as Error).message, EXIT_UNABLE);
     if (values.once === true) fail(`could not check the log: ${error.message}`, EXIT_UNABLE);
     process.stderr.write(`witness: could not check the log this round: ${error.message}; trying again in ${values.interval ?? DEFAULT_INTERVAL}\n`);
   }
@@ -81,11 +81,9 @@ for (;;) {
 }
 
 function describe({ checkpoint, seen, cosignature }: RoundReport): string {
-  const what = {
-    first: `first checkpoint seen, trusted on first use and recorded in ${statePath}`,
-    unchanged: 'unchanged',
-    grew: `consistent with size ${seen.kind === 'grew' ? seen.from : 0}, recorded in ${statePath}`,
-  }[seen.kind];
+  const what = seen.kind === 'first' ? `first checkpoint seen, trusted on first use and recorded in ${statePath}`
+    : seen.kind === 'grew' ? `consistent with size ${seen.from}, recorded in ${statePath}`
+      : 'unchanged';
   const cosigned = cosignature.kind === 'already' ? 'already cosigned' : `cosigned, accepted by the log (${cosignature.by.join(', ')})`;
   return `size ${checkpoint.size} root ${checkpoint.rootHash.toString('base64')}: ${what}; ${cosigned}`;
 }
