@@ -29,7 +29,7 @@ export type CommandLine<O extends Options> = {
   config: Config;
 };
 
-/** The entry point this process runs: one per process, set by startEntryPoint. */
+/** The entry point this process runs: one per process, set by readCommandLine. */
 let running: { name: string; failStatus: number } = { name: 'auditor', failStatus: 1 };
 
 /** Writes `name: line` to stderr and exits with the entry point's failStatus, or `status`. */
@@ -39,14 +39,23 @@ export function fail(line: string, status = running.failStatus): never {
 }
 
 /**
- * What every entry point (the service and each CLI) does first, one way: `--help` (or `-h`) prints
- * the usage to stdout and exits 0; an unknown option, a missing or unknown subcommand or a stray
- * argument prints what was wrong and the usage to stderr and exits 2. Then the process makes its
- * files its owner's alone, reads `.env` (process.loadEnvFile, guarded: it throws when the file is
- * missing; variables already set win) and the configuration, which fails with one line per bad
- * variable.
+ * What every entry point (the service and each CLI) does first, one way: readCommandLine, then
+ * the configuration from the environment and `.env`, which fails with one line per bad variable.
  */
 export function startEntryPoint<const O extends Options>(entry: EntryPoint<O>, args = process.argv.slice(2)): CommandLine<O> {
+  const { values, command } = readCommandLine(entry, args);
+  return { values, command, config: readConfig(entry.config) };
+}
+
+/**
+ * The command line, read one way for every entry point: `--help` (or `-h`) prints the usage to
+ * stdout and exits 0; an unknown option, a missing or unknown subcommand or a stray argument prints
+ * what was wrong and the usage to stderr and exits 2. Then the process makes its files its owner's
+ * alone and reads `.env` (process.loadEnvFile, guarded: it throws when the file is missing;
+ * variables already set win). An entry point that is not run beside the service (the witness)
+ * stops here: the service's configuration is not its business.
+ */
+export function readCommandLine<const O extends Options>(entry: EntryPoint<O>, args = process.argv.slice(2)): Omit<CommandLine<O>, 'config'> {
   running = { name: entry.name, failStatus: entry.failStatus };
   function usageError(line: string): never {
     fail(`${line}\n${entry.usage}`, EXIT_USAGE);
@@ -84,10 +93,9 @@ export function startEntryPoint<const O extends Options>(entry: EntryPoint<O>, a
   // -shm, chain.secret, the keys file, their folders) is created owner-only, whatever the umask.
   process.umask(0o077);
   if (existsSync('.env')) process.loadEnvFile('.env');
-  const config = readConfig(entry.config);
   delete values.help;
   // strict parsing has checked every value against entry.options, which is what this type says.
-  return { values: values as CommandLine<O>['values'], command, config };
+  return { values: values as CommandLine<O>['values'], command };
 }
 
 function readConfig(options: ConfigOptions | undefined): Config {
