@@ -33,6 +33,12 @@ export async function* encodeInPieces(chunks: AsyncIterable<readonly StoredEvent
       first = false;
       const text = layout.encode(event);
       if (typeof text === 'string') {
+        // A large event's text is not joined to what was gathered: together they could make a
+        // piece of three times PIECE_CHARS (a CSV cell of 64 Ki characters of quotes, doubled).
+        if (text.length >= PIECE_CHARS / 2) {
+          const gathered = out.take();
+          if (gathered !== undefined) yield gathered;
+        }
         out.add(text);
       } else {
         for (const part of text) {

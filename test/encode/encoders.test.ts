@@ -77,6 +77,16 @@ describe('the JSON, NDJSON and CSV encoders', () => {
     );
   });
 
+  it('never joins a large event to what was gathered before it: a CSV cell of 64 Ki quotes doubled stays a piece of its own', async () => {
+    const gathered = event(0, 'u', 't', JSON.stringify({ s: 'a'.repeat(PIECE_CHARS - 1000) }));
+    const quotes = event(1, 'u', 't', JSON.stringify({ s: '"'.repeat(PIECE_CHARS / 2 - 10) }));
+    for (const [format, encode] of Object.entries(encoders)) {
+      const out = await pieces(encode, [[gathered, quotes]]);
+      assert.equal(out.join(''), reference[format as keyof typeof reference]([gathered, quotes]), format);
+      for (const piece of out) assert.ok(piece.length <= 2 * PIECE_CHARS + 4096, `${format}: a piece of ${piece.length} characters`);
+    }
+  });
+
   it('never copies a large data value whole: a 1 MiB value of double quotes leaves in pieces of at most twice PIECE_CHARS', async () => {
     const value = '"'.repeat(1024 * 1024);
     const big = event(0, '=user', 't', JSON.stringify({ s: value }));
