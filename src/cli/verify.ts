@@ -27,7 +27,7 @@ Checks AUDITOR_DB (SQLite or PostgreSQL): the database's own integrity check, th
 rebuilt from every stored event, against every stored hash and every checkpoint signed by the log's key.
   --key KEY           the log's verifier key (from GET /checkpoint/key), or a file holding it. Without
                       it, the key is read from the signing key file (AUDITOR_SIGNING_KEY_FILE, or
-                      signing.key beside a SQLite database): a key beside the data it vouches for.
+                      <database>.signing.key beside a SQLite one): a key beside the data it vouches for.
   --checkpoint FILE   also check that nothing a checkpoint saved from GET /integrity covered is gone
 The HMAC chain is checked too when its secret is at hand (AUDITOR_CHAIN_SECRET, or the secret file
 beside a SQLite database); the tree does not need it.
