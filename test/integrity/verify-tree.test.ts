@@ -21,6 +21,8 @@ type Log = { backend: Backend; database: TestDatabase; events: StoredEvent[]; ke
 
 async function writeLog(backend: Backend): Promise<Log> {
   const database = await createTestDatabase(backend);
+  // The database owner adds amcheck once (verify never installs anything): the tests run as one.
+  if (backend === 'postgres') await database.execute('CREATE EXTENSION IF NOT EXISTS amcheck SCHEMA pg_catalog');
   // An hour between timed checkpoints: the stores sign when they start and when they stop.
   const options = { checkpointIntervalMs: 3_600_000 };
   await (await database.openStore(options)).close();

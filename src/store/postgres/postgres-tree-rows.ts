@@ -102,22 +102,12 @@ function* bySeq(events: readonly ChainRow[], leaves: readonly StoredLeaf[]): Gen
 }
 
 /**
- * The schema the amcheck extension lives in, installing it (into pg_catalog, so it is on every
- * search_path and no application schema owns it) when the server has it and this role may; else why not.
+ * The schema the amcheck extension lives in, or why it cannot be used. Never installed here:
+ * verify only reads, and an extension is the database owner's to add.
  */
 async function amcheckSchema(pool: pg.Pool): Promise<string | { reason: string }> {
-  const installed = async () => (await pool.query<{ schema: string }>(SELECT_AMCHECK_SCHEMA)).rows[0]?.schema;
-  const found = await installed();
-  if (found !== undefined) return found;
-  try {
-    await pool.query('CREATE EXTENSION IF NOT EXISTS amcheck SCHEMA pg_catalog');
-  } catch (error) {
-    // Another verify may have installed it at the same moment.
-    const raced = await installed();
-    if (raced !== undefined) return raced;
-    return { reason: `the amcheck extension is not installed and could not be (${(error as Error).message}); a superuser can run CREATE EXTENSION amcheck` };
-  }
-  return (await installed()) ?? { reason: 'the amcheck extension did not install' };
+  const found = (await pool.query<{ schema: string }>(SELECT_AMCHECK_SCHEMA)).rows[0]?.schema;
+  return found ?? { reason: 'the amcheck extension is not installed in this database (a superuser can add it: CREATE EXTENSION amcheck)' };
 }
 
 function quoteIdent(name: string): string {
