@@ -173,13 +173,13 @@ try {
     await exporter.stop();
   }
 
-  // npm run verify over the preloaded log (exports add no events), the service stopped. Not
-  // pinned: verify may spread its work over every core.
+  // npm run verify over the preloaded log (exports add no events), the service stopped, given
+  // every core back (this process, and so its children, is pinned to the load generator's).
   const verifyRuns: VerifyRun[] = [];
   const verifyLoads: number[] = [];
   for (let round = 1; round <= rounds; round++) {
     verifyLoads.push(load1());
-    const result = await measureVerify(VERIFY, env, preloadEvents, logKey);
+    const result = await measureVerify(VERIFY, env, preloadEvents, logKey, taskset ? `0-${cpus().length - 1}` : undefined);
     verifyRuns.push(result);
     console.log(`round ${round} npm run verify  ${fixed(result.wallSeconds)} s  ${fixed(result.eventsPerSecond, 0)} events/s  exit ${result.exitCode}  (${machineLoad()})${result.reportedRates.map((line) => `\n    verify said: ${line}`).join('')}`);
   }

@@ -19,9 +19,11 @@ export type VerifyRun = {
 
 /**
  * Runs `node script` (the built src/cli/verify.js) with `env`, once. Passes `--key` with the log's
- * verifier key when this verify takes one (its --help says so), else runs it as it is.
+ * verifier key when this verify takes one (its --help says so), else runs it as it is. With
+ * `cpus` (`0-1`), it runs under `taskset -c cpus`: the bench pins itself, and so its children, to
+ * the load generator's CPU, and verify is meant to use every core.
  */
-export async function measureVerify(script: string, env: Record<string, string>, events: number, key: string): Promise<VerifyRun> {
+export async function measureVerify(script: string, env: Record<string, string>, events: number, key: string, cpus?: string): Promise<VerifyRun> {
   const childEnv = { ...process.env, ...env };
   const usage = await run(process.execPath, [script, '--help'], { env: childEnv })
     .catch((error: { stdout?: string; stderr?: string }) => ({ stdout: error.stdout ?? '', stderr: error.stderr ?? '' }));
@@ -30,7 +32,10 @@ export async function measureVerify(script: string, env: Record<string, string>,
   let stdout: string;
   let exitCode = 0;
   try {
-    ({ stdout } = await run(process.execPath, [script, ...args], { env: childEnv, maxBuffer: 16 << 20 }));
+    const [command, commandArgs] = cpus === undefined
+      ? [process.execPath, [script, ...args]]
+      : ['taskset', ['-c', cpus, process.execPath, script, ...args]];
+    ({ stdout } = await run(command, commandArgs, { env: childEnv, maxBuffer: 16 << 20 }));
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };
     exitCode = typeof failed.code === 'number' ? failed.code : -1;
