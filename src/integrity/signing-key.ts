@@ -4,10 +4,9 @@
  * writes), so that the name the checkpoints are signed under travels with the key. The name is
  * the log's origin.
  */
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { ed25519PrivateKey, rawPublicKey } from '../../verifier/ed25519.js';
-import { ED25519, formatVerifierKey, keyId, parseNote, parseVerifierKey, signNote, verifyNoteSignature } from '../../verifier/signed-note.js';
-import { createSecretFile, readSecretFile, type SecretFormat } from './secret-file.js';
+import { ED25519, formatVerifierKey, parseNote, parseVerifierKey, signNote, verifyNoteSignature } from '../../verifier/signed-note.js';
+import { newPrivateKeyText, PRIVATE_KEY_FORMAT, readPrivateKeyText } from './private-key-text.js';
+import { createSecretFile, readSecretFile } from './secret-file.js';
 
 export type SigningKey = {
   /** The key's name: the log's origin. */
@@ -25,10 +24,6 @@ export type SigningKey = {
   restoreTo(path: string): void;
 };
 
-const SIGNING_KEY_FORMAT: SecretFormat = {
-  pattern: /^PRIVATE\+KEY\+[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}\n$/,
-  description: 'PRIVATE+KEY+<name>+<8 hex digits>+<base64 of 33 bytes> and a line break',
-};
 
 /**
  * Where a SQLite log keeps its signing key unless AUDITOR_SIGNING_KEY_FILE says otherwise: named
@@ -43,11 +38,11 @@ export function signingKeyPath(dbPath: string): string {
  * With `origin` given, the key must bear that name: a log's origin never changes under it.
  */
 export function loadSigningKey(path: string, { origin, create }: { origin: string | undefined; create: boolean }): SigningKey {
-  let text = readSecretFile(path, SIGNING_KEY_FORMAT);
+  let text = readSecretFile(path, PRIVATE_KEY_FORMAT);
   if (text === undefined) {
     if (!create) throw new Error(`no signing key at ${path}: create one with npm run signing-key -- --origin <name> --out ${path}`);
     createSecretFile(path, newSigningKeyText(origin ?? DEFAULT_ORIGIN));
-    text = readSecretFile(path, SIGNING_KEY_FORMAT)!;
+    text = readSecretFile(path, PRIVATE_KEY_FORMAT)!;
   }
   const key = parseSigningKey(text, path);
   if (origin !== undefined && origin !== key.name) {
@@ -76,25 +71,11 @@ export const DEFAULT_ORIGIN = 'auditor.localhost/log';
 /** The text of a new signing key file named `name`. */
 export function newSigningKeyText(name: string): string {
   if (!/^[^\s+]+$/.test(name)) throw new Error(`a log origin has no spaces or plus signs: "${name}"`);
-  const { privateKey } = generateKeyPairSync('ed25519');
-  const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url');
-  const id = keyId(name, ED25519, rawPublicKey(privateKey)).toString('hex');
-  return `PRIVATE+KEY+${name}+${id}+${Buffer.concat([Buffer.from([ED25519]), seed]).toString('base64')}\n`;
+  return newPrivateKeyText(name, ED25519);
 }
 
 function parseSigningKey(text: string, path: string): SigningKey {
-  // The base64 may hold plus signs too: the name and the key ID cannot.
-  const [, name, id, encoded] = /^PRIVATE\+KEY\+([^\s+]+)\+([0-9a-f]{8})\+(\S+)$/.exec(text.trimEnd()) as unknown as [string, string, string, string];
-  const material = Buffer.from(encoded, 'base64');
-  let privateKey: KeyObject;
-  try {
-    if (material[0] !== ED25519) throw new Error('it is not an Ed25519 key');
-    privateKey = ed25519PrivateKey(material.subarray(1));
-  } catch (error) {
-    throw new Error(`${path} does not hold a usable signing key (${(error as Error).message})`);
-  }
-  const publicKey = rawPublicKey(privateKey);
-  if (keyId(name, ED25519, publicKey).toString('hex') !== id) throw new Error(`${path}: the key ID does not match the key's name and key: the file was edited`);
+  const { name, privateKey, publicKey } = readPrivateKeyText(text, ED25519, path, 'does not hold a log\'s signing key: is it a witness\'s?');
   return {
     name,
     verifierKey: formatVerifierKey(name, ED25519, publicKey),
