@@ -1,14 +1,15 @@
 /**
- * The hashes `npm run verify` computes for every event, the same bytes as leafHash(eventLeaf()),
- * nodeHash and chainHash, with node:crypto's one-shot hash() over one reused buffer: a hash object
- * per call (createHash, createHmac) costs more than the hashing of an event's few hundred bytes,
- * and a re-hash of millions of events is all calls. The leaf's bytes still come from encodeLeaf
- * and the chain's from canonicalEvent, so each format lives once; test/integrity checks every
- * function here against its reference.
+ * The hashes `npm run verify` computes for every event: the leaf's and the node's as the write path
+ * makes them (eventLeafHash, nodeHash: one-shot SHA-256), and the chain's link as chainHash does,
+ * with node:crypto's one-shot hash() over one reused buffer: an Hmac object per call costs more
+ * than the hashing of an event's few hundred bytes, and a re-hash of millions of events is all
+ * calls. The chain's bytes still come from canonicalEvent, so each format lives once;
+ * test/integrity checks every function here against its reference.
  */
 import { hash } from 'node:crypto';
-import { encodeLeaf } from '../../verifier/leaf.js';
+import { nodeHash } from '../../verifier/merkle.js';
 import { canonicalEvent, type ChainedFields } from './chain.js';
+import { eventLeafHash } from './event-leaf.js';
 
 /** SHA-256's block size: an HMAC key is padded (or first hashed) to it. */
 const BLOCK = 64;
@@ -30,8 +31,6 @@ export function createScratchHasher(secret: Buffer = Buffer.alloc(0)): ScratchHa
     if (scratch.length < bytes) scratch = Buffer.allocUnsafe(Math.max(bytes, scratch.length * 2));
     return scratch;
   };
-  const node = Buffer.allocUnsafe(1 + 2 * HASH_BYTES);
-  node[0] = 0x01;
   // HMAC (RFC 2104): H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ message)), K the secret padded to a block.
   const key = Buffer.alloc(BLOCK);
   (secret.length > BLOCK ? hash('sha256', secret, 'buffer') : secret).copy(key);
@@ -40,26 +39,8 @@ export function createScratchHasher(secret: Buffer = Buffer.alloc(0)): ScratchHa
   Buffer.from(key.map((byte) => byte ^ 0x5c)).copy(outer);
 
   return {
-    leafHash(event, salt) {
-      // The data commitment: SHA-256(salt ‖ data text).
-      const dataBytes = Buffer.byteLength(event.dataJson, 'utf8');
-      let buffer = room(salt.length + dataBytes);
-      buffer.set(salt, 0);
-      buffer.write(event.dataJson, salt.length, 'utf8');
-      const dataSha256 = hash('sha256', buffer.subarray(0, salt.length + dataBytes), 'buffer');
-      const { id, timestampMs, userId, eventType, keyName } = event;
-      const leaf = encodeLeaf({ id, timestampMs, userId, eventType, keyName, dataSha256 });
-      // The leaf hash: SHA-256(0x00 ‖ leaf).
-      buffer = room(1 + leaf.length);
-      buffer[0] = 0x00;
-      buffer.set(leaf, 1);
-      return hash('sha256', buffer.subarray(0, 1 + leaf.length), 'buffer');
-    },
-    nodeHash(left, right) {
-      node.set(left, 1);
-      node.set(right, 1 + HASH_BYTES);
-      return hash('sha256', node, 'buffer');
-    },
+    leafHash: eventLeafHash,
+    nodeHash,
     chainHash(previous, event) {
       const canonical = canonicalEvent(event);
       const buffer = room(BLOCK + previous.length + canonical.length);
