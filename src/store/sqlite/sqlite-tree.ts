@@ -27,7 +27,6 @@ export type SqliteTree = {
 
 export function createSqliteTree(db: Database.Database): SqliteTree {
   const selectSize = db.prepare('SELECT coalesce(max(seq), 0) FROM merkle_leaves').pluck();
-  const selectStored = db.prepare('SELECT hash, nodes FROM merkle_leaves WHERE seq = ?').raw(true);
   const selectLastEvent = db.prepare('SELECT coalesce(max(seq), 0) FROM events').pluck();
   const selectEventsAfter = db.prepare(
     'SELECT seq, id, ts AS timestampMs, user_id AS userId, event_type AS eventType, data AS dataJson, key_name AS keyName FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
@@ -35,18 +34,17 @@ export function createSqliteTree(db: Database.Database): SqliteTree {
   const insertLeaf = db.prepare('INSERT INTO merkle_leaves (seq, salt, hash, nodes) VALUES (?, ?, ?, ?)');
 
   // Every row a proof needs in one statement: a statement per row cost as much again in calls.
-  const selectMany = db.prepare('SELECT seq, hash, nodes FROM merkle_leaves WHERE seq IN (SELECT value FROM json_each(?))').raw(true);
+  const selectStored = db.prepare('SELECT seq, hash, nodes FROM merkle_leaves WHERE seq IN (SELECT value FROM json_each(?))').raw(true);
   const subtrees = (wanted: readonly Subtree[]): Buffer[] => {
     const places = wanted.map(storedWith);
     const rows = new Map<number, [number, Buffer, Buffer]>();
-    if (places.length > 1) {
-      for (const row of selectMany.all(JSON.stringify(places.map(({ leafIndex }) => leafIndex + 1))) as Array<[number, Buffer, Buffer]>) rows.set(row[0], row);
+    if (places.length > 0) {
+      for (const row of selectStored.all(JSON.stringify(places.map(({ leafIndex }) => leafIndex + 1))) as Array<[number, Buffer, Buffer]>) rows.set(row[0], row);
     }
     return wanted.map((subtree, i) => {
       const { leafIndex, level } = places[i]!;
-      const found = rows.get(leafIndex + 1);
-      const row: [Buffer, Buffer] | undefined = found === undefined ? selectStored.get(leafIndex + 1) as [Buffer, Buffer] | undefined : [found[1], found[2]];
-      const hash = row === undefined ? undefined : level === 0 ? row[0] : row[1].subarray((level - 1) * 32, level * 32);
+      const row = rows.get(leafIndex + 1);
+      const hash = row === undefined ? undefined : level === 0 ? row[1] : row[2].subarray((level - 1) * 32, level * 32);
       if (hash === undefined || hash.length !== 32) {
         throw new Error(`the Merkle tree has no hash for leaves ${subtree.index * 2 ** level} to ${(subtree.index + 1) * 2 ** level - 1}: it is damaged`);
       }
