@@ -23,6 +23,7 @@ const store: EventStore = {
   append: async (event) => pretendToStore(event),
   appendAll: async (events) => events.map(pretendToStore),
   async *query() {},
+  summarize: () => Promise.reject(new Error('the baseline keeps no events')),
   get: async () => undefined,
   checkpoint: () => Promise.reject(new Error('the baseline keeps no chain')),
   verifierKey: 'baseline.example/log+00000000+AQ==',

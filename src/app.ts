@@ -9,6 +9,7 @@ import { createRouter } from './http/router.js';
 import type { Logger } from './ops/logger.js';
 import type { Metrics } from './ops/metrics.js';
 import { createGetCheckpointKeyRoute, createGetCheckpointRoute } from './routes/get-checkpoint.js';
+import { createGetEventSummaryRoute } from './routes/get-event-summary.js';
 import { createGetEventRoute } from './routes/get-event.js';
 import { createGetEventsRoute } from './routes/get-events.js';
 import { createGetIntegrityRoute } from './routes/get-integrity.js';
@@ -57,6 +58,9 @@ export function createApp(dependencies: AppDependencies): RequestListener {
     },
     '/events/batch': {
       POST: { scope: 'ingest', store: 'append-all', handle: createPostEventBatchRoute(store, bodies, countIngested) },
+    },
+    '/events/summary': {
+      GET: { scope: 'read', store: 'read', handle: createGetEventSummaryRoute(store) },
     },
     '/events/{id}': {
       GET: { scope: 'read', store: 'read', handle: createGetEventRoute(store) },

@@ -3,6 +3,7 @@ import { parseRateLimit } from './auth/rate-limiter.js';
 import { parseTrustedProxies, type ProxyRange } from './auth/trusted-proxies.js';
 import { parseWitnessKeys, WitnessKeysError } from './integrity/accept-cosignatures.js';
 import { LOG_LEVELS, type LogLevel } from './ops/logger.js';
+import { parseIndexedFields, type IndexedField } from './store/indexed-fields.js';
 import type { VerifierKey } from '../verifier/signed-note.js';
 
 /** Everything the service reads from its environment, checked once at start-up. */
@@ -43,6 +44,8 @@ export type Config = {
   logLevel: LogLevel;
   /** AUDITOR_WITNESS_KEYS: the witnesses whose cosignatures POST /checkpoint/cosignatures keeps; none by default. */
   witnessKeys: VerifierKey[];
+  /** AUDITOR_INDEXED_FIELDS: the fields of `data` indexed for queries; none by default. */
+  indexedFields: IndexedField[];
 };
 
 export type RateLimit = { ratePerSecond: number; burst: number };
@@ -181,6 +184,9 @@ export function loadConfig(env: Record<string, string | undefined>, options: Con
     }
   };
 
+  const indexedFields = parseIndexedFields(read('AUDITOR_INDEXED_FIELDS') ?? '');
+  problems.push(...indexedFields.problems.map((problem) => `AUDITOR_INDEXED_FIELDS: ${problem}; expected a comma-separated list such as ip,invoice_id,address.city`));
+
   const config: Config = {
     port: integer('PORT', DEFAULTS.port, 0, 65535),
     host: read('HOST') ?? DEFAULTS.host,
@@ -202,6 +208,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Con
     metricsPort: read('AUDITOR_METRICS_PORT') === undefined ? undefined : integer('AUDITOR_METRICS_PORT', 0, 0, 65535),
     logLevel: logLevel(read('AUDITOR_LOG_LEVEL')),
     witnessKeys: witnessKeys(read('AUDITOR_WITNESS_KEYS') ?? ''),
+    indexedFields: indexedFields.fields,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

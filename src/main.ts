@@ -39,6 +39,7 @@ async function openStore(config: Config, metrics: Metrics): Promise<EventStore> 
       chainSecret: config.chainSecret,
       signingKeyFile: config.signingKeyFile,
       logOrigin: config.logOrigin,
+      indexedFields: config.indexedFields,
       checkpointIntervalMs: config.checkpointIntervalMs,
       onTransactionCommitted: metrics.batchCommitted,
       onClockBehindLog: metrics.clockBehindLog,

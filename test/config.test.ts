@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { hashKey } from '../src/auth/keys-file.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { ConfigError, describeDatabase, loadConfig } from '../src/config.js';
+import { fieldIndexName, MAX_INDEXED_FIELDS } from '../src/store/indexed-fields.js';
 import { rawPublicKey } from '../verifier/ed25519.js';
 import { COSIGNATURE_V1, ED25519, formatVerifierKey } from '../verifier/signed-note.js';
 
@@ -28,6 +29,7 @@ describe('loadConfig', () => {
       metricsPort: undefined,
       logLevel: 'info',
       witnessKeys: [],
+      indexedFields: [],
     });
   });
 
@@ -52,6 +54,7 @@ describe('loadConfig', () => {
         AUDITOR_SIGNING_KEY_FILE: '/etc/auditor/signing.key',
         AUDITOR_LOG_ORIGIN: 'audit.example.com/prod',
         AUDITOR_CHECKPOINT_INTERVAL: '250ms',
+        AUDITOR_INDEXED_FIELDS: 'ip, address.city,data.ip',
       }),
       {
         port: 9000, host: '0.0.0.0', apiKeySha256: hashKey('k'.repeat(32)), database: { kind: 'sqlite', path: '/var/lib/auditor/events.db' },
@@ -62,8 +65,24 @@ describe('loadConfig', () => {
         metricsPort: 9464,
         logLevel: 'warn',
         witnessKeys: [],
+        indexedFields: [
+          { name: 'ip', path: ['ip'], index: fieldIndexName(['ip']) },
+          { name: 'address.city', path: ['address', 'city'], index: fieldIndexName(['address', 'city']) },
+        ],
       },
     );
+  });
+
+  it('refuses an AUDITOR_INDEXED_FIELDS entry that names no field, and more fields than an index each is worth', () => {
+    assert.throws(() => loadConfig({ AUDITOR_INDEXED_FIELDS: 'ip,address.,.x' }), (error: ConfigError) => {
+      assert.deepEqual(error.problems, [
+        'AUDITOR_INDEXED_FIELDS: "address." is not a field name: a dotted path needs a name on each side of every dot; expected a comma-separated list such as ip,invoice_id,address.city',
+        'AUDITOR_INDEXED_FIELDS: ".x" is not a field name: a dotted path needs a name on each side of every dot; expected a comma-separated list such as ip,invoice_id,address.city',
+      ]);
+      return true;
+    });
+    const many = Array.from({ length: MAX_INDEXED_FIELDS + 1 }, (_, i) => `f${i}`).join(',');
+    assert.throws(() => loadConfig({ AUDITOR_INDEXED_FIELDS: many }), new RegExp(`at most ${MAX_INDEXED_FIELDS} fields may be declared, not ${MAX_INDEXED_FIELDS + 1}`));
   });
 
   it('reads AUDITOR_WITNESS_KEYS as cosigner keys, and refuses a bad one by its place in the list', () => {

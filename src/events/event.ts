@@ -36,7 +36,8 @@ export type DataFilter = {
 
 /** What GET /events asks for, validated. All conditions are ANDed. */
 export type EventQuery = {
-  userId: string;
+  /** One user's events; absent means every user's. */
+  userId?: string;
   /** Any of these; empty means every type. */
   eventTypes: readonly string[];
   dataFilters: readonly DataFilter[];
@@ -50,3 +51,12 @@ export type EventQuery = {
   /** At most this many events. */
   limit?: number;
 };
+
+/** What GET /events/summary counts events by: their type, their user, or the UTC hour or day of their timestamp. */
+export type SummaryGrouping = 'event_type' | 'user_id' | 'hour' | 'day';
+
+/** One group of a summary: its key (an event type, a user id, or an hour's or day's first instant in ms) and how many events it holds. */
+export type SummaryGroup = { key: string | number; count: number };
+
+/** A summary's answer: the largest groups (or the first ones in time), every matching event counted in `total`. */
+export type Summary = { groups: SummaryGroup[]; total: number; truncated: boolean };

@@ -12,6 +12,7 @@ import { IDEMPOTENCY_WINDOW_MS, IdempotencyConflictError, PRUNE_EVERY_COMMITS } 
 import { readInChunks, toStoredEvent, type ReadChunk } from './read-in-chunks.js';
 import type { StorageBackend, Submission, SubmissionOutcome } from './storage-backend.js';
 import { createStoreFailures } from './store-unavailable.js';
+import { TooManyGroupsError } from './summary-groups.js';
 import { createWriteReadiness } from './write-readiness.js';
 
 /**
@@ -87,7 +88,7 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
       return await run();
     } catch (error) {
       // An answer, not a failure; and a fault of ours after a commit, which is no refusal.
-      if (error instanceof IdempotencyConflictError || error instanceof OutcomeCountError || error instanceof TreeSizeError) throw error;
+      if (error instanceof IdempotencyConflictError || error instanceof OutcomeCountError || error instanceof TreeSizeError || error instanceof TooManyGroupsError) throw error;
       throw failures.refused(error, operation);
     }
   };
@@ -103,6 +104,8 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
       return readInChunks(query, (afterTs, afterSeq, limit, maxSize) =>
         refusing('read', async () => (read ??= backend.readChunks(query))(afterTs, afterSeq, limit, maxSize)));
     },
+
+    summarize: (query, groupBy) => refusing('read', () => backend.summarize(query, groupBy)),
 
     async get(id) {
       const row = await refusing('read', () => backend.get(id));

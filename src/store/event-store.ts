@@ -1,6 +1,8 @@
-import type { EventQuery, NewEvent, StoredEvent } from '../events/event.js';
+import type { EventQuery, NewEvent, StoredEvent, Summary, SummaryGrouping } from '../events/event.js';
 import type { Checkpoint } from '../integrity/checkpoint.js';
 import type { Logger } from '../ops/logger.js';
+import type { IndexedField } from './indexed-fields.js';
+import type { QueryPlanning } from './sqlite/sqlite-query-plan.js';
 import type { StoredCheckpoint } from './storage-backend.js';
 
 /** A proof asked of a tree it cannot be made in (a size beyond the tree, an event not in it): the asker's mistake. */
@@ -33,6 +35,16 @@ export type StoreOptions = {
   checkpointIntervalMs?: number;
   /** Told of the latest checkpoint of the Merkle tree each time it changes: its size, and when it was signed. */
   onCheckpoint?: (size: number, createdMs: number) => void;
+  /**
+   * The fields of `data` the operator declared (AUDITOR_INDEXED_FIELDS): each gets an index at
+   * start-up, and an index of a field no longer declared is dropped.
+   */
+  indexedFields?: readonly IndexedField[];
+  /**
+   * SQLite: the query planner's probe cap and scan window (PROBE_CAP, SCAN_WINDOW; tests use small
+   * ones, so that a few events take every path).
+   */
+  queryPlanning?: QueryPlanning;
   /** Where the store reads the time, in ms since the epoch (Date.now; tests move it). */
   clock?: () => number;
   /** Where the store reports what an operator must act on (silent when not given). */
@@ -69,6 +81,11 @@ export interface EventStore {
    * early stops the query.
    */
   query(query: EventQuery): AsyncIterable<readonly StoredEvent[]>;
+  /**
+   * Counts the matching events by `groupBy` (see createGroupCounter for the ranking). Throws a
+   * TooManyGroupsError past MAX_COUNTED_GROUPS groups.
+   */
+  summarize(query: EventQuery, groupBy: SummaryGrouping): Promise<Summary>;
   /** The event with this id, if there is one. */
   get(id: string): Promise<StoredEvent | undefined>;
   /** The head of the tamper-evident chain now, signed with the chain's secret. */

@@ -13,8 +13,12 @@ export const CHUNK_ROWS = 500;
  */
 export const CHUNK_SIZE = 1024 * 1024;
 
-/** One chunk as a backend read it, and whether it stopped at CHUNK_SIZE rather than at its row limit or the end. */
-export type Chunk = { rows: EventRow[]; stoppedAtSize: boolean };
+/**
+ * One chunk as a backend read it, and whether it stopped at CHUNK_SIZE rather than at its row limit
+ * or the end; or, when it stopped at the end of a window of seqs with more of the log to scan
+ * (SQLite, see sqlite-query-plan.ts), the seq the next chunk reads after.
+ */
+export type Chunk = { rows: EventRow[]; stoppedAtSize: boolean; resumeAfterSeq?: number };
 
 /**
  * Reads the next `limit` matching rows strictly after the keyset position (ts, seq), in the
@@ -50,21 +54,24 @@ export function keysetSql(order: EventQuery['order'], afterTs: string, afterSeq:
  * Yields a query's answer a chunk at a time (CHUNK_ROWS rows or CHUNK_SIZE of text, whichever
  * comes first), each chunk read whole by keyset after the last row of the one before, up to the
  * query's limit. No cursor stays open while the caller awaits, so a slow reader never holds the
- * database; and other requests run between chunks of a large answer.
+ * database; and other requests run between chunks of a large answer, and between the windows of a
+ * long scan, even those that found nothing.
  */
 export async function* readInChunks(query: EventQuery, read: ReadChunk): AsyncIterable<readonly StoredEvent[]> {
   let { afterTs, afterSeq } = keysetStart(query);
   let remaining = query.limit ?? Number.POSITIVE_INFINITY;
   while (remaining > 0) {
     const limit = Math.min(CHUNK_ROWS, remaining);
-    const { rows, stoppedAtSize } = await read(afterTs, afterSeq, limit, CHUNK_SIZE);
-    if (rows.length === 0) return;
-    const last = rows[rows.length - 1]!;
-    afterTs = last[2];
-    afterSeq = last[0];
-    remaining -= rows.length;
-    yield rows.map(toStoredEvent);
-    if (rows.length < limit && !stoppedAtSize) return;
+    const { rows, stoppedAtSize, resumeAfterSeq } = await read(afterTs, afterSeq, limit, CHUNK_SIZE);
+    if (rows.length > 0) {
+      const last = rows[rows.length - 1]!;
+      afterTs = last[2];
+      afterSeq = last[0];
+      remaining -= rows.length;
+      yield rows.map(toStoredEvent);
+    }
+    if (resumeAfterSeq !== undefined) afterSeq = resumeAfterSeq;
+    else if (rows.length < limit && !stoppedAtSize) return;
     await nextTurn();
   }
 }

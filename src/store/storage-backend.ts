@@ -1,4 +1,4 @@
-import type { EventQuery, NewEvent } from '../events/event.js';
+import type { EventQuery, NewEvent, Summary, SummaryGrouping } from '../events/event.js';
 import type { SubtreeReader } from '../integrity/merkle-tree.js';
 import type { SigningKey } from '../integrity/signing-key.js';
 import type { ChainRow } from '../integrity/verify-chain.js';
@@ -69,6 +69,8 @@ export type LeafSource = ChainRow & { salt: Buffer | null };
 export interface EventReader {
   /** Reads a query's chunks (see readInChunks), each with one statement. */
   readChunks(query: EventQuery): ReadChunk;
+  /** Counts a query's events by `groupBy` (see EventStore.summarize). */
+  summarize(query: EventQuery, groupBy: SummaryGrouping): Promise<Summary>;
   get(id: string): Promise<EventRow | undefined>;
   /** Undefined while no event is chained. */
   chainExtent(): Promise<ChainExtent | undefined>;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { oneEditApart } from '../../src/events/one-edit-apart.js';
-import { parseEventQuery } from '../../src/events/parse-event-query.js';
+import { DEFAULT_CROSS_USER_LIMIT, parseEventQuery, parseSummaryQuery } from '../../src/events/parse-event-query.js';
 import { encodeCursor } from '../../src/events/cursor.js';
 import { throwsHttpError } from '../helpers/throws-http-error.js';
 
@@ -79,12 +79,55 @@ describe('parseEventQuery', () => {
     rejects('user_id=a&data.x=%00', /must not contain U\+0000/);
   });
 
-  it('requires exactly one non-empty user_id and non-empty event types', () => {
-    rejects('', /^user_id is required$/);
-    rejects('event_type=login', /^user_id is required$/);
+  it('takes at most one non-empty user_id and non-empty event types', () => {
     rejects('user_id=', /^user_id must not be empty$/);
     rejects('user_id=a&user_id=b', /only once/);
     rejects('user_id=a&event_type=', /event_type must not be empty/);
+  });
+
+  it(`answers a query across users with a first page of ${DEFAULT_CROSS_USER_LIMIT} unless limit or all=true says otherwise; one user's in full`, () => {
+    assert.deepEqual(parse(''), { eventTypes: [], dataFilters: [], order: 'asc', limit: DEFAULT_CROSS_USER_LIMIT });
+    assert.deepEqual(parse('event_type=login&event_type=logout&ip=1.2.3.4'), {
+      eventTypes: ['login', 'logout'], dataFilters: [{ path: ['ip'], values: ['1.2.3.4'] }], order: 'asc', limit: DEFAULT_CROSS_USER_LIMIT,
+    });
+    assert.equal(parse('limit=7').limit, 7);
+    assert.equal(parse('all=true').limit, undefined);
+    assert.equal(parse('all=false').limit, DEFAULT_CROSS_USER_LIMIT);
+    assert.equal(parse('user_id=u').limit, undefined);
+    assert.equal(parse('user_id=u&all=true').limit, undefined);
+    rejects('all=yes', /^all must be true or false, not "yes"$/);
+    rejects('all=true&limit=5', /^Give limit or all=true, not both/);
+    rejects('all=true&all=true', /only once/);
+  });
+
+  it('takes names close to all as data fields (call, wall, al), but not its case or punctuation variants', () => {
+    assert.deepEqual(parse('call=1&wall=2&al=3').dataFilters.map((filter) => filter.path), [['call'], ['wall'], ['al']]);
+    rejects('ALL=true', /^Unknown parameter "ALL": did you mean "all"\?/);
+    rejects('all%5B%5D=true', /^Unknown parameter "all\[\]": did you mean "all"\?/);
+  });
+
+  it('refuses the other route\'s parameters by name: group_by on /events, limit, after and all on /events/summary', () => {
+    rejects('group_by=day', /^group_by is not a parameter of \/events; to filter on a data field of that name, write data\.group_by$/);
+    for (const name of ['limit', 'after', 'all']) {
+      throwsHttpError(() => parseSummaryQuery(new URLSearchParams(`group_by=day&${name}=1`)), 400,
+        new RegExp(`^${name} is not a parameter of /events/summary; to filter on a data field of that name, write data\\.${name}$`));
+    }
+  });
+
+  it('reads a summary\'s group_by, required and one of four, beside the filters of /events', () => {
+    assert.deepEqual(parseSummaryQuery(new URLSearchParams('group_by=hour&event_type=login&since=2026-11-26T00:00:00Z&order=desc&ip=1')), {
+      groupBy: 'hour',
+      query: { eventTypes: ['login'], dataFilters: [{ path: ['ip'], values: ['1'] }], order: 'desc', since: Date.parse('2026-11-26T00:00:00Z') },
+    });
+    for (const [text, message] of [
+      ['', /^group_by is required: one of event_type, user_id, hour, day$/],
+      ['group_by=week', /^group_by must be one of event_type, user_id, hour, day, not "week"$/],
+      ['group_by=day&group_by=hour', /only once/],
+      ['group_by=day&user_id=', /user_id must not be empty/],
+      ['group_by=day&groupby=x', /^Unknown parameter "groupby": did you mean "group_by"\?/],
+    ] as const) {
+      throwsHttpError(() => parseSummaryQuery(new URLSearchParams(text)), 400, message);
+    }
   });
 
   it('refuses a name one edit away from a reserved parameter, saying which one was likely meant', () => {
@@ -95,7 +138,7 @@ describe('parseEventQuery', () => {
       ['user_id=u&Limit=5', 'limit', 'Limit'],
       ['user_id=u&orders=1', 'order', 'orders'],
       ['user_id=u&event_types=login', 'event_type', 'event_types'],
-      ['userid=u', 'user_id', 'userid'], // before "user_id is required", which would hide the typo
+      ['userid=u', 'user_id', 'userid'],
       ['user_id=u&sinse=2026-11-01', 'since', 'sinse'],
       ['user_id=u&ORDER=desc', 'order', 'ORDER'],
       ['user_id=u&eventType=login', 'event_type', 'eventType'],

@@ -6,6 +6,7 @@ export function fakeStore(overrides: Partial<EventStore>): EventStore {
     append: () => Promise.reject(new Error('this fake store does not append')),
     appendAll: () => Promise.reject(new Error('this fake store does not append')),
     async *query() {},
+    summarize: () => Promise.reject(new Error('this fake store does not summarize')),
     get: async () => undefined,
     checkpoint: () => Promise.reject(new Error('this fake store keeps no chain')),
     verifierKey: 'fake.example/log+00000000+AQ==',

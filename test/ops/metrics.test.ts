@@ -39,7 +39,7 @@ describe('GET /metrics', () => {
       assert.deepEqual([replayed.status, replayed.headers.get('idempotent-replayed')], [201, 'true']);
       assert.equal(((await replayed.json()) as { id: string }).id, ((await keyed.json()) as { id: string }).id);
       assert.equal((await instrumented.get('user_id=m')).status, 200);
-      assert.equal((await instrumented.get('')).status, 400);
+      assert.equal((await instrumented.get('limit=0')).status, 400);
 
       assert.equal((await fetch(`${instrumented.url}/metrics`)).status, 401);
       assert.equal((await fetch(`${instrumented.url}/metrics`, { headers: { 'X-API-Key': readKey } })).status, 403);

@@ -55,7 +55,7 @@ describe('the PostgreSQL schema', () => {
     assert.deepEqual(found.map((event) => event.dataJson), ['{"n":777,"rare":true}']);
 
     await fresh.client.query('ANALYZE events');
-    const { sql, params } = buildPostgresQuerySql(query);
+    const { sql, params } = buildPostgresQuerySql(query, []);
     const start = keysetStart(query);
     const { rows } = await fresh.client.query(`EXPLAIN ${sql}`, [start.afterTs, start.afterSeq, 100, CHUNK_SIZE, ...params]);
     const plan = rows.map((row: Record<string, string>) => row['QUERY PLAN']).join('\n');

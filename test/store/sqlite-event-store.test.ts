@@ -145,7 +145,7 @@ describe('SQLite event store', () => {
     assert.deepEqual(await collect(store.query(query('u'))), [stored]);
   });
 
-  it('runs every query shape from the (user_id, ts) index, in either order, without sorting', () => {
+  it('runs every shape of one user\'s query from the (user_id, ts) index, in either order, without sorting', () => {
     const db = new Database(path, { readonly: true });
     try {
       for (const shape of [
@@ -153,7 +153,7 @@ describe('SQLite event store', () => {
         query('u', { order: 'desc', since: 1, until: 2, limit: 10 }),
         query('u', { order: 'desc', after: { timestampMs: 5, seq: 7 } }),
       ]) {
-        const { sql, params } = buildEventQuerySql(shape);
+        const { sql, params } = buildEventQuerySql(shape, { kind: 'user' });
         const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ ...params, ...keysetStart(shape), limit: 10 });
         const details = plan.map((row) => (row as { detail: string }).detail).join('\n');
         assert.match(details, /SEARCH events USING INDEX events_by_user_time \(user_id=\? AND ts[<>]/, details);
@@ -162,34 +162,6 @@ describe('SQLite event store', () => {
     } finally {
       db.close();
     }
-  });
-
-  it('uses an operator\'s expression index on a data field, with the same answers', async () => {
-    for (let i = 0; i < 300; i++) {
-      await store.append({ userId: i % 2 ? 'u' : 'v', eventType: 't', dataJson: JSON.stringify({ flag: i % 50 === 1 ? 'rare' : 'common', "it's": i % 7 }) });
-    }
-    const rare = query('u', { dataFilters: [{ path: ['flag'], values: ['rare'] }] });
-    const quoted = query('u', { dataFilters: [{ path: ["it's"], values: ['3'] }] });
-    const before = [await collect(store.query(rare)), await collect(store.query(quoted))];
-    assert.equal(before[0]!.length, 6);
-
-    const db = new Database(path);
-    try {
-      db.exec(`CREATE INDEX events_by_user_flag ON events (user_id, json_extract(data, '$."flag"'), ts)`);
-      db.exec(`CREATE INDEX events_by_user_quote ON events (user_id, json_extract(data, '$."it''s"'), ts)`);
-      for (const [shape, index] of [[rare, 'events_by_user_flag'], [quoted, 'events_by_user_quote']] as const) {
-        const { sql, params } = buildEventQuerySql(shape);
-        const details = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ ...params, ...keysetStart(shape), limit: 10 }).map((row) => (row as { detail: string }).detail).join('\n');
-        if (shape === rare) assert.match(details, new RegExp(`USING INDEX ${index} \\(user_id=\\? AND <expr>=\\? AND ts>\\?\\)`), details);
-        else assert.match(details, new RegExp(`USING INDEX (${index}|events_by_user_time)`), details);
-        assert.doesNotMatch(details, /TEMP B-TREE/);
-      }
-    } finally {
-      db.close();
-    }
-    await store.close();
-    store = openSqliteEventStore(path); // fresh statements, planned with the new indexes
-    assert.deepEqual([await collect(store.query(rare)), await collect(store.query(quoted))], before);
   });
 
   it('bounds by time and walks from a position in either order', async () => {

@@ -6,6 +6,7 @@ import type { StorageBackend } from '../storage-backend.js';
 import { transactionObserver } from '../transaction-observer.js';
 import { boundedQuery, POSTGRES_BOUNDS, type PostgresBounds } from './postgres-bounds.js';
 import { recognisePostgresFailure } from './postgres-failures.js';
+import { syncPostgresFieldIndexes } from './postgres-field-indexes.js';
 import { createPostgresPool } from './postgres-pool.js';
 import { createPostgresReader } from './postgres-reader.js';
 import { migratePostgresPool } from './postgres-schema.js';
@@ -98,6 +99,7 @@ export async function openPostgresBackend(
     const { rows: latest } = await pool.query<{ note: string }>('SELECT note FROM checkpoints ORDER BY tree_size DESC LIMIT 1');
     requireSignedBy(latest[0]?.note, signingKey, options.signingKeyFile);
     await buildTreeOverOlderEvents(url, options.log ?? silentLogger);
+    await syncPostgresFieldIndexes(url, options.indexedFields ?? [], options.log ?? silentLogger);
     await probeWrite().catch((error: Error) => {
       throw new Error(`the database cannot be written (${error.message})`);
     });
@@ -113,7 +115,7 @@ export async function openPostgresBackend(
   });
 
   return {
-    ...createPostgresReader(pool),
+    ...createPostgresReader(pool, options.indexedFields),
     chainSecret,
     signingKey,
     async saveCheckpoint({ size, rootHash, note, createdMs }) {

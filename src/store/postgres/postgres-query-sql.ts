@@ -1,6 +1,9 @@
-import type { EventQuery } from '../../events/event.js';
+import type { EventQuery, SummaryGrouping } from '../../events/event.js';
+import { declaredField, type IndexedField } from '../indexed-fields.js';
 import { isStorableNumber } from '../number-filter.js';
 import { keysetSql } from '../read-in-chunks.js';
+import { firstSeqAtOrAfterSql } from '../seq-of-time.js';
+import { MAX_COUNTED_GROUPS } from '../summary-groups.js';
 
 export type PostgresQuerySql = {
   /**
@@ -17,44 +20,37 @@ export type PostgresQuerySql = {
  * Translates a query into one parameterised SELECT with the matching rules of the SQLite store
  * (event-query-sql.ts): a data filter matches a string field by its value, a number or boolean by
  * its JSON spelling (`100`, `1.50`, `true`); objects, arrays, null and absent fields never match.
- * Only the shape of the query reaches the SQL text; every value, path included, is bound.
+ * Only the shape of the query, and the names of declared fields, reach the SQL text; every value
+ * is bound.
  *
- * Each data filter is two conditions. The first, `data_index @> …` (containment, in jsonb), is
- * what the GIN index serves, and holds for every event that matches, but also for some that do not
- * (`1.5` contains `1.50`, numerically). The second decides, on `data` as the client wrote it
- * (`json` keeps the spelling that `jsonb` normalises away).
+ * One user's query is read in (ts, seq) order, which the (user_id, ts, seq) index serves, as the
+ * seed's queries always were. A query across users is read in seq order, which is time order (see
+ * seq-of-time.ts), between the seq bounds of its time range: the primary key, events_by_type and
+ * the declared fields' indexes all serve it, and PostgreSQL's planner, which keeps statistics as
+ * the table grows, picks among them and the GIN index.
  */
-export function buildPostgresQuerySql(query: EventQuery): PostgresQuerySql {
+export function buildPostgresQuerySql(query: EventQuery, fields: readonly IndexedField[]): PostgresQuerySql {
   const params: unknown[] = [];
   const bind = (value: unknown, type: string): string => {
     params.push(value);
     return `$${params.length + 4}::${type}`;
   };
-  const conditions = [`user_id = ${bind(query.userId, 'text')}`];
+  const conditions = matchConditions(query, fields, bind);
 
-  if (query.eventTypes.length > 0) conditions.push(`event_type = ANY(${bind(query.eventTypes, 'text[]')})`);
-
-  for (const filter of query.dataFilters) {
-    const containments = filter.values
-      .flatMap((value) => jsonLeaves(value).map((leaf) => containing(filter.path, leaf)))
-      .map((document) => `data_index @> ${bind(document, 'jsonb')}`);
-    conditions.push(containments.length === 1 ? containments[0]! : `(${containments.join(' OR ')})`);
-    const path = bind(filter.path, 'text[]');
-    conditions.push(
-      `(CASE WHEN json_typeof(data #> ${path}) IN ('string', 'number', 'boolean') THEN data #>> ${path} END)` +
-        ` = ANY(${bind(filter.values, 'text[]')})`,
-    );
+  let order: string;
+  if (query.userId !== undefined) {
+    const keyset = keysetSql(query.order, '$1::bigint', '$2::bigint');
+    conditions.push(keyset.after);
+    order = keyset.orderBy;
+  } else {
+    // After the keyset position in seq alone, as seq follows time; its time bound holds for every
+    // row after it too, and names $1, which PostgreSQL must see to know its type.
+    conditions.push(query.order === 'desc' ? 'seq < $2::bigint AND ts <= $1::bigint' : 'seq > $2::bigint AND ts >= $1::bigint');
+    order = `seq ${query.order === 'desc' ? 'DESC' : 'ASC'}`;
   }
-
-  if (query.since !== undefined) conditions.push(`ts >= ${bind(query.since, 'bigint')}`);
-  if (query.until !== undefined) conditions.push(`ts < ${bind(query.until, 'bigint')}`);
-
-  // The keyset over the (user_id, ts, seq) index. The running size is summed over the rows in
-  // order as they come (a window ending at the current row), from the stored data_bytes, so no row
-  // is read whole just to be measured; the rows past the size are dropped before any of their data
-  // leaves the database.
-  const { after, orderBy: order } = keysetSql(query.order, '$1::bigint', '$2::bigint');
-  conditions.push(after);
+  // The running size is summed over the rows in order as they come (a window ending at the current
+  // row), from the stored data_bytes, so no row is read whole just to be measured; the rows past
+  // the size are dropped before any of their data leaves the database.
   const sql =
     'SELECT seq, id, ts, user_id, event_type, data, running FROM (' +
     'SELECT seq, id, ts, user_id, event_type, data, size,' +
@@ -64,6 +60,86 @@ export function buildPostgresQuerySql(query: EventQuery): PostgresQuerySql {
     ` WHERE running - size < $4::bigint ORDER BY ${order}`;
 
   return { sql, params };
+}
+
+/** The SQL expression of a summary's group key: an hour's or a day's first instant, in ms (UTC). */
+const GROUP_KEYS: Record<SummaryGrouping, string> = {
+  event_type: 'event_type',
+  user_id: 'user_id',
+  hour: 'ts - ts % 3600000',
+  day: 'ts - ts % 86400000',
+};
+
+/** Counts the query's events by `groupBy`: one row per group, one more than MAX_COUNTED_GROUPS at most. Parameters from $1. */
+export function buildPostgresSummarySql(query: EventQuery, groupBy: SummaryGrouping, fields: readonly IndexedField[]): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const bind = (value: unknown, type: string): string => {
+    params.push(value);
+    return `$${params.length}::${type}`;
+  };
+  const conditions = matchConditions(query, fields, bind);
+  const where = conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`;
+  return { sql: `SELECT ${GROUP_KEYS[groupBy]} AS key, count(*)::integer AS count FROM events${where} GROUP BY 1 LIMIT ${MAX_COUNTED_GROUPS + 1}`, params };
+}
+
+/**
+ * What an event must be to match: the user, any of the event types, every data filter, the time
+ * range. Each data filter is two or three conditions. The first, `data_index @> …` (containment,
+ * in jsonb), is what the GIN index serves; a declared field's adds `data_index -> … = ANY(…)`,
+ * what its expression index serves. Both hold for every event that matches, but also for some
+ * that do not (`1.5` contains and equals `1.50`, numerically). The last decides, on `data` as the
+ * client wrote it (`json` keeps the spelling that `jsonb` normalises away).
+ *
+ * Across users, the time range is also a seq range, each bound found by a binary search in the
+ * same statement (so in its snapshot, where no later event is yet to come).
+ */
+function matchConditions(query: EventQuery, fields: readonly IndexedField[], bind: (value: unknown, type: string) => string): string[] {
+  const conditions: string[] = [];
+  if (query.userId !== undefined) conditions.push(`user_id = ${bind(query.userId, 'text')}`);
+
+  if (query.eventTypes.length === 1) conditions.push(`event_type = ${bind(query.eventTypes[0], 'text')}`);
+  else if (query.eventTypes.length > 1) conditions.push(`event_type = ANY(${bind(query.eventTypes, 'text[]')})`);
+
+  for (const filter of query.dataFilters) {
+    const leaves = filter.values.flatMap(jsonLeaves);
+    const containments = leaves.map((leaf) => `data_index @> ${bind(containing(filter.path, leaf), 'jsonb')}`);
+    conditions.push(containments.length === 1 ? containments[0]! : `(${containments.join(' OR ')})`);
+    if (declaredField(fields, filter.path) !== undefined) {
+      conditions.push(`${postgresFieldExpression(filter.path)} = ANY(${bind(leaves, 'jsonb[]')})`);
+    }
+    const path = bind(filter.path, 'text[]');
+    conditions.push(
+      `(CASE WHEN json_typeof(data #> ${path}) IN ('string', 'number', 'boolean') THEN data #>> ${path} END)` +
+        ` = ANY(${bind(filter.values, 'text[]')})`,
+    );
+  }
+
+  if (query.since !== undefined) {
+    const since = bind(query.since, 'bigint');
+    conditions.push(`ts >= ${since}`);
+    if (query.userId === undefined) conditions.push(`seq >= (${firstSeqAtOrAfterSql(since)})`);
+  }
+  if (query.until !== undefined) {
+    const until = bind(query.until, 'bigint');
+    conditions.push(`ts < ${until}`);
+    if (query.userId === undefined) conditions.push(`seq < (${firstSeqAtOrAfterSql(until)})`);
+  }
+  return conditions;
+}
+
+/**
+ * The expression a declared field's index is built on, and a query on that field names:
+ * PostgreSQL matches an index expression only against the same expression, with the same
+ * constant keys. Each key is a SQL string literal (quotes doubled, and E'' when a backslash needs
+ * it), so no field name can change the statement's shape.
+ */
+export function postgresFieldExpression(path: readonly string[]): string {
+  return `(data_index${path.map((segment) => ` -> ${sqlTextLiteral(segment)}`).join('')})`;
+}
+
+function sqlTextLiteral(text: string): string {
+  const quoted = text.replace(/'/g, "''");
+  return text.includes('\\') ? `E'${quoted.replace(/\\/g, '\\\\')}'` : `'${quoted}'`;
 }
 
 /** The JSON values a field matching `value` can hold: the string, and the number or boolean so spelled. */

@@ -1,9 +1,11 @@
 import type pg from 'pg';
 import type { ChainRow } from '../../integrity/verify-chain.js';
 import type { EventRow } from '../read-in-chunks.js';
+import type { IndexedField } from '../indexed-fields.js';
 import type { ChainExtent, EventReader, LeafSource, StoredCheckpoint } from '../storage-backend.js';
+import { createGroupCounter } from '../summary-groups.js';
 import { createPostgresPool } from './postgres-pool.js';
-import { buildPostgresQuerySql } from './postgres-query-sql.js';
+import { buildPostgresQuerySql, buildPostgresSummarySql } from './postgres-query-sql.js';
 import { readSubtrees, readTreeSize } from './postgres-tree.js';
 
 const CHECKPOINT_COLUMNS = 'tree_size AS size, root_hash AS "rootHash", note, created_ms AS "createdMs"';
@@ -29,15 +31,23 @@ const SELECT_EXTENT = `
   FROM (SELECT seq, id, hash FROM events WHERE hash IS NOT NULL ORDER BY seq DESC LIMIT 1) last`;
 
 /** The events of the PostgreSQL database behind `pool`: each read is a statement on whichever connection is free. */
-export function createPostgresReader(pool: pg.Pool): EventReader {
+export function createPostgresReader(pool: pg.Pool, fields: readonly IndexedField[] = []): EventReader {
   return {
     readChunks(query) {
-      const { sql, params } = buildPostgresQuerySql(query);
+      const { sql, params } = buildPostgresQuerySql(query, fields);
       return async (afterTs, afterSeq, limit, maxSize) => {
         const { rows } = await pool.query<[...EventRow, number]>({ text: sql, values: [afterTs, afterSeq, limit, maxSize, ...params], rowMode: 'array' });
         const running = rows[rows.length - 1]?.[6] ?? 0;
         return { rows: rows.map((row) => row.slice(0, 6) as EventRow), stoppedAtSize: running >= maxSize };
       };
+    },
+    async summarize(query, groupBy) {
+      const { sql, params } = buildPostgresSummarySql(query, groupBy, fields);
+      const { rows } = await pool.query<{ key: string | number; count: number }>(sql, params);
+      const counter = createGroupCounter(groupBy, query.order);
+      // bigint keys (hours, days) arrive as text: a number, as SQLite gives them
+      for (const { key, count } of rows) counter.add(groupBy === 'hour' || groupBy === 'day' ? Number(key) : key, count);
+      return counter.summary();
     },
     async get(id) {
       const { rows } = await pool.query<EventRow>({

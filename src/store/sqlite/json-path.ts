@@ -9,3 +9,13 @@ export function toSqliteJsonPath(path: readonly string[]): string {
   for (const segment of path) jsonPath += '.' + JSON.stringify(segment);
   return jsonPath;
 }
+
+/**
+ * The expression a declared field's index is built on, and a query on that field names: SQLite
+ * matches an indexed expression only against the same text with the same constant path, never a
+ * bound one. The path is a SQL string literal (JSON-quoted segments, quotes doubled), so no field
+ * name can change the statement's shape.
+ */
+export function sqliteFieldExpression(path: readonly string[]): string {
+  return `json_extract(data, '${toSqliteJsonPath(path).replace(/'/g, "''")}')`;
+}

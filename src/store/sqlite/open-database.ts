@@ -82,11 +82,16 @@ const ADD_MERKLE_TREE = `
     BEGIN SELECT RAISE(ABORT, '${table} are append-only: a DELETE is refused'); END;`).join('')}
 `;
 
+// Queries across users (src/store/sqlite/sqlite-query-plan.ts): the events of one type in seq
+// order (the rowid ends every index entry), which is time order, as the planner stamps no event
+// behind the one before it.
+const ADD_TYPE_INDEX = `CREATE INDEX events_by_type ON events (event_type);`;
+
 /**
  * Each step takes the schema from version i to i + 1 (`PRAGMA user_version` records the version in
  * the file); a database is upgraded in place, one transaction per step, when it is opened.
  */
-const MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_CHAIN_HASH, ADD_KEY_NAME, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_MERKLE_TREE];
+const MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_CHAIN_HASH, ADD_KEY_NAME, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_MERKLE_TREE, ADD_TYPE_INDEX];
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -12,6 +12,7 @@ import { databaseMarkerPath, markDatabase } from './database-marker.js';
 import { filesOpenToOthers, lostFileMessage, readFileIdentity, refuseToReplaceMissingDatabase } from './database-files.js';
 import { createWriteProbe, openDatabase } from './open-database.js';
 import { recogniseSqliteFailure } from './sqlite-failures.js';
+import { syncSqliteFieldIndexes } from './sqlite-field-indexes.js';
 import { createSqliteReader } from './sqlite-reader.js';
 import { createSqliteTree } from './sqlite-tree.js';
 import { startSqliteWriter } from './writer-client.js';
@@ -49,6 +50,7 @@ export function openSqliteBackend(path: string, options: StoreOptions = {}): Sto
     requireSignedBy(db.prepare('SELECT note FROM checkpoints ORDER BY tree_size DESC LIMIT 1').pluck().get() as string | undefined, signingKey, keyPath);
     markDatabase(path, created);
     buildTreeOverOlderEvents(db, log);
+    syncSqliteFieldIndexes(db, options.indexedFields ?? [], log);
   } catch (error) {
     db.close();
     throw error;
@@ -75,7 +77,7 @@ export function openSqliteBackend(path: string, options: StoreOptions = {}): Sto
     await writer.rescue(to, reason);
   };
   const files = guardDatabaseFiles(path, identity, { log, rescue });
-  const reader = createSqliteReader(db, path);
+  const reader = createSqliteReader(db, path, options.indexedFields, options.queryPlanning);
   const selectOne = db.prepare('SELECT 1').pluck();
 
   return {

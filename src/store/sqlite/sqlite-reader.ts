@@ -1,10 +1,14 @@
 import { statSync } from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { ChainRow } from '../../integrity/verify-chain.js';
-import { rowSize, type EventRow, type ReadChunk } from '../read-in-chunks.js';
+import type { IndexedField } from '../indexed-fields.js';
+import { rowSize, type Chunk, type EventRow } from '../read-in-chunks.js';
 import type { ChainExtent, EventReader, IdempotencyRecord, LeafRow, LeafSource, StoredCheckpoint } from '../storage-backend.js';
-import { buildEventQuerySql } from './event-query-sql.js';
+import { createGroupCounter } from '../summary-groups.js';
+import { buildEventQuerySql, buildSummarySql } from './event-query-sql.js';
 import { openDatabase } from './open-database.js';
+import { createPlanReads, planSqliteQuery, QUERY_PLANNING, type SqlitePlan } from './sqlite-query-plan.js';
 import { createSqliteTree, type SqliteTree } from './sqlite-tree.js';
 
 /** Distinct query shapes whose prepared statements are kept. */
@@ -15,9 +19,10 @@ const CHAIN_COLUMNS = 'seq, id, ts AS timestampMs, user_id AS userId, event_type
 /**
  * The events of the SQLite database at `path`, read through `db`, a connection that only reads:
  * WAL lets it read beside the writer, and better-sqlite3 reads synchronously, fast enough that each
- * chunk is one statement stepped on this thread.
+ * chunk is one statement stepped on this thread. `fields` are the declared fields whose indexes
+ * queries may read through (see sqlite-field-indexes.ts); `planning`, the planner's sizes.
  */
-export function createSqliteReader(db: Database.Database, path: string): EventReader {
+export function createSqliteReader(db: Database.Database, path: string, fields: readonly IndexedField[] = [], planning = QUERY_PLANNING): EventReader {
   const statements = new Map<string, Database.Statement>();
   const prepareQuery = (sql: string): Database.Statement => {
     let statement = statements.get(sql);
@@ -28,6 +33,7 @@ export function createSqliteReader(db: Database.Database, path: string): EventRe
     }
     return statement;
   };
+  const planReads = createPlanReads(db, prepareQuery);
   const selectById = db.prepare('SELECT seq, id, ts, user_id, event_type, data FROM events WHERE id = ?').raw(true);
   const selectLast = db.prepare('SELECT seq, id, hash FROM events WHERE hash IS NOT NULL ORDER BY seq DESC LIMIT 1');
   const selectFirst = db.prepare('SELECT seq FROM events WHERE hash IS NOT NULL ORDER BY seq LIMIT 1').pluck();
@@ -44,20 +50,48 @@ export function createSqliteReader(db: Database.Database, path: string): EventRe
 
   return {
     readChunks(query) {
-      const { sql, params } = buildEventQuerySql(query);
-      const statement = prepareQuery(sql);
+      // Planned at the first chunk, so that a query is planned when it is read, not when it is made.
+      let planned: { plan: SqlitePlan; statement: Database.Statement; params: Record<string, string | number> } | undefined;
       return (afterTs, afterSeq, limit, maxSize) => {
-        // Stepped row by row rather than read with all(), so that no more than maxSize (and one
-        // event) is ever loaded, however large the events are.
-        const rows: EventRow[] = [];
-        let size = 0;
-        for (const row of statement.iterate({ ...params, afterTs, afterSeq, limit }) as IterableIterator<EventRow>) {
-          rows.push(row);
-          size += rowSize(row);
-          if (size >= maxSize) return { rows, stoppedAtSize: true }; // leaving the loop resets the statement
+        if (planned === undefined) {
+          const plan = planSqliteQuery(query, fields, planReads, planning);
+          const { sql, params } = buildEventQuerySql(query, plan.path);
+          planned = { plan, statement: prepareQuery(sql), params };
         }
-        return { rows, stoppedAtSize: false };
+        const { plan, statement, params } = planned;
+        if (!plan.windowed) return readRows(statement, { ...params, fromSeq: plan.fromSeq, toSeq: plan.toSeq, afterTs, afterSeq, limit }, maxSize);
+        // One window of seqs after the keyset position, in the query's direction: a scan that
+        // finds little lets other requests run between its windows (see readInChunks).
+        const end = Math.min(plan.toSeq, planReads.newestSeq() + 1);
+        const [fromSeq, toSeq] = query.order === 'desc'
+          ? [Math.max(plan.fromSeq, Math.min(afterSeq, end) - planning.scanWindow), Math.min(afterSeq, end)]
+          : [Math.max(plan.fromSeq, afterSeq + 1), Math.min(end, Math.max(plan.fromSeq, afterSeq + 1) + planning.scanWindow)];
+        const chunk = readRows(statement, { ...params, fromSeq, toSeq, afterTs, afterSeq, limit }, maxSize);
+        if (chunk.rows.length < limit && !chunk.stoppedAtSize) {
+          const more = query.order === 'desc' ? fromSeq > plan.fromSeq : toSeq < end;
+          if (more) chunk.resumeAfterSeq = query.order === 'desc' ? fromSeq : toSeq - 1;
+        }
+        return chunk;
       };
+    },
+    async summarize(query, groupBy) {
+      const plan = planSqliteQuery(query, fields, planReads, planning);
+      const { sql, params } = buildSummarySql(query, groupBy, plan.path);
+      const statement = prepareQuery(sql);
+      const counter = createGroupCounter(groupBy, query.order);
+      const count = (fromSeq: number, toSeq: number) => {
+        for (const [key, n] of statement.iterate({ ...params, fromSeq, toSeq }) as IterableIterator<[string | number, number]>) counter.add(key, n);
+      };
+      if (!plan.windowed) {
+        count(plan.fromSeq, plan.toSeq);
+        return counter.summary();
+      }
+      const end = Math.min(plan.toSeq, planReads.newestSeq() + 1);
+      for (let from = plan.fromSeq; from < end; from += planning.scanWindow) {
+        count(from, Math.min(end, from + planning.scanWindow));
+        await nextTurn(); // between windows, other requests run
+      }
+      return counter.summary();
     },
     get: async (id) => selectById.get(id) as EventRow | undefined,
     chainExtent: async () => readExtent(),
@@ -87,6 +121,21 @@ export function createSqliteReader(db: Database.Database, path: string): EventRe
       if (db.open) db.close();
     },
   };
+}
+
+/**
+ * Steps `statement` row by row rather than reading it with all(), so that no more than maxSize (and
+ * one event) is ever loaded, however large the events are.
+ */
+function readRows(statement: Database.Statement, params: Record<string, string | number>, maxSize: number): Chunk {
+  const rows: EventRow[] = [];
+  let size = 0;
+  for (const row of statement.iterate(params) as IterableIterator<EventRow>) {
+    rows.push(row);
+    size += rowSize(row);
+    if (size >= maxSize) return { rows, stoppedAtSize: true }; // leaving the loop resets the statement
+  }
+  return { rows, stoppedAtSize: false };
 }
 
 function prepareTreeStatements(db: Database.Database) {
