@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_CROSS_USER_LIMIT } from '../../src/events/parse-event-query.js';
 import { parseIndexedFields } from '../../src/store/indexed-fields.js';
+import { TooManyGroupsError } from '../../src/store/summary-groups.js';
+import { fakeStore } from '../helpers/fake-store.js';
 import { errorMessage, startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
 
 type ApiEvent = { id: string; timestamp: string; user_id: string; event_type: string; data: Record<string, unknown> };
@@ -107,6 +109,17 @@ describe('GET /events across users, and GET /events/summary', () => {
       const response = await getSummary(query);
       assert.equal(response.status, 400, query);
       assert.match(await errorMessage(response), message);
+    }
+  });
+
+  it('answers a summary of more groups than it counts with 422 and what to do', async () => {
+    const crowded = await startTestServer({ store: fakeStore({ summarize: () => Promise.reject(new TooManyGroupsError('user_id')) }) });
+    try {
+      const response = await fetch(`${crowded.url}/events/summary?group_by=user_id`, { headers: { 'X-API-Key': TEST_API_KEY } });
+      assert.equal(response.status, 422);
+      assert.match(await errorMessage(response), /^The matching events fall in more than 100000 groups by user_id: narrow the query \(since, until, event_type, a data filter\) or group by something else$/);
+    } finally {
+      await crowded.close();
     }
   });
 

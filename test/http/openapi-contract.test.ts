@@ -57,11 +57,17 @@ describe('openapi.yaml against real responses', () => {
     await conforms('/events', 'POST', await call('/events', { method: 'POST', body: '{}', headers: { 'Content-Type': 'text/plain' } }));
   });
 
-  it('describes every answer of GET /events, /events/{id}, /events/batch', async () => {
+  it('describes every answer of GET /events, /events/summary, /events/{id}, /events/batch', async () => {
     const posted = (await (await call('/events', { method: 'POST', body: '{"user_id":"d","event_type":"t"}' })).json()) as { id: string };
     await conforms('/events', 'GET', await call('/events?user_id=d'));
     await conforms('/events', 'GET', await call('/events?user_id=d&limit=1'));
     await conforms('/events', 'GET', await call('/events'));
+    await conforms('/events', 'GET', await call('/events?limit=0'));
+    await conforms('/events', 'GET', await call('/events?all=true', { headers: { Accept: 'application/x-ndjson' } }));
+    await conforms('/events/summary', 'GET', await call('/events/summary?group_by=hour&since=2020-01-01'));
+    await conforms('/events/summary', 'GET', await call('/events/summary?group_by=user_id&event_type=t'));
+    await conforms('/events/summary', 'GET', await call('/events/summary?group_by=week'));
+    await conforms('/events/summary', 'GET', await call('/events/summary?group_by=day', {}, null));
     await conforms('/events', 'GET', await call('/events?user_id=d', {}, 'wrong-key-0123456789'));
     await conforms('/events', 'GET', await call('/events?user_id=d', { headers: { Accept: 'text/html' } }));
     await conforms('/events', 'GET', await call('/events?user_id=d', { headers: { Accept: 'text/csv' } }));
