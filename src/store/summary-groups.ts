@@ -37,3 +37,13 @@ export function createGroupCounter(groupBy: SummaryGrouping, order: EventQuery['
     },
   };
 }
+
+/**
+ * Whether a summary is one of a dashboard's commonest, counted by type or by user with nothing but
+ * a time range (and, by type, the types) to filter: then each group is counted in its index,
+ * never reading a row (sqlite-group-counts.ts, buildPostgresSummarySql).
+ */
+export function countableInIndexes(query: EventQuery, groupBy: SummaryGrouping): groupBy is 'event_type' | 'user_id' {
+  if (query.userId !== undefined || query.dataFilters.length > 0) return false;
+  return groupBy === 'event_type' || (groupBy === 'user_id' && query.eventTypes.length === 0);
+}

@@ -93,10 +93,20 @@ describe('PostgreSQL query plans', () => {
     });
   }
 
-  it('counts a summary of the last hour by type through an index, never a scan of the table', async () => {
-    const { sql, params } = buildPostgresSummarySql(query({ since: START + (EVENTS - 3600) * 1000 }), 'event_type', FIELDS);
-    const plan = (await client.query(`EXPLAIN ${sql}`, params)).rows.map((row: Record<string, string>) => row['QUERY PLAN']).join('\n');
-    assert.match(plan, /Index Scan using events_pkey/, plan);
+  async function explainSummary(groupBy: 'event_type' | 'user_id'): Promise<string> {
+    const { sql, params } = buildPostgresSummarySql(query({ since: START + (EVENTS - 3600) * 1000 }), groupBy, FIELDS);
+    return (await client.query(`EXPLAIN ${sql}`, params)).rows.map((row: Record<string, string>) => row['QUERY PLAN']).join('\n');
+  }
+
+  it('counts a summary of the last hour by type in events_by_type alone, group by group, never reading a row', async () => {
+    const plan = await explainSummary('event_type');
+    assert.match(plan, /Index Only Scan using events_by_type/, plan);
+    assert.doesNotMatch(plan, /Seq Scan on events|Heap Scan|Index Scan using events_by_type/, plan);
+  });
+
+  it('counts a summary of the last hour by user in the users\' index, user by user, never a scan of the table', async () => {
+    const plan = await explainSummary('user_id');
+    assert.match(plan, /Index Only Scan using events_by_user_time/, plan);
     assert.doesNotMatch(plan, /Seq Scan on events/, plan);
   });
 });

@@ -14,6 +14,7 @@ import type { EventStore } from '../../src/store/event-store.js';
 import { fieldIndexName, parseIndexedFields } from '../../src/store/indexed-fields.js';
 import { keysetStart } from '../../src/store/read-in-chunks.js';
 import { buildEventQuerySql, buildSummarySql, TYPE_INDEX } from '../../src/store/sqlite/event-query-sql.js';
+import { GROUP_COUNT_SQL } from '../../src/store/sqlite/sqlite-group-counts.js';
 import { createPlanReads, planSqliteQuery, PROBE_CAP, UNBOUNDED } from '../../src/store/sqlite/sqlite-query-plan.js';
 import { openSqliteEventStore } from '../../src/store/sqlite/sqlite-event-store.js';
 import { captureLog } from '../helpers/capture-log.js';
@@ -141,6 +142,19 @@ describe('SQLite query plans', () => {
       assert.equal(planSqliteQuery(query({ until: now + 60_000 }), [], reads).toSeq, UNBOUNDED);
       assert.equal(reads.firstSeqAtOrAfter(START - 1), 1);
       assert.equal(reads.firstSeqAtOrAfter(now + 1), EVENTS + 1);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('counts a summary by type or user with only a time range in the index alone: a seek per group, a range count each', () => {
+    const db = new Database(path, { readonly: true });
+    try {
+      const details = (sql: string, ...params: unknown[]) => db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params).map((row) => (row as { detail: string }).detail).join('\n');
+      assert.equal(details(GROUP_COUNT_SQL.event_type.next, 'a'), 'SEARCH events USING COVERING INDEX events_by_type (event_type>?)');
+      assert.equal(details(GROUP_COUNT_SQL.event_type.count, 'a', 1, 2), 'SEARCH events USING COVERING INDEX events_by_type (event_type=? AND rowid>? AND rowid<?)');
+      assert.equal(details(GROUP_COUNT_SQL.user_id.next, 'a'), 'SEARCH events USING COVERING INDEX events_by_user_time (user_id>?)');
+      assert.equal(details(GROUP_COUNT_SQL.user_id.count, 'a', 1, 2), 'SEARCH events USING COVERING INDEX events_by_user_time (user_id=? AND ts>? AND ts<?)');
     } finally {
       db.close();
     }

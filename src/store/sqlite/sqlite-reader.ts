@@ -5,9 +5,10 @@ import type { ChainRow } from '../../integrity/verify-chain.js';
 import type { IndexedField } from '../indexed-fields.js';
 import { rowSize, type Chunk, type EventRow } from '../read-in-chunks.js';
 import type { ChainExtent, EventReader, IdempotencyRecord, LeafRow, LeafSource, StoredCheckpoint } from '../storage-backend.js';
-import { createGroupCounter } from '../summary-groups.js';
+import { countableInIndexes, createGroupCounter } from '../summary-groups.js';
 import { buildEventQuerySql, buildSummarySql } from './event-query-sql.js';
 import { openDatabase } from './open-database.js';
+import { countGroupsInIndexes } from './sqlite-group-counts.js';
 import { createPlanReads, planSqliteQuery, QUERY_PLANNING, type SqlitePlan } from './sqlite-query-plan.js';
 import { createSqliteTree, type SqliteTree } from './sqlite-tree.js';
 
@@ -79,6 +80,10 @@ export function createSqliteReader(db: Database.Database, path: string, fields: 
       const { sql, params } = buildSummarySql(query, groupBy, plan.path);
       const statement = prepareQuery(sql);
       const counter = createGroupCounter(groupBy, query.order);
+      if (countableInIndexes(query, groupBy)) {
+        await countGroupsInIndexes(db, query, groupBy, plan, counter);
+        return counter.summary();
+      }
       const count = (fromSeq: number, toSeq: number) => {
         for (const [key, n] of statement.iterate({ ...params, fromSeq, toSeq }) as IterableIterator<[string | number, number]>) counter.add(key, n);
       };
