@@ -75,6 +75,13 @@ const ROUTES: readonly Route[] = [
     },
   },
   {
+    method: 'GET', path: '/events/summary', needs: 'read',
+    send: (server, headers) => json(server, '/events/summary?group_by=event_type&user_id=seen', headers),
+    async allowed(response) {
+      assert.deepEqual(await assertJson(response, 200), { group_by: 'event_type', groups: [{ key: 'seed', count: 1 }], total: 1, truncated: false });
+    },
+  },
+  {
     method: 'GET', path: '/events/{id}', needs: 'read',
     send: (server, headers) => json(server, `/events/${storedId}`, headers),
     async allowed(response) {

@@ -77,13 +77,13 @@ export function createSqliteReader(db: Database.Database, path: string, fields: 
     },
     async summarize(query, groupBy) {
       const plan = planSqliteQuery(query, fields, planReads, planning);
-      const { sql, params } = buildSummarySql(query, groupBy, plan.path);
-      const statement = prepareQuery(sql);
       const counter = createGroupCounter(groupBy, query.order);
       if (countableInIndexes(query, groupBy)) {
         await countGroupsInIndexes(db, query, groupBy, plan, counter);
         return counter.summary();
       }
+      const { sql, params } = buildSummarySql(query, groupBy, plan.path);
+      const statement = prepareQuery(sql);
       const count = (fromSeq: number, toSeq: number) => {
         for (const [key, n] of statement.iterate({ ...params, fromSeq, toSeq }) as IterableIterator<[string | number, number]>) counter.add(key, n);
       };
