@@ -71,6 +71,7 @@ try {
     if (chunk.length === COPY_CHUNK_ROWS) await copyChunk();
   }
   if (chunk.length > 0) await copyChunk();
+  await postgres.recordTimeOrder();
   const keys = sqlite.idempotencyRecords(Date.now() - IDEMPOTENCY_WINDOW_MS);
   await postgres.copyIdempotencyRecords(keys);
   const checkpoints = sqlite.checkpoints();

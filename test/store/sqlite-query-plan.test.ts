@@ -140,8 +140,8 @@ describe('SQLite query plans', () => {
       // 100 events a second apart from START: the 101st event (seq 101) is the first at START + 100 s.
       assert.deepEqual([chosen.fromSeq, chosen.toSeq], [101, 201]);
       assert.equal(planSqliteQuery(query({ until: now + 60_000 }), [], reads).toSeq, UNBOUNDED);
-      assert.equal(reads.firstSeqAtOrAfter(START - 1), 1);
-      assert.equal(reads.firstSeqAtOrAfter(now + 1), EVENTS + 1);
+      assert.equal(reads.seqBound(START - 1, 'since'), 1);
+      assert.equal(reads.seqBound(now + 1, 'until'), EVENTS + 1);
     } finally {
       db.close();
     }

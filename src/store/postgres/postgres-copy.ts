@@ -1,4 +1,5 @@
 import type { ChainRow } from '../../integrity/verify-chain.js';
+import { FILL_TIME_ORDER } from '../seq-of-time.js';
 import type { EventReader, IdempotencyRecord, LeafRow, StoredCheckpoint } from '../storage-backend.js';
 import { insertEventRows } from './insert-event-rows.js';
 import { createPostgresPool } from './postgres-pool.js';
@@ -22,6 +23,8 @@ export type PostgresCopy = EventReader & {
    * having inserted none of them.
    */
   copyEvents(rows: readonly ChainRow[], afterSeq: number, leaves: readonly LeafRow[]): Promise<void>;
+  /** Finds anew, after a copy, where the log is in time order (see seq-of-time.ts): the copied log may not be. */
+  recordTimeOrder(): Promise<void>;
   /** Keeps the checkpoints and their cosignatures as they were signed (those already kept stay). */
   copyCheckpoints(checkpoints: readonly StoredCheckpoint[]): Promise<void>;
   /** Records the Idempotency-Keys as they were, replacing a record of the same key. */
@@ -53,6 +56,19 @@ export async function openPostgresCopy(url: string): Promise<PostgresCopy> {
         }
         await insertEventRows(client, rows);
         await insertLeaves(client, leaves);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async recordTimeOrder() {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN; LOCK TABLE events IN EXCLUSIVE MODE');
+        await client.query(FILL_TIME_ORDER);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);

@@ -2,7 +2,7 @@ import type { EventQuery, SummaryGrouping } from '../../events/event.js';
 import { declaredField, type IndexedField } from '../indexed-fields.js';
 import { isStorableNumber } from '../number-filter.js';
 import { keysetSql } from '../read-in-chunks.js';
-import { firstSeqAtOrAfterSql } from '../seq-of-time.js';
+import { orderedSeqBoundSql, seqBoundSql } from '../seq-of-time.js';
 import { countableInIndexes, MAX_COUNTED_GROUPS } from '../summary-groups.js';
 
 export type PostgresQuerySql = {
@@ -86,28 +86,40 @@ export function buildPostgresSummarySql(query: EventQuery, groupBy: SummaryGroup
 /**
  * A summary by type or user with nothing but a time range to filter, each group counted in its own
  * index without reading a row: the groups are the query's types, or found one index seek at a time
- * (the next value after the last: a loose index scan, which PostgreSQL 15 does not do by itself),
- * and each is counted over its entries in events_by_type between the range's seqs, or in the user's
- * (user_id, ts, seq) entries in the range.
+ * (the next value after the last: a loose index scan, which PostgreSQL 15 does not do by itself).
+ * A user is counted over the user's (user_id, ts, seq) entries in the range; a type over its
+ * entries in events_by_type between the range's seqs, where the log is in time order, and by
+ * reading the rows before that (seq-of-time.ts), when the range reaches back there.
  */
 function indexSummarySql(query: EventQuery, groupBy: 'event_type' | 'user_id', bind: (value: unknown, type: string) => string, params: unknown[]): { sql: string; params: unknown[] } {
   const column = groupBy;
-  const range: string[] = [];
-  if (query.since !== undefined) {
-    const since = bind(query.since, 'bigint');
-    range.push(groupBy === 'event_type' ? `seq >= (${firstSeqAtOrAfterSql(since)})` : `ts >= ${since}`);
+  const since = query.since === undefined ? undefined : bind(query.since, 'bigint');
+  const until = query.until === undefined ? undefined : bind(query.until, 'bigint');
+  const times = [...(since === undefined ? [] : [`ts >= ${since}`]), ...(until === undefined ? [] : [`ts < ${until}`])];
+  const keys = query.eventTypes.length > 0
+    ? `keys(key) AS (SELECT DISTINCT unnest(${bind(query.eventTypes, 'text[]')}))`
+    : `keys(key) AS (SELECT min(${column}) FROM events UNION ALL` +
+      ` SELECT (SELECT min(${column}) FROM events WHERE ${column} > keys.key) FROM keys WHERE keys.key IS NOT NULL)`;
+  const counting = (conditions: string[]) => `(SELECT count(*) FROM events WHERE ${[`${column} = keys.key`, ...conditions].join(' AND ')})`;
+  let count: string;
+  let bounds = '';
+  if (groupBy === 'user_id') {
+    count = counting(times);
+  } else {
+    bounds = ', bounds AS MATERIALIZED (SELECT ' +
+      `${since === undefined ? '0' : `(${orderedSeqBoundSql(since)})`} AS lo, ` +
+      `${until === undefined ? '9223372036854775807' : `(${orderedSeqBoundSql(until)})`} AS hi, ` +
+      'coalesce((SELECT ordered_from_seq FROM time_order), 1) AS ordered, (SELECT earlier_max_ts FROM time_order) AS earlier_max)';
+    // Before the log is in time order, its rows are read for their times, and only when the range
+    // reaches back that far.
+    count = counting(['seq >= greatest(bounds.lo, bounds.ordered)', 'seq < bounds.hi']) +
+      ` + ${counting(['seq < bounds.ordered', ...(since === undefined ? [] : [`${since} <= bounds.earlier_max`]), ...times])}`;
   }
-  if (query.until !== undefined) {
-    const until = bind(query.until, 'bigint');
-    range.push(groupBy === 'event_type' ? `seq < (${firstSeqAtOrAfterSql(until)})` : `ts < ${until}`);
-  }
-  const groups = query.eventTypes.length > 0
-    ? `SELECT DISTINCT unnest(${bind(query.eventTypes, 'text[]')}) AS key`
-    : `WITH RECURSIVE keys(key) AS (SELECT min(${column}) FROM events UNION ALL` +
-      ` SELECT (SELECT min(${column}) FROM events WHERE ${column} > keys.key) FROM keys WHERE keys.key IS NOT NULL)` +
-      ' SELECT key FROM keys WHERE key IS NOT NULL';
-  const count = `(SELECT count(*) FROM events WHERE ${[`${column} = groups.key`, ...range].join(' AND ')})::integer`;
-  return { sql: `SELECT key, count FROM (SELECT key, ${count} AS count FROM (${groups}) groups) counted WHERE count > 0 LIMIT ${MAX_COUNTED_GROUPS + 1}`, params };
+  return {
+    sql: `WITH RECURSIVE ${keys}${bounds} SELECT key, count FROM (SELECT key, (${count})::integer AS count FROM keys${bounds === '' ? '' : ', bounds'}` +
+      ` WHERE key IS NOT NULL) counted WHERE count > 0 LIMIT ${MAX_COUNTED_GROUPS + 1}`,
+    params,
+  };
 }
 
 /**
@@ -145,12 +157,12 @@ function matchConditions(query: EventQuery, fields: readonly IndexedField[], bin
   if (query.since !== undefined) {
     const since = bind(query.since, 'bigint');
     conditions.push(`ts >= ${since}`);
-    if (query.userId === undefined) conditions.push(`seq >= (${firstSeqAtOrAfterSql(since)})`);
+    if (query.userId === undefined) conditions.push(`seq >= (${seqBoundSql(since, 'since')})`);
   }
   if (query.until !== undefined) {
     const until = bind(query.until, 'bigint');
     conditions.push(`ts < ${until}`);
-    if (query.userId === undefined) conditions.push(`seq < (${firstSeqAtOrAfterSql(until)})`);
+    if (query.userId === undefined) conditions.push(`seq < (${seqBoundSql(until, 'until')})`);
   }
   return conditions;
 }

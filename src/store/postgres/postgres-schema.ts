@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { TIME_ORDER } from '../seq-of-time.js';
 
 // `seq` is commit order, assigned by the writer under the table lock (see postgres-writer.ts), so
 // it has no sequence of its own. `ts` is milliseconds since the epoch, as on SQLite.
@@ -87,11 +88,12 @@ const ADD_MERKLE_TREE = `
 `;
 
 // Queries across users (postgres-query-sql.ts): the events of one type in seq order, which is
-// time order, as the planner stamps no event behind the one before it.
+// time order, as the planner stamps no event behind the one before it; and where an older log is
+// out of time order (seq-of-time.ts).
 const ADD_TYPE_INDEX = `CREATE INDEX events_by_type ON events (event_type, seq);`;
 
 /** Step i takes the schema from version i to i + 1. */
-export const POSTGRES_MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_DATA_BYTES, ADD_MERKLE_TREE, ADD_TYPE_INDEX];
+export const POSTGRES_MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_DATA_BYTES, ADD_MERKLE_TREE, ADD_TYPE_INDEX + TIME_ORDER];
 
 /** The schema version this code writes. */
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;

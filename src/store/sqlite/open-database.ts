@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { TIME_ORDER } from '../seq-of-time.js';
 
 // `seq` (the rowid) is commit order. `ts` is milliseconds since the epoch, which keeps the
 // (user_id, ts) index small and its order exact; the API formats it as ISO 8601.
@@ -84,14 +85,14 @@ const ADD_MERKLE_TREE = `
 
 // Queries across users (src/store/sqlite/sqlite-query-plan.ts): the events of one type in seq
 // order (the rowid ends every index entry), which is time order, as the planner stamps no event
-// behind the one before it.
+// behind the one before it; and where an older log is out of time order (seq-of-time.ts).
 const ADD_TYPE_INDEX = `CREATE INDEX events_by_type ON events (event_type);`;
 
 /**
  * Each step takes the schema from version i to i + 1 (`PRAGMA user_version` records the version in
  * the file); a database is upgraded in place, one transaction per step, when it is opened.
  */
-const MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_CHAIN_HASH, ADD_KEY_NAME, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_MERKLE_TREE, ADD_TYPE_INDEX];
+const MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_CHAIN_HASH, ADD_KEY_NAME, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_MERKLE_TREE, ADD_TYPE_INDEX + TIME_ORDER];
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { EventQuery } from '../../events/event.js';
 import { declaredField, type IndexedField } from '../indexed-fields.js';
 import { isStorableNumber } from '../number-filter.js';
-import { firstSeqAtOrAfterSql } from '../seq-of-time.js';
+import { seqBoundSql } from '../seq-of-time.js';
 import { buildProbeSql, TYPE_INDEX, type SqliteAccessPath } from './event-query-sql.js';
 
 /**
@@ -24,20 +24,21 @@ export const UNBOUNDED = Number.MAX_SAFE_INTEGER;
  */
 export type SqlitePlan = { path: SqliteAccessPath; fromSeq: number; toSeq: number; windowed: boolean };
 
-/** What the planner reads from the database: counts, the first seq at or after an instant, the newest seq. */
+/** What the planner reads from the database: counts, the seq bound of an instant, the newest seq. */
 export type PlanReads = {
   count(sql: string, params: Record<string, string | number>): number;
-  firstSeqAtOrAfter(time: number): number;
+  /** The seq bound of an instant (see seqBoundSql). */
+  seqBound(time: number, side: 'since' | 'until'): number;
   newestSeq(): number;
 };
 
 /** The planner's reads on `db`, through `prepare` (a statement cache; probes differ only by shape). */
 export function createPlanReads(db: Database.Database, prepare = (sql: string) => db.prepare(sql)): PlanReads {
   const selectNewestSeq = db.prepare('SELECT coalesce(max(seq), 0) FROM events').pluck();
-  const selectFirstSeqAtOrAfter = db.prepare(firstSeqAtOrAfterSql('@time')).pluck();
+  const selectBound = { since: db.prepare(seqBoundSql('@time', 'since')).pluck(), until: db.prepare(seqBoundSql('@time', 'until')).pluck() };
   return {
     count: (sql, params) => prepare(sql).pluck().get(params) as number,
-    firstSeqAtOrAfter: (time) => selectFirstSeqAtOrAfter.get({ time }) as number,
+    seqBound: (time, side) => selectBound[side].get({ time }) as number,
     newestSeq: () => selectNewestSeq.get() as number,
   };
 }
@@ -70,9 +71,9 @@ export function planSqliteQuery(query: EventQuery, fields: readonly IndexedField
   }
 
   const newest = reads.newestSeq();
-  const fromSeq = query.since === undefined ? 0 : reads.firstSeqAtOrAfter(query.since);
+  const fromSeq = query.since === undefined ? 0 : reads.seqBound(query.since, 'since');
   // An instant no event has reached yet bounds nothing: later events may still be earlier than it.
-  const untilSeq = query.until === undefined ? UNBOUNDED : reads.firstSeqAtOrAfter(query.until);
+  const untilSeq = query.until === undefined ? UNBOUNDED : reads.seqBound(query.until, 'until');
   const toSeq = untilSeq > newest ? UNBOUNDED : untilSeq;
 
   // A cursor narrows what is left to read, so a deep page is planned for what follows it.

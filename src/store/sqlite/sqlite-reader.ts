@@ -76,12 +76,12 @@ export function createSqliteReader(db: Database.Database, path: string, fields: 
       };
     },
     async summarize(query, groupBy) {
-      const plan = planSqliteQuery(query, fields, planReads, planning);
       const counter = createGroupCounter(groupBy, query.order);
       if (countableInIndexes(query, groupBy)) {
-        await countGroupsInIndexes(db, query, groupBy, plan, counter);
+        await countGroupsInIndexes(db, query, groupBy, counter);
         return counter.summary();
       }
+      const plan = planSqliteQuery(query, fields, planReads, planning);
       const { sql, params } = buildSummarySql(query, groupBy, plan.path);
       const statement = prepareQuery(sql);
       const count = (fromSeq: number, toSeq: number) => {
