@@ -1,5 +1,6 @@
 import type { ChainRow } from '../../integrity/verify-chain.js';
 import { FILL_TIME_ORDER } from '../seq-of-time.js';
+import { inTransaction } from './postgres-transaction.js';
 import type { EventReader, IdempotencyRecord, LeafRow, StoredCheckpoint } from '../storage-backend.js';
 import { insertEventRows } from './insert-event-rows.js';
 import { createPostgresPool } from './postgres-pool.js';
@@ -46,37 +47,15 @@ export async function openPostgresCopy(url: string): Promise<PostgresCopy> {
       const { rows } = await pool.query<Pick<ChainRow, 'seq' | 'id' | 'hash'>>('SELECT seq, id, hash FROM events ORDER BY seq DESC LIMIT 1');
       return rows[0];
     },
-    async copyEvents(rows, afterSeq, leaves) {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN; LOCK TABLE events IN EXCLUSIVE MODE');
-        const { rows: head } = await client.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM events');
-        if ((head[0]!.seq ?? 0) !== afterSeq) {
-          throw new Error('another writer is adding events to the PostgreSQL database: stop every instance while copying');
-        }
-        await insertEventRows(client, rows);
-        await insertLeaves(client, leaves);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
+    copyEvents: (rows, afterSeq, leaves) => inTransaction(pool, 'BEGIN; LOCK TABLE events IN EXCLUSIVE MODE', async (client) => {
+      const { rows: head } = await client.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM events');
+      if ((head[0]!.seq ?? 0) !== afterSeq) {
+        throw new Error('another writer is adding events to the PostgreSQL database: stop every instance while copying');
       }
-    },
-    async recordTimeOrder() {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN; LOCK TABLE events IN EXCLUSIVE MODE');
-        await client.query(FILL_TIME_ORDER);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
-    },
+      await insertEventRows(client, rows);
+      await insertLeaves(client, leaves);
+    }),
+    recordTimeOrder: () => inTransaction(pool, 'BEGIN; LOCK TABLE events IN EXCLUSIVE MODE', async (client) => void (await client.query(FILL_TIME_ORDER))),
     copyIdempotencyRecords: (records) => upsertRecords(pool, records),
     async copyCheckpoints(checkpoints) {
       for (const { size, rootHash, note, createdMs, cosignatures } of checkpoints) {

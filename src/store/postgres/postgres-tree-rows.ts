@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { ChainRow } from '../../integrity/verify-chain.js';
 import type { DatabaseCheck, SeqRow, StoredCheckpointRow, StoredLeaf, TreeRows } from '../tree-rows.js';
 import { createPostgresPool } from './postgres-pool.js';
+import { inTransaction } from './postgres-transaction.js';
 
 const CHECKPOINT_COLUMNS = 'tree_size AS size, root_hash AS "rootHash", note';
 const EVENT_COLUMNS = 'seq, id::text AS id, ts AS "timestampMs", user_id AS "userId", event_type AS "eventType", data::text AS "dataJson", key_name AS "keyName", hash';
@@ -20,20 +21,8 @@ export function openPostgresTreeRows(url: string): TreeRows {
   const pool = createPostgresPool(url);
 
   /** Runs `read` in one read-only snapshot, so its statements agree however writers move on. */
-  const inSnapshot = async <T>(read: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const result = await read(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
-  };
+  const inSnapshot = <T>(read: (client: pg.PoolClient) => Promise<T>): Promise<T> =>
+    inTransaction(pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', read);
 
   return {
     async extent() {
