@@ -88,9 +88,8 @@ function indexClause(path: SqliteAccessPath): string {
 }
 
 /**
- * What an event must be to match: the user, any of the event types, every data filter, the time
- * bounds. The data filters come first in the order the query names them, each with its necessary
- * condition in the form a declared field's index serves.
+ * What an event must be to match: the user, any of the event types, every data filter (each with
+ * its necessary condition in the form a declared field's index serves), the time bounds.
  */
 function matchConditions(query: EventQuery, params: Params): string[] {
   const conditions: string[] = [];

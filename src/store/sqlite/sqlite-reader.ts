@@ -9,7 +9,7 @@ import { countableInIndexes, createGroupCounter } from '../summary-groups.js';
 import { buildEventQuerySql, buildSummarySql } from './event-query-sql.js';
 import { openDatabase } from './open-database.js';
 import { countGroupsInIndexes } from './sqlite-group-counts.js';
-import { createPlanReads, planSqliteQuery, QUERY_PLANNING, type SqlitePlan } from './sqlite-query-plan.js';
+import { createPlanReads, planSqliteQuery, QUERY_PLANNING, type PlanReads, type SqlitePlan } from './sqlite-query-plan.js';
 import { createSqliteTree, type SqliteTree } from './sqlite-tree.js';
 
 /** Distinct query shapes whose prepared statements are kept. */
@@ -34,7 +34,9 @@ export function createSqliteReader(db: Database.Database, path: string, fields: 
     }
     return statement;
   };
-  const planReads = createPlanReads(db, prepareQuery);
+  // Prepared on first use, as the tree's are: a command-line tool may open a database from before them.
+  let planReadsMade: PlanReads | undefined;
+  const planReads = (): PlanReads => (planReadsMade ??= createPlanReads(db, prepareQuery));
   const selectById = db.prepare('SELECT seq, id, ts, user_id, event_type, data FROM events WHERE id = ?').raw(true);
   const selectLast = db.prepare('SELECT seq, id, hash FROM events WHERE hash IS NOT NULL ORDER BY seq DESC LIMIT 1');
   const selectFirst = db.prepare('SELECT seq FROM events WHERE hash IS NOT NULL ORDER BY seq LIMIT 1').pluck();
@@ -55,7 +57,7 @@ export function createSqliteReader(db: Database.Database, path: string, fields: 
       let planned: { plan: SqlitePlan; statement: Database.Statement; params: Record<string, string | number> } | undefined;
       return (afterTs, afterSeq, limit, maxSize) => {
         if (planned === undefined) {
-          const plan = planSqliteQuery(query, fields, planReads, planning);
+          const plan = planSqliteQuery(query, fields, planReads(), planning);
           const { sql, params } = buildEventQuerySql(query, plan.path);
           planned = { plan, statement: prepareQuery(sql), params };
         }
@@ -63,7 +65,7 @@ export function createSqliteReader(db: Database.Database, path: string, fields: 
         if (!plan.windowed) return readRows(statement, { ...params, fromSeq: plan.fromSeq, toSeq: plan.toSeq, afterTs, afterSeq, limit }, maxSize);
         // One window of seqs after the keyset position, in the query's direction: a scan that
         // finds little lets other requests run between its windows (see readInChunks).
-        const end = Math.min(plan.toSeq, planReads.newestSeq() + 1);
+        const end = Math.min(plan.toSeq, planReads().newestSeq() + 1);
         const [fromSeq, toSeq] = query.order === 'desc'
           ? [Math.max(plan.fromSeq, Math.min(afterSeq, end) - planning.scanWindow), Math.min(afterSeq, end)]
           : [Math.max(plan.fromSeq, afterSeq + 1), Math.min(end, Math.max(plan.fromSeq, afterSeq + 1) + planning.scanWindow)];
@@ -81,7 +83,7 @@ export function createSqliteReader(db: Database.Database, path: string, fields: 
         await countGroupsInIndexes(db, query, groupBy, counter);
         return counter.summary();
       }
-      const plan = planSqliteQuery(query, fields, planReads, planning);
+      const plan = planSqliteQuery(query, fields, planReads(), planning);
       const { sql, params } = buildSummarySql(query, groupBy, plan.path);
       const statement = prepareQuery(sql);
       const count = (fromSeq: number, toSeq: number) => {
@@ -91,7 +93,7 @@ export function createSqliteReader(db: Database.Database, path: string, fields: 
         count(plan.fromSeq, plan.toSeq);
         return counter.summary();
       }
-      const end = Math.min(plan.toSeq, planReads.newestSeq() + 1);
+      const end = Math.min(plan.toSeq, planReads().newestSeq() + 1);
       for (let from = plan.fromSeq; from < end; from += planning.scanWindow) {
         count(from, Math.min(end, from + planning.scanWindow));
         await nextTurn(); // between windows, other requests run
