@@ -41,8 +41,8 @@ export type StoreOptions = {
    */
   indexedFields?: readonly IndexedField[];
   /**
-   * SQLite: the query planner's probe cap and scan window (PROBE_CAP, SCAN_WINDOW; tests use small
-   * ones, so that a few events take every path).
+   * SQLite: the query planner's sizes (QUERY_PLANNING; tests use small ones, so that a few events
+   * take every path).
    */
   queryPlanning?: QueryPlanning;
   /** Where the store reads the time, in ms since the epoch (Date.now; tests move it). */

@@ -112,7 +112,7 @@ describe(`queries and summaries against a model of the log (${TEST_BACKEND})`, (
       chainSecret: TEST_CHAIN_SECRET,
       clock: () => clock,
       indexedFields: INDEXED,
-      queryPlanning: { probeCap: 8, scanWindow: 16 },
+      queryPlanning: { probeCap: 8, scanWindow: 16, userCountsFromEvents: 100 },
     });
     await write(400);
   });

@@ -79,11 +79,13 @@ export function createSqliteReader(db: Database.Database, path: string, fields: 
     },
     async summarize(query, groupBy) {
       const counter = createGroupCounter(groupBy, query.order);
-      if (countableInIndexes(query, groupBy)) {
+      const plan = planSqliteQuery(query, fields, planReads(), planning);
+      // By user, a seek per user of the whole log costs more than reading a short range's rows.
+      const events = Math.min(plan.toSeq, planReads().newestSeq() + 1) - plan.fromSeq;
+      if (countableInIndexes(query, groupBy) && (groupBy === 'event_type' || events > planning.userCountsFromEvents)) {
         await countGroupsInIndexes(db, query, groupBy, counter);
         return counter.summary();
       }
-      const plan = planSqliteQuery(query, fields, planReads(), planning);
       const { sql, params } = buildSummarySql(query, groupBy, plan.path);
       const statement = prepareQuery(sql);
       const count = (fromSeq: number, toSeq: number) => {
