@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import type { EventQuery, NewEvent } from '../../src/events/event.js';
 import { fieldIndexName, parseIndexedFields } from '../../src/store/indexed-fields.js';
-import { buildPostgresQuerySql, buildPostgresSummarySql } from '../../src/store/postgres/postgres-query-sql.js';
+import { buildPostgresQuerySql, buildPostgresSummarySql, buildTypeCountBoundsSql } from '../../src/store/postgres/postgres-query-sql.js';
 import { CHUNK_SIZE, keysetStart } from '../../src/store/read-in-chunks.js';
 import { captureLog } from '../helpers/capture-log.js';
 import { createTestDatabase, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
@@ -94,7 +94,13 @@ describe('PostgreSQL query plans', () => {
   }
 
   async function explainSummary(groupBy: 'event_type' | 'user_id'): Promise<string> {
-    const { sql, params } = buildPostgresSummarySql(query({ since: START + (EVENTS - 3600) * 1000 }), groupBy, FIELDS);
+    const shape = query({ since: START + (EVENTS - 3600) * 1000 });
+    const bounds = buildTypeCountBoundsSql(shape);
+    const row = (await client.query(bounds.sql, bounds.params)).rows[0] as Record<string, string | null>;
+    const typeBounds = { fromSeq: Number(row.fromSeq), toSeq: Number(row.toSeq), orderedFromSeq: Number(row.orderedFromSeq), earlierMaxTs: null };
+    // A thousand events a second apart: the first at or after the range is the 17th thousand's first.
+    assert.deepEqual(typeBounds, { fromSeq: 17_001, toSeq: Number.MAX_SAFE_INTEGER, orderedFromSeq: 1, earlierMaxTs: null });
+    const { sql, params } = buildPostgresSummarySql(shape, groupBy, FIELDS, typeBounds);
     return (await client.query(`EXPLAIN ${sql}`, params)).rows.map((row: Record<string, string>) => row['QUERY PLAN']).join('\n');
   }
 

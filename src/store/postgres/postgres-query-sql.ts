@@ -71,53 +71,73 @@ const GROUP_KEYS: Record<SummaryGrouping, string> = {
 };
 
 /** Counts the query's events by `groupBy`: one row per group, one more than MAX_COUNTED_GROUPS at most. Parameters from $1. */
-export function buildPostgresSummarySql(query: EventQuery, groupBy: SummaryGrouping, fields: readonly IndexedField[]): { sql: string; params: unknown[] } {
+export function buildPostgresSummarySql(query: EventQuery, groupBy: SummaryGrouping, fields: readonly IndexedField[], typeBounds?: TypeCountBounds): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   const bind = (value: unknown, type: string): string => {
     params.push(value);
     return `$${params.length}::${type}`;
   };
-  if (countableInIndexes(query, groupBy)) return indexSummarySql(query, groupBy, bind, params);
+  if (countableInIndexes(query, groupBy)) return indexSummarySql(query, groupBy, groupBy === 'event_type' ? typeBounds : undefined, bind, params);
   const conditions = matchConditions(query, fields, bind);
   const where = conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`;
   return { sql: `SELECT ${GROUP_KEYS[groupBy]} AS key, count(*)::integer AS count FROM events${where} GROUP BY 1 LIMIT ${MAX_COUNTED_GROUPS + 1}`, params };
 }
 
 /**
+ * Where a summary by type over a time range counts (see indexSummarySql): the seqs of the range
+ * within the part of the log in time order, where that part begins, and the latest time before it.
+ */
+export type TypeCountBounds = { fromSeq: number; toSeq: number; orderedFromSeq: number; earlierMaxTs: number | null };
+
+/** Reads the TypeCountBounds of `query`'s time range, in one statement (parameters from $1). */
+export function buildTypeCountBoundsSql(query: EventQuery): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const bound = (time: number | undefined, none: string) => {
+    if (time === undefined) return none;
+    params.push(time);
+    return `(${orderedSeqBoundSql(`$${params.length}::bigint`)})`;
+  };
+  return {
+    sql: `SELECT ${bound(query.since, '0')} AS "fromSeq", ${bound(query.until, String(Number.MAX_SAFE_INTEGER))} AS "toSeq",` +
+      ' coalesce((SELECT ordered_from_seq FROM time_order), 1) AS "orderedFromSeq", (SELECT earlier_max_ts FROM time_order) AS "earlierMaxTs"',
+    params,
+  };
+}
+
+/**
  * A summary by type or user with nothing but a time range to filter, each group counted in its own
  * index without reading a row: the groups are the query's types, or found one index seek at a time
- * (the next value after the last: a loose index scan, which PostgreSQL 15 does not do by itself).
- * A user is counted over the user's (user_id, ts, seq) entries in the range; a type over its
- * entries in events_by_type between the range's seqs, where the log is in time order, and by
- * reading the rows before that (seq-of-time.ts), when the range reaches back there.
+ * (the next value after the last: a loose index scan, which PostgreSQL 15 does not do by itself),
+ * each counted once (LATERAL). A user is counted over the user's (user_id, ts, seq) entries in the
+ * range; a type over its entries in events_by_type between the range's seqs, read beforehand
+ * (`bounds`) so that the planner plans with them; where the log is not in time order (seq-of-time.ts)
+ * and the range reaches back there, by reading those rows for their times too.
  */
-function indexSummarySql(query: EventQuery, groupBy: 'event_type' | 'user_id', bind: (value: unknown, type: string) => string, params: unknown[]): { sql: string; params: unknown[] } {
+function indexSummarySql(query: EventQuery, groupBy: 'event_type' | 'user_id', bounds: TypeCountBounds | undefined, bind: (value: unknown, type: string) => string, params: unknown[]): { sql: string; params: unknown[] } {
   const column = groupBy;
-  const since = query.since === undefined ? undefined : bind(query.since, 'bigint');
-  const until = query.until === undefined ? undefined : bind(query.until, 'bigint');
-  const times = [...(since === undefined ? [] : [`ts >= ${since}`]), ...(until === undefined ? [] : [`ts < ${until}`])];
+  // Bound where used: PostgreSQL refuses a parameter no statement names the type of.
+  const times = () => [
+    ...(query.since === undefined ? [] : [`ts >= ${bind(query.since, 'bigint')}`]),
+    ...(query.until === undefined ? [] : [`ts < ${bind(query.until, 'bigint')}`]),
+  ];
   const keys = query.eventTypes.length > 0
     ? `keys(key) AS (SELECT DISTINCT unnest(${bind(query.eventTypes, 'text[]')}))`
     : `keys(key) AS (SELECT min(${column}) FROM events UNION ALL` +
       ` SELECT (SELECT min(${column}) FROM events WHERE ${column} > keys.key) FROM keys WHERE keys.key IS NOT NULL)`;
   const counting = (conditions: string[]) => `(SELECT count(*) FROM events WHERE ${[`${column} = keys.key`, ...conditions].join(' AND ')})`;
   let count: string;
-  let bounds = '';
-  if (groupBy === 'user_id') {
-    count = counting(times);
+  if (bounds === undefined) {
+    count = counting(times());
   } else {
-    bounds = ', bounds AS MATERIALIZED (SELECT ' +
-      `${since === undefined ? '0' : `(${orderedSeqBoundSql(since)})`} AS lo, ` +
-      `${until === undefined ? '9223372036854775807' : `(${orderedSeqBoundSql(until)})`} AS hi, ` +
-      'coalesce((SELECT ordered_from_seq FROM time_order), 1) AS ordered, (SELECT earlier_max_ts FROM time_order) AS earlier_max)';
-    // Before the log is in time order, its rows are read for their times, and only when the range
-    // reaches back that far.
-    count = counting(['seq >= greatest(bounds.lo, bounds.ordered)', 'seq < bounds.hi']) +
-      ` + ${counting(['seq < bounds.ordered', ...(since === undefined ? [] : [`${since} <= bounds.earlier_max`]), ...times])}`;
+    const fromSeq = bind(Math.max(bounds.fromSeq, bounds.orderedFromSeq), 'bigint');
+    count = counting([`seq >= ${fromSeq}`, `seq < ${bind(bounds.toSeq, 'bigint')}`]);
+    if (bounds.earlierMaxTs !== null && (query.since === undefined || query.since <= bounds.earlierMaxTs)) {
+      count += ` + ${counting([`seq < ${bind(bounds.orderedFromSeq, 'bigint')}`, ...times()])}`;
+    }
   }
   return {
-    sql: `WITH RECURSIVE ${keys}${bounds} SELECT key, count FROM (SELECT key, (${count})::integer AS count FROM keys${bounds === '' ? '' : ', bounds'}` +
-      ` WHERE key IS NOT NULL) counted WHERE count > 0 LIMIT ${MAX_COUNTED_GROUPS + 1}`,
+    sql: `WITH RECURSIVE ${keys} SELECT key, counted.count FROM keys, LATERAL (SELECT (${count})::integer AS count) counted` +
+      ` WHERE key IS NOT NULL AND counted.count > 0 LIMIT ${MAX_COUNTED_GROUPS + 1}`,
     params,
   };
 }

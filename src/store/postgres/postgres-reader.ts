@@ -3,9 +3,9 @@ import type { ChainRow } from '../../integrity/verify-chain.js';
 import type { EventRow } from '../read-in-chunks.js';
 import type { IndexedField } from '../indexed-fields.js';
 import type { ChainExtent, EventReader, LeafSource, StoredCheckpoint } from '../storage-backend.js';
-import { createGroupCounter } from '../summary-groups.js';
+import { countableInIndexes, createGroupCounter } from '../summary-groups.js';
 import { createPostgresPool } from './postgres-pool.js';
-import { buildPostgresQuerySql, buildPostgresSummarySql } from './postgres-query-sql.js';
+import { buildPostgresQuerySql, buildPostgresSummarySql, buildTypeCountBoundsSql, type TypeCountBounds } from './postgres-query-sql.js';
 import { readSubtrees, readTreeSize } from './postgres-tree.js';
 
 const CHECKPOINT_COLUMNS = 'tree_size AS size, root_hash AS "rootHash", note, created_ms AS "createdMs"';
@@ -42,7 +42,13 @@ export function createPostgresReader(pool: pg.Pool, fields: readonly IndexedFiel
       };
     },
     async summarize(query, groupBy) {
-      const { sql, params } = buildPostgresSummarySql(query, groupBy, fields);
+      let typeBounds: TypeCountBounds | undefined;
+      if (groupBy === 'event_type' && countableInIndexes(query, groupBy)) {
+        const bounds = buildTypeCountBoundsSql(query);
+        const row = (await pool.query<Record<keyof TypeCountBounds, string | null>>(bounds.sql, bounds.params)).rows[0]!;
+        typeBounds = { fromSeq: Number(row.fromSeq), toSeq: Number(row.toSeq), orderedFromSeq: Number(row.orderedFromSeq), earlierMaxTs: row.earlierMaxTs === null ? null : Number(row.earlierMaxTs) };
+      }
+      const { sql, params } = buildPostgresSummarySql(query, groupBy, fields, typeBounds);
       const { rows } = await pool.query<{ key: string | number; count: number }>(sql, params);
       const counter = createGroupCounter(groupBy, query.order);
       // bigint keys (hours, days) arrive as text: a number, as SQLite gives them
