@@ -12,11 +12,15 @@ export type IngestPlan = {
   servers: Record<string, ServerUnderTest>;
   pin: { taskset: boolean; serverCpu: number; loadCpu: number };
   headers: Record<string, string>;
+  /** POST by default; GET reads `paths` (and sends no bodies). */
+  method?: 'GET' | 'POST';
   /** POST /events by default; /events/batch with bodies of several events. */
   path?: string;
+  /** Request targets, cycled through, instead of the one `path`. */
+  paths?: readonly string[];
   /** Events in each body, for the events/s printed (1 by default). */
   eventsPerRequest?: number;
-  bodies: readonly string[];
+  bodies?: readonly string[];
   connections: number;
   rounds: number;
   durationSeconds: number;
@@ -25,15 +29,16 @@ export type IngestPlan = {
 /**
  * Alternates the servers (the baseline, the real service on each database, the build before the
  * tree), each a fresh process warmed up for 2 s, so all meet the same machine conditions; returns
- * every round.
+ * every round. Reads (`method: 'GET'`) are measured the same way.
  */
 export async function runIngest(plan: IngestPlan): Promise<IngestRound[]> {
   const results: IngestRound[] = [];
   const perRequest = plan.eventsPerRequest ?? 1;
+  const method = plan.method ?? 'POST';
   const post = (server: RunningServer, seconds: number) =>
     plan.load.run({
-      url: server.url, method: 'POST', headers: plan.headers, connections: plan.connections,
-      durationSeconds: seconds, paths: [plan.path ?? '/events'], bodies: plan.bodies, cpu: plan.pin.loadCpu,
+      url: server.url, method, headers: plan.headers, connections: plan.connections, durationSeconds: seconds,
+      paths: plan.paths ?? [plan.path ?? '/events'], ...(method === 'POST' ? { bodies: plan.bodies ?? [] } : {}), cpu: plan.pin.loadCpu,
     });
   for (let round = 1; round <= plan.rounds; round++) {
     // The order turns each round: every run adds rows to the shared database, and no kind should

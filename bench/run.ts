@@ -14,6 +14,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
 import { measureChainMicroseconds, measureKeyHashingMicroseconds, measurePlanMicroseconds } from './chain-cost.js';
 import { measureExport, type ExportResult } from './exports.js';
 import { HOT_EVERY, HOT_USER, eventBody, typicalUser } from './fixtures.js';
@@ -88,6 +89,9 @@ const MAIN = join(here, '../src/main.js');
 const VERIFY = join(here, '../src/cli/verify.js');
 const BASELINE = join(here, 'baseline-server.js');
 const READ_BASELINE = join(here, 'read-baseline-server.js');
+const QUERY_BASELINE = join(here, 'query-baseline-server.js');
+/** The typical users whose answers the throughput of reads is measured on. */
+const TYPICAL_READS = Array.from({ length: 1000 }, (_, n) => `/events?user_id=${typicalUser(n * 7)}`);
 /** This checkout: the build's folder sits in it. */
 const REPOSITORY = join(here, '../..');
 /** The machine's load averages (1, 5, 15 min), said beside each measurement: the machine is shared. */
@@ -177,6 +181,19 @@ try {
   } finally {
     await exporter.stop();
   }
+
+  // Typical users' answers at `connections` connections, the service alternating with the bare
+  // read baseline (query-baseline-server.ts), each a fresh process each round, on the preloaded
+  // events (measured before the ingest adds more).
+  await requireSameAnswers(QUERY_BASELINE, MAIN, env, serverOptions, TYPICAL_READS.slice(0, 20));
+  console.log(`Typical-user reads at ${connections} connections (${machineLoad()}).`);
+  const readsLoad = load1();
+  const readRounds = await runIngest({
+    load, headers: HEADERS, connections, rounds, durationSeconds, method: 'GET', paths: TYPICAL_READS,
+    servers: { baseline: { script: QUERY_BASELINE, env }, service: { script: MAIN, env } },
+    pin: { taskset, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU },
+  });
+  const eventsPerTypicalRead = meanEventsPerUser(dbPath, TYPICAL_READS.map((path) => new URLSearchParams(path.split('?')[1]).get('user_id')!));
 
   // npm run verify over the preloaded log (exports add no events), the service stopped, given
   // every core back (this process, and so its children, is pinned to the load generator's).
@@ -331,6 +348,8 @@ try {
     const ofKind = treeReadResults[kind] ?? [];
     return median(ofKind.map((r, round) => r[percentile] / (treeReadResults[reference]?.[round]?.[percentile] ?? Number.NaN)));
   };
+  const readsOf = (kind: string) => readRounds.filter((r) => r.kind === kind).map((r) => r.result);
+  const readRatios = roundRatios(readRounds, 'service', 'baseline');
   const batchSummary = (results: LoadResult[]) => ({
     batchSize: BATCH_SIZE,
     ...summary(results),
@@ -361,6 +380,15 @@ try {
     queries: Object.fromEntries(Object.entries(queryResults).map(([kind, results]) => [kind, summary(results)])),
     /** How long the query phase's service took to start, indexing the declared field over the whole log. */
     queryStartWithIndexSeconds: indexingStartSeconds,
+    // Typical users' answers at `connections` connections, against the bare read baseline (issue 14).
+    typicalReads: {
+      eventsPerAnswer: eventsPerTypicalRead,
+      baseline: summary(readsOf('baseline')),
+      service: summary(readsOf('service')),
+      ratio: median(readRatios),
+      ratios: readRatios,
+      p99Ratio: median(readsOf('service').map((r, i) => r.p99Ms / (readsOf('baseline')[i]?.p99Ms ?? Number.NaN))),
+    },
     exports,
     chain: { microsecondsPerEvent: chainMicroseconds, planMicrosecondsPerEvent: planMicroseconds, shareOfIngestTime: 0 },
     keyHashing: { microsecondsPerRequest: keyHashingMicroseconds },
@@ -378,7 +406,7 @@ try {
     },
     preload: { seconds: preloadSeconds, load: preloadLoad },
     // The load average (1 min) as each measurement began: the machine is shared.
-    loadAverages: { ingest: ingestLoad, batchIngest: batchLoad, queries: queryLoad, treeReads: treeReadLoad, verify: verifyLoads },
+    loadAverages: { typicalReads: readsLoad, ingest: ingestLoad, batchIngest: batchLoad, queries: queryLoad, treeReads: treeReadLoad, verify: verifyLoads },
     // What the Merkle tree costs and serves (issue 13).
     tree: {
       withoutTree,
@@ -416,6 +444,12 @@ try {
       [`PostgreSQL, batches of ${BATCH_SIZE} (events/s)`, fixed(figures.postgres.batchIngest.eventsPerSecond, 0), fixed(figures.postgres.batchIngest.p50Ms), fixed(figures.postgres.batchIngest.p99Ms), String(figures.postgres.batchIngest.errors), '', ''],
     ]),
   ]);
+  const { typicalReads } = figures;
+  printTable(`Typical-user reads (GET /events?user_id=…, ${fixed(eventsPerTypicalRead, 0)} events on average), ${connections} connections, median of ${rounds} rounds of ${durationSeconds} s (load average ${fixed(readsLoad)} at the start)`,
+    ['server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'ratio', 'ratio per round'], [
+      ['bare node:http, one prepared statement', fixed(typicalReads.baseline.requestsPerSecond, 0), fixed(typicalReads.baseline.p50Ms), fixed(typicalReads.baseline.p99Ms), String(typicalReads.baseline.errors), '1.00', ''],
+      ['auditor (SQLite)', fixed(typicalReads.service.requestsPerSecond, 0), fixed(typicalReads.service.p50Ms), fixed(typicalReads.service.p99Ms), String(typicalReads.service.errors), fixed(typicalReads.ratio), typicalReads.ratios.map((r) => fixed(r)).join(' ')],
+    ]);
   const postgresQueries = figures.postgres?.queries ?? {};
   printTable(`Queries over HTTP, ${QUERY_CONNECTIONS} connection, median of ${rounds} rounds`,
     ['query', 'req/s', 'p50 ms', 'p99 ms', 'errors', ...(figures.postgres === undefined ? [] : ['PostgreSQL p50 ms', 'PostgreSQL p99 ms'])],
@@ -455,4 +489,42 @@ try {
   rmSync(dir, { recursive: true, force: true });
   older?.remove();
   await postgres?.drop();
+}
+
+/** How many events the users have on average, read from the SQLite file. */
+function meanEventsPerUser(path: string, users: readonly string[]): number {
+  const db = new Database(path, { readonly: true });
+  try {
+    const count = db.prepare('SELECT count(*) FROM events WHERE user_id = ?').pluck();
+    return users.reduce((sum, user) => sum + (count.get(user) as number), 0) / users.length;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Throws unless the baseline at `baselineScript` answers `paths` with the bytes (and content type)
+ * the service answers: a baseline that sent less would flatter it.
+ */
+async function requireSameAnswers(
+  baselineScript: string,
+  serviceScript: string,
+  env: Record<string, string>,
+  options: { taskset: boolean; cpu: number },
+  paths: readonly string[],
+): Promise<void> {
+  const answers = async (script: string) => {
+    const server = await startServer(script, env, options);
+    try {
+      return await Promise.all(paths.map(async (path) => {
+        const response = await fetch(`${server.url}${path}`, { headers: { 'X-API-Key': API_KEY } });
+        return `${response.status} ${response.headers.get('content-type')}\n${await response.text()}`;
+      }));
+    } finally {
+      await server.stop();
+    }
+  };
+  const [baseline, service] = [await answers(baselineScript), await answers(serviceScript)];
+  const differing = paths.findIndex((_, i) => baseline[i] !== service[i]);
+  if (differing !== -1) throw new Error(`the read baseline answers ${paths[differing]} otherwise than the service`);
 }

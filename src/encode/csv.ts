@@ -1,16 +1,19 @@
 import type { StoredEvent } from '../events/event.js';
-import { encodeInPieces } from './encode-in-pieces.js';
+import { encodeInPieces, type EventLayout } from './encode-in-pieces.js';
 import { PIECE_CHARS, slices } from './text-pieces.js';
 
 const HEADER = 'id,timestamp,user_id,event_type,data\r\n';
 
 /**
- * Streams events as RFC 4180 CSV (CRLF line ends, a header row, `data` as JSON). A cell a
- * spreadsheet would run as a formula (starting with =, +, -, @, tab or CR) is prefixed with an
- * apostrophe: a hostile user_id must not execute in an analyst's spreadsheet.
+ * Events as RFC 4180 CSV (CRLF line ends, a header row, `data` as JSON). A cell a spreadsheet
+ * would run as a formula (starting with =, +, -, @, tab or CR) is prefixed with an apostrophe: a
+ * hostile user_id must not execute in an analyst's spreadsheet.
  */
+export const CSV: EventLayout = { head: HEADER, between: '', after: '\r\n', tail: '', encode: csvRowParts };
+
+/** Streams chunks of events as CSV, in pieces of bounded size. */
 export function encodeCsv(chunks: AsyncIterable<readonly StoredEvent[]>): AsyncIterable<string | Uint8Array> {
-  return encodeInPieces(chunks, { head: HEADER, between: '', after: '\r\n', tail: '', encode: csvRowParts });
+  return encodeInPieces(chunks, CSV);
 }
 
 function csvRowParts(event: StoredEvent): string | Iterable<string | Uint8Array> {

@@ -62,3 +62,19 @@ export async function* encodeInPieces(chunks: AsyncIterable<readonly StoredEvent
   const rest = out.take();
   if (rest !== undefined) yield rest;
 }
+
+/**
+ * Events in `layout` as one string, for an answer sent whole: meant for a few events, as their
+ * text is held twice over meanwhile (the events, and the string).
+ */
+export function encodeWhole(events: readonly StoredEvent[], layout: EventLayout): string {
+  let text = layout.head;
+  for (let i = 0; i < events.length; i++) {
+    if (i > 0) text += layout.between;
+    const encoded = layout.encode(events[i]!);
+    if (typeof encoded === 'string') text += encoded;
+    else for (const part of encoded) text += typeof part === 'string' ? part : Buffer.from(part).toString('utf8');
+    text += layout.after;
+  }
+  return text + layout.tail;
+}

@@ -10,14 +10,14 @@ export function encodeEventJson(event: StoredEvent): string {
 }
 
 /**
- * The same text as encodeEventJson, in parts no longer than about PIECE_CHARS: one part for an
- * ordinary event, slices of `data` for a large one.
+ * The same text as encodeEventJson: whole for an ordinary event, in parts no longer than about
+ * PIECE_CHARS (slices of `data`) for a large one.
  */
-export function* eventJsonParts(event: StoredEvent): Generator<string> {
-  if (event.dataJson.length <= PIECE_CHARS) {
-    yield encodeEventJson(event);
-    return;
-  }
+export function eventJsonParts(event: StoredEvent): string | Iterable<string> {
+  return event.dataJson.length <= PIECE_CHARS ? encodeEventJson(event) : largeEventJsonParts(event);
+}
+
+function* largeEventJsonParts(event: StoredEvent): Generator<string> {
   yield eventJsonHead(event);
   yield* slices(event.dataJson);
   yield '}';

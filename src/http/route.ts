@@ -38,7 +38,7 @@ export type Route = { scope: Access; store?: StoreUse; handle: RouteHandler };
 export type RouteTable = Readonly<Record<string, Readonly<Partial<Record<string, Route>>>>>;
 
 /** What a route handler answers; the router (router.ts) turns it into the HTTP response. */
-export type Reply = JsonReply | StreamReply;
+export type Reply = JsonReply | WholeReply | StreamReply;
 
 export type JsonReply = {
   status: number;
@@ -51,6 +51,14 @@ export type JsonReply = {
 export class RawJson {
   constructor(readonly text: string) {}
 }
+
+/** A body of any content type, known whole before it is sent: it leaves in one write, with its length. */
+export type WholeReply = {
+  status: number;
+  contentType: string;
+  text: string;
+  headers?: Record<string, string>;
+};
 
 /** A body produced piece by piece, so the response starts before the last piece exists. */
 export type StreamReply = {

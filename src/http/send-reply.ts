@@ -29,6 +29,7 @@ export const STALLED_CLIENT_MS = 60_000;
 
 export async function sendReply(response: ServerResponse, reply: Reply, log: Logger, stalledClientMs = STALLED_CLIENT_MS): Promise<void> {
   if ('chunks' in reply) await sendStream(response, reply, log, stalledClientMs);
+  else if ('text' in reply) sendWhole(response, reply.status, reply.contentType, reply.text, reply.headers);
   else sendJson(response, reply);
 }
 
@@ -64,9 +65,13 @@ export function sendError(request: IncomingMessage, response: ServerResponse, er
 
 function sendJson(response: ServerResponse, reply: JsonReply): void {
   const body = reply.body instanceof RawJson ? reply.body.text : JSON.stringify(reply.body);
-  const headers = responseHeaders(JSON_CONTENT_TYPE, reply.headers);
+  sendWhole(response, reply.status, JSON_CONTENT_TYPE, body, reply.headers);
+}
+
+function sendWhole(response: ServerResponse, status: number, contentType: string, body: string, extra: Record<string, string> | undefined): void {
+  const headers = responseHeaders(contentType, extra);
   headers['Content-Length'] = Buffer.byteLength(body);
-  response.writeHead(reply.status, headers);
+  response.writeHead(status, headers);
   response.end(body);
 }
 

@@ -1,6 +1,8 @@
-import { encodeCsv } from '../encode/csv.js';
-import { encodeJsonArray } from '../encode/json-array.js';
-import { encodeNdjson } from '../encode/ndjson.js';
+import { CSV } from '../encode/csv.js';
+import { encodeInPieces, encodeWhole, type EventLayout } from '../encode/encode-in-pieces.js';
+import { JSON_ARRAY } from '../encode/json-array.js';
+import { NDJSON } from '../encode/ndjson.js';
+import { PIECE_CHARS } from '../encode/text-pieces.js';
 import { encodeCursor } from '../events/cursor.js';
 import type { EventQuery, StoredEvent } from '../events/event.js';
 import { parseEventQuery } from '../events/parse-event-query.js';
@@ -10,15 +12,13 @@ import type { RouteHandler } from '../http/route.js';
 import { JSON_CONTENT_TYPE } from '../http/send-reply.js';
 import type { EventStore } from '../store/event-store.js';
 import { CHUNK_SIZE } from '../store/read-in-chunks.js';
-import { busyWithLargeAnswers, meterChunks, settle, sizeOfEvent } from './metered-chunks.js';
+import { busyWithLargeAnswers, meterChunks, settle, sizeOfEvent, sizeOfEvents } from './metered-chunks.js';
 import { startReading } from './start-reading.js';
 
-type Encoder = (chunks: AsyncIterable<readonly StoredEvent[]>) => AsyncIterable<string | Uint8Array>;
-
-const FORMATS: Record<string, { contentType: string; encode: Encoder }> = {
-  'application/json': { contentType: JSON_CONTENT_TYPE, encode: encodeJsonArray },
-  'application/x-ndjson': { contentType: 'application/x-ndjson; charset=utf-8', encode: encodeNdjson },
-  'text/csv': { contentType: 'text/csv; charset=utf-8; header=present', encode: encodeCsv },
+const FORMATS: Record<string, { contentType: string; layout: EventLayout }> = {
+  'application/json': { contentType: JSON_CONTENT_TYPE, layout: JSON_ARRAY },
+  'application/x-ndjson': { contentType: 'application/x-ndjson; charset=utf-8', layout: NDJSON },
+  'text/csv': { contentType: 'text/csv; charset=utf-8; header=present', layout: CSV },
 };
 const FORMAT_NAMES = Object.keys(FORMATS);
 
@@ -29,10 +29,18 @@ const FORMAT_NAMES = Object.keys(FORMATS);
 export const PAGE_SIZE = 4 * CHUNK_SIZE;
 
 /**
+ * Most event text an answer sent whole holds, in characters: about one of the pieces a streamed
+ * answer is sent in, so that sending it whole holds no more than streaming it would.
+ */
+export const WHOLE_ANSWER_SIZE = PIECE_CHARS;
+
+/**
  * GET /events: the matching events in the format the Accept header asks for. Without `limit` the
  * whole answer is streamed as it is read, a chunk at a time; with one, the page is read first (one
  * event more than asked, to learn whether another page follows) and a `Link: rel="next"` names
- * the next page. Every chunk and page is held against `budget`, the memory all answers share.
+ * the next page. Every chunk and page is held against `budget`, the memory all answers share. An
+ * answer read in one chunk (or a page) of at most WHOLE_ANSWER_SIZE is sent whole, with its length:
+ * most answers are small, and a stream costs each of them more than the reading.
  */
 export function createGetEventsRoute(store: EventStore, budget: MemoryBudget): RouteHandler {
   return async (request, { params, caller }) => {
@@ -43,8 +51,16 @@ export function createGetEventsRoute(store: EventStore, budget: MemoryBudget): R
     const headers: Record<string, string> = { Vary: 'Accept' };
 
     if (query.limit === undefined) {
-      const chunks = await startReading(meterChunks(store.query(query), budget, holder));
-      return { status: 200, contentType: format.contentType, headers, chunks: format.encode(chunks) };
+      const reading = await startReading(meterChunks(store.query(query), budget, holder));
+      const { first } = reading;
+      if (first === undefined || (first.last === true && sizeOfEvents(first) <= WHOLE_ANSWER_SIZE)) {
+        try {
+          return { status: 200, contentType: format.contentType, headers, text: encodeWhole(first ?? [], format.layout) };
+        } finally {
+          await reading.stop(); // gives its memory back
+        }
+      }
+      return { status: 200, contentType: format.contentType, headers, chunks: encodeInPieces(reading.chunks, format.layout) };
     }
     const { events, held, more } = await readPage(store, query as EventQuery & { limit: number }, budget, holder);
     if (more) {
@@ -52,7 +68,14 @@ export function createGetEventsRoute(store: EventStore, budget: MemoryBudget): R
       next.set('after', encodeCursor(events[events.length - 1]!));
       headers.Link = `</events?${next.toString()}>; rel="next"`;
     }
-    return { status: 200, contentType: format.contentType, headers, chunks: format.encode(holding(events, budget, holder, held)) };
+    if (held <= WHOLE_ANSWER_SIZE) {
+      try {
+        return { status: 200, contentType: format.contentType, headers, text: encodeWhole(events, format.layout) };
+      } finally {
+        budget.release(held, holder);
+      }
+    }
+    return { status: 200, contentType: format.contentType, headers, chunks: encodeInPieces(holding(events, budget, holder, held), format.layout) };
   };
 }
 

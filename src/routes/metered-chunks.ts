@@ -1,6 +1,7 @@
 import type { StoredEvent } from '../events/event.js';
 import { HttpError } from '../http/http-error.js';
 import { ROOM_WAIT_MS, type MemoryBudget } from '../http/memory-budget.js';
+import type { EventChunk } from '../store/event-store.js';
 import { CHUNK_SIZE } from '../store/read-in-chunks.js';
 
 /** The size the budget counts for an event: the length of its text, as a chunk measures it. */
@@ -8,7 +9,7 @@ export function sizeOfEvent(event: StoredEvent): number {
   return event.dataJson.length + event.userId.length + event.eventType.length;
 }
 
-function sizeOfEvents(events: readonly StoredEvent[]): number {
+export function sizeOfEvents(events: readonly StoredEvent[]): number {
   let size = 0;
   for (const event of events) size += sizeOfEvent(event);
   return size;
@@ -30,10 +31,10 @@ export function busyWithLargeAnswers(): HttpError {
  * turn however long, so a stream already under way slows down rather than fails.
  */
 export async function* meterChunks(
-  chunks: AsyncIterable<readonly StoredEvent[]>,
+  chunks: AsyncIterable<EventChunk>,
   budget: MemoryBudget,
   holder: string,
-): AsyncIterable<readonly StoredEvent[]> {
+): AsyncIterable<EventChunk> {
   if (!(await budget.reserve(CHUNK_SIZE, holder, ROOM_WAIT_MS))) throw busyWithLargeAnswers();
   let held = CHUNK_SIZE;
   const iterator = chunks[Symbol.asyncIterator]();

@@ -10,6 +10,13 @@ export class TreeSizeError extends Error {
   override name = 'TreeSizeError';
 }
 
+/**
+ * Some of a query's matching events, in order. `last` is set on a chunk the store knows ends the
+ * answer (nothing is read after it), so that a short answer can be sent whole; a chunk without it
+ * may or may not be followed by more.
+ */
+export type EventChunk = readonly StoredEvent[] & { readonly last?: true };
+
 /** An event's inclusion proof (RFC 9162), and what its leaf is made of. */
 export type InclusionProof = { leafIndex: number; treeSize: number; leaf: Buffer; salt: Buffer; path: Buffer[] };
 
@@ -80,7 +87,7 @@ export interface EventStore {
    * says, up to its limit, a chunk at a time. Chunks are read lazily, so stopping the iteration
    * early stops the query.
    */
-  query(query: EventQuery): AsyncIterable<readonly StoredEvent[]>;
+  query(query: EventQuery): AsyncIterable<EventChunk>;
   /**
    * Counts the matching events by `groupBy` (see createGroupCounter for the ranking). Throws a
    * TooManyGroupsError past MAX_COUNTED_GROUPS groups.

@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { EventQuery, StoredEvent } from '../events/event.js';
+import type { EventChunk } from './event-store.js';
 
 /** An event as both backends select it: seq, id, ts, user_id, event_type, data. */
 export type EventRow = [seq: number, id: string, ts: number, userId: string, eventType: string, data: string];
@@ -50,28 +51,36 @@ export function keysetSql(order: EventQuery['order'], afterTs: string, afterSeq:
   return { after: `(ts, seq) ${order === 'desc' ? '<' : '>'} (${afterTs}, ${afterSeq})`, orderBy: `ts ${direction}, seq ${direction}` };
 }
 
+const LAST = { last: true } as const;
+
 /**
  * Yields a query's answer a chunk at a time (CHUNK_ROWS rows or CHUNK_SIZE of text, whichever
  * comes first), each chunk read whole by keyset after the last row of the one before, up to the
- * query's limit. No cursor stays open while the caller awaits, so a slow reader never holds the
- * database; and other requests run between chunks of a large answer, and between the windows of a
- * long scan, even those that found nothing.
+ * query's limit; the chunk that ends the answer is marked `last`. No cursor stays open while the
+ * caller awaits, so a slow reader never holds the database; and other requests run between chunks
+ * of a large answer, and between the windows of a long scan, even those that found nothing.
  */
-export async function* readInChunks(query: EventQuery, read: ReadChunk): AsyncIterable<readonly StoredEvent[]> {
+export async function* readInChunks(query: EventQuery, read: ReadChunk): AsyncIterable<EventChunk> {
   let { afterTs, afterSeq } = keysetStart(query);
   let remaining = query.limit ?? Number.POSITIVE_INFINITY;
   while (remaining > 0) {
     const limit = Math.min(CHUNK_ROWS, remaining);
     const { rows, stoppedAtSize, resumeAfterSeq } = await read(afterTs, afterSeq, limit, CHUNK_SIZE);
+    const ends = resumeAfterSeq === undefined && rows.length < limit && !stoppedAtSize;
     if (rows.length > 0) {
-      const last = rows[rows.length - 1]!;
-      afterTs = last[2];
-      afterSeq = last[0];
+      const lastRow = rows[rows.length - 1]!;
+      afterTs = lastRow[2];
+      afterSeq = lastRow[0];
       remaining -= rows.length;
-      yield rows.map(toStoredEvent);
+      const events = rows.map(toStoredEvent);
+      if (ends || remaining === 0) {
+        yield Object.assign(events, LAST);
+        return;
+      }
+      yield events;
     }
     if (resumeAfterSeq !== undefined) afterSeq = resumeAfterSeq;
-    else if (rows.length < limit && !stoppedAtSize) return;
+    else if (ends) return;
     await nextTurn();
   }
 }

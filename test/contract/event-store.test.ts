@@ -157,6 +157,24 @@ describe(`the EventStore contract (${TEST_BACKEND})`, () => {
     }
   });
 
+  it('marks the chunk that ends an answer as the last, and no other: one whose end it cannot know without reading on is not', async (t) => {
+    const { store } = await freshStore(t);
+    const lastFlags = async (q: EventQuery): Promise<boolean[]> => {
+      const flags: boolean[] = [];
+      for await (const chunk of store.query(q)) flags.push(chunk.last === true);
+      return flags;
+    };
+    await store.appendAll(Array.from({ length: 1000 }, (_, i) => event('thousand', `{"i":${i}}`)));
+    await store.appendAll([event('few'), event('few')]);
+    for (let i = 0; i < 8; i++) await store.append(event('large', JSON.stringify({ i, s: 'x'.repeat(300_000) })));
+    assert.deepEqual(await lastFlags(query('few')), [true]);
+    assert.deepEqual(await lastFlags(query('nobody')), []);
+    assert.deepEqual(await lastFlags(query('thousand')), [false, false], 'two full chunks: the end is learnt from a third read, which finds nothing');
+    assert.deepEqual(await lastFlags(query('thousand', { limit: 700 })), [false, true], 'the limit ends the second');
+    assert.deepEqual(await lastFlags(query('thousand', { limit: 500, order: 'desc' })), [true]);
+    assert.deepEqual(await lastFlags(query('large')), [false, false], 'each stopped at 1 MiB of text: more may follow');
+  });
+
   it('answers a retry with the same Idempotency-Key from the first, refuses another event under it, and keeps API keys apart', async (t) => {
     const { store, database } = await freshStore(t);
     const first = await store.append(event('idem', '{"pay":10}', { idempotencyKey: 'k-1' }));
