@@ -28,7 +28,10 @@ export function busyWithLargeAnswers(): HttpError {
 export type StartedReading = {
   /** The first chunk, or undefined when the answer has none. */
   first: EventChunk | undefined;
-  /** Every chunk, the first included, each held until the next is asked for; the reading stops when they end or their iteration stops. */
+  /**
+   * Every chunk, the first included, each held until the next is asked for; the reading stops when
+   * they end or their iteration stops.
+   */
   chunks: AsyncIterable<EventChunk>;
   /** Gives back what is held and stops the reading, for an answer that does not iterate `chunks`. */
   stop(): Promise<void>;
