@@ -16,8 +16,9 @@ export type SqliteAccessPath = { kind: 'user' } | { kind: 'index'; index: string
 
 export type EventQuerySql = {
   /**
-   * Selects one chunk after the keyset position `@afterTs, @afterSeq`, `@limit` rows at most; a
-   * path in seq order also between `@fromSeq` (inclusive) and `@toSeq` (exclusive).
+   * Selects one chunk after the keyset position `@afterTs, @afterSeq` (from the start, along a
+   * user's index, when built `fromStart`), `@limit` rows at most; a path in seq order also between
+   * `@fromSeq` (inclusive) and `@toSeq` (exclusive).
    */
   sql: string;
   params: Params;
@@ -32,13 +33,14 @@ export type EventQuerySql = {
  * spelling (`100`, `1.50`, `true`). Objects, arrays, null and absent fields yield NULL, which
  * never equals anything.
  */
-export function buildEventQuerySql(query: EventQuery, path: SqliteAccessPath): EventQuerySql {
+export function buildEventQuerySql(query: EventQuery, path: SqliteAccessPath, fromStart = false): EventQuerySql {
   const params: Params = {};
   const conditions = matchConditions(query, params);
   if (path.kind === 'user') {
-    // The (user_id, ts) index's entries end in the rowid, which is seq: it serves the keyset.
+    // The (user_id, ts) index's entries end in the rowid, which is seq: it serves the keyset. The
+    // first chunk of an answer from its start (`fromStart`) has none: it would hold for every row.
     const { after, orderBy } = keysetSql(query.order, '@afterTs', '@afterSeq');
-    conditions.push(after);
+    if (!fromStart) conditions.push(after);
     return { sql: `SELECT seq, id, ts, user_id, event_type, data FROM events ${indexClause(path)} WHERE ${conditions.join(' AND ')} ORDER BY ${orderBy} LIMIT @limit`, params };
   }
   // After the keyset position in seq alone, as seq follows time; its time bound holds for every row
