@@ -1,10 +1,20 @@
 import type { LoadGenerator, LoadResult } from './load.js';
 import { startServer, type RunningServer } from './server-process.js';
 
-export type IngestRound = { round: number; kind: string; result: LoadResult; peakRssMb: number };
+export type IngestRound = {
+  round: number;
+  kind: string;
+  result: LoadResult;
+  peakRssMb: number;
+  /** The server's CPU time (every thread) per request of the measured run: steadier than requests/s on a shared machine. */
+  cpuMicrosPerRequest: number;
+};
 
-/** A server to measure: the script node runs, and its environment. */
-export type ServerUnderTest = { script: string; env: Record<string, string> };
+/**
+ * A server to measure: the script node runs, its environment, and where it runs when not on the
+ * plan's server CPU: `cpus` for all its threads, `mainThreadCpu` for its main thread alone.
+ */
+export type ServerUnderTest = { script: string; env: Record<string, string>; cpus?: string; mainThreadCpu?: number };
 
 export type IngestPlan = {
   load: LoadGenerator;
@@ -46,14 +56,16 @@ export async function runIngest(plan: IngestPlan): Promise<IngestRound[]> {
     const kinds = Object.keys(plan.servers);
     const turn = (round - 1) % kinds.length;
     for (const kind of [...kinds.slice(turn), ...kinds.slice(0, turn)]) {
-      const { script, env } = plan.servers[kind]!;
-      const server = await startServer(script, env, { taskset: plan.pin.taskset, cpu: plan.pin.serverCpu });
+      const { script, env, cpus, mainThreadCpu } = plan.servers[kind]!;
+      const server = await startServer(script, env, { taskset: plan.pin.taskset, cpu: cpus ?? plan.pin.serverCpu, mainThreadCpu });
       try {
         await post(server, 2);
+        const cpuBefore = server.cpuMicros();
         const result = await post(server, plan.durationSeconds);
-        results.push({ round, kind, result, peakRssMb: server.peakRssMb() });
+        const cpuMicrosPerRequest = (server.cpuMicros() - cpuBefore) / result.requests;
+        results.push({ round, kind, result, peakRssMb: server.peakRssMb(), cpuMicrosPerRequest });
         const rate = perRequest === 1 ? `${result.requestsPerSecond.toFixed(0)} req/s` : `${(result.requestsPerSecond * perRequest).toFixed(0)} events/s in batches of ${perRequest}`;
-        console.log(`round ${round} ${kind.padEnd(9)} ${rate}  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}`);
+        console.log(`round ${round} ${kind.padEnd(9)} ${rate}  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  CPU ${cpuMicrosPerRequest.toFixed(1)} µs/request  errors ${result.errors}`);
       } finally {
         await server.stop();
       }

@@ -88,6 +88,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const MAIN = join(here, '../src/main.js');
 const VERIFY = join(here, '../src/cli/verify.js');
 const BASELINE = join(here, 'baseline-server.js');
+const INGEST_BARE = join(here, 'ingest-bare-server.js');
 const READ_BASELINE = join(here, 'read-baseline-server.js');
 const QUERY_BASELINE = join(here, 'query-baseline-server.js');
 /** The typical users whose answers the throughput of reads is measured on. */
@@ -208,9 +209,14 @@ try {
 
   console.log(`Ingest (${machineLoad()}).`);
   const ingestLoad = load1();
+  // The reference is bare node:http doing the request's own work (ingest-bare-server.ts); the app
+  // without storage (baseline-server.ts) shows what the request path adds to it, the service what
+  // storage adds, on one core, then with the writer thread free to use the load generator's core.
   const ingestServers: Record<string, ServerUnderTest> = {
+    bare: { script: INGEST_BARE, env },
     baseline: { script: BASELINE, env },
     service: { script: MAIN, env },
+    'writer free': { script: MAIN, env, cpus: `${SERVER_CPU},${LOAD_CPU}`, mainThreadCpu: SERVER_CPU },
     ...(postgresEnv === undefined ? {} : { postgres: { script: MAIN, env: postgresEnv } }),
     ...(olderEnv === undefined ? {} : { 'no tree': { script: older!.main, env: olderEnv } }),
   };
@@ -228,7 +234,7 @@ try {
   const batches = Array.from({ length: 256 }, (_, b) => `[${Array.from({ length: BATCH_SIZE }, (_, i) => eventBody(b * BATCH_SIZE + i)).join(',')}]`);
   const batchIngest = await runIngest({
     load, headers: HEADERS, connections, rounds, durationSeconds,
-    servers: Object.fromEntries(Object.entries(ingestServers).filter(([kind]) => kind !== 'baseline')),
+    servers: Object.fromEntries(Object.entries(ingestServers).filter(([kind]) => !['bare', 'baseline', 'writer free'].includes(kind))),
     path: '/events/batch',
     eventsPerRequest: BATCH_SIZE,
     pin: { taskset, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU },
@@ -326,6 +332,14 @@ try {
   const inRound = (kind: string, round: number) => of(kind).find((r) => r.round === round)!.result.requestsPerSecond;
   const roundNumbers = of('service').map((r) => r.round);
   const ratios = roundNumbers.map((round) => inRound('service', round) / inRound('baseline', round));
+  /** The median over rounds of `kind`'s requests/s over `reference`'s in the same round. */
+  const ingestRatio = (kind: string, reference: string) => median(roundNumbers.map((round) => inRound(kind, round) / inRound(reference, round)));
+  /** An ingest server's medians, its peak RSS and CPU per request. */
+  const ingestSummary = (kind: string) => ({
+    ...summary(of(kind).map((r) => r.result)),
+    peakRssMb: Math.max(...of(kind).map((r) => r.peakRssMb)),
+    cpuMicrosPerRequest: median(of(kind).map((r) => r.cpuMicrosPerRequest)),
+  });
   /** Per round, the rate of `kind` over that of `reference` in the same round. */
   const roundRatios = (results: IngestRound[], kind: string, reference: string) =>
     roundNumbers.map((round) => {
@@ -372,10 +386,18 @@ try {
     connections,
     queryConnections: QUERY_CONNECTIONS,
     ingest: {
-      baseline: { ...summary(of('baseline').map((r) => r.result)), peakRssMb: median(of('baseline').map((r) => r.peakRssMb)) },
-      service: { ...summary(of('service').map((r) => r.result)), peakRssMb: Math.max(...of('service').map((r) => r.peakRssMb)) },
+      bare: ingestSummary('bare'),
+      baseline: ingestSummary('baseline'),
+      service: ingestSummary('service'),
+      writerFree: ingestSummary('writer free'),
+      /** The service over the app without storage: what storage costs (as before issue 15). */
       ratio: median(ratios),
       ratios,
+      // Against bare node:http (issue 15), per round then the median; the p99 likewise.
+      appToBare: ingestRatio('baseline', 'bare'),
+      serviceToBare: ingestRatio('service', 'bare'),
+      writerFreeToBare: ingestRatio('writer free', 'bare'),
+      serviceP99ToBare: median(roundNumbers.map((round) => of('service').find((r) => r.round === round)!.result.p99Ms / of('bare').find((r) => r.round === round)!.result.p99Ms)),
     },
     queries: Object.fromEntries(Object.entries(queryResults).map(([kind, results]) => [kind, summary(results)])),
     /** How long the query phase's service took to start, indexing the declared field over the whole log. */
@@ -383,8 +405,8 @@ try {
     // Typical users' answers at `connections` connections, against the bare read baseline (issue 14).
     typicalReads: {
       eventsPerAnswer: eventsPerTypicalRead,
-      baseline: summary(readsOf('baseline')),
-      service: summary(readsOf('service')),
+      baseline: { ...summary(readsOf('baseline')), cpuMicrosPerRequest: median(readRounds.filter((r) => r.kind === 'baseline').map((r) => r.cpuMicrosPerRequest)) },
+      service: { ...summary(readsOf('service')), cpuMicrosPerRequest: median(readRounds.filter((r) => r.kind === 'service').map((r) => r.cpuMicrosPerRequest)) },
       ratio: median(readRatios),
       ratios: readRatios,
       p99Ratio: median(readsOf('service').map((r, i) => r.p99Ms / (readsOf('baseline')[i]?.p99Ms ?? Number.NaN))),
@@ -398,7 +420,9 @@ try {
       ingest: {
         ...summary(of('postgres').map((r) => r.result)),
         peakRssMb: Math.max(...of('postgres').map((r) => r.peakRssMb)),
+        cpuMicrosPerRequest: median(of('postgres').map((r) => r.cpuMicrosPerRequest)),
         ratio: median(roundNumbers.map((round) => inRound('postgres', round) / inRound('baseline', round))),
+        ratioToBare: ingestRatio('postgres', 'bare'),
         ratioToSqlite: median(roundNumbers.map((round) => inRound('postgres', round) / inRound('service', round))),
       },
       batchIngest: batchSummary(batchResults('postgres')),
@@ -434,21 +458,27 @@ try {
   // The share of each ingested event's time on the server that chaining takes.
   figures.chain.shareOfIngestTime = chainMicroseconds / (1e6 / figures.ingest.service.requestsPerSecond);
 
-  const { baseline, service } = figures.ingest;
-  printTable(`Ingest, ${connections} connections, median of ${rounds} rounds of ${durationSeconds} s`, ['server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'ratio'], [
-    ['baseline (no storage)', fixed(baseline.requestsPerSecond, 0), fixed(baseline.p50Ms), fixed(baseline.p99Ms), String(baseline.errors), fixed(baseline.peakRssMb, 0), '1.00'],
-    ['auditor (SQLite, FULL)', fixed(service.requestsPerSecond, 0), fixed(service.p50Ms), fixed(service.p99Ms), String(service.errors), fixed(service.peakRssMb, 0), fixed(figures.ingest.ratio)],
-    [`auditor, batches of ${BATCH_SIZE} (events/s)`, fixed(figures.batchIngest.eventsPerSecond, 0), fixed(figures.batchIngest.p50Ms), fixed(figures.batchIngest.p99Ms), String(figures.batchIngest.errors), '', ''],
-    ...(figures.postgres === undefined ? [] : [
-      ['auditor (PostgreSQL)', fixed(figures.postgres.ingest.requestsPerSecond, 0), fixed(figures.postgres.ingest.p50Ms), fixed(figures.postgres.ingest.p99Ms), String(figures.postgres.ingest.errors), fixed(figures.postgres.ingest.peakRssMb, 0), fixed(figures.postgres.ingest.ratio)],
-      [`PostgreSQL, batches of ${BATCH_SIZE} (events/s)`, fixed(figures.postgres.batchIngest.eventsPerSecond, 0), fixed(figures.postgres.batchIngest.p50Ms), fixed(figures.postgres.batchIngest.p99Ms), String(figures.postgres.batchIngest.errors), '', ''],
-    ]),
-  ]);
+  const { bare, baseline, service, writerFree } = figures.ingest;
+  const ingestRow = (label: string, r: typeof bare, toBare: string, toApp: string) =>
+    [label, fixed(r.requestsPerSecond, 0), fixed(r.p50Ms), fixed(r.p99Ms), String(r.errors), fixed(r.peakRssMb, 0), fixed(r.cpuMicrosPerRequest, 1), toBare, toApp];
+  printTable(`Ingest, ${connections} connections, median of ${rounds} rounds of ${durationSeconds} s (load average ${fixed(ingestLoad)} at the start)`,
+    ['server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'CPU µs/request', '× bare', '× app without storage'], [
+      ingestRow('bare node:http (the reference)', bare, '1.00', ''),
+      ingestRow('app without storage', baseline, fixed(figures.ingest.appToBare), '1.00'),
+      ingestRow('auditor (SQLite, FULL), one core', service, fixed(figures.ingest.serviceToBare), fixed(figures.ingest.ratio)),
+      ingestRow('auditor (SQLite), writer free', writerFree, fixed(figures.ingest.writerFreeToBare), ''),
+      [`auditor, batches of ${BATCH_SIZE} (events/s)`, fixed(figures.batchIngest.eventsPerSecond, 0), fixed(figures.batchIngest.p50Ms), fixed(figures.batchIngest.p99Ms), String(figures.batchIngest.errors), '', '', '', ''],
+      ...(figures.postgres === undefined ? [] : [
+        ['auditor (PostgreSQL)', fixed(figures.postgres.ingest.requestsPerSecond, 0), fixed(figures.postgres.ingest.p50Ms), fixed(figures.postgres.ingest.p99Ms), String(figures.postgres.ingest.errors), fixed(figures.postgres.ingest.peakRssMb, 0), fixed(figures.postgres.ingest.cpuMicrosPerRequest, 1), fixed(figures.postgres.ingest.ratioToBare), fixed(figures.postgres.ingest.ratio)],
+        [`PostgreSQL, batches of ${BATCH_SIZE} (events/s)`, fixed(figures.postgres.batchIngest.eventsPerSecond, 0), fixed(figures.postgres.batchIngest.p50Ms), fixed(figures.postgres.batchIngest.p99Ms), String(figures.postgres.batchIngest.errors), '', '', '', ''],
+      ]),
+    ]);
+  console.log(`The service's ingest p99 is ${fixed(figures.ingest.serviceP99ToBare, 1)}× bare node:http's (median over rounds).`);
   const { typicalReads } = figures;
   printTable(`Typical-user reads (GET /events?user_id=…, ${fixed(eventsPerTypicalRead, 0)} events on average), ${connections} connections, median of ${rounds} rounds of ${durationSeconds} s (load average ${fixed(readsLoad)} at the start)`,
-    ['server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'ratio', 'ratio per round'], [
-      ['bare node:http, one prepared statement', fixed(typicalReads.baseline.requestsPerSecond, 0), fixed(typicalReads.baseline.p50Ms), fixed(typicalReads.baseline.p99Ms), String(typicalReads.baseline.errors), '1.00', ''],
-      ['auditor (SQLite)', fixed(typicalReads.service.requestsPerSecond, 0), fixed(typicalReads.service.p50Ms), fixed(typicalReads.service.p99Ms), String(typicalReads.service.errors), fixed(typicalReads.ratio), typicalReads.ratios.map((r) => fixed(r)).join(' ')],
+    ['server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/request', 'ratio', 'ratio per round'], [
+      ['bare node:http, one prepared statement', fixed(typicalReads.baseline.requestsPerSecond, 0), fixed(typicalReads.baseline.p50Ms), fixed(typicalReads.baseline.p99Ms), String(typicalReads.baseline.errors), fixed(typicalReads.baseline.cpuMicrosPerRequest, 1), '1.00', ''],
+      ['auditor (SQLite)', fixed(typicalReads.service.requestsPerSecond, 0), fixed(typicalReads.service.p50Ms), fixed(typicalReads.service.p99Ms), String(typicalReads.service.errors), fixed(typicalReads.service.cpuMicrosPerRequest, 1), fixed(typicalReads.ratio), typicalReads.ratios.map((r) => fixed(r)).join(' ')],
     ]);
   const postgresQueries = figures.postgres?.queries ?? {};
   printTable(`Queries over HTTP, ${QUERY_CONNECTIONS} connection, median of ${rounds} rounds`,

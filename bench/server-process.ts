@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -8,6 +8,8 @@ export type RunningServer = {
   pid: number;
   /** Peak resident memory so far (VmHWM), in MB; NaN where /proc is not available. */
   peakRssMb(): number;
+  /** CPU time the process has used so far, every thread's, user and system, in µs; NaN where /proc is not available. */
+  cpuMicros(): number;
   stop(): Promise<void>;
 };
 
@@ -21,11 +23,15 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts `node script` with `env`, pinned to `cpu` when taskset is given, and waits for it to listen. */
+/**
+ * Starts `node script` with `env`, pinned to `cpu` (a CPU, or a taskset list such as `0-1`) when
+ * taskset is given, and waits for it to listen; then, given `mainThreadCpu`, pins its main thread
+ * alone there, the others (a writer thread, libuv's pool, V8's helpers) staying on `cpu`.
+ */
 export async function startServer(
   script: string,
   env: Record<string, string>,
-  options: { taskset: boolean; cpu: number },
+  options: { taskset: boolean; cpu: number | string; mainThreadCpu?: number | undefined },
 ): Promise<RunningServer> {
   const port = await freePort();
   const node = [process.execPath, script];
@@ -45,6 +51,8 @@ export async function startServer(
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
+  // Without -a, taskset sets the thread whose id it is given: the main thread's is the process's.
+  if (options.taskset && options.mainThreadCpu !== undefined) execFileSync('taskset', ['-p', '-c', String(options.mainThreadCpu), String(child.pid)], { stdio: 'ignore' });
   return {
     url,
     pid: child.pid!,
@@ -52,6 +60,15 @@ export async function startServer(
       try {
         const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
         return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]) / 1024;
+      } catch {
+        return Number.NaN;
+      }
+    },
+    cpuMicros() {
+      try {
+        // utime and stime, the 14th and 15th fields, in clock ticks (100 a second on Linux).
+        const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return (Number(fields[11]) + Number(fields[12])) * 10_000;
       } catch {
         return Number.NaN;
       }

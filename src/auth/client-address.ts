@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { forwardedNodes, nodeAddress, xForwardedForNodes, type Nodes } from './forwarding-headers.js';
 import { parseIpAddress, type IpAddress } from './ip-address.js';
 import { createProxyMatcher, type ProxyRange } from './trusted-proxies.js';
@@ -26,9 +27,16 @@ export function createClientAddress(ranges: readonly ProxyRange[]): (request: In
     return client;
   };
 
+  // A connection's peer is read once: its requests (keep-alive) all come from it.
+  const peers = new WeakMap<Socket, IpAddress>();
   return (request) => {
-    const remote = request.socket.remoteAddress;
-    const peer = remote === undefined ? undefined : parseIpAddress(remote);
+    const { socket } = request;
+    let peer = peers.get(socket);
+    const remote = peer === undefined ? socket.remoteAddress : peer.address;
+    if (peer === undefined && remote !== undefined) {
+      peer = parseIpAddress(remote);
+      if (peer !== undefined) peers.set(socket, peer);
+    }
     if (peer === undefined) return remote ?? 'unknown'; // a closed socket has no address
     if (!isTrusted(peer)) return peer.address;
     const forwarded = header(request, 'forwarded');

@@ -39,7 +39,7 @@ async function readHeldBody(request: IncomingMessage, maxBytes: number, memory: 
   if (declared !== undefined && Number(declared) > maxBytes) throw bodyTooLarge(maxBytes);
 
   const size = declared === undefined ? maxBytes : Number(declared);
-  if (!(await memory.budget.reserve(size, memory.holder, ROOM_WAIT_MS))) {
+  if (!memory.budget.tryReserve(size, memory.holder) && !(await memory.budget.reserve(size, memory.holder, ROOM_WAIT_MS))) {
     throw new HttpError(
       503,
       'The service is receiving as many request bodies as its memory allows (from this key, or from all); nothing was recorded; retry in 1 s',
@@ -77,10 +77,14 @@ function collectBody(request: IncomingMessage, maxBytes: number): Promise<Buffer
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
+    // Once settled, the listeners left on the request do nothing: taking four off cost every
+    // request more than leaving them to go with it ('close' comes after every 'end').
+    let settled = false;
     const onData = (chunk: Buffer): void => {
+      if (settled) return;
       received += chunk.length;
       if (received > maxBytes) {
-        cleanUp();
+        settled = true;
         request.pause(); // read no further; the answer closes the connection
         reject(bodyTooLarge(maxBytes));
         return;
@@ -88,25 +92,27 @@ function collectBody(request: IncomingMessage, maxBytes: number): Promise<Buffer
       chunks.push(chunk);
     };
     const onEnd = (): void => {
-      cleanUp();
+      if (settled) return;
+      settled = true;
       resolve(chunks);
     };
     const onError = (error: Error): void => {
-      cleanUp();
+      if (settled) return;
+      settled = true;
       reject(new HttpError(400, `The request body could not be read: ${error.message}`));
     };
     // A client that hangs up mid-body may not cause an 'error': without this the request
     // would wait for an 'end' that never comes.
-    const onClose = (): void => onError(new Error('the client closed the connection'));
-    const cleanUp = (): void => {
-      request.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+    const onClose = (): void => {
+      if (!settled) onError(new Error('the client closed the connection'));
     };
     request.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
   });
 }
 
 function requireJsonContentType(header: string | undefined): void {
-  if (header === undefined) return;
+  if (header === undefined || header === 'application/json') return; // nearly every request: nothing to parse
+
   const [mediaType = '', ...parameters] = header.split(';').map((part) => part.trim().toLowerCase());
   const isJson = mediaType === 'application/json' || /^application\/[^/]+\+json$/.test(mediaType);
   if (!isJson) {

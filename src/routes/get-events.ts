@@ -89,7 +89,7 @@ async function readPage(
   budget: MemoryBudget,
   holder: string,
 ): Promise<{ events: StoredEvent[]; held: number; more: boolean }> {
-  if (!(await budget.reserve(PAGE_SIZE + CHUNK_SIZE, holder, ROOM_WAIT_MS))) throw busyWithLargeAnswers();
+  if (!budget.tryReserve(PAGE_SIZE + CHUNK_SIZE, holder) && !(await budget.reserve(PAGE_SIZE + CHUNK_SIZE, holder, ROOM_WAIT_MS))) throw busyWithLargeAnswers();
   let held = PAGE_SIZE + CHUNK_SIZE;
   const events: StoredEvent[] = [];
   let size = 0;

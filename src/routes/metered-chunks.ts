@@ -47,7 +47,7 @@ export type StartedReading = {
  * whole from it, and never needs the rest.
  */
 export async function startReading(chunks: AsyncIterable<EventChunk>, budget: MemoryBudget, holder: string): Promise<StartedReading> {
-  if (!(await budget.reserve(CHUNK_SIZE, holder, ROOM_WAIT_MS))) throw busyWithLargeAnswers();
+  if (!budget.tryReserve(CHUNK_SIZE, holder) && !(await budget.reserve(CHUNK_SIZE, holder, ROOM_WAIT_MS))) throw busyWithLargeAnswers();
   let held = CHUNK_SIZE;
   const iterator = chunks[Symbol.asyncIterator]();
   const stop = async (): Promise<void> => {
@@ -71,7 +71,7 @@ export async function startReading(chunks: AsyncIterable<EventChunk>, budget: Me
         yield next.value;
         budget.release(held, holder);
         held = 0;
-        await budget.reserve(CHUNK_SIZE, holder);
+        if (!budget.tryReserve(CHUNK_SIZE, holder)) await budget.reserve(CHUNK_SIZE, holder);
         held = CHUNK_SIZE;
       }
     } finally {

@@ -25,11 +25,9 @@ export function createPostEventsRoute(store: EventStore, bodies: BodyLimits, cou
     const body = await readJsonBody(request, bodies.maxBytes, { budget: bodies.memory, holder: keyName });
     let stored;
     try {
-      const event = {
-        ...parseNewEvent(body.text),
-        keyName,
-        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-      };
+      const event = parseNewEvent(body.text);
+      event.keyName = keyName;
+      if (idempotencyKey !== undefined) event.idempotencyKey = idempotencyKey;
       stored = await store.append(event);
     } finally {
       body.release();
