@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import { registerRequestMetrics } from './request-metrics.js';
 
 /** What the service counts, in the Prometheus text format (prom-client). */
 export type Metrics = {
@@ -22,19 +23,7 @@ export function createMetrics(
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry }); // CPU, memory, event loop lag, handles
 
-  const requests = new client.Counter({
-    name: 'auditor_http_requests_total',
-    help: 'HTTP requests answered, by route, method and status',
-    labelNames: ['route', 'method', 'status'] as const,
-    registers: [registry],
-  });
-  const latency = new client.Histogram({
-    name: 'auditor_http_request_duration_seconds',
-    help: 'Time from a request arriving to its answer finishing, by route and method',
-    labelNames: ['route', 'method'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [registry],
-  });
+  const observeRequest = registerRequestMetrics(registry, [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
   const protocolErrors = new client.Counter({
     name: 'auditor_http_protocol_errors_total',
     help: 'Requests refused before reaching a route because they broke HTTP/1.1 (unreadable, too slow, headers too large, no Host, an unmet Expect, CONNECT), by status and code',
@@ -104,10 +93,7 @@ export function createMetrics(
 
   return {
     registry,
-    observeRequest(route, method, status, seconds) {
-      requests.inc({ route, method, status: String(status) });
-      latency.observe({ route, method }, seconds);
-    },
+    observeRequest,
     eventsIngested: (count) => ingested.inc(count),
     batchCommitted: (events) => batches.observe(events),
     clockBehindLog: (seconds) => clockBehind.set(seconds),
