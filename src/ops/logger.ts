@@ -54,10 +54,9 @@ export function createJsonLogger(write?: (text: string) => void, level: LogLevel
 export const silentLogger: Logger = { info() {}, error() {} };
 
 /**
- * One line, formatted here rather than by pino: every request writes one, and under load pino's
- * general serialiser, level hooks and clock made a request line cost 20 µs of a 90 µs request on
- * one core; JSON.stringify of the caller's fields, after a prefix and a time made once per
- * millisecond, costs a fraction of that.
+ * One line in pino's shape, formatted here: JSON.stringify of the caller's fields after a prefix
+ * and a time made once per millisecond, 0.65 µs a request line. Levels are two, and the shape one
+ * line of code: pino's general serialiser, hooks and options had nothing left to do.
  */
 function formatLine(label: 'info' | 'error', fields: Record<string, unknown>): string {
   let body: string;
