@@ -112,7 +112,6 @@ function collectBody(request: IncomingMessage, maxBytes: number): Promise<Buffer
 
 function requireJsonContentType(header: string | undefined): void {
   if (header === undefined || header === 'application/json') return; // nearly every request: nothing to parse
-
   const [mediaType = '', ...parameters] = header.split(';').map((part) => part.trim().toLowerCase());
   const isJson = mediaType === 'application/json' || /^application\/[^/]+\+json$/.test(mediaType);
   if (!isJson) {
