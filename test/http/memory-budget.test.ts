@@ -49,4 +49,19 @@ describe('createMemoryBudget', () => {
     const fresh = createMemoryBudget(100);
     assert.equal(await fresh.reserve(60, 'big page'), true, 'a holder holding nothing may take more than its share, room permitting');
   });
+
+  it('reserves at once only what fits with nobody waiting, and otherwise reserves nothing', async () => {
+    const budget = createMemoryBudget(10, 1);
+    assert.equal(budget.tryReserve(6, 'a'), true);
+    assert.equal(budget.reserved(), 6);
+    assert.equal(budget.tryReserve(5, 'b'), false, 'it does not fit');
+    assert.equal(budget.reserved(), 6, 'nothing reserved for it');
+    const waiting = budget.reserve(5, 'b');
+    assert.equal(budget.tryReserve(1, 'c'), false, 'it fits, but would pass the one waiting');
+    assert.equal(budget.reserved(), 6);
+    budget.release(6, 'a');
+    assert.equal(await waiting, true);
+    assert.equal(budget.tryReserve(5, 'c'), true, 'nobody waits any more');
+    assert.equal(budget.reserved(), 10);
+  });
 });
