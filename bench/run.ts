@@ -220,6 +220,7 @@ try {
     ...(postgresEnv === undefined ? {} : { postgres: { script: MAIN, env: postgresEnv } }),
     ...(olderEnv === undefined ? {} : { 'no tree': { script: older!.main, env: olderEnv } }),
   };
+  await requireSameIngestAnswer(INGEST_BARE, MAIN, env, serverOptions, eventBody(0));
   const ingest = await runIngest({
     load, headers: HEADERS, connections, rounds, durationSeconds,
     servers: ingestServers,
@@ -530,6 +531,37 @@ function meanEventsPerUser(path: string, users: readonly string[]): number {
   } finally {
     db.close();
   }
+}
+
+/**
+ * Throws unless the bare ingest server at `bareScript` answers a POST of `body` as the service
+ * does: the same status, the same headers (but for their values that name the new event, and the
+ * connection's own), the same body but for the id. A reference that sent less would flatter it.
+ */
+async function requireSameIngestAnswer(
+  bareScript: string,
+  serviceScript: string,
+  env: Record<string, string>,
+  options: { taskset: boolean; cpu: number },
+  body: string,
+): Promise<void> {
+  const answer = async (script: string) => {
+    const server = await startServer(script, env, options);
+    try {
+      const response = await fetch(`${server.url}/events`, { method: 'POST', headers: HEADERS, body });
+      const text = await response.text();
+      const { id } = JSON.parse(text) as { id: string };
+      const headers = [...response.headers]
+        .filter(([name]) => !['date', 'connection', 'keep-alive', 'x-request-id'].includes(name))
+        .map(([name, value]) => `${name}: ${value.replaceAll(id, '<id>')}`)
+        .sort();
+      return [String(response.status), response.headers.has('x-request-id') ? 'x-request-id' : '', ...headers, text.replaceAll(id, '<id>')].join('\n');
+    } finally {
+      await server.stop();
+    }
+  };
+  const [bare, service] = [await answer(bareScript), await answer(serviceScript)];
+  if (bare !== service) throw new Error(`the bare ingest server answers a POST otherwise than the service:\n${bare}\n---\n${service}`);
 }
 
 /**
