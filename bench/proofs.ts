@@ -3,7 +3,7 @@
  * log, consistency proofs from a random size to the latest, and the latest checkpoint, all at the
  * size of the checkpoint the service signed when it started, so that no request signs one.
  */
-import Database from 'better-sqlite3';
+import Database from '../src/store/sqlite/sqlite-driver.js';
 import type { RunningServer } from './server-process.js';
 
 /** Ids of `count` events evenly spread over seqs 1 to `size`, read from the SQLite file. */

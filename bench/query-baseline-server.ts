@@ -7,7 +7,7 @@
  * events costs over HTTP on this machine, the reference the service's queries are held to.
  */
 import { createServer } from 'node:http';
-import Database from 'better-sqlite3';
+import Database from '../src/store/sqlite/sqlite-driver.js';
 
 type Row = [id: string, ts: number, userId: string, eventType: string, data: string];
 

@@ -5,7 +5,7 @@
  * the reference the service's reads by id (and its proofs, which read a few rows more) are held to.
  */
 import { createServer } from 'node:http';
-import Database from 'better-sqlite3';
+import Database from '../src/store/sqlite/sqlite-driver.js';
 
 type Row = { id: string; ts: number; userId: string; eventType: string; data: string };
 

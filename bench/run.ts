@@ -14,7 +14,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
+import Database from '../src/store/sqlite/sqlite-driver.js';
 import { measureChainMicroseconds, measureKeyHashingMicroseconds, measurePlanMicroseconds } from './chain-cost.js';
 import { measureExport, type ExportResult } from './exports.js';
 import { HOT_EVERY, HOT_USER, eventBody, typicalUser } from './fixtures.js';

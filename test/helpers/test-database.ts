@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import Database from '../../src/store/sqlite/sqlite-driver.js';
 import pg from 'pg';
 import type { DatabaseLocation } from '../../src/config.js';
 import { newSigningKeyText } from '../../src/integrity/signing-key.js';

@@ -7,18 +7,22 @@
  * COMMIT of a transaction that inserted an event of type "writer-fault". The COMMIT itself runs
  * for real first: its transaction is committed, whatever the fault says next.
  */
-import Database = require('better-sqlite3');
+import type BetterSqlite3 = require('better-sqlite3');
 import fs = require('node:fs');
 import workerThreads = require('node:worker_threads');
 
 const fault = process.env.AUDITOR_TEST_WRITER_FAULT;
+// The same package the service loads on this Node (sqlitePackageFor in src/store/sqlite/sqlite-driver.ts,
+// an ES module this CommonJS file cannot require on Node 20).
+const nodeMajor = Number(process.versions.node.split('.')[0]);
+const Database = require(nodeMajor >= 22 ? 'better-sqlite3-13' : 'better-sqlite3') as typeof BetterSqlite3;
 
 if (!workerThreads.isMainThread && fault !== undefined) {
   const { path } = workerThreads.workerData as { path: string };
-  const statement = Object.getPrototypeOf(new Database(':memory:').prepare('SELECT 1')) as Database.Statement;
+  const statement = Object.getPrototypeOf(new Database(':memory:').prepare('SELECT 1')) as BetterSqlite3.Statement;
   const run = statement.run;
   let armed = false;
-  statement.run = function (this: Database.Statement, ...parameters: unknown[]) {
+  statement.run = function (this: BetterSqlite3.Statement, ...parameters: unknown[]) {
     if (this.source.startsWith('INSERT INTO events') && parameters.includes('writer-fault')) armed = true;
     if (this.source !== 'COMMIT' || !armed) return run.apply(this, parameters);
     armed = false;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import Database from '../../src/store/sqlite/sqlite-driver.js';
 import fc from 'fast-check';
 import { leafHash, nodeHash } from '../../verifier/merkle.js';
 import { parseVerifierKey } from '../../verifier/signed-note.js';

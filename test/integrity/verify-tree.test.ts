@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import Database from '../../src/store/sqlite/sqlite-driver.js';
 import { formatCheckpoint } from '../../verifier/checkpoint.js';
 import { chainSecretPath } from '../../src/integrity/chain-secret.js';
 import { loadSigningKey, newSigningKeyText } from '../../src/integrity/signing-key.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import Database from '../../src/store/sqlite/sqlite-driver.js';
 import { chainSecretPath } from '../../src/integrity/chain-secret.js';
 import { checkpointToJson } from '../../src/integrity/checkpoint-json.js';
 import { openSqliteEventStore } from '../../src/store/sqlite/sqlite-event-store.js';

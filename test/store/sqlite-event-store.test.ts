@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import Database from '../../src/store/sqlite/sqlite-driver.js';
 import type { EventQuery, StoredEvent } from '../../src/events/event.js';
 import type { EventStore } from '../../src/store/event-store.js';
 import { keysetStart } from '../../src/store/read-in-chunks.js';

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import Database from '../../src/store/sqlite/sqlite-driver.js';
 import type { EventQuery, NewEvent } from '../../src/events/event.js';
 import type { EventStore } from '../../src/store/event-store.js';
 import { fieldIndexName, parseIndexedFields } from '../../src/store/indexed-fields.js';

@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import Database from './sqlite-driver.js';
 import { TIME_ORDER } from '../seq-of-time.js';
 
 // `seq` (the rowid) is commit order. `ts` is milliseconds since the epoch, which keeps the

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import Database from 'better-sqlite3';
+import Database from './sqlite-driver.js';
 import type { ChainRow } from '../../integrity/verify-chain.js';
 import type { IndexedField } from '../indexed-fields.js';
 import { rowSize, type Chunk, type EventRow } from '../read-in-chunks.js';

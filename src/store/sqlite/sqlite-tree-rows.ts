@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import Database from './sqlite-driver.js';
 import type { ChainRow } from '../../integrity/verify-chain.js';
 import type { DatabaseCheck, SeqRow, StoredCheckpointRow, StoredLeaf, TreeRows } from '../tree-rows.js';
 
