@@ -28,7 +28,7 @@ export async function readPlainTextBody(request: IncomingMessage, maxBytes: numb
   const header = request.headers['content-type'];
   const [mediaType = '', ...parameters] = (header ?? 'text/plain').split(';').map((part) => part.trim().toLowerCase());
   const charset = parameters.find((parameter) => parameter.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
-  if (mediaType !== 'text/plain' || (charset !== undefined && charset !== 'utf-8')) {
+  if (mediaType !== 'text/plain' || (charset !== undefined && !UTF8_CHARSETS.has(charset))) {
     throw new HttpError(415, `Content-Type must be text/plain (UTF-8), not "${header}"`);
   }
   return readHeldBody(request, maxBytes, memory);
@@ -110,6 +110,12 @@ function collectBody(request: IncomingMessage, maxBytes: number): Promise<Buffer
   });
 }
 
+/**
+ * Charsets a body is read as UTF-8 under: `utf8` is a common misspelling, and US-ASCII is a subset
+ * (a byte over 0x7f is then still refused as invalid UTF-8, or read as what it surely meant).
+ */
+const UTF8_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii']);
+
 function requireJsonContentType(header: string | undefined): void {
   if (header === undefined || header === 'application/json') return; // nearly every request: nothing to parse
   const [mediaType = '', ...parameters] = header.split(';').map((part) => part.trim().toLowerCase());
@@ -121,7 +127,7 @@ function requireJsonContentType(header: string | undefined): void {
   }
   for (const parameter of parameters) {
     const [name, value = ''] = parameter.split('=').map((part) => part.trim());
-    if (name === 'charset' && value.replace(/"/g, '') !== 'utf-8') {
+    if (name === 'charset' && !UTF8_CHARSETS.has(value.replace(/"/g, ''))) {
       throw new HttpError(415, `Request bodies must be UTF-8, not charset "${value}"`);
     }
   }

@@ -28,8 +28,9 @@ export type RouterOptions = {
  * (404 for no pattern, 405 with Allow for a method the pattern lacks), its key checked for the
  * route's scope, and its route's reply or error sent. Each port of the service is one of these.
  */
-export function createRouter(table: RouteTable, options: RouterOptions): RequestListener {
+export function createRouter(routes: RouteTable, options: RouterOptions): RequestListener {
   const { log, metrics, requireScope, stalledClientMs } = options;
+  const table = withHeadForEveryGet(routes);
   const match = createRouteMatcher(table);
   const clientAddress = createClientAddress(options.trustedProxies ?? []);
   if (requireScope === undefined) {
@@ -87,6 +88,24 @@ export function createRouter(table: RouteTable, options: RouterOptions): Request
       .then((reply) => sendReply(response, reply, log, stalledClientMs))
       .catch((error: unknown) => sendError(request, response, error, log, route?.store));
   };
+}
+
+/**
+ * HEAD wherever there is GET, answered by the GET route (RFC 9110 §9.3.2: same status and headers,
+ * no body). Node's response sends no body for a HEAD request whatever is written; send-reply.ts
+ * only spares a streamed answer the reading it would throw away.
+ */
+function withHeadForEveryGet(table: RouteTable): RouteTable {
+  const extended: Record<string, Readonly<Partial<Record<string, Route>>>> = {};
+  for (const [pattern, methods] of Object.entries(table)) {
+    const withHead: Partial<Record<string, Route>> = {};
+    for (const [method, route] of Object.entries(methods)) {
+      withHead[method] = route;
+      if (method === 'GET' && methods.HEAD === undefined) withHead.HEAD = route; // Allow: GET, HEAD, POST
+    }
+    extended[pattern] = withHead;
+  }
+  return extended;
 }
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;

@@ -86,6 +86,12 @@ async function sendStream(response: ServerResponse, reply: StreamReply, log: Log
   const gone = (): boolean => response.destroyed;
   response.writeHead(reply.status, responseHeaders(reply.contentType, reply.headers));
   try {
+    if (response.req.method === 'HEAD') {
+      // No body goes out, so none is read past the first chunk (begun, to give back what it holds).
+      for await (const _ of reply.chunks) break;
+      response.end();
+      return;
+    }
     for await (const chunk of reply.chunks) {
       if (gone()) break;
       if (!response.write(chunk) && !(await drainedOrGone(response, stalledClientMs))) {

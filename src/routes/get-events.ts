@@ -16,7 +16,10 @@ import { busyWithLargeAnswers, settle, sizeOfEvent, sizeOfEvents, startReading }
 
 const FORMATS: Record<string, { contentType: string; layout: EventLayout }> = {
   'application/json': { contentType: JSON_CONTENT_TYPE, layout: JSON_ARRAY },
+  // Newline-delimited JSON goes by three names; each is answered under the name it was asked by.
   'application/x-ndjson': { contentType: 'application/x-ndjson; charset=utf-8', layout: NDJSON },
+  'application/ndjson': { contentType: 'application/ndjson; charset=utf-8', layout: NDJSON },
+  'application/jsonl': { contentType: 'application/jsonl; charset=utf-8', layout: NDJSON },
   'text/csv': { contentType: 'text/csv; charset=utf-8; header=present', layout: CSV },
 };
 const FORMAT_NAMES = Object.keys(FORMATS);

@@ -88,7 +88,7 @@ describe('failing and valid keys from one address', () => {
             failures++;
             if (overBudget) failingOverBudget++;
             assert.equal(response.status, overBudget ? 429 : 401, where);
-            assert.match(await errorMessage(response), overBudget ? /^Too many failed authentications from this address/ : /^(Missing X-API-Key header|Invalid API key)$/, where);
+            assert.match(await errorMessage(response), overBudget ? /^Too many failed authentications from this address/ : /^(Missing API key: send it in X-API-Key, or as Authorization: Bearer <key>|Invalid API key)$/, where);
           } else if (s.kind === 'wrong-scope') {
             assert.equal(response.status, 403, where);
             assert.match(await errorMessage(response), new RegExp(`^The key "${s.key}" has scope`), where);

@@ -195,23 +195,38 @@ describe(`every route that takes a key, with every key (${TEST_BACKEND})`, () =>
     const what = `${route.method} ${route.path}`;
     for (const caller of CALLERS) {
       if (mayCall(caller.scope, route.needs)) {
-        it(`${what} serves the ${caller.scope} key "${caller.name}"`, async () => {
+        it(`${what} serves the ${caller.scope} key "${caller.name}", in X-API-Key or as Authorization: Bearer`, async () => {
           await route.allowed(await route.send(server, { 'X-API-Key': caller.key }));
+          await route.allowed(await route.send(server, { Authorization: `Bearer ${caller.key}` }));
+          await route.allowed(await route.send(server, { Authorization: `bearer  ${caller.key}`, 'X-API-Key': caller.key }));
         });
       } else {
         it(`${what} refuses the ${caller.scope} key "${caller.name}" with 403, naming its scope and the one needed, and records nothing`, async () => {
           const before = await server.database.countEvents();
-          const response = await route.send(server, { 'X-API-Key': caller.key });
-          assert.deepEqual(await assertJson(response, 403), { message: `The key "${caller.name}" has scope ${caller.scope}; this needs ${route.needs}` });
+          for (const headers of [{ 'X-API-Key': caller.key }, { Authorization: `Bearer ${caller.key}` }]) {
+            const response = await route.send(server, headers);
+            assert.deepEqual(await assertJson(response, 403), { message: `The key "${caller.name}" has scope ${caller.scope}; this needs ${route.needs}` });
+          }
           assert.equal(await server.database.countEvents(), before);
         });
       }
     }
     it(`${what} refuses a request without a key, with an empty one, or with an unknown one, with 401, and records nothing`, async () => {
       const before = await server.database.countEvents();
-      assert.deepEqual(await assertJson(await route.send(server, {}), 401), { message: 'Missing X-API-Key header' });
-      assert.deepEqual(await assertJson(await route.send(server, { 'X-API-Key': '' }), 401), { message: 'Missing X-API-Key header' });
+      assert.deepEqual(await assertJson(await route.send(server, {}), 401), { message: 'Missing API key: send it in X-API-Key, or as Authorization: Bearer <key>' });
+      assert.deepEqual(await assertJson(await route.send(server, { 'X-API-Key': '' }), 401), { message: 'Missing API key: send it in X-API-Key, or as Authorization: Bearer <key>' });
       assert.deepEqual(await assertJson(await route.send(server, { 'X-API-Key': generateKey() }), 401), { message: 'Invalid API key' });
+      assert.deepEqual(await assertJson(await route.send(server, { Authorization: `Bearer ${generateKey()}` }), 401), { message: 'Invalid API key' });
+      const basic = await route.send(server, { Authorization: `Basic ${Buffer.from(`user:${TEST_API_KEY}`).toString('base64')}` });
+      assert.equal(basic.headers.get('www-authenticate'), 'Bearer realm="auditor"', 'a 401 names the scheme it takes');
+      assert.deepEqual(await assertJson(basic, 401), { message: 'Missing API key: send it in X-API-Key, or as Authorization: Bearer <key>' });
+      assert.equal(await server.database.countEvents(), before);
+    });
+
+    it(`${what} refuses X-API-Key and Authorization: Bearer naming different keys with 400, even both valid, and records nothing`, async () => {
+      const before = await server.database.countEvents();
+      const response = await route.send(server, { 'X-API-Key': TEST_API_KEY, Authorization: `Bearer ${CALLERS[2]!.key}` });
+      assert.deepEqual(await assertJson(response, 400), { message: 'X-API-Key and Authorization: Bearer name different keys; send the key in one of them' });
       assert.equal(await server.database.countEvents(), before);
     });
   }

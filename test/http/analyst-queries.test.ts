@@ -142,6 +142,17 @@ describe('analysts\' queries', () => {
     assert.deepEqual(events.slice(0, 30), all);
   });
 
+  it('answers NDJSON to application/ndjson and application/jsonl too, under the name asked for', async () => {
+    const expected = (await (await server.get('user_id=ana', { Accept: 'application/x-ndjson' })).text());
+    assert.ok(expected.split('\n').length > 30, 'the NDJSON compared holds the events');
+    for (const name of ['application/ndjson', 'application/jsonl']) {
+      const response = await server.get('user_id=ana', { Accept: `${name}, application/json;q=0.5` });
+      assert.equal(response.status, 200, name);
+      assert.equal(response.headers.get('content-type'), `${name}; charset=utf-8`);
+      assert.equal(await response.text(), expected, name);
+    }
+  });
+
   it('exports RFC 4180 CSV that a CSV parser reads back, with formula cells neutralised', async () => {
     const tricky = { user_id: '=HYPERLINK("http://x","y")', event_type: 'a,b "quoted"\nnext line' };
     const body = `{"user_id":${JSON.stringify(tricky.user_id)},"event_type":${JSON.stringify(tricky.event_type)},"data":{"note":"@SUM(A1)","n":1.50}}`;
@@ -202,7 +213,7 @@ describe('analysts\' queries', () => {
     assert.equal((await fetch(`${server.url}/events/${all[0]!.id}`)).status, 401);
     const post = await get(`/events/${all[0]!.id}`, { method: 'DELETE' });
     assert.equal(post.status, 405);
-    assert.equal(post.headers.get('allow'), 'GET');
+    assert.equal(post.headers.get('allow'), 'GET, HEAD');
   });
 });
 

@@ -109,6 +109,18 @@ describe('POST /events', () => {
     assert.equal(await (await server.get('user_id=ctype-bad')).text(), '[]');
   });
 
+  it('reads charset=utf8 and charset=us-ascii as UTF-8, in any case and quoted', async () => {
+    for (const charset of ['utf8', 'UTF8', 'us-ascii', 'US-ASCII', '"utf-8"']) {
+      const body = JSON.stringify({ user_id: 'ctype-utf8', event_type: charset, data: { city: 'Zürich' } });
+      const response = await server.post(body, { 'Content-Type': `application/json; charset=${charset}` });
+      assert.equal(response.status, 201, charset);
+    }
+    const stored = (await (await server.get('user_id=ctype-utf8')).json()) as Array<{ event_type: string; data: { city: string } }>;
+    assert.deepEqual(stored.map((event) => [event.event_type, event.data.city]), [
+      ['utf8', 'Zürich'], ['UTF8', 'Zürich'], ['us-ascii', 'Zürich'], ['US-ASCII', 'Zürich'], ['"utf-8"', 'Zürich'],
+    ]);
+  });
+
   it('refuses a body over the limit with 413 and closes the connection instead of reading it', async () => {
     const body = JSON.stringify({ user_id: 'too-big', event_type: 't', data: { pad: 'x'.repeat(5000) } });
     const response = await server.post(body);

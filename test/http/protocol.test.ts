@@ -22,7 +22,7 @@ describe('authentication and protocol', () => {
         body: JSON.stringify({ user_id: 'unauthorised', event_type: 't' }),
       });
       assert.equal(post.status, 401);
-      assert.match(await errorMessage(post), headers['X-API-Key' as never] ? /^Invalid API key$/ : /^Missing X-API-Key header$/);
+      assert.match(await errorMessage(post), headers['X-API-Key' as never] ? /^Invalid API key$/ : /^Missing API key: send it in X-API-Key, or as Authorization: Bearer <key>$/);
       const get = await fetch(`${server.url}/events?user_id=unauthorised`, { headers });
       assert.equal(get.status, 401);
       await errorMessage(get);
@@ -30,11 +30,15 @@ describe('authentication and protocol', () => {
     assert.equal(await (await server.get('user_id=unauthorised')).text(), '[]');
   });
 
-  it('accepts the key only in X-API-Key, never in the query string or Authorization', async () => {
+  it('accepts the key only in X-API-Key or as Authorization: Bearer, never in the query string or another scheme', async () => {
     const inQuery = await fetch(`${server.url}/events?user_id=u&api_key=${TEST_API_KEY}`);
     assert.equal(inQuery.status, 401);
-    const inAuthorization = await fetch(`${server.url}/events?user_id=u`, { headers: { Authorization: `Bearer ${TEST_API_KEY}` } });
-    assert.equal(inAuthorization.status, 401);
+    const asBearer = await fetch(`${server.url}/events?user_id=u`, { headers: { Authorization: `Bearer ${TEST_API_KEY}` } });
+    assert.equal(asBearer.status, 200);
+    for (const authorization of [`Basic ${TEST_API_KEY}`, `Token ${TEST_API_KEY}`, TEST_API_KEY, `Bearer ${TEST_API_KEY} extra`, 'Bearer']) {
+      const otherwise = await fetch(`${server.url}/events?user_id=u`, { headers: { Authorization: authorization } });
+      assert.equal(otherwise.status, 401, authorization);
+    }
     const twice = await fetch(`${server.url}/events?user_id=u`, {
       headers: [['X-API-Key', TEST_API_KEY], ['X-API-Key', TEST_API_KEY]],
     });
@@ -53,7 +57,7 @@ describe('authentication and protocol', () => {
     for (const method of ['PUT', 'DELETE', 'PATCH']) {
       const response = await fetch(`${server.url}/events`, { method, headers: { 'X-API-Key': TEST_API_KEY } });
       assert.equal(response.status, 405);
-      assert.equal(response.headers.get('allow'), 'GET, POST');
+      assert.equal(response.headers.get('allow'), 'GET, HEAD, POST');
       assert.match(await errorMessage(response), new RegExp(`${method} is not allowed`));
     }
   });

@@ -77,8 +77,8 @@ describe('an app made of a route table', () => {
     assert.deepEqual(await missing.json(), { message: 'No such endpoint: /things/' });
     const wrong = await fetch(`${url}/things/x`, { method: 'DELETE' });
     assert.equal(wrong.status, 405);
-    assert.equal(wrong.headers.get('allow'), 'GET');
-    assert.deepEqual(await wrong.json(), { message: 'DELETE is not allowed on /things/x; use GET' });
+    assert.equal(wrong.headers.get('allow'), 'GET, HEAD');
+    assert.deepEqual(await wrong.json(), { message: 'DELETE is not allowed on /things/x; use GET, HEAD' });
     const text = await metrics.registry.metrics();
     assert.match(text, /^auditor_http_requests_total\{route="\/things\/\{name\}",method="GET",status="200"\} 1$/m);
     assert.match(text, /^auditor_http_requests_total\{route="\/things\/\{name\}",method="DELETE",status="405"\} 1$/m);

@@ -170,9 +170,9 @@ describe('GET /metrics', () => {
       assert.equal(posted.status, 405);
       assert.deepEqual(
         [posted.headers.get('content-type'), posted.headers.get('allow'), posted.headers.get('x-request-id')],
-        ['application/json; charset=utf-8', 'GET', 'scrape-405'],
+        ['application/json; charset=utf-8', 'GET, HEAD', 'scrape-405'],
       );
-      assert.deepEqual(await posted.json(), { message: 'POST is not allowed on /metrics; use GET' });
+      assert.deepEqual(await posted.json(), { message: 'POST is not allowed on /metrics; use GET, HEAD' });
 
       const scraped = await fetch(`${url}/metrics`);
       assert.equal(scraped.status, 200);
