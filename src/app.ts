@@ -5,6 +5,7 @@ import { createScopeGuard, type GuardLimits } from './auth/scope-guard.js';
 import type { ProxyRange } from './auth/trusted-proxies.js';
 import { createMemoryBudget, type MemoryBudget } from './http/memory-budget.js';
 import type { RouteTable } from './http/route.js';
+import type { UnreadBodyLimits } from './http/unread-body.js';
 import { createRouter } from './http/router.js';
 import type { Logger } from './ops/logger.js';
 import type { Metrics } from './ops/metrics.js';
@@ -40,6 +41,8 @@ export type AppDependencies = {
   witnessKeys?: readonly VerifierKey[];
   /** How long a streamed answer waits for a client that stopped reading (STALLED_CLIENT_MS by default). */
   stalledClientMs?: number;
+  /** How much of a refused body is read and thrown away before the connection closes (UNREAD_BODY_LIMITS by default). */
+  unreadBody?: UnreadBodyLimits;
 };
 
 /**
@@ -47,7 +50,7 @@ export type AppDependencies = {
  * a key needs (or none, for the probes), what the route asks of the store, and its handler.
  */
 export function createApp(dependencies: AppDependencies): RequestListener {
-  const { store, keys, limits, trustedProxies, metrics, maxBodyBytes, log, stalledClientMs } = dependencies;
+  const { store, keys, limits, trustedProxies, metrics, maxBodyBytes, log, stalledClientMs, unreadBody } = dependencies;
   const budget = dependencies.responseMemory ?? createMemoryBudget(DEFAULTS.responseMemoryBytes);
   const bodies = { maxBytes: maxBodyBytes, memory: dependencies.requestMemory ?? createMemoryBudget(DEFAULTS.requestMemoryBytes) };
   const countIngested = metrics === undefined ? undefined : metrics.eventsIngested;
@@ -89,5 +92,5 @@ export function createApp(dependencies: AppDependencies): RequestListener {
     '/healthz': { GET: { scope: 'public', handle: getHealthz } },
     '/readyz': { GET: { scope: 'public', handle: createGetReadyzRoute(store) } },
   };
-  return createRouter(routes, { log, metrics, requireScope: createScopeGuard(keys, limits), trustedProxies, stalledClientMs });
+  return createRouter(routes, { log, metrics, requireScope: createScopeGuard(keys, limits), trustedProxies, stalledClientMs, unreadBody });
 }

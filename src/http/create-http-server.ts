@@ -43,6 +43,15 @@ export function createHttpServer(app: RequestListener, { log, metrics, limits = 
   // Node's parser raises again on each later chunk of a refused connection: one refusal is enough.
   const refused = new WeakSet<Duplex>();
 
+  const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
+    latest.set(request.socket, { request, response });
+    if (request.headers.host === undefined && request.httpVersionMajor === 1 && request.httpVersionMinor === 1) {
+      record(MISSING_HOST);
+      sendProtocolError(response, MISSING_HOST);
+      return;
+    }
+    app(request, response);
+  };
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -53,16 +62,19 @@ export function createHttpServer(app: RequestListener, { log, metrics, limits = 
       // Node's own check answers a bare 400 that nothing logs or counts; this listener answers it.
       requireHostHeader: false,
     },
-    (request, response) => {
-      latest.set(request.socket, { request, response });
-      if (request.headers.host === undefined && request.httpVersionMajor === 1 && request.httpVersionMinor === 1) {
-        record(MISSING_HOST);
-        sendProtocolError(response, MISSING_HOST);
-        return;
-      }
-      app(request, response);
-    },
+    onRequest,
   );
+
+  // Node answers `Expect: 100-continue` with 100 Continue before the app sees the request, even
+  // one it will refuse (an unknown key, a Content-Length over the limit), and so invites the
+  // client to send a body only to be cut off. Here 100 Continue goes out when the app begins to
+  // read the body (the request's 'resume'), and not at all when the answer comes first.
+  server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+    request.once('resume', () => {
+      if (!response.headersSent) response.writeContinue();
+    });
+    onRequest(request, response);
+  });
 
   server.on('clientError', (cause: Error, socket: Duplex) => {
     const error = refused.has(socket) ? undefined : describeClientError(cause, limits);

@@ -10,6 +10,7 @@ import { HttpError } from './http-error.js';
 import { createRouteMatcher } from './route-matcher.js';
 import type { Reply, Route, RouteTable } from './route.js';
 import { sendError, sendReply } from './send-reply.js';
+import type { UnreadBodyLimits } from './unread-body.js';
 
 export type RouterOptions = {
   log: Logger;
@@ -20,6 +21,8 @@ export type RouterOptions = {
   trustedProxies?: readonly ProxyRange[] | undefined;
   /** How long a streamed answer waits for a client that stopped reading (STALLED_CLIENT_MS by default). */
   stalledClientMs?: number | undefined;
+  /** How much of a refused body is read and thrown away before the connection closes (UNREAD_BODY_LIMITS by default). */
+  unreadBody?: UnreadBodyLimits | undefined;
 };
 
 /**
@@ -29,7 +32,7 @@ export type RouterOptions = {
  * route's scope, and its route's reply or error sent. Each port of the service is one of these.
  */
 export function createRouter(routes: RouteTable, options: RouterOptions): RequestListener {
-  const { log, metrics, requireScope, stalledClientMs } = options;
+  const { log, metrics, requireScope, stalledClientMs, unreadBody } = options;
   const table = withHeadForEveryGet(routes);
   const match = createRouteMatcher(table);
   const clientAddress = createClientAddress(options.trustedProxies ?? []);
@@ -86,7 +89,7 @@ export function createRouter(routes: RouteTable, options: RouterOptions): Reques
     };
     answer()
       .then((reply) => sendReply(response, reply, log, stalledClientMs))
-      .catch((error: unknown) => sendError(request, response, error, log, route?.store));
+      .catch((error: unknown) => sendError(request, response, error, log, route?.store, unreadBody));
   };
 }
 

@@ -3,6 +3,7 @@ import type { Logger } from '../ops/logger.js';
 import { HttpError } from './http-error.js';
 import { RawJson, type JsonReply, type Reply, type StoreUse, type StreamReply } from './route.js';
 import { storeRefusal } from './store-refusal.js';
+import { endAfterUnreadBody, UNREAD_BODY_LIMITS, type UnreadBodyLimits } from './unread-body.js';
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
@@ -39,7 +40,14 @@ export async function sendReply(response: ServerResponse, reply: Reply, log: Log
  * store-refusal.ts); anything else is our fault, logged here and answered with a 500 that reveals
  * nothing.
  */
-export function sendError(request: IncomingMessage, response: ServerResponse, error: unknown, log: Logger, storeUse?: StoreUse): void {
+export function sendError(
+  request: IncomingMessage,
+  response: ServerResponse,
+  error: unknown,
+  log: Logger,
+  storeUse?: StoreUse,
+  unreadBody: UnreadBodyLimits = UNREAD_BODY_LIMITS,
+): void {
   const answer = error instanceof HttpError ? error : storeRefusal(error, request, storeUse);
   let reply: JsonReply;
   if (answer !== undefined) {
@@ -58,21 +66,36 @@ export function sendError(request: IncomingMessage, response: ServerResponse, er
     response.destroy(); // mid-stream: cutting the connection is the only honest signal left
     return;
   }
-  // A body we did not read to the end is not read at all: close the connection after answering.
-  if (!request.complete) reply.headers = { ...reply.headers, Connection: 'close' };
-  sendJson(response, reply);
+  if (request.complete) {
+    sendJson(response, reply);
+    return;
+  }
+  // A body we did not read to the end is not read at all: the connection closes after the answer,
+  // once the client can read it (see unread-body.ts).
+  reply.headers = { ...reply.headers, Connection: 'close' };
+  const text = jsonText(reply);
+  response.writeHead(reply.status, wholeHeaders(JSON_CONTENT_TYPE, text, reply.headers));
+  response.write(text);
+  endAfterUnreadBody(request, response, unreadBody);
 }
 
 function sendJson(response: ServerResponse, reply: JsonReply): void {
-  const body = reply.body instanceof RawJson ? reply.body.text : JSON.stringify(reply.body);
-  sendWhole(response, reply.status, JSON_CONTENT_TYPE, body, reply.headers);
+  sendWhole(response, reply.status, JSON_CONTENT_TYPE, jsonText(reply), reply.headers);
+}
+
+function jsonText(reply: JsonReply): string {
+  return reply.body instanceof RawJson ? reply.body.text : JSON.stringify(reply.body);
 }
 
 function sendWhole(response: ServerResponse, status: number, contentType: string, body: string, extra: Record<string, string> | undefined): void {
+  response.writeHead(status, wholeHeaders(contentType, body, extra));
+  response.end(body);
+}
+
+function wholeHeaders(contentType: string, body: string, extra: Record<string, string> | undefined): Record<string, string | number> {
   const headers = responseHeaders(contentType, extra);
   headers['Content-Length'] = Buffer.byteLength(body);
-  response.writeHead(status, headers);
-  response.end(body);
+  return headers;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { GuardLimits } from '../../src/auth/scope-guard.js';
 import type { ProxyRange } from '../../src/auth/trusted-proxies.js';
 import { createHttpServer, type ServerLimits } from '../../src/http/create-http-server.js';
 import type { MemoryBudget } from '../../src/http/memory-budget.js';
+import type { UnreadBodyLimits } from '../../src/http/unread-body.js';
 import { silentLogger, type Logger } from '../../src/ops/logger.js';
 import type { Metrics } from '../../src/ops/metrics.js';
 import type { EventStore, StoreOptions } from '../../src/store/event-store.js';
@@ -47,6 +48,7 @@ export async function startTestServer(
     responseMemory?: MemoryBudget;
     requestMemory?: MemoryBudget;
     stalledClientMs?: number;
+    unreadBody?: UnreadBodyLimits;
     /** The witnesses whose cosignatures POST /checkpoint/cosignatures keeps. */
     witnessKeys?: VerifierKey[];
     /** How to open the store over the fresh database (when no `store` is given). */
@@ -73,6 +75,7 @@ export async function startTestServer(
     ...(options.responseMemory ? { responseMemory: options.responseMemory } : {}),
     ...(options.requestMemory ? { requestMemory: options.requestMemory } : {}),
     ...(options.stalledClientMs ? { stalledClientMs: options.stalledClientMs } : {}),
+    ...(options.unreadBody ? { unreadBody: options.unreadBody } : {}),
     ...(options.witnessKeys ? { witnessKeys: options.witnessKeys } : {}),
   });
   const server = createHttpServer(app, { log, metrics: options.metrics, limits: options.serverLimits });
