@@ -6,6 +6,7 @@ import type { ProxyRange } from './auth/trusted-proxies.js';
 import { createMemoryBudget, type MemoryBudget } from './http/memory-budget.js';
 import type { RouteTable } from './http/route.js';
 import type { UnreadBodyLimits } from './http/unread-body.js';
+import { CorsPolicy } from './http/cors.js';
 import { createRouter } from './http/router.js';
 import type { Logger } from './ops/logger.js';
 import type { Metrics } from './ops/metrics.js';
@@ -43,6 +44,8 @@ export type AppDependencies = {
   stalledClientMs?: number;
   /** How much of a refused body is read and thrown away before the connection closes (UNREAD_BODY_LIMITS by default). */
   unreadBody?: UnreadBodyLimits;
+  /** The origins whose pages may call from a browser (AUDITOR_CORS_ORIGINS); none when left out. */
+  corsOrigins?: readonly string[];
 };
 
 /**
@@ -92,5 +95,7 @@ export function createApp(dependencies: AppDependencies): RequestListener {
     '/healthz': { GET: { scope: 'public', handle: getHealthz } },
     '/readyz': { GET: { scope: 'public', handle: createGetReadyzRoute(store) } },
   };
-  return createRouter(routes, { log, metrics, requireScope: createScopeGuard(keys, limits), trustedProxies, stalledClientMs, unreadBody });
+  return createRouter(routes, { log, metrics, requireScope: createScopeGuard(keys, limits), trustedProxies, stalledClientMs, unreadBody,
+    cors: new CorsPolicy(dependencies.corsOrigins ?? []),
+  });
 }

@@ -2,6 +2,7 @@ import { hashKey, type KeyDigest } from './auth/keys-file.js';
 import { parseRateLimit } from './auth/rate-limiter.js';
 import { parseTrustedProxies, type ProxyRange } from './auth/trusted-proxies.js';
 import { parseWitnessKeys, WitnessKeysError } from './integrity/accept-cosignatures.js';
+import { parseCorsOrigins } from './http/cors.js';
 import { LOG_LEVELS, type LogLevel } from './ops/logger.js';
 import { parseIndexedFields, type IndexedField } from './store/indexed-fields.js';
 import type { VerifierKey } from '../verifier/signed-note.js';
@@ -39,6 +40,8 @@ export type Config = {
   failedAuthLimit: RateLimit;
   /** Peers whose Forwarded / X-Forwarded-For headers name the client; none by default. */
   trustedProxies: ProxyRange[];
+  /** AUDITOR_CORS_ORIGINS: the origins whose pages may call from a browser; none by default. */
+  corsOrigins: string[];
   /** A second port serving GET /metrics without a key; undefined serves it only behind an admin key. */
   metricsPort: number | undefined;
   logLevel: LogLevel;
@@ -174,6 +177,12 @@ export function loadConfig(env: Record<string, string | undefined>, options: Con
     problems.push(`AUDITOR_TRUSTED_PROXIES: not an IP address or CIDR: ${entries}; expected a comma-separated list such as 10.0.0.0/8, 192.168.1.10, fd00::/8`);
   }
 
+  const corsOrigins = parseCorsOrigins(read('AUDITOR_CORS_ORIGINS') ?? '');
+  if (corsOrigins.bad.length > 0) {
+    const entries = corsOrigins.bad.map((entry) => `"${entry}"`).join(', ');
+    problems.push(`AUDITOR_CORS_ORIGINS: not an origin: ${entries}; expected a comma-separated list such as https://audit.example.com, http://localhost:3000 (scheme, host and port, no path)`);
+  }
+
   const witnessKeys = (text: string): VerifierKey[] => {
     try {
       return parseWitnessKeys(text);
@@ -205,6 +214,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Con
     rateLimit: rate('AUDITOR_RATE_LIMIT', DEFAULTS.rateLimit),
     failedAuthLimit: rate('AUDITOR_FAILED_AUTH_LIMIT', DEFAULTS.failedAuthLimit),
     trustedProxies: trustedProxies.ranges,
+    corsOrigins: corsOrigins.origins,
     metricsPort: read('AUDITOR_METRICS_PORT') === undefined ? undefined : integer('AUDITOR_METRICS_PORT', 0, 0, 65535),
     logLevel: logLevel(read('AUDITOR_LOG_LEVEL')),
     witnessKeys: witnessKeys(read('AUDITOR_WITNESS_KEYS') ?? ''),

@@ -99,7 +99,7 @@ const requestMemory = createMemoryBudget(config.requestMemoryBytes);
 const server = createHttpServer(
   createApp({
     store, keys, limits, trustedProxies: config.trustedProxies, metrics, maxBodyBytes: config.maxBodyBytes, log, responseMemory, requestMemory,
-    witnessKeys: config.witnessKeys,
+    witnessKeys: config.witnessKeys, corsOrigins: config.corsOrigins,
   }),
   { log, metrics },
 );

@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       rateLimit: { ratePerSecond: 0, burst: 1 },
       failedAuthLimit: { ratePerSecond: 1, burst: 10 },
       trustedProxies: [],
+      corsOrigins: [],
       metricsPort: undefined,
       logLevel: 'info',
       witnessKeys: [],
@@ -49,6 +50,7 @@ describe('loadConfig', () => {
         AUDITOR_RATE_LIMIT: '100',
         AUDITOR_FAILED_AUTH_LIMIT: '0.5:3',
         AUDITOR_TRUSTED_PROXIES: '10.0.0.0/8, ::1',
+        AUDITOR_CORS_ORIGINS: 'https://audit.example.com, http://localhost:3000',
         AUDITOR_METRICS_PORT: '9464',
         AUDITOR_LOG_LEVEL: 'warn',
         AUDITOR_SIGNING_KEY_FILE: '/etc/auditor/signing.key',
@@ -62,6 +64,7 @@ describe('loadConfig', () => {
         signingKeyFile: '/etc/auditor/signing.key', logOrigin: 'audit.example.com/prod', checkpointIntervalMs: 250,
         rateLimit: { ratePerSecond: 100, burst: 200 }, failedAuthLimit: { ratePerSecond: 0.5, burst: 3 },
         trustedProxies: [{ network: '10.0.0.0', prefix: 8, family: 'ipv4' }, { network: '::1', prefix: 128, family: 'ipv6' }],
+        corsOrigins: ['https://audit.example.com', 'http://localhost:3000'],
         metricsPort: 9464,
         logLevel: 'warn',
         witnessKeys: [],
@@ -146,6 +149,10 @@ describe('loadConfig', () => {
     assert.throws(
       () => loadConfig({ AUDITOR_TRUSTED_PROXIES: '10.0.0.0/8, 10.0.0.0/33, proxy.internal' }),
       /^ConfigError: AUDITOR_TRUSTED_PROXIES: not an IP address or CIDR: "10.0.0.0\/33", "proxy.internal"; expected a comma-separated list such as 10.0.0.0\/8, 192.168.1.10, fd00::\/8$/,
+    );
+    assert.throws(
+      () => loadConfig({ AUDITOR_CORS_ORIGINS: 'https://ok.example, https://x.example/path, *, ftp://f.example, https://Upper.example' }),
+      /^ConfigError: AUDITOR_CORS_ORIGINS: not an origin: "https:\/\/x.example\/path", "\*", "ftp:\/\/f.example", "https:\/\/Upper.example"; expected a comma-separated list such as https:\/\/audit.example.com, http:\/\/localhost:3000 \(scheme, host and port, no path\)$/,
     );
     assert.throws(() => loadConfig({ AUDITOR_CHAIN_SECRET: 'too-short' }), /^ConfigError: AUDITOR_CHAIN_SECRET: must be at least 32 characters/);
     for (const interval of ['1', 'fast', '5ms', '2d', '-1s']) {

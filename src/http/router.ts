@@ -11,6 +11,7 @@ import { createRouteMatcher } from './route-matcher.js';
 import type { Reply, Route, RouteTable } from './route.js';
 import { sendError, sendReply } from './send-reply.js';
 import type { UnreadBodyLimits } from './unread-body.js';
+import type { CorsPolicy } from './cors.js';
 
 export type RouterOptions = {
   log: Logger;
@@ -23,6 +24,8 @@ export type RouterOptions = {
   stalledClientMs?: number | undefined;
   /** How much of a refused body is read and thrown away before the connection closes (UNREAD_BODY_LIMITS by default). */
   unreadBody?: UnreadBodyLimits | undefined;
+  /** Which browser pages may call (AUDITOR_CORS_ORIGINS); none when left out. */
+  cors?: CorsPolicy | undefined;
 };
 
 /**
@@ -33,6 +36,7 @@ export type RouterOptions = {
  */
 export function createRouter(routes: RouteTable, options: RouterOptions): RequestListener {
   const { log, metrics, requireScope, stalledClientMs, unreadBody } = options;
+  const cors = options.cors?.enabled === true ? options.cors : undefined;
   const table = withHeadForEveryGet(routes);
   const match = createRouteMatcher(table);
   const clientAddress = createClientAddress(options.trustedProxies ?? []);
@@ -74,6 +78,16 @@ export function createRouter(routes: RouteTable, options: RouterOptions): Reques
       const status = response.headersSent ? response.statusCode : CLIENT_CLOSED_REQUEST;
       metrics?.observeRequest(matched?.pattern ?? 'unmatched', request.method ?? '', status, (performance.now() - started) / 1000);
     });
+
+    if (cors !== undefined) {
+      const preflight = matched === undefined ? undefined : cors.preflight(request, Object.keys(matched.methods));
+      if (preflight !== undefined) {
+        if (preflight.message === undefined) response.writeHead(preflight.status, preflight.headers).end();
+        else sendError(request, response, new HttpError(preflight.status, preflight.message, preflight.headers), log);
+        return;
+      }
+      cors.allowReading(request, response);
+    }
 
     // Known once the method is matched: what the route asks of the store says what its 503 says.
     let route: Route | undefined;

@@ -12,13 +12,18 @@ export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
  * sniffed into something executable. Written as a literal on purpose: building it by object
  * spread measured slower, and every response pays for it.
  */
-function responseHeaders(contentType: string, extra: Record<string, string> | undefined): Record<string, string | number> {
+function responseHeaders(response: ServerResponse, contentType: string, extra: Record<string, string> | undefined): Record<string, string | number> {
   const headers: Record<string, string | number> = {
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
     'Content-Type': contentType,
   };
-  if (extra !== undefined) for (const name of Object.keys(extra)) headers[name] = extra[name]!;
+  if (extra !== undefined) {
+    for (const name of Object.keys(extra)) headers[name] = extra[name]!;
+    // writeHead would replace a Vary set before (CORS's Origin) rather than add to it.
+    const before = extra.Vary === undefined ? undefined : response.getHeader('Vary');
+    if (before !== undefined) headers.Vary = `${String(before)}, ${extra.Vary}`;
+  }
   return headers;
 }
 
@@ -74,7 +79,7 @@ export function sendError(
   // once the client can read it (see unread-body.ts).
   reply.headers = { ...reply.headers, Connection: 'close' };
   const text = jsonText(reply);
-  response.writeHead(reply.status, wholeHeaders(JSON_CONTENT_TYPE, text, reply.headers));
+  response.writeHead(reply.status, wholeHeaders(response, JSON_CONTENT_TYPE, text, reply.headers));
   response.write(text);
   endAfterUnreadBody(request, response, unreadBody);
 }
@@ -88,12 +93,12 @@ function jsonText(reply: JsonReply): string {
 }
 
 function sendWhole(response: ServerResponse, status: number, contentType: string, body: string, extra: Record<string, string> | undefined): void {
-  response.writeHead(status, wholeHeaders(contentType, body, extra));
+  response.writeHead(status, wholeHeaders(response, contentType, body, extra));
   response.end(body);
 }
 
-function wholeHeaders(contentType: string, body: string, extra: Record<string, string> | undefined): Record<string, string | number> {
-  const headers = responseHeaders(contentType, extra);
+function wholeHeaders(response: ServerResponse, contentType: string, body: string, extra: Record<string, string> | undefined): Record<string, string | number> {
+  const headers = responseHeaders(response, contentType, extra);
   headers['Content-Length'] = Buffer.byteLength(body);
   return headers;
 }
@@ -107,7 +112,7 @@ function wholeHeaders(contentType: string, body: string, extra: Record<string, s
 async function sendStream(response: ServerResponse, reply: StreamReply, log: Logger, stalledClientMs: number): Promise<void> {
   // Destroyed: the client hung up (perhaps before any of this began) or was cut off.
   const gone = (): boolean => response.destroyed;
-  response.writeHead(reply.status, responseHeaders(reply.contentType, reply.headers));
+  response.writeHead(reply.status, responseHeaders(response, reply.contentType, reply.headers));
   try {
     if (response.req.method === 'HEAD') {
       // No body goes out, so none is read past the first chunk (begun, to give back what it holds).

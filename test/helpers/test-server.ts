@@ -49,6 +49,8 @@ export async function startTestServer(
     requestMemory?: MemoryBudget;
     stalledClientMs?: number;
     unreadBody?: UnreadBodyLimits;
+    /** AUDITOR_CORS_ORIGINS. */
+    corsOrigins?: string[];
     /** The witnesses whose cosignatures POST /checkpoint/cosignatures keeps. */
     witnessKeys?: VerifierKey[];
     /** How to open the store over the fresh database (when no `store` is given). */
@@ -76,6 +78,7 @@ export async function startTestServer(
     ...(options.requestMemory ? { requestMemory: options.requestMemory } : {}),
     ...(options.stalledClientMs ? { stalledClientMs: options.stalledClientMs } : {}),
     ...(options.unreadBody ? { unreadBody: options.unreadBody } : {}),
+    ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     ...(options.witnessKeys ? { witnessKeys: options.witnessKeys } : {}),
   });
   const server = createHttpServer(app, { log, metrics: options.metrics, limits: options.serverLimits });
