@@ -18,6 +18,8 @@ export type WorkerSetup = {
 };
 
 export type ChunkRequest = ChunkRange & { index: number };
+/** Sent when the tree is checked: the worker closes its connection and exits on its own. */
+export type CloseRequest = 'close';
 export type ChunkReply = { index: number; result: ChunkResult } | { index: number; error: string };
 
 const setup = workerData as WorkerSetup;
@@ -26,9 +28,9 @@ const secret = setup.secret === undefined ? undefined : Buffer.from(setup.secret
 const rows = await openTreeRows(setup.database);
 const port = parentPort!;
 
-// The main thread terminates the worker when the tree is checked; the connection goes with it.
-port.on('message', (request: ChunkRequest) => {
-  void check(request).then((reply) => port.postMessage(reply));
+port.on('message', (request: ChunkRequest | CloseRequest) => {
+  if (request === 'close') void rows.close().finally(() => port.close());
+  else void check(request).then((reply) => port.postMessage(reply));
 });
 
 async function check(request: ChunkRequest): Promise<ChunkReply> {

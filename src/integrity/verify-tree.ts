@@ -8,6 +8,7 @@
  * chunk order and folds the chunk roots into the levels above, as appendLeaf does leaves, so the
  * memory held is one chunk per thread and one hash per level, however long the log.
  */
+import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { EMPTY_ROOT, nodeHash } from '../../verifier/merkle.js';
@@ -16,7 +17,7 @@ import type { DatabaseLocation } from '../config.js';
 import type { TreeRows } from '../store/tree-rows.js';
 import { same, signedRoot, type ChunkCheckpoint, type ChunkResult, type RebuiltNode } from './tree-chunk.js';
 import { addFinding, type Finding } from './tree-finding.js';
-import type { ChunkReply, ChunkRequest, WorkerSetup } from './verify-tree-worker.js';
+import type { ChunkReply, ChunkRequest, CloseRequest, WorkerSetup } from './verify-tree-worker.js';
 
 /** 2^16 events a chunk: big enough that a chunk's fixed costs vanish, small enough to hold a few in memory. */
 export const CHUNK_LEVEL = 16;
@@ -246,6 +247,25 @@ async function runWorkers(
       }
     });
   } finally {
-    await Promise.all(workers.map((worker) => worker.terminate()));
+    await Promise.all(workers.map(closeWorker));
+  }
+}
+
+/**
+ * Asks `worker` to close its connection and exit, and waits until it has. Terminating it instead
+ * could catch it still loading the SQLite driver, and better-sqlite3 13 aborts the whole process
+ * when its module's start is cut short (seen on Node 24). A worker that has not exited within
+ * CLOSE_GRACE_MS (one blocked on a read gone astray) is terminated all the same.
+ */
+async function closeWorker(worker: Worker): Promise<void> {
+  const CLOSE_GRACE_MS = 10_000;
+  if (worker.threadId === -1) return; // it has exited already (its start failed)
+  const exited = once(worker, 'exit');
+  worker.postMessage('close' satisfies CloseRequest);
+  const grace = setTimeout(() => void worker.terminate(), CLOSE_GRACE_MS);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(grace);
   }
 }

@@ -24,7 +24,9 @@ function comparableHeaders(response: Response): Record<string, string> {
 async function exchange(url: string, requests: string): Promise<string> {
   const { hostname, port } = new URL(url);
   const socket = connect(Number(port), hostname);
-  socket.end(requests);
+  // Written, not ended: a server that reads the end of a client's half would drop the requests
+  // still being answered; the GET's Connection: close ends the exchange instead.
+  socket.write(requests);
   const parts: Buffer[] = [];
   socket.on('data', (part: Buffer) => parts.push(part));
   await once(socket, 'close');
