@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from '../src/store/sqlite/sqlite-driver.js';
 import { measureChainMicroseconds, measureKeyHashingMicroseconds, measurePlanMicroseconds } from './chain-cost.js';
-import { measureExport, type ExportResult } from './exports.js';
+import { measureCompressedExports, type CodedExportSummary } from './compressed-exports.js';
+import { measureCodingLevels, measureExport, type CodingLevel, type ExportResult } from './exports.js';
 import { HOT_EVERY, HOT_USER, eventBody, typicalUser } from './fixtures.js';
 import { runIngest, type IngestRound, type ServerUnderTest } from './ingest.js';
 import { commandExists, pickLoadGenerator, type LoadResult } from './load.js';
@@ -161,6 +162,8 @@ try {
 
   // Exports first, on a fresh process, so its peak RSS is theirs.
   const exports: Record<string, ExportResult> = {};
+  let compressedExports: Record<string, CodedExportSummary> = {};
+  let codingLevels: CodingLevel[] = [];
   const exporter = await startServer(MAIN, env, serverOptions);
   let logKey: string;
   try {
@@ -179,6 +182,14 @@ try {
       const r = exports[name]!;
       console.log(`export ${name.padEnd(32)} ${r.events} events  ${fixed(r.megabytes, 1)} MB  first byte ${fixed(r.timeToFirstByteMs)} ms  total ${fixed(r.totalMs, 0)} ms  server peak RSS ${fixed(r.serverPeakRssMb, 0)} MB`);
     }
+    // What compression costs: the same answers uncoded and coded, then each coding's levels on a sample.
+    compressedExports = await measureCompressedExports(exporter, [
+      { name: 'typical user, CSV', path: `/events?user_id=${typicalUser(7)}`, accept: 'text/csv' },
+      { name: 'hot user, NDJSON', path: `/events?user_id=${HOT_USER}`, accept: 'application/x-ndjson' },
+      { name: 'hot user, CSV', path: `/events?user_id=${HOT_USER}`, accept: 'text/csv' },
+    ], rounds, API_KEY);
+    const sample = await fetch(`${exporter.url}/events?user_id=${HOT_USER}&limit=10000`, { headers: { 'X-API-Key': API_KEY, Accept: 'application/x-ndjson', 'Accept-Encoding': 'identity' } });
+    codingLevels = measureCodingLevels(Buffer.from(await sample.arrayBuffer()));
   } finally {
     await exporter.stop();
   }
@@ -413,6 +424,8 @@ try {
       p99Ratio: median(readsOf('service').map((r, i) => r.p99Ms / (readsOf('baseline')[i]?.p99Ms ?? Number.NaN))),
     },
     exports,
+    // Issue 16: exports coded (gzip, brotli) against uncoded, and the levels the service's were chosen from.
+    compression: { answers: compressedExports, levels: codingLevels },
     chain: { microsecondsPerEvent: chainMicroseconds, planMicrosecondsPerEvent: planMicroseconds, shareOfIngestTime: 0 },
     keyHashing: { microsecondsPerRequest: keyHashingMicroseconds },
     batchIngest: batchSummary(batchResults('service')),
@@ -509,6 +522,15 @@ try {
     verifyRuns.map((r, i) => [String(i + 1), fixed(r.wallSeconds), fixed(r.eventsPerSecond, 0), String(r.exitCode), r.reportedRates.join(' | ')]));
   printTable('Whole answers, streamed', ['answer', 'events', 'MB', 'first byte ms', 'total ms', 'server peak RSS MB'],
     Object.entries(exports).map(([name, r]) => [name, String(r.events), fixed(r.megabytes, 1), fixed(r.timeToFirstByteMs), fixed(r.totalMs, 0), fixed(r.serverPeakRssMb, 0)]));
+
+  printTable(`Exports uncoded and coded, median of ${rounds} rounds (throughput ratio: uncoded time / coded time, per round)`,
+    ['answer', 'events', 'MB', 'coding', 'MB on the wire', 'total ms', 'server CPU ms', 'ratio', 'ratio per round'],
+    Object.entries(compressedExports).flatMap(([name, r]) => Object.entries(r.byCoding).map(([coding, c]) => [
+      name, String(r.events), fixed(r.megabytes, 2), coding, fixed(c.wireMegabytes, 2), fixed(c.totalMs, 0), fixed(c.serverCpuMs, 0),
+      coding === 'identity' ? '1' : fixed(r.throughputRatio[coding]!), coding === 'identity' ? '' : r.throughputRatios[coding]!.map((x) => fixed(x)).join(' '),
+    ])));
+  printTable('Codings on 10,000 events of NDJSON, in this process (one core)', ['coding', 'level', 'coded / plain', 'plain MB per CPU second'],
+    codingLevels.map((l) => [l.coding, String(l.level), fixed(l.ratio, 3), fixed(l.megabytesPerCpuSecond, 0)]));
 
   console.log(`\nTamper-evident chain: ${fixed(chainMicroseconds)} µs of CPU per event, ${fixed(figures.chain.shareOfIngestTime * 100, 1)}% of the time per ingested event; planning a commit takes ${fixed(planMicroseconds)} µs per event, the chain included.`);
   console.log(`Keys kept as digests: ${fixed(keyHashingMicroseconds)} µs of CPU per request for hashing the presented key.`);

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
 import type { Logger } from '../ops/logger.js';
+import { chooseCoding, compressWhole, COMPRESS_MIN_CHARS, createEncoder, type ContentCoding } from './compression.js';
 import { HttpError } from './http-error.js';
 import { RawJson, type JsonReply, type Reply, type StoreUse, type StreamReply } from './route.js';
 import { storeRefusal } from './store-refusal.js';
@@ -10,19 +12,30 @@ export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 /**
  * The headers of every response, plus `extra`. Audit data must not linger in shared caches, nor be
  * sniffed into something executable. Written as a literal on purpose: building it by object
- * spread measured slower, and every response pays for it.
+ * spread measured slower, and every response pays for it. An answer that may be compressed (one
+ * long enough, compressed or not) says it varies by Accept-Encoding, with `coding` when it is.
  */
-function responseHeaders(response: ServerResponse, contentType: string, extra: Record<string, string> | undefined): Record<string, string | number> {
+function responseHeaders(
+  response: ServerResponse,
+  contentType: string,
+  extra: Record<string, string> | undefined,
+  compressible = false,
+  coding?: ContentCoding,
+): Record<string, string | number> {
   const headers: Record<string, string | number> = {
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
     'Content-Type': contentType,
   };
-  if (extra !== undefined) {
-    for (const name of Object.keys(extra)) headers[name] = extra[name]!;
-    // writeHead would replace a Vary set before (CORS's Origin) rather than add to it.
-    const before = extra.Vary === undefined ? undefined : response.getHeader('Vary');
-    if (before !== undefined) headers.Vary = `${String(before)}, ${extra.Vary}`;
+  if (extra !== undefined) for (const name of Object.keys(extra)) headers[name] = extra[name]!;
+  if (compressible) {
+    headers.Vary = extra?.Vary === undefined ? 'Accept-Encoding' : `${extra.Vary}, Accept-Encoding`;
+    if (coding !== undefined) headers['Content-Encoding'] = coding;
+  }
+  // writeHead would replace a Vary set before (CORS's Origin) rather than add to it.
+  if (headers.Vary !== undefined) {
+    const before = response.getHeader('Vary');
+    if (before !== undefined) headers.Vary = `${String(before)}, ${headers.Vary}`;
   }
   return headers;
 }
@@ -79,7 +92,9 @@ export function sendError(
   // once the client can read it (see unread-body.ts).
   reply.headers = { ...reply.headers, Connection: 'close' };
   const text = jsonText(reply);
-  response.writeHead(reply.status, wholeHeaders(response, JSON_CONTENT_TYPE, text, reply.headers));
+  const headers = responseHeaders(response, JSON_CONTENT_TYPE, reply.headers);
+  headers['Content-Length'] = Buffer.byteLength(text);
+  response.writeHead(reply.status, headers);
   response.write(text);
   endAfterUnreadBody(request, response, unreadBody);
 }
@@ -92,15 +107,21 @@ function jsonText(reply: JsonReply): string {
   return reply.body instanceof RawJson ? reply.body.text : JSON.stringify(reply.body);
 }
 
+/** Sends a body known whole, with its length; compressed when it is long enough and the client accepts a coding. */
 function sendWhole(response: ServerResponse, status: number, contentType: string, body: string, extra: Record<string, string> | undefined): void {
-  response.writeHead(status, wholeHeaders(response, contentType, body, extra));
-  response.end(body);
-}
-
-function wholeHeaders(response: ServerResponse, contentType: string, body: string, extra: Record<string, string> | undefined): Record<string, string | number> {
-  const headers = responseHeaders(response, contentType, extra);
-  headers['Content-Length'] = Buffer.byteLength(body);
-  return headers;
+  if (body.length < COMPRESS_MIN_CHARS) {
+    const headers = responseHeaders(response, contentType, extra);
+    headers['Content-Length'] = Buffer.byteLength(body);
+    response.writeHead(status, headers);
+    response.end(body);
+    return;
+  }
+  const coding = chooseCoding(response.req.headers['accept-encoding']);
+  const encoded = coding === undefined ? body : compressWhole(body, coding);
+  const headers = responseHeaders(response, contentType, extra, true, coding);
+  headers['Content-Length'] = Buffer.byteLength(encoded);
+  response.writeHead(status, headers);
+  response.end(encoded);
 }
 
 /**
@@ -112,7 +133,23 @@ function wholeHeaders(response: ServerResponse, contentType: string, body: strin
 async function sendStream(response: ServerResponse, reply: StreamReply, log: Logger, stalledClientMs: number): Promise<void> {
   // Destroyed: the client hung up (perhaps before any of this began) or was cut off.
   const gone = (): boolean => response.destroyed;
-  response.writeHead(reply.status, responseHeaders(response, reply.contentType, reply.headers));
+  // A stream that states its length up front is sent as it is: compressing it would make that a lie.
+  const compressible = reply.headers?.['Content-Length'] === undefined;
+  const coding = compressible ? chooseCoding(response.req.headers['accept-encoding']) : undefined;
+  response.writeHead(reply.status, responseHeaders(response, reply.contentType, reply.headers, compressible, coding));
+  // With a coding, pieces go through the encoder, which pipe() keeps from outrunning the client:
+  // the encoder's own buffers fill, and its write() says so, as the response's would.
+  const encoder = coding === undefined || response.req.method === 'HEAD' ? undefined : createEncoder(coding);
+  const sink: Writable = encoder ?? response;
+  if (encoder !== undefined) {
+    encoder.on('error', (error) => {
+      log.error({ msg: 'compression failed', error: describe(error) });
+      response.destroy();
+    });
+    encoder.pipe(response);
+    // Its zlib state goes as soon as the response does, whether the client left or all was sent.
+    response.once('close', () => encoder.destroy());
+  }
   try {
     if (response.req.method === 'HEAD') {
       // No body goes out, so none is read past the first chunk (begun, to give back what it holds).
@@ -122,13 +159,13 @@ async function sendStream(response: ServerResponse, reply: StreamReply, log: Log
     }
     for await (const chunk of reply.chunks) {
       if (gone()) break;
-      if (!response.write(chunk) && !(await drainedOrGone(response, stalledClientMs))) {
+      if (!sink.write(chunk) && !(await drainedOrGone(sink, response, stalledClientMs))) {
         log.info({ msg: 'client stopped reading; connection cut', waited_ms: stalledClientMs });
         response.destroy();
         break;
       }
     }
-    if (!gone()) response.end();
+    if (!gone()) sink.end(); // an encoder ends the response once it has flushed into it
   } catch (error) {
     log.error({ msg: 'stream failed', error: describe(error) });
     response.destroy();
@@ -136,21 +173,24 @@ async function sendStream(response: ServerResponse, reply: StreamReply, log: Log
 }
 
 /**
- * Resolves true when the response can take more or is gone, false when neither happened within
- * `timeoutMs`; leaves no listener or timer behind either way. A response already gone resolves at
- * once: its 'close' has been and will not come again.
+ * Resolves true when `sink` (the response, or the encoder in front of it) can take more or the
+ * response is gone, false when neither happened within `timeoutMs`; leaves no listener or timer
+ * behind either way. A response already gone resolves at once: its 'close' has been and will not
+ * come again.
  */
-function drainedOrGone(response: ServerResponse, timeoutMs: number): Promise<boolean> {
+function drainedOrGone(sink: Writable, response: ServerResponse, timeoutMs: number): Promise<boolean> {
   if (response.destroyed) return Promise.resolve(true);
   return new Promise((resolve) => {
     const done = (moved: boolean): void => {
       clearTimeout(timer);
-      response.off('drain', onEvent).off('close', onEvent);
+      sink.off('drain', onEvent);
+      response.off('close', onEvent);
       resolve(moved);
     };
     const onEvent = (): void => done(true);
     const timer = setTimeout(() => done(false), timeoutMs);
-    response.on('drain', onEvent).on('close', onEvent);
+    sink.on('drain', onEvent);
+    response.on('close', onEvent);
   });
 }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -27,15 +28,20 @@ const sizeOf = (event: StoredEvent): number => event.dataJson.length + event.use
  * Sends GET /events on a raw connection and stops reading once the answer has begun, as a client
  * that stalls would: the service has then read the first chunk and holds it.
  */
-async function stalledExport(server: TestServer, userId: string): Promise<{ socket: Socket; received(): number }> {
+async function stalledExport(server: TestServer, userId: string, acceptEncoding = 'identity'): Promise<{ socket: Socket; received(): number; complete(): boolean }> {
   const { hostname, port } = new URL(server.url);
   const socket = connect(Number(port), hostname);
   let received = 0;
-  socket.on('data', (chunk: Buffer) => (received += chunk.length));
-  socket.write(`GET /events?user_id=${userId} HTTP/1.1\r\nHost: x\r\nX-API-Key: ${TEST_API_KEY}\r\nAccept: application/x-ndjson\r\n\r\n`);
+  let tail = '';
+  socket.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    tail = (tail + chunk.toString('latin1', Math.max(0, chunk.length - 5))).slice(-5);
+  });
+  socket.write(`GET /events?user_id=${userId} HTTP/1.1\r\nHost: x\r\nX-API-Key: ${TEST_API_KEY}\r\nAccept: application/x-ndjson\r\nAccept-Encoding: ${acceptEncoding}\r\n\r\n`);
   await once(socket, 'data');
   socket.pause();
-  return { socket, received: () => received };
+  // A chunked answer sent to its end closes with the empty last chunk.
+  return { socket, received: () => received, complete: () => tail === '0\r\n\r\n' };
 }
 
 /** Waits (a bounded number of turns of the event loop) until everything reserved has been given back. */
@@ -181,6 +187,8 @@ describe('a client that stops reading', () => {
     budget = createMemoryBudget(CHUNK_SIZE);
     server = await startTestServer({ responseMemory: budget, stalledClientMs: 300, log: log.logger });
     await plant(server, Array.from({ length: 40 }, (_, i) => ({ userId: 'huge', eventType: 't', dataJson: JSON.stringify({ i, s: 'x'.repeat(1024 * 1024) }) })));
+    // 40 MiB that compression cannot shrink: coded, it still fills the connection's buffers.
+    await plant(server, Array.from({ length: 40 }, (_, i) => ({ userId: 'random', eventType: 't', dataJson: JSON.stringify({ i, s: randomBytes(768 * 1024).toString('base64') }) })));
   });
   after(() => server.close());
 
@@ -193,5 +201,17 @@ describe('a client that stops reading', () => {
     await allGivenBack(budget);
     const served = await server.get('user_id=huge&limit=1');
     assert.equal(served.status, 200);
+  });
+
+  it('is cut off when its answer is gzip-coded too: the encoder passes the backpressure on', async () => {
+    log.lines.splice(0); // the line awaited must be this answer's
+    const stalled = await stalledExport(server, 'random', 'gzip');
+    await log.waitFor((line) => line.msg === 'client stopped reading; connection cut');
+    stalled.socket.resume();
+    await once(stalled.socket, 'close');
+    assert.ok(stalled.received() > 1024 * 1024, `${stalled.received()} bytes: the client read the start`);
+    assert.equal(stalled.complete(), false, `${stalled.received()} bytes: the answer was not cut`);
+    await allGivenBack(budget);
+    assert.equal((await server.get('user_id=random&limit=1')).status, 200);
   });
 });

@@ -76,14 +76,19 @@ describe(`HEAD on every GET route (${TEST_BACKEND})`, () => {
 
   it('answers with the status and headers GET answers, and no body, through fetch', async () => {
     for (const path of paths()) {
-      for (const headers of [{ 'X-API-Key': TEST_API_KEY }, {}, { 'X-API-Key': TEST_API_KEY, Accept: 'text/csv' }]) {
+      // fetch asks for compressed answers unless told otherwise: HEAD and GET must agree either way.
+      const variants = [{ 'X-API-Key': TEST_API_KEY }, {}, { 'X-API-Key': TEST_API_KEY, Accept: 'text/csv' }, { 'X-API-Key': TEST_API_KEY, 'Accept-Encoding': 'identity' }];
+      for (const headers of variants) {
         const get = await fetch(`${server.url}${path}`, { headers });
         const getBody = await get.arrayBuffer();
         const head = await fetch(`${server.url}${path}`, { method: 'HEAD', headers });
         assert.equal(head.status, get.status, `${path} ${JSON.stringify(headers)}`);
         assert.deepEqual(comparableHeaders(head), comparableHeaders(get), path);
         assert.equal((await head.arrayBuffer()).byteLength, 0, path);
-        if (get.headers.has('content-length')) assert.equal(Number(head.headers.get('content-length')), getBody.byteLength, path);
+        // fetch hands over the body decoded, so the bytes counted are the sent ones only when uncompressed.
+        if (get.headers.has('content-length') && !get.headers.has('content-encoding')) {
+          assert.equal(Number(head.headers.get('content-length')), getBody.byteLength, path);
+        }
       }
     }
   });
