@@ -65,9 +65,12 @@ export function createRouter(table: RouteTable, options: RouterOptions): Request
       };
       if (!response.writableFinished) line.aborted = true;
       log.info(line);
-      // A client that left before any answer is counted as nginx counts it, 499, not as the 200
-      // that statusCode says before anything is sent.
-      const status = response.headersSent ? response.statusCode : CLIENT_CLOSED_REQUEST;
+      // Counted as what the client got, so that no error rate reads a cut answer as a success: the
+      // status sent only for an answer sent whole; 500 for one the service cut because it failed
+      // (its error is on the response); 499, as nginx counts a client that left, for the rest: a
+      // client gone before any answer (statusCode says 200 then), one gone mid-stream, one cut off
+      // for not reading. The log line keeps the status sent, with `aborted`.
+      const status = response.writableFinished ? response.statusCode : response.errored ? SERVER_CUT_ANSWER : CLIENT_CLOSED_REQUEST;
       metrics?.observeRequest(matched?.pattern ?? 'unmatched', request.method ?? '', status, (performance.now() - started) / 1000);
     });
 
@@ -91,6 +94,7 @@ export function createRouter(table: RouteTable, options: RouterOptions): Request
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 const CLIENT_CLOSED_REQUEST = 499;
+const SERVER_CUT_ANSWER = 500;
 
 /** Splits `/events?x=1` by hand: `new URL` would read `//events` as a host name. */
 function splitTarget(target: string): { path: string; params: URLSearchParams } {

@@ -97,7 +97,8 @@ async function sendStream(response: ServerResponse, reply: StreamReply, log: Log
     if (!gone()) response.end();
   } catch (error) {
     log.error({ msg: 'stream failed', error: describe(error) });
-    response.destroy();
+    // With its error, so that the router counts the answer as the service's failure, not the client's.
+    response.destroy(error instanceof Error ? error : new Error(describe(error)));
   }
 }
 

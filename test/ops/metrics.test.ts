@@ -3,16 +3,24 @@ import { once } from 'node:events';
 import { connect, type AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { StoredEvent } from '../../src/events/event.js';
 import { generateKey, hashKey, writeKeysFile } from '../../src/auth/keys-file.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { createMetricsServer } from '../../src/ops/metrics-server.js';
 import { silentLogger } from '../../src/ops/logger.js';
 import { parseRawResponse, rawExchange } from '../helpers/raw-http.js';
 import { captureLog } from '../helpers/capture-log.js';
+import { fakeStore } from '../helpers/fake-store.js';
 import { startTestServer, TEST_API_KEY } from '../helpers/test-server.js';
 
 type Family = { name: string; type: string; metrics: Array<{ labels?: Record<string, string>; value?: string; count?: string; sum?: string; buckets?: Record<string, string> }> };
 const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => Family[];
+
+const storedEvent = (i: number): StoredEvent => ({
+  id: `0190a000-0000-7000-8000-${String(i).padStart(12, '0')}`, timestampMs: i, seq: i,
+  userId: 'endless', eventType: 't', dataJson: `{"pad":"${'x'.repeat(200)}"}`,
+});
 
 describe('GET /metrics', () => {
   it('serves the Prometheus text format that a parser reads: requests, latency, ingest, batches, database, process', async () => {
@@ -113,6 +121,63 @@ describe('GET /metrics', () => {
       const text = await metrics.registry.metrics();
       assert.match(text, /^auditor_http_requests_total\{route="\/events",method="POST",status="499"\} 1$/m);
       assert.doesNotMatch(text, /status="200"/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('counts a streamed answer whose client left after its headers as 499, not as the 200 it began with', async () => {
+    // An export that never ends: only the client's leaving can stop it.
+    const store = fakeStore({
+      async *query() {
+        for (let chunk = 0; ; chunk++) {
+          yield Array.from({ length: 100 }, (_, i) => storedEvent(chunk * 100 + i));
+          await nextTurn();
+        }
+      },
+    });
+    const metrics = createMetrics();
+    const log = captureLog();
+    const server = await startTestServer({ store, metrics, log: log.logger });
+    try {
+      const controller = new AbortController();
+      const response = await server.get('user_id=endless', { 'X-Request-Id': 'left-mid-stream' }, controller.signal);
+      assert.deepEqual([response.status, response.headers.get('content-type')], [200, 'application/json; charset=utf-8']);
+      const reader = response.body!.getReader();
+      let received = 0;
+      while (received < 100_000) received += (await reader.read()).value?.length ?? 0;
+      controller.abort();
+      const line = await log.requestLine('left-mid-stream');
+      assert.deepEqual([line.status, line.aborted], [200, true], 'the log line keeps the status sent, and says it was cut');
+      const text = await metrics.registry.metrics();
+      assert.match(text, /^auditor_http_requests_total\{route="\/events",method="GET",status="499"\} 1$/m);
+      assert.doesNotMatch(text, /status="200"/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('counts a streamed answer the service cut because it failed as 500, not as the 200 it began with', async () => {
+    const store = fakeStore({
+      async *query() {
+        yield [storedEvent(1)];
+        await nextTurn();
+        throw new Error('the database went away mid-export');
+      },
+    });
+    const metrics = createMetrics();
+    const log = captureLog();
+    const server = await startTestServer({ store, metrics, log: log.logger });
+    try {
+      const response = await server.get('user_id=endless', { 'X-Request-Id': 'cut-by-us' });
+      assert.deepEqual([response.status, response.headers.get('content-type')], [200, 'application/json; charset=utf-8']);
+      await assert.rejects(response.text(), TypeError, 'the client sees the answer cut, not a whole one');
+      const line = await log.requestLine('cut-by-us');
+      assert.deepEqual([line.status, line.aborted], [200, true]);
+      assert.match(String((await log.waitFor((entry) => entry.msg === 'stream failed')).error), /the database went away mid-export/);
+      const text = await metrics.registry.metrics();
+      assert.match(text, /^auditor_http_requests_total\{route="\/events",method="GET",status="500"\} 1$/m);
+      assert.doesNotMatch(text, /status="(200|499)"/);
     } finally {
       await server.close();
     }
