@@ -76,6 +76,9 @@ describe('GET /metrics', () => {
       assert.deepEqual([transactions.metrics[0]!.count, transactions.metrics[0]!.sum], ['4', '5'],
         'one observation per committed transaction, of the events it wrote: the replay wrote none');
       assert.ok(families.has('process_cpu_user_seconds_total') && families.has('nodejs_eventloop_lag_seconds'));
+      // prom-client's gauges named like counters, which promtool refuses, are gone; their by-type gauges stay.
+      assert.deepEqual(['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'].filter((name) => families.has(name)), []);
+      assert.equal(families.get('nodejs_active_handles')!.type, 'GAUGE');
     } finally {
       await instrumented.close();
       rmSync(dir, { recursive: true, force: true });
