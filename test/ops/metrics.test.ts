@@ -22,6 +22,16 @@ const storedEvent = (i: number): StoredEvent => ({
   userId: 'endless', eventType: 't', dataJson: `{"pad":"${'x'.repeat(200)}"}`,
 });
 
+/** An export that never ends: only the client's leaving, or its being cut off, stops it. */
+const endlessStore = () => fakeStore({
+  async *query() {
+    for (let chunk = 0; ; chunk++) {
+      yield Array.from({ length: 100 }, (_, i) => storedEvent(chunk * 100 + i));
+      await nextTurn();
+    }
+  },
+});
+
 describe('GET /metrics', () => {
   it('serves the Prometheus text format that a parser reads: requests, latency, ingest, batches, database, process', async () => {
     const { mkdtempSync, rmSync } = await import('node:fs');
@@ -130,18 +140,9 @@ describe('GET /metrics', () => {
   });
 
   it('counts a streamed answer whose client left after its headers as 499, not as the 200 it began with', async () => {
-    // An export that never ends: only the client's leaving can stop it.
-    const store = fakeStore({
-      async *query() {
-        for (let chunk = 0; ; chunk++) {
-          yield Array.from({ length: 100 }, (_, i) => storedEvent(chunk * 100 + i));
-          await nextTurn();
-        }
-      },
-    });
     const metrics = createMetrics();
     const log = captureLog();
-    const server = await startTestServer({ store, metrics, log: log.logger });
+    const server = await startTestServer({ store: endlessStore(), metrics, log: log.logger });
     try {
       const controller = new AbortController();
       const response = await server.get('user_id=endless', { 'X-Request-Id': 'left-mid-stream' }, controller.signal);
@@ -155,6 +156,29 @@ describe('GET /metrics', () => {
       const text = await metrics.registry.metrics();
       assert.match(text, /^auditor_http_requests_total\{route="\/events",method="GET",status="499"\} 1$/m);
       assert.doesNotMatch(text, /status="200"/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('counts a streamed answer cut off because its client stopped reading as 499, not as the 200 it began with', async () => {
+    const metrics = createMetrics();
+    const log = captureLog();
+    const server = await startTestServer({ store: endlessStore(), metrics, log: log.logger, stalledClientMs: 100 });
+    try {
+      const { hostname, port } = new URL(server.url);
+      const socket = connect(Number(port), hostname);
+      socket.on('error', () => {}); // the cut may reach this side as a reset
+      socket.write(`GET /events?user_id=endless HTTP/1.1\r\nHost: x\r\nX-API-Key: ${TEST_API_KEY}\r\nX-Request-Id: stopped-reading\r\n\r\n`);
+      await once(socket, 'data');
+      socket.pause(); // reads nothing more: the service's writes back up until it gives up
+      await log.waitFor((line) => line.msg === 'client stopped reading; connection cut');
+      const line = await log.requestLine('stopped-reading');
+      assert.deepEqual([line.status, line.aborted], [200, true]);
+      socket.destroy();
+      const text = await metrics.registry.metrics();
+      assert.match(text, /^auditor_http_requests_total\{route="\/events",method="GET",status="499"\} 1$/m);
+      assert.doesNotMatch(text, /status="(200|500)"/);
     } finally {
       await server.close();
     }
