@@ -66,11 +66,13 @@ export function createRouter(table: RouteTable, options: RouterOptions): Request
       if (!response.writableFinished) line.aborted = true;
       log.info(line);
       // Counted as what the client got, so that no error rate reads a cut answer as a success: the
-      // status sent only for an answer sent whole; 500 for one the service cut because it failed
-      // (its error is on the response); 499, as nginx counts a client that left, for the rest: a
-      // client gone before any answer (statusCode says 200 then), one gone mid-stream, one cut off
-      // for not reading. The log line keeps the status sent, with `aborted`.
-      const status = response.writableFinished ? response.statusCode : response.errored ? SERVER_CUT_ANSWER : CLIENT_CLOSED_REQUEST;
+      // status sent for an answer sent whole (one with a Content-Length is written in one piece,
+      // though its end may wait for the client to finish sending a refused body); 500 for a stream
+      // the service cut because it failed (its error is on the response); 499, as nginx counts a
+      // client that left, for the rest: a client gone before any answer (statusCode says 200
+      // then), one gone mid-stream, one cut off for not reading. The log line keeps the status sent.
+      const whole = response.writableFinished || (response.headersSent && response.hasHeader('content-length'));
+      const status = whole ? response.statusCode : response.errored ? SERVER_CUT_ANSWER : CLIENT_CLOSED_REQUEST;
       metrics?.observeRequest(matched?.pattern ?? 'unmatched', request.method ?? '', status, (performance.now() - started) / 1000);
     });
 

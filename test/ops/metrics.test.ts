@@ -139,6 +139,37 @@ describe('GET /metrics', () => {
     }
   });
 
+  it('counts a refusal its client read and then hung up on, its body unsent, under the status it was sent', async () => {
+    const metrics = createMetrics();
+    const log = captureLog();
+    const server = await startTestServer({ metrics, log: log.logger, maxBodyBytes: 1024 });
+    try {
+      const { hostname, port } = new URL(server.url);
+      const socket = connect(Number(port), hostname);
+      await once(socket, 'connect');
+      // A body declared over the limit is refused before it is read; the client reads the whole
+      // answer (its Content-Length says when) and leaves without sending the rest.
+      socket.write(`POST /events HTTP/1.1\r\nHost: x\r\nX-API-Key: ${TEST_API_KEY}\r\nX-Request-Id: refused-then-gone\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"user_id":`);
+      let answer = '';
+      socket.setEncoding('utf8');
+      for await (const chunk of socket) {
+        answer += chunk as string;
+        if (!answer.includes('\r\n\r\n')) continue;
+        const response = parseRawResponse(answer);
+        if (Buffer.byteLength(response.body) >= Number(response.headers['content-length'] ?? Infinity)) break; // leaves: destroys the socket
+      }
+      const refusal = parseRawResponse(answer);
+      assert.deepEqual([refusal.statusLine, refusal.headers['content-type'], JSON.parse(refusal.body)],
+        ['HTTP/1.1 413 Payload Too Large', 'application/json; charset=utf-8', { message: 'Request body is larger than the limit of 1024 bytes' }]);
+      assert.equal((await log.requestLine('refused-then-gone')).status, 413);
+      const text = await metrics.registry.metrics();
+      assert.match(text, /^auditor_http_requests_total\{route="\/events",method="POST",status="413"\} 1$/m);
+      assert.doesNotMatch(text, /status="499"/);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('counts a streamed answer whose client left after its headers as 499, not as the 200 it began with', async () => {
     const metrics = createMetrics();
     const log = captureLog();
