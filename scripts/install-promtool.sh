@@ -2,7 +2,7 @@
 # Puts Prometheus's `promtool` (from Debian's `prometheus` package) where the tests find it, and
 # prints its path. Only the binary is taken: the package is downloaded and unpacked, never
 # installed, so no Prometheus service is set up and none of its dependencies is needed (promtool is
-# one static Go binary). Idempotent: a promtool already on PATH, or already unpacked, is used as is.
+# one Go binary that needs only libc). Idempotent: a promtool already on PATH, or already unpacked, is used as is.
 #
 #   scripts/install-promtool.sh            -> .ci/tools/promtool (git-ignored), or /usr/local/bin/promtool as root
 #   PROMTOOL_DIR=/some/dir scripts/install-promtool.sh
