@@ -73,9 +73,14 @@ export function createRouter(routes: RouteTable, options: RouterOptions): Reques
       };
       if (!response.writableFinished) line.aborted = true;
       log.info(line);
-      // A client that left before any answer is counted as nginx counts it, 499, not as the 200
-      // that statusCode says before anything is sent.
-      const status = response.headersSent ? response.statusCode : CLIENT_CLOSED_REQUEST;
+      // Counted as what the client got, so that no error rate reads a cut answer as a success: the
+      // status sent for an answer sent whole (one with a Content-Length is written in one piece,
+      // though its end may wait for the client to finish sending a refused body); 500 for a stream
+      // the service cut because it failed (its error is on the response); 499, as nginx counts a
+      // client that left, for the rest: a client gone before any answer (statusCode says 200
+      // then), one gone mid-stream, one cut off for not reading. The log line keeps the status sent.
+      const whole = response.writableFinished || (response.headersSent && response.hasHeader('content-length'));
+      const status = whole ? response.statusCode : response.errored ? SERVER_CUT_ANSWER : CLIENT_CLOSED_REQUEST;
       metrics?.observeRequest(matched?.pattern ?? 'unmatched', request.method ?? '', status, (performance.now() - started) / 1000);
     });
 
@@ -127,6 +132,7 @@ function withHeadForEveryGet(table: RouteTable): RouteTable {
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 const CLIENT_CLOSED_REQUEST = 499;
+const SERVER_CUT_ANSWER = 500;
 
 /** Splits `/events?x=1` by hand: `new URL` would read `//events` as a host name. */
 function splitTarget(target: string): { path: string; params: URLSearchParams } {

@@ -144,7 +144,7 @@ async function sendStream(response: ServerResponse, reply: StreamReply, log: Log
   if (encoder !== undefined) {
     encoder.on('error', (error) => {
       log.error({ msg: 'compression failed', error: describe(error) });
-      response.destroy();
+      response.destroy(error); // the service's failure, as the router counts it
     });
     encoder.pipe(response);
     // Its zlib state goes as soon as the response does, whether the client left or all was sent.
@@ -168,7 +168,8 @@ async function sendStream(response: ServerResponse, reply: StreamReply, log: Log
     if (!gone()) sink.end(); // an encoder ends the response once it has flushed into it
   } catch (error) {
     log.error({ msg: 'stream failed', error: describe(error) });
-    response.destroy();
+    // With its error, so that the router counts the answer as the service's failure, not the client's.
+    response.destroy(error instanceof Error ? error : new Error(describe(error)));
   }
 }
 

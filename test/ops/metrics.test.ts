@@ -3,16 +3,34 @@ import { once } from 'node:events';
 import { connect, type AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { StoredEvent } from '../../src/events/event.js';
 import { generateKey, hashKey, writeKeysFile } from '../../src/auth/keys-file.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { createMetricsServer } from '../../src/ops/metrics-server.js';
 import { silentLogger } from '../../src/ops/logger.js';
 import { parseRawResponse, rawExchange } from '../helpers/raw-http.js';
 import { captureLog } from '../helpers/capture-log.js';
+import { fakeStore } from '../helpers/fake-store.js';
 import { startTestServer, TEST_API_KEY } from '../helpers/test-server.js';
 
 type Family = { name: string; type: string; metrics: Array<{ labels?: Record<string, string>; value?: string; count?: string; sum?: string; buckets?: Record<string, string> }> };
 const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => Family[];
+
+const storedEvent = (i: number): StoredEvent => ({
+  id: `0190a000-0000-7000-8000-${String(i).padStart(12, '0')}`, timestampMs: i, seq: i,
+  userId: 'endless', eventType: 't', dataJson: `{"pad":"${'x'.repeat(200)}"}`,
+});
+
+/** An export that never ends: only the client's leaving, or its being cut off, stops it. */
+const endlessStore = () => fakeStore({
+  async *query() {
+    for (let chunk = 0; ; chunk++) {
+      yield Array.from({ length: 100 }, (_, i) => storedEvent(chunk * 100 + i));
+      await nextTurn();
+    }
+  },
+});
 
 describe('GET /metrics', () => {
   it('serves the Prometheus text format that a parser reads: requests, latency, ingest, batches, database, process', async () => {
@@ -68,6 +86,9 @@ describe('GET /metrics', () => {
       assert.deepEqual([transactions.metrics[0]!.count, transactions.metrics[0]!.sum], ['4', '5'],
         'one observation per committed transaction, of the events it wrote: the replay wrote none');
       assert.ok(families.has('process_cpu_user_seconds_total') && families.has('nodejs_eventloop_lag_seconds'));
+      // prom-client's gauges named like counters, which promtool refuses, are gone; their by-type gauges stay.
+      assert.deepEqual(['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'].filter((name) => families.has(name)), []);
+      assert.equal(families.get('nodejs_active_handles')!.type, 'GAUGE');
     } finally {
       await instrumented.close();
       rmSync(dir, { recursive: true, force: true });
@@ -113,6 +134,108 @@ describe('GET /metrics', () => {
       const text = await metrics.registry.metrics();
       assert.match(text, /^auditor_http_requests_total\{route="\/events",method="POST",status="499"\} 1$/m);
       assert.doesNotMatch(text, /status="200"/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('counts a refusal its client read and then hung up on, its body unsent, under the status it was sent', async () => {
+    const metrics = createMetrics();
+    const log = captureLog();
+    const server = await startTestServer({ metrics, log: log.logger, maxBodyBytes: 1024 });
+    try {
+      const { hostname, port } = new URL(server.url);
+      const socket = connect(Number(port), hostname);
+      await once(socket, 'connect');
+      // A body declared over the limit is refused before it is read; the client reads the whole
+      // answer (its Content-Length says when) and leaves without sending the rest.
+      socket.write(`POST /events HTTP/1.1\r\nHost: x\r\nX-API-Key: ${TEST_API_KEY}\r\nX-Request-Id: refused-then-gone\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"user_id":`);
+      let answer = '';
+      socket.setEncoding('utf8');
+      for await (const chunk of socket) {
+        answer += chunk as string;
+        if (!answer.includes('\r\n\r\n')) continue;
+        const response = parseRawResponse(answer);
+        if (Buffer.byteLength(response.body) >= Number(response.headers['content-length'] ?? Infinity)) break; // leaves: destroys the socket
+      }
+      const refusal = parseRawResponse(answer);
+      assert.deepEqual([refusal.statusLine, refusal.headers['content-type'], JSON.parse(refusal.body)],
+        ['HTTP/1.1 413 Payload Too Large', 'application/json; charset=utf-8', { message: 'Request body is larger than the limit of 1024 bytes' }]);
+      assert.equal((await log.requestLine('refused-then-gone')).status, 413);
+      const text = await metrics.registry.metrics();
+      assert.match(text, /^auditor_http_requests_total\{route="\/events",method="POST",status="413"\} 1$/m);
+      assert.doesNotMatch(text, /status="499"/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('counts a streamed answer whose client left after its headers as 499, not as the 200 it began with', async () => {
+    const metrics = createMetrics();
+    const log = captureLog();
+    const server = await startTestServer({ store: endlessStore(), metrics, log: log.logger });
+    try {
+      const controller = new AbortController();
+      const response = await server.get('user_id=endless', { 'X-Request-Id': 'left-mid-stream' }, controller.signal);
+      assert.deepEqual([response.status, response.headers.get('content-type')], [200, 'application/json; charset=utf-8']);
+      const reader = response.body!.getReader();
+      let received = 0;
+      while (received < 100_000) received += (await reader.read()).value?.length ?? 0;
+      controller.abort();
+      const line = await log.requestLine('left-mid-stream');
+      assert.deepEqual([line.status, line.aborted], [200, true], 'the log line keeps the status sent, and says it was cut');
+      const text = await metrics.registry.metrics();
+      assert.match(text, /^auditor_http_requests_total\{route="\/events",method="GET",status="499"\} 1$/m);
+      assert.doesNotMatch(text, /status="200"/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('counts a streamed answer cut off because its client stopped reading as 499, not as the 200 it began with', async () => {
+    const metrics = createMetrics();
+    const log = captureLog();
+    const server = await startTestServer({ store: endlessStore(), metrics, log: log.logger, stalledClientMs: 100 });
+    try {
+      const { hostname, port } = new URL(server.url);
+      const socket = connect(Number(port), hostname);
+      socket.on('error', () => {}); // the cut may reach this side as a reset
+      socket.write(`GET /events?user_id=endless HTTP/1.1\r\nHost: x\r\nX-API-Key: ${TEST_API_KEY}\r\nX-Request-Id: stopped-reading\r\n\r\n`);
+      await once(socket, 'data');
+      socket.pause(); // reads nothing more: the service's writes back up until it gives up
+      await log.waitFor((line) => line.msg === 'client stopped reading; connection cut');
+      const line = await log.requestLine('stopped-reading');
+      assert.deepEqual([line.status, line.aborted], [200, true]);
+      socket.destroy();
+      const text = await metrics.registry.metrics();
+      assert.match(text, /^auditor_http_requests_total\{route="\/events",method="GET",status="499"\} 1$/m);
+      assert.doesNotMatch(text, /status="(200|500)"/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('counts a streamed answer the service cut because it failed as 500, not as the 200 it began with', async () => {
+    const store = fakeStore({
+      async *query() {
+        yield [storedEvent(1)];
+        await nextTurn();
+        throw new Error('the database went away mid-export');
+      },
+    });
+    const metrics = createMetrics();
+    const log = captureLog();
+    const server = await startTestServer({ store, metrics, log: log.logger });
+    try {
+      const response = await server.get('user_id=endless', { 'X-Request-Id': 'cut-by-us' });
+      assert.deepEqual([response.status, response.headers.get('content-type')], [200, 'application/json; charset=utf-8']);
+      await assert.rejects(response.text(), TypeError, 'the client sees the answer cut, not a whole one');
+      const line = await log.requestLine('cut-by-us');
+      assert.deepEqual([line.status, line.aborted], [200, true]);
+      assert.match(String((await log.waitFor((entry) => entry.msg === 'stream failed')).error), /the database went away mid-export/);
+      const text = await metrics.registry.metrics();
+      assert.match(text, /^auditor_http_requests_total\{route="\/events",method="GET",status="500"\} 1$/m);
+      assert.doesNotMatch(text, /status="(200|499)"/);
     } finally {
       await server.close();
     }
