@@ -95,7 +95,7 @@ export function createApp(dependencies: AppDependencies): RequestListener {
     '/healthz': { GET: { scope: 'public', handle: getHealthz } },
     '/readyz': { GET: { scope: 'public', handle: createGetReadyzRoute(store) } },
   };
-  return createRouter(routes, { log, metrics, requireScope: createScopeGuard(keys, limits), trustedProxies, stalledClientMs, unreadBody,
+  return createRouter(routes, { log, metrics, requireScope: createScopeGuard(keys, limits), trustedProxies, stalledClientMs, responseMemory: budget, unreadBody,
     cors: new CorsPolicy(dependencies.corsOrigins ?? []),
   });
 }

@@ -10,6 +10,7 @@ import { HttpError } from './http-error.js';
 import { createRouteMatcher } from './route-matcher.js';
 import type { Reply, Route, RouteTable } from './route.js';
 import { sendError, sendReply } from './send-reply.js';
+import type { MemoryBudget } from './memory-budget.js';
 import type { UnreadBodyLimits } from './unread-body.js';
 import type { CorsPolicy } from './cors.js';
 
@@ -22,6 +23,8 @@ export type RouterOptions = {
   trustedProxies?: readonly ProxyRange[] | undefined;
   /** How long a streamed answer waits for a client that stopped reading (STALLED_CLIENT_MS by default). */
   stalledClientMs?: number | undefined;
+  /** The answers' memory budget, where a compressed stream's encoder takes room; streams go uncoded without it. */
+  responseMemory?: MemoryBudget | undefined;
   /** How much of a refused body is read and thrown away before the connection closes (UNREAD_BODY_LIMITS by default). */
   unreadBody?: UnreadBodyLimits | undefined;
   /** Which browser pages may call (AUDITOR_CORS_ORIGINS); none when left out. */
@@ -35,7 +38,7 @@ export type RouterOptions = {
  * route's scope, and its route's reply or error sent. Each port of the service is one of these.
  */
 export function createRouter(routes: RouteTable, options: RouterOptions): RequestListener {
-  const { log, metrics, requireScope, stalledClientMs, unreadBody } = options;
+  const { log, metrics, requireScope, stalledClientMs, responseMemory, unreadBody } = options;
   const cors = options.cors?.enabled === true ? options.cors : undefined;
   const table = withHeadForEveryGet(routes);
   const match = createRouteMatcher(table);
@@ -107,7 +110,7 @@ export function createRouter(routes: RouteTable, options: RouterOptions): Reques
       return route.handle(request, { params, pathParams: matched.pathParams, caller });
     };
     answer()
-      .then((reply) => sendReply(response, reply, log, stalledClientMs))
+      .then((reply) => sendReply(response, reply, log, { stalledClientMs, responseMemory }))
       .catch((error: unknown) => sendError(request, response, error, log, route?.store, unreadBody));
   };
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import type { Logger } from '../ops/logger.js';
+import type { MemoryBudget } from './memory-budget.js';
 import { chooseCoding, compressWhole, COMPRESS_MIN_CHARS, createEncoder, type ContentCoding } from './compression.js';
 import { HttpError } from './http-error.js';
 import { RawJson, type JsonReply, type Reply, type StoreUse, type StreamReply } from './route.js';
@@ -46,8 +47,26 @@ function responseHeaders(
  */
 export const STALLED_CLIENT_MS = 60_000;
 
-export async function sendReply(response: ServerResponse, reply: Reply, log: Logger, stalledClientMs = STALLED_CLIENT_MS): Promise<void> {
-  if ('chunks' in reply) await sendStream(response, reply, log, stalledClientMs);
+/** How a streamed answer is sent: how long it waits for a stalled client, and the memory its encoder takes room in. */
+export type StreamOptions = {
+  stalledClientMs?: number | undefined;
+  /**
+   * The answers' memory budget: a compressed stream reserves ENCODER_BYTES of it for its encoder,
+   * and goes uncoded when there is no room. Without it, streams are never compressed.
+   */
+  responseMemory?: MemoryBudget | undefined;
+};
+
+/**
+ * What one streaming encoder holds, with room to spare: zlib's state measured 0.34 MB for gzip at
+ * level 1 and 0.72 MB for brotli at quality 1, with 1 MB of events through each.
+ */
+export const ENCODER_BYTES = 1024 * 1024;
+/** The holder encoders reserve under: together they take at most its share of the budget (HOLDER_SHARE). */
+const ENCODERS = 'compression';
+
+export async function sendReply(response: ServerResponse, reply: Reply, log: Logger, options: StreamOptions = {}): Promise<void> {
+  if ('chunks' in reply) await sendStream(response, reply, log, options);
   else if ('text' in reply) sendWhole(response, reply.status, reply.contentType, reply.text, reply.headers);
   else sendJson(response, reply);
 }
@@ -130,16 +149,20 @@ function sendWhole(response: ServerResponse, status: number, contentType: string
  * that reads nothing for `stalledClientMs` is cut off, which does the same. The iteration is always
  * begun, even for a client already gone, so that whatever the chunks hold is given back.
  */
-async function sendStream(response: ServerResponse, reply: StreamReply, log: Logger, stalledClientMs: number): Promise<void> {
+async function sendStream(response: ServerResponse, reply: StreamReply, log: Logger, options: StreamOptions): Promise<void> {
+  const stalledClientMs = options.stalledClientMs ?? STALLED_CLIENT_MS;
   // Destroyed: the client hung up (perhaps before any of this began) or was cut off.
   const gone = (): boolean => response.destroyed;
+  const head = response.req.method === 'HEAD';
   // A stream that states its length up front is sent as it is: compressing it would make that a lie.
-  const compressible = reply.headers?.['Content-Length'] === undefined;
-  const coding = compressible ? chooseCoding(response.req.headers['accept-encoding']) : undefined;
+  const compressible = reply.headers?.['Content-Length'] === undefined && options.responseMemory !== undefined;
+  let coding = compressible ? chooseCoding(response.req.headers['accept-encoding']) : undefined;
+  // A HEAD says what a GET would be answered with when memory allows; it sends nothing to code.
+  if (coding !== undefined && !head && !options.responseMemory!.tryReserve(ENCODER_BYTES, ENCODERS)) coding = undefined;
   response.writeHead(reply.status, responseHeaders(response, reply.contentType, reply.headers, compressible, coding));
   // With a coding, pieces go through the encoder, which pipe() keeps from outrunning the client:
   // the encoder's own buffers fill, and its write() says so, as the response's would.
-  const encoder = coding === undefined || response.req.method === 'HEAD' ? undefined : createEncoder(coding);
+  const encoder = coding === undefined || head ? undefined : createEncoder(coding);
   const sink: Writable = encoder ?? response;
   if (encoder !== undefined) {
     encoder.on('error', (error) => {
@@ -147,8 +170,11 @@ async function sendStream(response: ServerResponse, reply: StreamReply, log: Log
       response.destroy(error); // the service's failure, as the router counts it
     });
     encoder.pipe(response);
-    // Its zlib state goes as soon as the response does, whether the client left or all was sent.
-    response.once('close', () => encoder.destroy());
+    // Its zlib state, and its room, go as soon as the response does, whether the client left or all was sent.
+    response.once('close', () => {
+      encoder.destroy();
+      options.responseMemory!.release(ENCODER_BYTES, ENCODERS);
+    });
   }
   try {
     if (response.req.method === 'HEAD') {

@@ -82,7 +82,7 @@ export function createMetrics(
   const { responseMemory, requestMemory } = options;
   new client.Gauge({
     name: 'auditor_response_memory_bytes',
-    help: 'Event text held by answers being sent, in characters, against AUDITOR_RESPONSE_MEMORY_BYTES',
+    help: 'Memory held by answers being sent (their event text, in characters, and 1 MiB per compressing encoder), against AUDITOR_RESPONSE_MEMORY_BYTES',
     registers: [registry],
     collect() {
       if (responseMemory !== undefined) this.set(responseMemory());

@@ -3,6 +3,8 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { chooseCoding, COMPRESS_MIN_CHARS } from '../../src/http/compression.js';
+import { createMemoryBudget } from '../../src/http/memory-budget.js';
+import { CHUNK_SIZE } from '../../src/store/read-in-chunks.js';
 import { WHOLE_ANSWER_SIZE } from '../../src/routes/get-events.js';
 import { TEST_BACKEND } from '../helpers/test-database.js';
 import { startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
@@ -156,6 +158,28 @@ describe(`compressed answers (${TEST_BACKEND})`, () => {
       });
       assert.equal(head.status, 200);
       for (const name of ['content-encoding', 'content-length', 'vary', 'content-type']) assert.equal(head.headers[name], get.headers[name], `${path} ${name}`);
+    }
+  });
+});
+
+describe(`compressed streams and the answers' memory (${TEST_BACKEND})`, () => {
+  it('sends a stream uncoded when the budget has no room for its encoder, and holds nothing after', async () => {
+    // Room for one chunk of events and no more: the encoder's ENCODER_BYTES do not fit beside it.
+    const budget = createMemoryBudget(CHUNK_SIZE);
+    const server = await startTestServer({ responseMemory: budget });
+    try {
+      const pad = 'p'.repeat(8 * 1024);
+      const batch = Array.from({ length: Math.ceil((2 * WHOLE_ANSWER_SIZE) / pad.length) }, (_, n) => ({ user_id: 'streamed', event_type: 't', data: { n, pad } }));
+      const stored = await fetch(`${server.url}/events/batch`, { method: 'POST', headers: { 'X-API-Key': TEST_API_KEY, 'Content-Type': 'application/json' }, body: JSON.stringify(batch) });
+      assert.equal(stored.status, 201);
+      const answer = await rawGet(server.url, '/events?user_id=streamed', { 'X-API-Key': TEST_API_KEY, Accept: 'application/x-ndjson', 'Accept-Encoding': 'gzip, br' });
+      assert.equal(answer.status, 200);
+      assert.equal(answer.headers['content-encoding'], undefined);
+      assert.equal(answer.headers.vary, 'Accept, Accept-Encoding');
+      assert.equal(answer.body.toString().trimEnd().split('\n').length, batch.length);
+      assert.equal(budget.reserved(), 0);
+    } finally {
+      await server.close();
     }
   });
 });

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ENV_KEY_NAME, generateKey, hashKey, writeKeysFile } from '../../src/auth/keys-file.js';
 import { createMemoryBudget, type MemoryBudget } from '../../src/http/memory-budget.js';
+import { ENCODER_BYTES } from '../../src/http/send-reply.js';
 import type { NewEvent, StoredEvent } from '../../src/events/event.js';
 import { CHUNK_ROWS, CHUNK_SIZE } from '../../src/store/read-in-chunks.js';
 import { PAGE_SIZE } from '../../src/routes/get-events.js';
@@ -28,12 +29,14 @@ const sizeOf = (event: StoredEvent): number => event.dataJson.length + event.use
  * Sends GET /events on a raw connection and stops reading once the answer has begun, as a client
  * that stalls would: the service has then read the first chunk and holds it.
  */
-async function stalledExport(server: TestServer, userId: string, acceptEncoding = 'identity'): Promise<{ socket: Socket; received(): number; complete(): boolean }> {
+async function stalledExport(server: TestServer, userId: string, acceptEncoding = 'identity'): Promise<{ socket: Socket; received(): number; complete(): boolean; head(): string }> {
   const { hostname, port } = new URL(server.url);
   const socket = connect(Number(port), hostname);
   let received = 0;
   let tail = '';
+  let head = '';
   socket.on('data', (chunk: Buffer) => {
+    if (received === 0) head = chunk.toString('latin1').split('\r\n\r\n')[0]!;
     received += chunk.length;
     tail = (tail + chunk.toString('latin1', Math.max(0, chunk.length - 5))).slice(-5);
   });
@@ -41,7 +44,7 @@ async function stalledExport(server: TestServer, userId: string, acceptEncoding 
   await once(socket, 'data');
   socket.pause();
   // A chunked answer sent to its end closes with the empty last chunk.
-  return { socket, received: () => received, complete: () => tail === '0\r\n\r\n' };
+  return { socket, received: () => received, complete: () => tail === '0\r\n\r\n', head: () => head };
 }
 
 /** Waits (a bounded number of turns of the event loop) until everything reserved has been given back. */
@@ -184,7 +187,8 @@ describe('a client that stops reading', () => {
   const log = captureLog();
 
   before(async () => {
-    budget = createMemoryBudget(CHUNK_SIZE);
+    // Room for a chunk and an encoder (ENCODER_BYTES), so that the gzip client's answer is coded.
+    budget = createMemoryBudget(CHUNK_SIZE + ENCODER_BYTES);
     server = await startTestServer({ responseMemory: budget, stalledClientMs: 300, log: log.logger });
     await plant(server, Array.from({ length: 40 }, (_, i) => ({ userId: 'huge', eventType: 't', dataJson: JSON.stringify({ i, s: 'x'.repeat(1024 * 1024) }) })));
     // 40 MiB that compression cannot shrink: coded, it still fills the connection's buffers.
@@ -206,6 +210,7 @@ describe('a client that stops reading', () => {
   it('is cut off when its answer is gzip-coded too: the encoder passes the backpressure on', async () => {
     log.lines.splice(0); // the line awaited must be this answer's
     const stalled = await stalledExport(server, 'random', 'gzip');
+    assert.match(stalled.head(), /\r\nContent-Encoding: gzip\r\n/);
     await log.waitFor((line) => line.msg === 'client stopped reading; connection cut');
     stalled.socket.resume();
     await once(stalled.socket, 'close');

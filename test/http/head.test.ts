@@ -16,8 +16,10 @@ import { startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-
  */
 const PER_RESPONSE = new Set(['date', 'x-request-id', 'transfer-encoding', 'connection', 'keep-alive']);
 
+/** The metrics' text (hence its length) changes between any two scrapes: each counts the one before. */
 function comparableHeaders(response: Response): Record<string, string> {
-  return Object.fromEntries([...response.headers].filter(([name]) => !PER_RESPONSE.has(name)));
+  const scrape = new URL(response.url).pathname === '/metrics';
+  return Object.fromEntries([...response.headers].filter(([name]) => !PER_RESPONSE.has(name) && !(scrape && name === 'content-length')));
 }
 
 /** Sends `requests` on one connection, then reads until the server closes it: the raw bytes. */
@@ -86,7 +88,7 @@ describe(`HEAD on every GET route (${TEST_BACKEND})`, () => {
         assert.deepEqual(comparableHeaders(head), comparableHeaders(get), path);
         assert.equal((await head.arrayBuffer()).byteLength, 0, path);
         // fetch hands over the body decoded, so the bytes counted are the sent ones only when uncompressed.
-        if (get.headers.has('content-length') && !get.headers.has('content-encoding')) {
+        if (get.headers.has('content-length') && !get.headers.has('content-encoding') && path !== '/metrics') {
           assert.equal(Number(head.headers.get('content-length')), getBody.byteLength, path);
         }
       }
