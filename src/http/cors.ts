@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** The request headers a page may send: the key (either way), a retry's identity, a JSON body's type. */
-const ALLOWED_HEADERS = 'X-API-Key, Authorization, Idempotency-Key, Content-Type';
+/** The request headers a page may send: the key (either way), a retry's identity, a JSON body's type, its own request id. */
+const ALLOWED_HEADERS = 'X-API-Key, Authorization, Idempotency-Key, Content-Type, X-Request-Id';
 /** The response headers a page may read beyond the CORS-safelisted ones: paging, where an event is, tracing, when to retry. */
 const EXPOSED_HEADERS = 'Link, Location, X-Request-Id, Retry-After, Idempotent-Replayed';
 /** How long a browser may reuse a preflight's answer, in seconds. */

@@ -39,7 +39,7 @@ describe(`CORS for the origins listed (${TEST_BACKEND})`, () => {
     assert.deepEqual(corsHeaders(response), {
       'access-control-allow-origin': PAGE,
       'access-control-allow-methods': 'GET, HEAD, POST',
-      'access-control-allow-headers': 'X-API-Key, Authorization, Idempotency-Key, Content-Type',
+      'access-control-allow-headers': 'X-API-Key, Authorization, Idempotency-Key, Content-Type, X-Request-Id',
       'access-control-max-age': '600',
       vary: 'Origin',
     });
