@@ -16,7 +16,8 @@ export type ScopeGuard = (request: IncomingMessage, needed: Scope | 'any', clien
 
 /**
  * Returns a check that the request carries a known key, in `X-API-Key` or as `Authorization:
- * Bearer` (and nowhere else, such as the query string, where it would end up in logs), whose scope allows `needed` ('any' takes every known key): a known key of the wrong scope is 403, and
+ * Bearer` (and nowhere else, such as the query string, where it would end up in logs), whose scope
+ * allows `needed` ('any' takes every known key): a known key of the wrong scope is 403, and
  * one over its own rate is 429. An unknown or missing key spends the failed-authentication budget
  * of `client` (the address createClientAddress found) and is 401, or 429 once that budget is spent,
  * so guessing keys is slow. The key is looked up first: a known key is never refused for failures,

@@ -9,10 +9,10 @@ import type { Metrics } from '../ops/metrics.js';
 import { HttpError } from './http-error.js';
 import { createRouteMatcher } from './route-matcher.js';
 import type { Reply, Route, RouteTable } from './route.js';
-import { sendError, sendReply } from './send-reply.js';
-import type { MemoryBudget } from './memory-budget.js';
-import type { UnreadBodyLimits } from './unread-body.js';
 import type { CorsPolicy } from './cors.js';
+import type { MemoryBudget } from './memory-budget.js';
+import { sendError, sendReply } from './send-reply.js';
+import type { UnreadBodyLimits } from './unread-body.js';
 
 export type RouterOptions = {
   log: Logger;
