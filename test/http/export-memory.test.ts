@@ -187,8 +187,9 @@ describe('a client that stops reading', () => {
   const log = captureLog();
 
   before(async () => {
-    // Room for a chunk and an encoder (ENCODER_BYTES), so that the gzip client's answer is coded.
-    budget = createMemoryBudget(CHUNK_SIZE + ENCODER_BYTES);
+    // Room for the chunks an answer reads ahead within the key's quarter, and an encoder's
+    // ENCODER_BYTES beside them with nobody waiting, so that the gzip client's answer is coded.
+    budget = createMemoryBudget(16 * CHUNK_SIZE);
     server = await startTestServer({ responseMemory: budget, stalledClientMs: 300, log: log.logger });
     await plant(server, Array.from({ length: 40 }, (_, i) => ({ userId: 'huge', eventType: 't', dataJson: JSON.stringify({ i, s: 'x'.repeat(1024 * 1024) }) })));
     // 40 MiB that compression cannot shrink: coded, it still fills the connection's buffers.
