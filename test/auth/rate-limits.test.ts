@@ -84,7 +84,8 @@ describe('limits over HTTP', () => {
   });
 
   it('answers 429 only to failing requests over the budget, and serves a valid key from the same address', async () => {
-    const server = await startTestServer({ limits: { failedAuth: createRateLimiter({ ratePerSecond: 0.1, burst: 3 }) } });
+    // A clock that stands still: however slowly the requests go, none is refilled, so the wait is 10 s.
+    const server = await startTestServer({ limits: { failedAuth: createRateLimiter({ ratePerSecond: 0.1, burst: 3, now: () => 0 }) } });
     try {
       const wrong = { 'X-API-Key': 'adt_wrong-key-0123456789' };
       const statuses = [];
