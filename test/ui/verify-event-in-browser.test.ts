@@ -224,6 +224,20 @@ describe('verifying an event in the browser, against the service', () => {
     assert.equal(keyId('witness.example', COSIGNATURE_V1, rawPublicKey(privateKey)).toString('hex'), witnessKey.split('+')[1]);
   });
 
+  it('refuses a signature line whose base64 is not spelled canonically, though it decodes to the same bytes', async () => {
+    // 68 bytes (key ID and signature) end in a digit with 2 unused bits, then "=": setting one of
+    // those bits changes the text and not the bytes a lenient decoder reads.
+    const split = genuine.checkpoint.lastIndexOf('\n\n') + 2;
+    const line = genuine.checkpoint.slice(split, -1);
+    const digits = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const last = line.length - 2;
+    assert.equal(line.slice(last + 1), '=');
+    const respelled = `${line.slice(0, last)}${digits[digits.indexOf(line[last]!) ^ 1]}=`;
+    assert.deepEqual(Buffer.from(respelled.slice(respelled.lastIndexOf(' ') + 1), 'base64'), Buffer.from(line.slice(line.lastIndexOf(' ') + 1), 'base64'));
+    await assertRefused({ ...genuine, checkpoint: `${genuine.checkpoint.slice(0, split)}${respelled}\n` },
+      `the checkpoint the service sent could not be read, so nothing was checked: it is not a signed note as GET /checkpoint serves it: a signature line is "— <key name> <base64>": ${JSON.stringify(respelled.slice(0, 40))}`, 'Unusable');
+  });
+
   it('refuses a checkpoint text that is not a signed note', async () => {
     await assertRefused({ ...genuine, checkpoint: parseNote(genuine.checkpoint).text },
       'the checkpoint the service sent could not be read, so nothing was checked: it is not a signed note as GET /checkpoint serves it: it is not a signed note: no blank line before the signatures', 'Unusable');
