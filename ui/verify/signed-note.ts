@@ -68,6 +68,7 @@ export async function verifyNoteSignature(note: Note, key: VerifierKey): Promise
   const mine = note.signatures.filter((s) => s.name === key.name && equalBytes(s.keyId, key.keyId));
   if (mine.length === 0) throw new Error(`it carries no signature by the key ${key.name}+${hex(key.keyId)}`);
   for (const { signature } of mine) {
+    // concat copies each into a Uint8Array of its own ArrayBuffer, the BufferSource WebCrypto's types ask for.
     if (!await crypto.subtle.verify('Ed25519', key.key, concat([signature]), concat([utf8(note.text)]))) {
       throw new Error(`its signature by ${key.name} does not verify: the text was changed, or signed by another key`);
     }

@@ -6,7 +6,7 @@
  */
 import { readSavedEvent } from '../../verifier/event-data.js';
 import { holds, Invalid, readOr, Unusable, type Input } from '../../verifier/verdict.js';
-import { hex } from './bytes.js';
+import { equalBytes, hex } from './bytes.js';
 import { parseCheckpoint, type Checkpoint } from './checkpoint.js';
 import { dataCommitment, decodeLeaf } from './leaf.js';
 import { leafHash, verifyInclusion } from './merkle.js';
@@ -90,7 +90,7 @@ async function checkEvent(input: VerifyEventInput): Promise<VerifyEventResult> {
       + 'It was altered after it was logged, or the proof is another event\'s');
   }
   const commitment = await dataCommitment(proof.dataSalt, event.dataText);
-  if (hex(commitment) !== hex(leaf.dataSha256)) {
+  if (!equalBytes(commitment, leaf.dataSha256)) {
     throw new Invalid('the event\'s data does not match its leaf: it was altered after it was logged, or the salt is not this event\'s (SHA-256(data_salt ‖ data) differs from the leaf\'s commitment)'
       + (parsedEvent ? '; the event was given parsed, which respells some data (1.50 as 1.5): check the response\'s text' : ''));
   }
