@@ -1,0 +1,69 @@
+/**
+ * An inclusion proof as GET /events/{id}/proof?size=N serves it, read as verifier/proof-json.ts
+ * reads it, from the response's text or from its parsed JSON (its members are whole numbers and
+ * base64, which parsing cannot respell):
+ *
+ *   {"leaf_index": n, "tree_size": N, "leaf": "<base64>", "data_salt": "<base64, 16 bytes>",
+ *    "inclusion_path": ["<base64, 32 bytes>", …]}
+ */
+import { strictBase64 } from './bytes.js';
+
+const SALT_BYTES = 16;
+
+export type InclusionProof = { leafIndex: number; treeSize: number; leaf: Uint8Array; dataSalt: Uint8Array; path: Uint8Array[] };
+
+type Members = Record<string, unknown>;
+
+/** Throws an Error saying which member is missing or malformed. */
+export function readInclusionProof(served: unknown): InclusionProof {
+  const proof = jsonObject(served);
+  return {
+    leafIndex: size(proof, 'leaf_index'),
+    treeSize: size(proof, 'tree_size'),
+    leaf: bytes(proof, 'leaf'),
+    dataSalt: bytes(proof, 'data_salt', SALT_BYTES),
+    path: hashes(proof, 'inclusion_path'),
+  };
+}
+
+function jsonObject(served: unknown): Members {
+  let value = served;
+  if (typeof served === 'string') {
+    try {
+      value = JSON.parse(served);
+    } catch (error) {
+      throw new Error(`it is not JSON (${(error as Error).message})`);
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('it is not a JSON object');
+  return value as Members;
+}
+
+function member(proof: Members, name: string): unknown {
+  if (!Object.hasOwn(proof, name)) throw new Error(`it has no "${name}" member`);
+  return proof[name];
+}
+
+function size(proof: Members, name: string): number {
+  const value = member(proof, name);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new Error(`its "${name}" is not a whole number`);
+  return value;
+}
+
+function bytes(proof: Members, name: string, length?: number): Uint8Array {
+  const value = member(proof, name);
+  const decoded = typeof value === 'string' ? strictBase64(value) : undefined;
+  if (decoded === undefined || decoded.length === 0) throw new Error(`its "${name}" is not base64`);
+  if (length !== undefined && decoded.length !== length) throw new Error(`its "${name}" is ${decoded.length} bytes, not ${length}`);
+  return decoded;
+}
+
+function hashes(proof: Members, name: string): Uint8Array[] {
+  const value = member(proof, name);
+  if (!Array.isArray(value)) throw new Error(`its "${name}" is not an array`);
+  return value.map((hash: unknown, i) => {
+    const decoded = typeof hash === 'string' ? strictBase64(hash) : undefined;
+    if (decoded === undefined || decoded.length !== 32) throw new Error(`its "${name}"[${i}] is not the base64 of a 32-byte hash`);
+    return decoded;
+  });
+}
