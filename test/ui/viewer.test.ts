@@ -210,9 +210,11 @@ describe('the web viewer in Chromium', () => {
     await page.goto(`${server.url}/#/?user_id=bulk&order=asc`);
     await signIn(page);
     const loadMore = page.getByRole('button', { name: 'Load more' });
+    // From the keyboard, as a user tabbing to the button would: a click's checks (two stable
+    // frames, a hit test) cost each round a paint of the whole table, tripling the test's time.
     for (let shown = 100; shown < BULK_EVENTS; shown += 100) {
       await page.locator('caption').filter({ hasText: `${shown} events shown, more to load` }).waitFor();
-      await loadMore.click();
+      await loadMore.press('Enter');
     }
     await page.locator('caption').filter({ hasText: `${BULK_EVENTS} events shown` }).waitFor();
     await page.getByText('That is every matching event.').waitFor();
