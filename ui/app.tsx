@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { EventPage } from './event-page.js';
 import { ExportButtons } from './export-buttons.js';
 import { forgetKey, keepKey, readKey } from './key-store.js';
@@ -12,7 +12,8 @@ import { routeOf, useHash } from './use-hash.js';
 export function App() {
   const [apiKey, setApiKey] = useState(readKey());
   const [runs, setRuns] = useState(0);
-  const [lastSearch, setLastSearch] = useState('#/');
+  /** Where "Back to the search" goes from an event's page: the search it was opened from. */
+  const lastSearch = useRef('#/');
   const hash = useHash();
   const route = routeOf(hash);
 
@@ -30,10 +31,10 @@ export function App() {
   if (apiKey === undefined) {
     page = <SignIn onSignedIn={(key) => { keepKey(key); setApiKey(key); }} />;
   } else if (route.page === 'event') {
-    page = <EventPage id={route.id} apiKey={apiKey} back={lastSearch} />;
+    page = <EventPage id={route.id} apiKey={apiKey} back={lastSearch.current} />;
   } else {
     const current = parseSearch(route.query);
-    if (lastSearch !== (hash || '#/')) setLastSearch(hash || '#/');
+    lastSearch.current = hash === '' ? '#/' : hash;
     page = (
       <>
         <SearchForm key={route.query} initial={current} onSearch={search} />

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
@@ -96,8 +97,10 @@ describe('the web viewer in Chromium', () => {
    * (a refused script or style under the CSP says so there), except the network errors `expected`
    * names (Chromium logs a refused request, 401 or no answer, as a console error).
    */
-  async function open(t: TestContext, width = 1280, expected: RegExp[] = [], url = server.url): Promise<Page> {
-    const context: BrowserContext = await browser!.newContext({ viewport: { width, height: 900 }, timezoneId: ZONE, locale: LOCALE, acceptDownloads: true });
+  async function open(
+    t: TestContext, width = 1280, expected: RegExp[] = [], url = server.url, options: { colorScheme?: 'light' | 'dark'; bypassCSP?: boolean } = {},
+  ): Promise<Page> {
+    const context: BrowserContext = await browser!.newContext({ viewport: { width, height: 900 }, timezoneId: ZONE, locale: LOCALE, acceptDownloads: true, ...options });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('console', (message) => {
@@ -192,6 +195,13 @@ describe('the web viewer in Chromium', () => {
     const hash = new URL(page.url()).hash;
     assert.match(hash, /^#\/\?user_id=alice&event_type=login&event_type=logout&data\.address\.city=Paris&since=[^&]+&order=asc$/);
     assert.ok(!page.url().includes(readKey));
+    // An event of it, then back to the same search.
+    await page.locator(`a[href="#/events/${sent[3]!.id}"]`).click();
+    await page.getByLabel('Data as JSON').waitFor();
+    await page.getByRole('link', { name: 'Back to the search' }).click();
+    await page.getByText('2 events shown').waitFor();
+    assert.equal(new URL(page.url()).hash, hash);
+    assert.deepEqual(await rows(page), expected);
 
     // The link, opened in another browser, asks for a key, then shows the same search.
     const other = await open(t, 1280, [], server.url);
@@ -322,4 +332,30 @@ describe('the web viewer in Chromium', () => {
     assert.ok(Number(await page.evaluate('document.documentElement.scrollWidth')) <= 390);
     await shot(page, 'event-390');
   });
+
+  for (const colorScheme of ['light', 'dark'] as const) {
+    it(`has no serious or critical axe-core violation on its screens, ${colorScheme}`, async (t) => {
+      if (browserMissing(t)) return;
+      // axe is injected as an inline script, which the page's own policy refuses: only here is it bypassed.
+      const page = await open(t, 1280, [], server.url, { colorScheme, bypassCSP: true });
+      const audit = async (screen: string): Promise<void> => {
+        if (await page.evaluate('typeof axe') === 'undefined') await page.addScriptTag({ content: AXE_SOURCE });
+        const violations = await page.evaluate(`axe.run(document).then((result) => result.violations
+          .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+          .map((violation) => violation.id + ': ' + violation.nodes.map((node) => node.target.join(' ')).join(', ')))`);
+        assert.deepEqual(violations, [], screen);
+      };
+      await page.getByLabel('API key').waitFor();
+      await audit('sign in');
+      await signIn(page);
+      await page.getByRole('button', { name: 'Add filter' }).click();
+      await page.getByRole('table').waitFor();
+      await audit('search and results');
+      await page.locator(`a[href="#/events/${sent[0]!.id}"]`).click();
+      await page.getByLabel('Data as JSON').waitFor();
+      await audit('an event');
+    });
+  }
 });
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
