@@ -1,9 +1,10 @@
 /**
  * npm run build (npm ci runs it too, as `prepare`): compiles into a fresh directory beside `dist`,
- * writes openapi.yaml there as JSON, builds the web viewer there (build-viewer.mjs), then points `dist` (a symbolic link) at it with one rename. So
- * whatever starts from `dist` finds one whole build, never a half-written or missing file, however
- * many builds and starts run at once in this directory; and a running service needs nothing from
- * its build once it listens. A replaced build is deleted by a later build, a while after.
+ * writes openapi.yaml there as JSON, builds the web viewer there (build-viewer.mjs), then points
+ * `dist` (a symbolic link) at it with one rename. So whatever starts from `dist` finds one whole
+ * build, never a half-written or missing file, however many builds and starts run at once in this
+ * directory; and a running service needs nothing from its build once it listens. A replaced build
+ * is deleted by a later build, a while after.
  *
  * Plain JavaScript, as it is what compiles the TypeScript.
  */
