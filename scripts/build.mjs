@@ -1,9 +1,10 @@
 /**
  * npm run build (npm ci runs it too, as `prepare`): compiles into a fresh directory beside `dist`,
- * writes openapi.yaml there as JSON, then points `dist` (a symbolic link) at it with one rename. So
- * whatever starts from `dist` finds one whole build, never a half-written or missing file, however
- * many builds and starts run at once in this directory; and a running service needs nothing from
- * its build once it listens. A replaced build is deleted by a later build, a while after.
+ * writes openapi.yaml there as JSON, builds the web viewer there (build-viewer.mjs), then points
+ * `dist` (a symbolic link) at it with one rename. So whatever starts from `dist` finds one whole
+ * build, never a half-written or missing file, however many builds and starts run at once in this
+ * directory; and a running service needs nothing from its build once it listens. A replaced build
+ * is deleted by a later build, a while after.
  *
  * Plain JavaScript, as it is what compiles the TypeScript.
  */
@@ -13,6 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { buildViewer } from './build-viewer.mjs';
 
 /**
  * How long a replaced build stays for what may still be loading from it: a service reads its last
@@ -31,9 +33,10 @@ try {
   const tsc = join(dirname(typescript), JSON.parse(readFileSync(typescript, 'utf8')).bin.tsc);
   execFileSync(process.execPath, [tsc, '-p', '.', '--outDir', building], { stdio: 'inherit' });
   writeFileSync(join(building, 'openapi.json'), JSON.stringify(parse(readFileSync('openapi.yaml', 'utf8'))));
+  await buildViewer(tsc, building);
 } catch (error) {
   rmSync(building, { recursive: true, force: true });
-  // tsc has already printed what is wrong with the sources.
+  // tsc and esbuild have already printed what is wrong with the sources.
   if (error.status === undefined) process.stderr.write(`build: ${error.message}\n`);
   process.exit(1);
 }

@@ -18,6 +18,7 @@ import { createGetIntegrityRoute } from './routes/get-integrity.js';
 import { createGetMetricsRoute } from './routes/get-metrics.js';
 import { createGetOpenApiRoute } from './routes/get-openapi.js';
 import { createGetConsistencyProofRoute, createGetEventProofRoute } from './routes/get-proofs.js';
+import { createViewerRoutes } from './routes/get-viewer.js';
 import { createGetReadyzRoute, getHealthz } from './routes/health.js';
 import { createPostEventBatchRoute } from './routes/post-event-batch.js';
 import { createPostCosignaturesRoute } from './routes/post-cosignatures.js';
@@ -57,6 +58,7 @@ export function createApp(dependencies: AppDependencies): RequestListener {
   const budget = dependencies.responseMemory ?? createMemoryBudget(DEFAULTS.responseMemoryBytes);
   const bodies = { maxBytes: maxBodyBytes, memory: dependencies.requestMemory ?? createMemoryBudget(DEFAULTS.requestMemoryBytes) };
   const countIngested = metrics === undefined ? undefined : metrics.eventsIngested;
+  const viewer = createViewerRoutes();
   const routes: RouteTable = {
     '/events': {
       GET: { scope: 'read', store: 'read', handle: createGetEventsRoute(store, budget) },
@@ -91,6 +93,9 @@ export function createApp(dependencies: AppDependencies): RequestListener {
     },
     ...(metrics === undefined ? {} : { '/metrics': { GET: { scope: 'admin' as const, handle: createGetMetricsRoute(metrics) } } }),
     '/openapi.json': { GET: { scope: 'any', handle: createGetOpenApiRoute() } },
+    // The web viewer's page and files hold no data: the page asks for a key, and sends it to the API.
+    '/': { GET: { scope: 'public', handle: viewer.page } },
+    '/ui/{asset}': { GET: { scope: 'public', handle: viewer.asset } },
     // Orchestrators probe these without a key; they reveal nothing but up or down.
     '/healthz': { GET: { scope: 'public', handle: getHealthz } },
     '/readyz': { GET: { scope: 'public', handle: createGetReadyzRoute(store) } },

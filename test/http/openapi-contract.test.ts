@@ -109,7 +109,7 @@ describe('openapi.yaml against real responses', () => {
       // HEAD is GET's own (the document's description says so), not an operation of its own.
       const allowed = methods.includes('GET') ? [...methods, 'HEAD'].sort() : methods;
       const lacking = ['DELETE', 'PATCH', 'PUT', 'POST'].find((method) => !methods.includes(method))!;
-      const target = path.replace('{id}', '0190a000-0000-7000-8000-000000000000');
+      const target = path.replace('{id}', '0190a000-0000-7000-8000-000000000000').replace('{asset}', 'main.js');
       const response = await call(target, { method: lacking });
       assert.equal(response.status, 405, `${lacking} ${path}`);
       assert.equal(response.headers.get('content-type'), 'application/json; charset=utf-8');

@@ -46,7 +46,8 @@ describe('authentication and protocol', () => {
   });
 
   it('answers 404 for an unknown path, with or without a key', async () => {
-    for (const path of ['/', '/event', '/events/', '/EVENTS', '//events']) {
+    // `/` is the web viewer's page (viewer-files.test.ts).
+    for (const path of ['/event', '/events/', '/EVENTS', '//events', '/index.html', '/ui']) {
       const response = await fetch(`${server.url}${path}`, { headers: { 'X-API-Key': TEST_API_KEY } });
       assert.equal(response.status, 404, path);
       assert.match(await errorMessage(response), /No such endpoint/);

@@ -117,7 +117,7 @@ describe('starting and building beside a running service, in one directory', () 
   before(() => {
     // A copy of what a build reads, so that these builds never replace the one running this test.
     project = mkdtempSync(join(tmpdir(), 'auditor-starting-'));
-    for (const entry of ['package.json', 'tsconfig.json', 'openapi.yaml', 'src', 'verifier', 'scripts']) {
+    for (const entry of ['package.json', 'tsconfig.json', 'openapi.yaml', 'src', 'verifier', 'scripts', 'ui']) {
       cpSync(join(ROOT, entry), join(project, entry), { recursive: true });
     }
     symlinkSync(join(ROOT, 'node_modules'), join(project, 'node_modules'));
