@@ -3,9 +3,10 @@ import { ApiError, callApi } from './api.js';
 import { CopyButton } from './copy-button.js';
 import { localTime, toEvent, type AuditEvent } from './event.js';
 import { EMPTY_SEARCH, searchParams } from './search.js';
-import { VerifySlot } from './verify-slot.js';
+import { VerifyInLog } from './verify-in-log.js';
 
-type State = { status: 'loading' } | { status: 'shown'; event: AuditEvent } | { status: 'failed'; message: string };
+/** The event with the text it came as: the check of its place in the log hashes that text, not a re-serialisation. */
+type State = { status: 'loading' } | { status: 'shown'; event: AuditEvent; text: string } | { status: 'failed'; message: string };
 
 /** One event, every field of it, from GET /events/{id}. */
 export function EventPage({ id, apiKey, back }: { id: string; apiKey: string; back: string }) {
@@ -16,8 +17,8 @@ export function EventPage({ id, apiKey, back }: { id: string; apiKey: string; ba
     heading.current?.focus(); // a new page: keyboard and screen-reader users start at its heading
     const abandoned = new AbortController();
     callApi(`/events/${encodeURIComponent(id)}`, apiKey)
-      .then((response) => response.json())
-      .then((body: unknown) => !abandoned.signal.aborted && setState({ status: 'shown', event: toEvent(body) }))
+      .then((response) => response.text())
+      .then((text) => !abandoned.signal.aborted && setState({ status: 'shown', event: toEvent(JSON.parse(text)), text }))
       .catch((failure: unknown) => {
         if (abandoned.signal.aborted) return;
         const message = failure instanceof ApiError && failure.status === 404
@@ -34,12 +35,12 @@ export function EventPage({ id, apiKey, back }: { id: string; apiKey: string; ba
       <h2 id="event-heading" tabIndex={-1} ref={heading}>Event</h2>
       {state.status === 'loading' && <p role="status" class="note">Loading the event…</p>}
       {state.status === 'failed' && <p role="alert" class="error">{state.message}</p>}
-      {state.status === 'shown' && <EventFields event={state.event} apiKey={apiKey} />}
+      {state.status === 'shown' && <EventFields event={state.event} text={state.text} apiKey={apiKey} />}
     </section>
   );
 }
 
-function EventFields({ event, apiKey }: { event: AuditEvent; apiKey: string }) {
+function EventFields({ event, text, apiKey }: { event: AuditEvent; text: string; apiKey: string }) {
   const json = JSON.stringify(event.data, null, 2) ?? 'null';
   const userSearch = `#/?${searchParams({ ...EMPTY_SEARCH, userId: event.user_id })}`;
   return (
@@ -61,7 +62,7 @@ function EventFields({ event, apiKey }: { event: AuditEvent; apiKey: string }) {
       <pre class="json" tabIndex={0} aria-label="Data as JSON">{json}</pre>
       <CopyButton text={json} label="Copy data" />
       <CopyButton text={JSON.stringify(event, null, 2)} label="Copy event as JSON" />
-      <VerifySlot event={event} apiKey={apiKey} />
+      <VerifyInLog id={event.id} eventText={text} apiKey={apiKey} />
     </>
   );
 }

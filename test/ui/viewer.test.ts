@@ -261,6 +261,34 @@ describe('the web viewer in Chromium', () => {
     assert.deepEqual(await rows(page), sent.filter((e) => e.user_id === 'alice').reverse().map(compact));
   });
 
+  it('verifies an event in the signed log in the browser, and names what breaks for one altered in the database', async (t) => {
+    if (browserMissing(t)) return;
+    const logKey = (await (await fetch(`${server.url}/checkpoint/key`, { headers: { 'X-API-Key': readKey } })).text()).trim();
+    const genuine = (await (await server.post({ user_id: 'verify-me', event_type: 'checked', data: { amount: 1.50 } })).json()) as { id: string };
+    const altered = (await (await server.post({ user_id: 'verify-me', event_type: 'checked', data: { amount: 2 } })).json()) as { id: string };
+    const page = await open(t);
+    await signIn(page);
+    await page.goto(`${server.url}/#/events/${genuine.id}`);
+    await page.getByRole('button', { name: 'Verify' }).click();
+    const verdict = page.getByRole('status').filter({ hasText: /Verified|Not verified|could not/ });
+    await verdict.waitFor();
+    const text = (await verdict.textContent()) ?? '';
+    assert.match(text, /^Verified: this event is entry \d+ of the log's signed tree of \d+ events\./, text);
+    assert.ok(text.includes(`by the key ${logKey.split('+')[0]!} (ID ${logKey.split('+')[1]!})`), text);
+    await shot(page, 'verified-1280');
+
+    // What an insider with the database file could do once the tree was signed: the trigger that
+    // refuses edits dropped, a row changed.
+    await server.database.execute(`DROP TRIGGER events_are_never_updated; UPDATE events SET data = '{"amount":20}' WHERE id = '${altered.id}'`);
+
+    await page.goto(`${server.url}/#/events/${altered.id}`);
+    await page.getByLabel('Data as JSON').filter({ hasText: '20' }).waitFor();
+    await page.getByRole('button', { name: 'Verify' }).click();
+    const refused = page.getByRole('status').filter({ hasText: /Verified|Not verified|could not/ });
+    await refused.waitFor();
+    assert.match((await refused.textContent()) ?? '', /^Not verified: /);
+  });
+
   it('exports the search as CSV and as NDJSON, exactly as the API streams them', async (t) => {
     if (browserMissing(t)) return;
     const page = await open(t);
