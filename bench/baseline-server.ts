@@ -31,6 +31,13 @@ const store: EventStore = {
   inclusionProof: () => Promise.reject(new Error('the baseline keeps no tree')),
   consistencyProof: () => Promise.reject(new Error('the baseline keeps no tree')),
   saveCosignatures: () => Promise.reject(new Error('the baseline keeps no tree')),
+  removals: {
+    removePayloads: () => Promise.reject(new Error('the baseline keeps no events')),
+    reclaimSpace: async () => {},
+    nextTypeWithPayload: async () => undefined,
+    payloadsRecordedBefore: async () => [],
+    pseudonymOf: ({ value }) => `erased-${value}`,
+  },
   sizeBytes: async () => 0,
   isReady: async () => true,
   close: async () => {},

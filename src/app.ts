@@ -20,9 +20,12 @@ import { createGetOpenApiRoute } from './routes/get-openapi.js';
 import { createGetConsistencyProofRoute, createGetEventProofRoute } from './routes/get-proofs.js';
 import { createViewerRoutes } from './routes/get-viewer.js';
 import { createGetReadyzRoute, getHealthz } from './routes/health.js';
+import { createLegalHoldRoutes } from './routes/legal-holds.js';
 import { createPostEventBatchRoute } from './routes/post-event-batch.js';
 import { createPostCosignaturesRoute } from './routes/post-cosignatures.js';
+import { createPostErasuresRoute } from './routes/post-erasures.js';
 import { createPostEventsRoute } from './routes/post-events.js';
+import { createRemovalLock, type RemovalLock } from './retention/removal-lock.js';
 import type { VerifierKey } from '../verifier/signed-note.js';
 import type { EventStore } from './store/event-store.js';
 
@@ -47,6 +50,8 @@ export type AppDependencies = {
   unreadBody?: UnreadBodyLimits;
   /** The origins whose pages may call from a browser (AUDITOR_CORS_ORIGINS); none when left out. */
   corsOrigins?: readonly string[];
+  /** The lock the retention job shares with erasures and legal holds; one of the app's own when left out. */
+  removalLock?: RemovalLock;
 };
 
 /**
@@ -59,6 +64,9 @@ export function createApp(dependencies: AppDependencies): RequestListener {
   const bodies = { maxBytes: maxBodyBytes, memory: dependencies.requestMemory ?? createMemoryBudget(DEFAULTS.requestMemoryBytes) };
   const countIngested = metrics === undefined ? undefined : metrics.eventsIngested;
   const viewer = createViewerRoutes();
+  const removalLock = dependencies.removalLock ?? createRemovalLock();
+  const holds = createLegalHoldRoutes(store, bodies, removalLock);
+  const countErased = metrics === undefined ? undefined : (count: number) => metrics.payloadsRemoved('erasure', count);
   const routes: RouteTable = {
     '/events': {
       GET: { scope: 'read', store: 'read', handle: createGetEventsRoute(store, budget) },
@@ -87,6 +95,16 @@ export function createApp(dependencies: AppDependencies): RequestListener {
     },
     '/checkpoint/key': {
       GET: { scope: 'read', handle: createGetCheckpointKeyRoute(store) },
+    },
+    '/erasures': {
+      POST: { scope: 'admin', store: 'keep', handle: createPostErasuresRoute(store, bodies, removalLock, countErased) },
+    },
+    '/holds': {
+      GET: { scope: 'admin', store: 'read', handle: holds.list },
+      POST: { scope: 'admin', store: 'keep', handle: holds.place },
+    },
+    '/holds/{id}': {
+      DELETE: { scope: 'admin', store: 'keep', handle: holds.release },
     },
     '/integrity': {
       GET: { scope: 'admin', store: 'read', handle: createGetIntegrityRoute(store) },

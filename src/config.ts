@@ -4,6 +4,7 @@ import { parseTrustedProxies, type ProxyRange } from './auth/trusted-proxies.js'
 import { parseWitnessKeys, WitnessKeysError } from './integrity/accept-cosignatures.js';
 import { parseCorsOrigins } from './http/cors.js';
 import { LOG_LEVELS, type LogLevel } from './ops/logger.js';
+import { parseRetentionPolicy, type RetentionPolicy } from './retention/retention-policy.js';
 import { parseIndexedFields, type IndexedField } from './store/indexed-fields.js';
 import type { VerifierKey } from '../verifier/signed-note.js';
 
@@ -49,6 +50,10 @@ export type Config = {
   witnessKeys: VerifierKey[];
   /** AUDITOR_INDEXED_FIELDS: the fields of `data` indexed for queries; none by default. */
   indexedFields: IndexedField[];
+  /** AUDITOR_RETENTION: how long events keep their payload, by type; undefined keeps everything (the default). */
+  retention: RetentionPolicy | undefined;
+  /** AUDITOR_RETENTION_INTERVAL: how often the retention job runs, in ms. */
+  retentionIntervalMs: number;
 };
 
 export type RateLimit = { ratePerSecond: number; burst: number };
@@ -78,6 +83,7 @@ export const DEFAULTS = {
   rateLimit: '0',
   failedAuthLimit: '1:10',
   checkpointIntervalMs: 1000,
+  retentionIntervalMs: 60_000,
 } as const;
 
 /** A key must survive an HTTP header unchanged and resist guessing. */
@@ -196,6 +202,9 @@ export function loadConfig(env: Record<string, string | undefined>, options: Con
   const indexedFields = parseIndexedFields(read('AUDITOR_INDEXED_FIELDS') ?? '');
   problems.push(...indexedFields.problems.map((problem) => `AUDITOR_INDEXED_FIELDS: ${problem}; expected a comma-separated list such as ip,invoice_id,address.city`));
 
+  const retention = parseRetentionPolicy(read('AUDITOR_RETENTION') ?? '');
+  problems.push(...retention.problems.map((problem) => `AUDITOR_RETENTION: ${problem}; expected a comma-separated list such as default=400d,login=90d,payment=7y`));
+
   const config: Config = {
     port: integer('PORT', DEFAULTS.port, 0, 65535),
     host: read('HOST') ?? DEFAULTS.host,
@@ -219,6 +228,8 @@ export function loadConfig(env: Record<string, string | undefined>, options: Con
     logLevel: logLevel(read('AUDITOR_LOG_LEVEL')),
     witnessKeys: witnessKeys(read('AUDITOR_WITNESS_KEYS') ?? ''),
     indexedFields: indexedFields.fields,
+    retention: retention.policy,
+    retentionIntervalMs: duration('AUDITOR_RETENTION_INTERVAL', DEFAULTS.retentionIntervalMs, 1000, 24 * 60 * 60 * 1000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

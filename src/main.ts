@@ -10,6 +10,8 @@ import { createMemoryBudget } from './http/memory-budget.js';
 import { createJsonLogger } from './ops/logger.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createMetricsServer } from './ops/metrics-server.js';
+import { createRemovalLock } from './retention/removal-lock.js';
+import { startRetentionJob } from './retention/retention-job.js';
 import type { EventStore } from './store/event-store.js';
 import { openEventStore } from './store/open-event-store.js';
 
@@ -96,10 +98,19 @@ const limits = {
 };
 const responseMemory = createMemoryBudget(config.responseMemoryBytes);
 const requestMemory = createMemoryBudget(config.requestMemoryBytes);
+const removalLock = createRemovalLock();
+const retention = config.retention === undefined ? undefined : startRetentionJob({
+  store, policy: config.retention, lock: removalLock, intervalMs: config.retentionIntervalMs, log,
+  onRun: (run) => {
+    metrics.payloadsRemoved('retention', run.removed);
+    metrics.retentionRun('completed', Date.now());
+  },
+  onFailure: () => metrics.retentionRun('failed', Date.now()),
+});
 const server = createHttpServer(
   createApp({
     store, keys, limits, trustedProxies: config.trustedProxies, metrics, maxBodyBytes: config.maxBodyBytes, log, responseMemory, requestMemory,
-    witnessKeys: config.witnessKeys, corsOrigins: config.corsOrigins,
+    witnessKeys: config.witnessKeys, corsOrigins: config.corsOrigins, removalLock,
   }),
   { log, metrics },
 );
@@ -150,6 +161,7 @@ async function shutdown(signal: string): Promise<void> {
   await closed;
   clearTimeout(force);
   keys.close();
+  await retention?.stop(); // the batch in progress finishes; the rest waits for the next start
   await store.close(); // commits every event still queued before the database closes
   log.info({ msg: 'stopped', drained_requests: waitingFor, cut_off: cut });
 }

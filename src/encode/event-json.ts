@@ -6,7 +6,7 @@ import { PIECE_CHARS, slices } from './text-pieces.js';
  * exactly as the client wrote it (number spelling, key order), without a parse and re-stringify.
  */
 export function encodeEventJson(event: StoredEvent): string {
-  return eventJsonHead(event) + event.dataJson + '}';
+  return eventJsonHead(event) + event.dataJson + eventJsonTail(event);
 }
 
 /**
@@ -20,7 +20,7 @@ export function eventJsonParts(event: StoredEvent): string | Iterable<string> {
 function* largeEventJsonParts(event: StoredEvent): Generator<string> {
   yield eventJsonHead(event);
   yield* slices(event.dataJson);
-  yield '}';
+  yield eventJsonTail(event);
 }
 
 function eventJsonHead(event: StoredEvent): string {
@@ -28,4 +28,15 @@ function eventJsonHead(event: StoredEvent): string {
     `{"id":"${event.id}","timestamp":"${new Date(event.timestampMs).toISOString()}",` +
     `"user_id":${JSON.stringify(event.userId)},"event_type":${JSON.stringify(event.eventType)},"data":`
   );
+}
+
+/**
+ * What follows `data`: nothing more for an event that has its payload; for one whose payload was
+ * removed (`data` is then null), the record of it: why, when, and the id of the system event that
+ * says so in the log.
+ */
+function eventJsonTail(event: StoredEvent): string {
+  if (event.removed === undefined) return '}';
+  const { reason, atMs, by } = event.removed;
+  return `,"removed":{"reason":"${reason}","at":"${new Date(atMs).toISOString()}","by":"${by}"}}`;
 }

@@ -23,7 +23,15 @@ export type StoredEvent = NewEvent & {
   seq: number;
   /** True when append found this event already stored under the same Idempotency-Key. */
   replayed?: boolean;
+  /** Set once its payload was removed (its dataJson is then `null`), by retention or an erasure. */
+  removed?: Removal;
 };
+
+/**
+ * The record of an event's payload removed: by the retention policy or an erasure, when, and the
+ * id of the system event (auditor.retention or auditor.erasure) that says so in the log.
+ */
+export type Removal = { reason: 'retention' | 'erasure'; atMs: number; by: string };
 
 /** A place in the (timestamp, seq) order of events, as carried by a page cursor. */
 export type Position = { timestampMs: number; seq: number };

@@ -3,6 +3,7 @@ import { parseJsonBody } from '../http/parse-json.js';
 import type { NewEvent } from './event.js';
 import { JsonShapeError, JsonTooDeepError, readObjectMembers } from './json-members.js';
 import { unstorableJsonReason, unstorableTextReason } from './storable-data.js';
+import { isSystemEventType, SYSTEM_EVENT_PREFIX } from './system-event-types.js';
 
 /** How deeply `data` may nest (`data` itself is level 1). SQLite's JSON functions stop at 1000. */
 export const MAX_DATA_DEPTH = 64;
@@ -27,6 +28,9 @@ export function parseNewEvent(body: string, subject = 'Request body'): NewEvent 
   }
   const userId = requireName(value, 'user_id');
   const eventType = requireName(value, 'event_type');
+  if (isSystemEventType(eventType)) {
+    throw new HttpError(400, `event_type must not begin with "${SYSTEM_EVENT_PREFIX}": those are the service's own records (retention, erasure, legal holds)`);
+  }
   if (value.data !== undefined && !isPlainObject(value.data)) {
     throw new HttpError(400, 'data must be a JSON object when it is present');
   }

@@ -15,6 +15,10 @@ export type Metrics = {
   checkpointSigned(size: number, createdMs: number): void;
   /** A request refused before it reached the app (see protocol-error.ts); `code` is from a fixed set. */
   protocolError(status: number, code: string): void;
+  /** Events whose payload was removed, by retention or an erasure. */
+  payloadsRemoved(reason: 'retention' | 'erasure', count: number): void;
+  /** A retention run that completed (and when), or failed. */
+  retentionRun(outcome: 'completed' | 'failed', atMs: number): void;
 };
 
 /** prom-client's default gauges that end in `_total`, which Prometheus keeps for counters. */
@@ -64,6 +68,24 @@ export function createMetrics(
     help: 'When that checkpoint was signed, in seconds since 1970: alert when time() minus this grows while events arrive (checkpoints are not being signed)',
     registers: [registry],
   });
+  const removed = new client.Counter({
+    name: 'auditor_payloads_removed_total',
+    help: 'Events whose payload (data and its salt) was removed, by reason: retention (the policy in AUDITOR_RETENTION) or erasure (POST /erasures)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  for (const reason of ['retention', 'erasure']) removed.inc({ reason }, 0);
+  const retentionRuns = new client.Counter({
+    name: 'auditor_retention_runs_total',
+    help: 'Runs of the retention job, by outcome (completed or failed; a failed run is tried again at the next interval)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const retentionCompleted = new client.Gauge({
+    name: 'auditor_retention_completed_timestamp_seconds',
+    help: 'When the last retention run completed, in seconds since 1970: alert when time() minus this grows well past AUDITOR_RETENTION_INTERVAL',
+    registers: [registry],
+  });
   const { databaseBytes } = options;
   new client.Gauge({
     name: 'auditor_database_bytes',
@@ -108,5 +130,10 @@ export function createMetrics(
       checkpointTime.set(createdMs / 1000);
     },
     protocolError: (status, code) => protocolErrors.inc({ status: String(status), code }),
+    payloadsRemoved: (reason, count) => removed.inc({ reason }, count),
+    retentionRun(outcome, atMs) {
+      retentionRuns.inc({ outcome });
+      if (outcome === 'completed') retentionCompleted.set(atMs / 1000);
+    },
   };
 }

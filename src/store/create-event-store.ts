@@ -4,6 +4,7 @@ import { signCheckpoint, type ChainHead, type Checkpoint } from '../integrity/ch
 import { eventLeaf } from '../integrity/event-leaf.js';
 import { proveConsistency, proveInclusion } from '../integrity/merkle-tree.js';
 import { silentLogger } from '../ops/logger.js';
+import { pseudonymOf } from '../retention/pseudonym.js';
 import { startCheckpointSigner } from './checkpoint-signer.js';
 import { createClockBehindLog } from './clock-behind-log.js';
 import { TreeSizeError, type EventStore, type StoreOptions } from './event-store.js';
@@ -149,6 +150,14 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
       }),
 
     saveCosignatures: (size, lines) => refusing('write', () => backend.saveCosignatures(size, lines)),
+
+    removals: {
+      removePayloads: (removal) => refusing('write', () => backend.removePayloads(removal)),
+      reclaimSpace: () => refusing('write', () => backend.reclaimSpace()),
+      nextTypeWithPayload: (after) => refusing('read', () => backend.nextTypeWithPayload(after)),
+      payloadsRecordedBefore: (...args) => refusing('read', () => backend.payloadsRecordedBefore(...args)),
+      pseudonymOf: (subject) => pseudonymOf(backend.chainSecret, subject),
+    },
 
     sizeBytes: () => refusing('read', () => backend.sizeBytes()),
 

@@ -3,7 +3,8 @@ import type { Checkpoint } from '../integrity/checkpoint.js';
 import type { Logger } from '../ops/logger.js';
 import type { IndexedField } from './indexed-fields.js';
 import type { QueryPlanning } from './sqlite/sqlite-query-plan.js';
-import type { StoredCheckpoint } from './storage-backend.js';
+import type { PseudonymOf } from '../retention/pseudonym.js';
+import type { StorageBackend, StoredCheckpoint } from './storage-backend.js';
 
 /** A proof asked of a tree it cannot be made in (a size beyond the tree, an event not in it): the asker's mistake. */
 export class TreeSizeError extends Error {
@@ -19,6 +20,12 @@ export type EventChunk = readonly StoredEvent[] & { readonly last?: true };
 
 /** An event's inclusion proof (RFC 9162), and what its leaf is made of. */
 export type InclusionProof = { leafIndex: number; treeSize: number; leaf: Buffer; salt: Buffer; path: Buffer[] };
+
+/** The backend's removals (see StorageBackend), its failures reported as every store failure is. */
+export type PayloadRemovals = Pick<StorageBackend, 'removePayloads' | 'reclaimSpace' | 'nextTypeWithPayload' | 'payloadsRecordedBefore'> & {
+  /** The pseudonym an erasure gives a subject, keyed with the log's chain secret (see pseudonymOf). */
+  pseudonymOf: PseudonymOf;
+};
 
 /** What opening a store may be told, whichever the backend. */
 export type StoreOptions = {
@@ -111,6 +118,8 @@ export interface EventStore {
   consistencyProof(from: number, to: number): Promise<Buffer[]>;
   /** Keeps witnesses' cosignature lines of the checkpoint of `size` (checked by the caller). */
   saveCosignatures(size: number, lines: ReadonlyArray<{ witness: string; line: string; cosignedAt: number }>): Promise<void>;
+  /** What retention and erasure (src/retention/) change and read: payloads, and the events that still hold one. */
+  readonly removals: PayloadRemovals;
   /** The space the events take in the database, in bytes (indexes and logs included), for metrics. */
   sizeBytes(): Promise<number>;
   /**

@@ -1,9 +1,18 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { EventQuery, StoredEvent } from '../events/event.js';
+import type { EventQuery, Removal, StoredEvent } from '../events/event.js';
 import type { EventChunk } from './event-store.js';
 
-/** An event as both backends select it: seq, id, ts, user_id, event_type, data. */
-export type EventRow = [seq: number, id: string, ts: number, userId: string, eventType: string, data: string];
+/**
+ * An event as both backends select it (EVENT_COLUMNS): seq, id, ts, user_id, event_type, data, and
+ * the record of its payload's removal, all three null while it has one.
+ */
+export type EventRow = [
+  seq: number, id: string, ts: number, userId: string, eventType: string, data: string,
+  removedBy: string | null, removal: string | null, removedMs: number | null,
+];
+
+/** The columns of an EventRow, in order, as both databases name them. */
+export const EVENT_COLUMNS = 'seq, id, ts, user_id, event_type, data, removed_by, removal, removed_ms';
 
 /** Most rows in one chunk: enough to amortise a statement, few enough to keep other requests moving. */
 export const CHUNK_ROWS = 500;
@@ -85,6 +94,8 @@ export async function* readInChunks(query: EventQuery, read: ReadChunk): AsyncIt
   }
 }
 
-export function toStoredEvent([seq, id, ts, userId, eventType, data]: EventRow): StoredEvent {
-  return { id, timestampMs: ts, seq, userId, eventType, dataJson: data };
+export function toStoredEvent([seq, id, ts, userId, eventType, data, removedBy, removal, removedMs]: EventRow): StoredEvent {
+  const event: StoredEvent = { id, timestampMs: ts, seq, userId, eventType, dataJson: data };
+  if (removedBy !== null) event.removed = { reason: removal as Removal['reason'], atMs: Number(removedMs), by: removedBy };
+  return event;
 }

@@ -2,6 +2,7 @@ import type { EventQuery, NewEvent, Summary, SummaryGrouping } from '../events/e
 import type { SubtreeReader } from '../integrity/merkle-tree.js';
 import type { SigningKey } from '../integrity/signing-key.js';
 import type { ChainRow } from '../integrity/verify-chain.js';
+import type { PayloadRemoval } from './payload-removal.js';
 import type { EventRow, ReadChunk } from './read-in-chunks.js';
 import type { RecogniseFailure } from './store-unavailable.js';
 
@@ -59,6 +60,9 @@ export type NewCheckpoint = Omit<StoredCheckpoint, 'cosignatures'>;
 /** An event's row in the Merkle tree as stored: the salt of its data, its leaf hash, the subtrees it completes. */
 export type LeafRow = { seq: number; salt: Buffer; leafHash: Buffer; nodes: Buffer };
 
+/** An event the retention job may remove, with what a legal hold may name of it. */
+export type RemovalCandidate = { seq: number; timestampMs: number; userId: string };
+
 /** What an event's leaf is made of: its fields, its seq (leaf seq - 1), and the salt of its data. */
 export type LeafSource = ChainRow & { salt: Buffer | null };
 
@@ -87,6 +91,16 @@ export interface EventReader {
   subtrees: SubtreeReader;
   /** The event with this id, with what its leaf is made of. */
   leafSource(id: string): Promise<LeafSource | undefined>;
+  /**
+   * The first event type after `after`, in the database's order of text, that has events still
+   * holding their payload; undefined when there is none. Walks the retention job's index.
+   */
+  nextTypeWithPayload(after: string): Promise<string | undefined>;
+  /**
+   * Up to `limit` events of `eventType` still holding their payload, recorded before `beforeMs`,
+   * after `afterSeq`, in seq order: what the retention job may remove next.
+   */
+  payloadsRecordedBefore(eventType: string, beforeMs: number, afterSeq: number, limit: number): Promise<RemovalCandidate[]>;
   /** The checkpoint kept for the tree of `size` leaves, or the latest one when no size is given. */
   checkpoint(size?: number): Promise<StoredCheckpoint | undefined>;
   close(): Promise<void>;
@@ -118,6 +132,10 @@ export interface StorageBackend extends EventReader {
   saveCosignatures(size: number, lines: ReadonlyArray<{ witness: string; line: string; cosignedAt: number }>): Promise<void>;
   /** Deletes the Idempotency-Keys recorded at or before `createdUpToMs`, after and apart from any commit. */
   prune(createdUpToMs: number): Promise<void>;
+  /** Makes one batch of payload removals in one transaction; resolves with how many events it changed. */
+  removePayloads(removal: PayloadRemoval): Promise<number>;
+  /** Gives the space removals freed back (SQLite: an incremental vacuum, the WAL truncated; PostgreSQL: VACUUM). */
+  reclaimSpace(): Promise<void>;
   /** Resolves once a write like a commit's has committed now; rejects with why it could not. */
   probeWrite(): Promise<void>;
   /** Whether the database answers and would take writes, within `timeoutMs`; never throws. */

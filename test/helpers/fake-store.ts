@@ -14,6 +14,13 @@ export function fakeStore(overrides: Partial<EventStore>): EventStore {
     inclusionProof: () => Promise.reject(new Error('this fake store keeps no tree')),
     consistencyProof: () => Promise.reject(new Error('this fake store keeps no tree')),
     saveCosignatures: () => Promise.reject(new Error('this fake store keeps no tree')),
+    removals: {
+      removePayloads: () => Promise.reject(new Error('this fake store removes nothing')),
+      reclaimSpace: async () => {},
+      nextTypeWithPayload: async () => undefined,
+      payloadsRecordedBefore: async () => [],
+      pseudonymOf: ({ value }) => `erased-${value}`,
+    },
     sizeBytes: async () => 0,
     isReady: async () => true,
     close: async () => {},

@@ -10,6 +10,7 @@ import type { MemoryBudget } from '../../src/http/memory-budget.js';
 import type { UnreadBodyLimits } from '../../src/http/unread-body.js';
 import { silentLogger, type Logger } from '../../src/ops/logger.js';
 import type { Metrics } from '../../src/ops/metrics.js';
+import type { RemovalLock } from '../../src/retention/removal-lock.js';
 import type { EventStore, StoreOptions } from '../../src/store/event-store.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 import type { VerifierKey } from '../../verifier/signed-note.js';
@@ -55,6 +56,8 @@ export async function startTestServer(
     witnessKeys?: VerifierKey[];
     /** How to open the store over the fresh database (when no `store` is given). */
     storeOptions?: StoreOptions;
+    /** The lock erasures and holds share with a retention job the test runs. */
+    removalLock?: RemovalLock;
   } = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase();
@@ -80,6 +83,7 @@ export async function startTestServer(
     ...(options.unreadBody ? { unreadBody: options.unreadBody } : {}),
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     ...(options.witnessKeys ? { witnessKeys: options.witnessKeys } : {}),
+    ...(options.removalLock ? { removalLock: options.removalLock } : {}),
   });
   const server = createHttpServer(app, { log, metrics: options.metrics, limits: options.serverLimits });
   server.listen(0, '127.0.0.1');

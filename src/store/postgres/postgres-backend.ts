@@ -9,6 +9,7 @@ import { recognisePostgresFailure } from './postgres-failures.js';
 import { syncPostgresFieldIndexes } from './postgres-field-indexes.js';
 import { createPostgresPool } from './postgres-pool.js';
 import { createPostgresReader } from './postgres-reader.js';
+import { removePostgresPayloads } from './postgres-remove-payloads.js';
 import { migratePostgresPool } from './postgres-schema.js';
 import { probeEventWrite } from './postgres-write-probe.js';
 import { createPostgresCommit } from './postgres-writer.js';
@@ -136,6 +137,9 @@ export async function openPostgresBackend(
     commit,
     // In a statement of its own and off the table lock.
     prune: async (createdUpToMs) => void (await pool.query('DELETE FROM idempotency WHERE created_ms <= $1', [createdUpToMs])),
+    removePayloads: (removal) => removePostgresPayloads(pool, removal),
+    // An ordinary VACUUM: the removed payloads' old row versions become free space for new rows.
+    reclaimSpace: async () => void (await pool.query('VACUUM (ANALYZE) events, merkle_leaves, idempotency')),
     probeWrite,
     // A connection that does not answer in time is destroyed, not left to hold a pool slot.
     answers: (timeoutMs) =>

@@ -1,7 +1,7 @@
 import type { EventQuery, SummaryGrouping } from '../../events/event.js';
 import { declaredField, type IndexedField } from '../indexed-fields.js';
 import { isStorableNumber } from '../number-filter.js';
-import { keysetSql } from '../read-in-chunks.js';
+import { EVENT_COLUMNS, keysetSql } from '../read-in-chunks.js';
 import { orderedSeqBoundSql, seqBoundSql } from '../seq-of-time.js';
 import { countableInIndexes, MAX_COUNTED_GROUPS } from '../summary-groups.js';
 
@@ -52,10 +52,10 @@ export function buildPostgresQuerySql(query: EventQuery, fields: readonly Indexe
   // row), from the stored data_bytes, so no row is read whole just to be measured; the rows past
   // the size are dropped before any of their data leaves the database.
   const sql =
-    'SELECT seq, id, ts, user_id, event_type, data, running FROM (' +
-    'SELECT seq, id, ts, user_id, event_type, data, size,' +
+    `SELECT ${EVENT_COLUMNS}, running FROM (` +
+    `SELECT ${EVENT_COLUMNS}, size,` +
     ` sum(size) OVER (ORDER BY ${order} ROWS UNBOUNDED PRECEDING) AS running FROM (` +
-    'SELECT seq, id, ts, user_id, event_type, data, data_bytes + octet_length(user_id) + octet_length(event_type) AS size FROM events' +
+    `SELECT ${EVENT_COLUMNS}, data_bytes + octet_length(user_id) + octet_length(event_type) AS size FROM events` +
     ` WHERE ${conditions.join(' AND ')} ORDER BY ${order} LIMIT $3) matching) chunk` +
     ` WHERE running - size < $4::bigint ORDER BY ${order}`;
 

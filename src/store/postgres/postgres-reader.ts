@@ -1,12 +1,24 @@
 import type pg from 'pg';
 import type { ChainRow } from '../../integrity/verify-chain.js';
-import type { EventRow } from '../read-in-chunks.js';
+import { EVENT_COLUMNS, type EventRow } from '../read-in-chunks.js';
 import type { IndexedField } from '../indexed-fields.js';
-import type { ChainExtent, EventReader, LeafSource, StoredCheckpoint } from '../storage-backend.js';
+import type { ChainExtent, EventReader, LeafSource, RemovalCandidate, StoredCheckpoint } from '../storage-backend.js';
+import { seqBoundSql } from '../seq-of-time.js';
 import { countableInIndexes, createGroupCounter } from '../summary-groups.js';
 import { createPostgresPool } from './postgres-pool.js';
 import { buildPostgresQuerySql, buildPostgresSummarySql, buildTypeCountBoundsSql, type TypeCountBounds } from './postgres-query-sql.js';
 import { readSubtrees, readTreeSize } from './postgres-tree.js';
+
+// What the retention job reads, along events_with_payload (only events still holding a payload),
+// as on SQLite (sqlite-reader.ts): the next type, then a type's events older than the cutoff.
+const SELECT_NEXT_TYPE_WITH_PAYLOAD = 'SELECT min(event_type) AS type FROM events WHERE removed_by IS NULL AND event_type > $1';
+const SELECT_PAYLOADS_RECORDED_BEFORE = `
+  SELECT seq, ts AS "timestampMs", user_id AS "userId" FROM events
+  WHERE event_type = $1 AND removed_by IS NULL AND seq > $3::bigint AND seq < (${seqBoundSql('$2::bigint', 'until')}) AND ts < $2::bigint
+  ORDER BY seq LIMIT $4`;
+
+/** Where the running size follows an EventRow in a chunk's rows (postgres-query-sql.ts). */
+const RUNNING_SIZE = 9;
 
 const CHECKPOINT_COLUMNS = 'tree_size AS size, root_hash AS "rootHash", note, created_ms AS "createdMs"';
 const SELECT_LEAF_SOURCE = `
@@ -37,8 +49,8 @@ export function createPostgresReader(pool: pg.Pool, fields: readonly IndexedFiel
       const { sql, params } = buildPostgresQuerySql(query, fields);
       return async (afterTs, afterSeq, limit, maxSize) => {
         const { rows } = await pool.query<[...EventRow, number]>({ text: sql, values: [afterTs, afterSeq, limit, maxSize, ...params], rowMode: 'array' });
-        const running = rows[rows.length - 1]?.[6] ?? 0;
-        return { rows: rows.map((row) => row.slice(0, 6) as EventRow), stoppedAtSize: running >= maxSize };
+        const running = rows[rows.length - 1]?.[RUNNING_SIZE] ?? 0;
+        return { rows: rows.map((row) => row.slice(0, RUNNING_SIZE) as EventRow), stoppedAtSize: running >= maxSize };
       };
     },
     async summarize(query, groupBy) {
@@ -57,11 +69,18 @@ export function createPostgresReader(pool: pg.Pool, fields: readonly IndexedFiel
     },
     async get(id) {
       const { rows } = await pool.query<EventRow>({
-        text: 'SELECT seq, id, ts, user_id, event_type, data FROM events WHERE id = $1::uuid',
+        text: `SELECT ${EVENT_COLUMNS} FROM events WHERE id = $1::uuid`,
         values: [id],
         rowMode: 'array',
       });
       return rows[0];
+    },
+    async nextTypeWithPayload(after) {
+      const { rows } = await pool.query<{ type: string | null }>(SELECT_NEXT_TYPE_WITH_PAYLOAD, [after]);
+      return rows[0]?.type ?? undefined;
+    },
+    async payloadsRecordedBefore(eventType, beforeMs, afterSeq, limit) {
+      return (await pool.query<RemovalCandidate>(SELECT_PAYLOADS_RECORDED_BEFORE, [eventType, beforeMs, afterSeq, limit])).rows;
     },
     chainExtent: async () => (await pool.query<ChainExtent>(SELECT_EXTENT)).rows[0],
     async *chainRows(afterSeq = 0) {

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { PSEUDONYM_PREFIX } from '../../retention/pseudonym.js';
 import { TIME_ORDER } from '../seq-of-time.js';
 
 // `seq` is commit order, assigned by the writer under the table lock (see postgres-writer.ts), so
@@ -92,8 +93,54 @@ const ADD_MERKLE_TREE = `
 // out of time order (seq-of-time.ts).
 const ADD_TYPE_INDEX = `CREATE INDEX events_by_type ON events (event_type, seq);`;
 
+// Retention and erasure, as on SQLite (open-database.ts): the columns that record a removal, the
+// commitment a leaf keeps where its salt was, the index the retention job walks, and triggers that
+// let through only the UPDATE the removal code makes (postgres-remove-payloads.ts). DELETE and
+// TRUNCATE stay refused by the triggers made before.
+const ADD_REMOVALS = `
+  ALTER TABLE events ADD COLUMN removed_by uuid, ADD COLUMN removal text, ADD COLUMN removed_ms bigint;
+  ALTER TABLE merkle_leaves ADD COLUMN data_sha256 bytea;
+  CREATE INDEX events_with_payload ON events (event_type, seq) WHERE removed_by IS NULL;
+  CREATE INDEX idempotency_by_event ON idempotency (event_id);
+
+  CREATE FUNCTION auditor_allow_payload_removal() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF (OLD.removed_by IS NULL OR (OLD.removal = 'retention' AND NEW.removal = 'erasure'))
+       AND NEW.removed_by IS NOT NULL AND NEW.removed_ms IS NOT NULL
+       AND NEW.removal IN ('retention', 'erasure') AND NEW.data::text = 'null'
+       AND NEW.seq = OLD.seq AND NEW.id = OLD.id AND NEW.ts = OLD.ts AND NEW.event_type = OLD.event_type
+       AND NEW.key_name IS NOT DISTINCT FROM OLD.key_name AND NEW.hash IS NOT DISTINCT FROM OLD.hash
+       AND OLD.event_type NOT LIKE 'auditor.%'
+       AND (NEW.user_id = OLD.user_id OR (NEW.removal = 'erasure' AND NEW.user_id LIKE '${PSEUDONYM_PREFIX}%')) THEN
+      RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'events are append-only: an UPDATE is refused, but for the removal of a payload by retention or erasure';
+  END $$;
+  DROP TRIGGER events_are_never_changed ON events;
+  CREATE TRIGGER events_are_never_deleted BEFORE DELETE ON events
+    FOR EACH ROW EXECUTE FUNCTION auditor_refuse_change();
+  CREATE TRIGGER events_change_only_by_removal BEFORE UPDATE ON events
+    FOR EACH ROW EXECUTE FUNCTION auditor_allow_payload_removal();
+
+  CREATE FUNCTION auditor_allow_salt_removal() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF NEW.salt IS NULL AND NEW.seq = OLD.seq AND NEW.hash = OLD.hash AND NEW.nodes = OLD.nodes
+       AND (SELECT removed_by FROM events WHERE events.seq = NEW.seq) IS NOT NULL
+       AND ((OLD.salt IS NOT NULL AND OLD.data_sha256 IS NULL AND (NEW.data_sha256 IS NULL OR octet_length(NEW.data_sha256) = 32))
+         OR (OLD.salt IS NULL AND OLD.data_sha256 IS NOT NULL AND NEW.data_sha256 IS NULL)) THEN
+      RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'merkle_leaves are append-only: an UPDATE is refused, but for the removal of a removed event''s salt';
+  END $$;
+  DROP TRIGGER merkle_leaves_are_never_changed ON merkle_leaves;
+  CREATE TRIGGER merkle_leaves_are_never_deleted BEFORE DELETE ON merkle_leaves
+    FOR EACH ROW EXECUTE FUNCTION auditor_refuse_change();
+  CREATE TRIGGER merkle_leaves_change_only_by_removal BEFORE UPDATE ON merkle_leaves
+    FOR EACH ROW EXECUTE FUNCTION auditor_allow_salt_removal();
+`;
+
 /** Step i takes the schema from version i to i + 1. */
-export const POSTGRES_MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_DATA_BYTES, ADD_MERKLE_TREE, ADD_TYPE_INDEX + TIME_ORDER];
+export const POSTGRES_MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_DATA_BYTES, ADD_MERKLE_TREE, ADD_TYPE_INDEX + TIME_ORDER, ADD_REMOVALS];
 
 /** The schema version this code writes. */
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;

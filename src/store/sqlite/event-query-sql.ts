@@ -1,7 +1,7 @@
 import type { EventQuery, SummaryGrouping } from '../../events/event.js';
 import { fieldIndexName } from '../indexed-fields.js';
 import { isStorableNumber } from '../number-filter.js';
-import { keysetSql } from '../read-in-chunks.js';
+import { EVENT_COLUMNS, keysetSql } from '../read-in-chunks.js';
 import { sqliteFieldExpression, toSqliteJsonPath } from './json-path.js';
 
 type Params = Record<string, string | number>;
@@ -41,13 +41,13 @@ export function buildEventQuerySql(query: EventQuery, path: SqliteAccessPath, fr
     // first chunk of an answer from its start (`fromStart`) has none: it would hold for every row.
     const { after, orderBy } = keysetSql(query.order, '@afterTs', '@afterSeq');
     if (!fromStart) conditions.push(after);
-    return { sql: `SELECT seq, id, ts, user_id, event_type, data FROM events ${indexClause(path)} WHERE ${conditions.join(' AND ')} ORDER BY ${orderBy} LIMIT @limit`, params };
+    return { sql: `SELECT ${EVENT_COLUMNS} FROM events ${indexClause(path)} WHERE ${conditions.join(' AND ')} ORDER BY ${orderBy} LIMIT @limit`, params };
   }
   // After the keyset position in seq alone, as seq follows time; its time bound holds for every row
   // after it too (and keeps a made-up cursor's answer the same as on PostgreSQL).
   conditions.push('seq >= @fromSeq', 'seq < @toSeq', query.order === 'desc' ? 'seq < @afterSeq AND ts <= @afterTs' : 'seq > @afterSeq AND ts >= @afterTs');
   const direction = query.order === 'desc' ? 'DESC' : 'ASC';
-  return { sql: `SELECT seq, id, ts, user_id, event_type, data FROM events ${indexClause(path)} WHERE ${conditions.join(' AND ')} ORDER BY seq ${direction} LIMIT @limit`, params };
+  return { sql: `SELECT ${EVENT_COLUMNS} FROM events ${indexClause(path)} WHERE ${conditions.join(' AND ')} ORDER BY seq ${direction} LIMIT @limit`, params };
 }
 
 /** How many of the query's events lie along `path` (between `@fromSeq` and `@toSeq` in seq order), counting up to `@cap` only. */

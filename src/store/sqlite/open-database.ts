@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from './sqlite-driver.js';
+import { PSEUDONYM_PREFIX } from '../../retention/pseudonym.js';
 import { TIME_ORDER } from '../seq-of-time.js';
 
 // `seq` (the rowid) is commit order. `ts` is milliseconds since the epoch, which keeps the
@@ -88,11 +89,49 @@ const ADD_MERKLE_TREE = `
 // behind the one before it; and where an older log is out of time order (seq-of-time.ts).
 const ADD_TYPE_INDEX = `CREATE INDEX events_by_type ON events (event_type);`;
 
+// The one UPDATE of an event the database lets through: its payload removed (data becomes JSON
+// null) and the removal recorded, once, or once more when an erasure of its user takes an event
+// retention expired; its user_id kept, or replaced by a pseudonym by an erasure; every other column
+// as it was. System events (auditor.*) are never removed.
+const PAYLOAD_REMOVAL_ONLY = `
+  (OLD.removed_by IS NULL OR (OLD.removal = 'retention' AND NEW.removal = 'erasure'))
+  AND NEW.removed_by IS NOT NULL AND NEW.removed_ms IS NOT NULL
+  AND NEW.removal IN ('retention', 'erasure') AND NEW.data = 'null'
+  AND NEW.seq = OLD.seq AND NEW.id = OLD.id AND NEW.ts = OLD.ts AND NEW.event_type = OLD.event_type
+  AND NEW.key_name IS OLD.key_name AND NEW.hash IS OLD.hash AND OLD.event_type NOT LIKE 'auditor.%'
+  AND (NEW.user_id = OLD.user_id OR (NEW.removal = 'erasure' AND NEW.user_id LIKE '${PSEUDONYM_PREFIX}%'))`;
+
+// The one UPDATE of a leaf: its salt gone, once, after its event's payload was removed, the data's
+// commitment kept or not; or, later, the commitment gone too (an erasure of the user). Its hash and
+// nodes stay as they were: the tree does not change.
+const SALT_REMOVAL_ONLY = `
+  NEW.salt IS NULL AND NEW.seq = OLD.seq AND NEW.hash = OLD.hash AND NEW.nodes = OLD.nodes
+  AND (SELECT removed_by FROM events WHERE events.seq = NEW.seq) IS NOT NULL
+  AND ((OLD.salt IS NOT NULL AND OLD.data_sha256 IS NULL AND (NEW.data_sha256 IS NULL OR length(NEW.data_sha256) = 32))
+    OR (OLD.salt IS NULL AND OLD.data_sha256 IS NOT NULL AND NEW.data_sha256 IS NULL))`;
+
+const ADD_REMOVALS = `
+  ALTER TABLE events ADD COLUMN removed_by TEXT;
+  ALTER TABLE events ADD COLUMN removal TEXT;
+  ALTER TABLE events ADD COLUMN removed_ms INTEGER;
+  ALTER TABLE merkle_leaves ADD COLUMN data_sha256 BLOB;
+  CREATE INDEX events_with_payload ON events (event_type) WHERE removed_by IS NULL;
+  CREATE INDEX idempotency_by_event ON idempotency (event_id);
+  DROP TRIGGER events_are_never_updated;
+  CREATE TRIGGER events_are_never_updated BEFORE UPDATE ON events
+    WHEN NOT (${PAYLOAD_REMOVAL_ONLY})
+    BEGIN SELECT RAISE(ABORT, 'events are append-only: an UPDATE is refused, but for the removal of a payload by retention or erasure'); END;
+  DROP TRIGGER merkle_leaves_are_never_updated;
+  CREATE TRIGGER merkle_leaves_are_never_updated BEFORE UPDATE ON merkle_leaves
+    WHEN NOT (${SALT_REMOVAL_ONLY})
+    BEGIN SELECT RAISE(ABORT, 'merkle_leaves are append-only: an UPDATE is refused, but for the removal of a removed event''s salt'); END;
+`;
+
 /**
  * Each step takes the schema from version i to i + 1 (`PRAGMA user_version` records the version in
  * the file); a database is upgraded in place, one transaction per step, when it is opened.
  */
-const MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_CHAIN_HASH, ADD_KEY_NAME, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_MERKLE_TREE, ADD_TYPE_INDEX + TIME_ORDER];
+const MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_CHAIN_HASH, ADD_KEY_NAME, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_MERKLE_TREE, ADD_TYPE_INDEX + TIME_ORDER, ADD_REMOVALS];
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -106,6 +145,9 @@ export function openDatabase(path: string): Database.Database {
   if (path !== ':memory:') createOwnerOnly(path);
   const db = new Database(path);
   try {
+    // Only a file without tables can take it: the space a removal frees then goes back to the file
+    // system (retention, erasure); an older file reuses it instead.
+    if (db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get() === 0) db.pragma('auto_vacuum = INCREMENTAL');
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal' && path !== ':memory:') throw new Error(`journal_mode is ${String(mode)}, not wal`);
     db.pragma('synchronous = FULL');

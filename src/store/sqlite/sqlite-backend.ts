@@ -92,6 +92,8 @@ export function openSqliteBackend(path: string, options: StoreOptions = {}): Sto
       return lost === undefined ? writer.commit(submissions, clock()) : Promise.reject(new Error(lostFileMessage(lost)));
     },
     prune: writer.prune,
+    removePayloads: writer.removePayloads,
+    reclaimSpace: writer.reclaimSpace,
     probeWrite: writer.probe,
     async answers() {
       if (!files.check()) return false;

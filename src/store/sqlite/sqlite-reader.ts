@@ -3,8 +3,9 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import Database from './sqlite-driver.js';
 import type { ChainRow } from '../../integrity/verify-chain.js';
 import type { IndexedField } from '../indexed-fields.js';
-import { rowSize, type Chunk, type EventRow } from '../read-in-chunks.js';
-import type { ChainExtent, EventReader, IdempotencyRecord, LeafRow, LeafSource, StoredCheckpoint } from '../storage-backend.js';
+import { EVENT_COLUMNS, rowSize, type Chunk, type EventRow } from '../read-in-chunks.js';
+import type { ChainExtent, EventReader, IdempotencyRecord, LeafRow, LeafSource, RemovalCandidate, StoredCheckpoint } from '../storage-backend.js';
+import { seqBoundSql } from '../seq-of-time.js';
 import { countableInIndexes, createGroupCounter } from '../summary-groups.js';
 import { buildEventQuerySql, buildSummarySql } from './event-query-sql.js';
 import { openDatabase } from './open-database.js';
@@ -37,7 +38,7 @@ export function createSqliteReader(db: Database.Database, path: string, fields: 
   // Prepared on first use, as the tree's are: a command-line tool may open a database from before them.
   let planReadsMade: PlanReads | undefined;
   const planReads = (): PlanReads => (planReadsMade ??= createPlanReads(db, prepareQuery));
-  const selectById = db.prepare('SELECT seq, id, ts, user_id, event_type, data FROM events WHERE id = ?').raw(true);
+  const selectById = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`).raw(true);
   const selectLast = db.prepare('SELECT seq, id, hash FROM events WHERE hash IS NOT NULL ORDER BY seq DESC LIMIT 1');
   const selectFirst = db.prepare('SELECT seq FROM events WHERE hash IS NOT NULL ORDER BY seq LIMIT 1').pluck();
   // Both read in one snapshot, so the first and the last agree however the writer moves on.
@@ -50,6 +51,8 @@ export function createSqliteReader(db: Database.Database, path: string, fields: 
   let tree: SqliteTree | undefined;
   let treeSql: ReturnType<typeof prepareTreeStatements> | undefined;
   const treeStatements = () => (treeSql ??= prepareTreeStatements(db));
+  let removalSql: ReturnType<typeof prepareRemovalStatements> | undefined;
+  const removals = () => (removalSql ??= prepareRemovalStatements(db));
 
   return {
     readChunks(query) {
@@ -129,6 +132,10 @@ export function createSqliteReader(db: Database.Database, path: string, fields: 
     },
     treeSize: async () => (tree ??= createSqliteTree(db)).size(),
     subtrees: async (wanted) => (tree ??= createSqliteTree(db)).subtrees(wanted),
+    nextTypeWithPayload: async (after) => removals().nextType.get(after) as string | null ?? undefined,
+    async payloadsRecordedBefore(eventType, beforeMs, afterSeq, limit) {
+      return removals().recordedBefore.all({ type: eventType, before: beforeMs, afterSeq, limit }) as RemovalCandidate[];
+    },
     leafSource: async (id) => treeStatements().selectLeafSource.get(id) as LeafSource | undefined,
     async checkpoint(size) {
       const { selectCheckpoint, selectLatestCheckpoint, selectCosignatures } = treeStatements();
@@ -155,6 +162,22 @@ function readRows(statement: Database.Statement, params: Record<string, string |
     if (size >= maxSize) return { rows, stoppedAtSize: true }; // leaving the loop resets the statement
   }
   return { rows, stoppedAtSize: false };
+}
+
+/**
+ * What the retention job reads, along `events_with_payload` (only events still holding a payload,
+ * per type in seq order): the next type, then a type's events up to the seq before which every
+ * event is older than the cutoff (seq follows time, seq-of-time.ts), so a batch costs its own rows.
+ */
+function prepareRemovalStatements(db: Database.Database) {
+  return {
+    nextType: db.prepare('SELECT min(event_type) FROM events INDEXED BY events_with_payload WHERE removed_by IS NULL AND event_type > ?').pluck(),
+    recordedBefore: db.prepare(
+      `SELECT seq, ts AS timestampMs, user_id AS userId FROM events INDEXED BY events_with_payload
+       WHERE event_type = @type AND removed_by IS NULL AND seq > @afterSeq AND seq < (${seqBoundSql('@before', 'until')}) AND ts < @before
+       ORDER BY seq LIMIT @limit`,
+    ),
+  };
 }
 
 function prepareTreeStatements(db: Database.Database) {

@@ -18,6 +18,8 @@ export type SqliteWriter = {
   rescue(to: string, reason: string): Promise<void>;
   saveCheckpoint(checkpoint: NewCheckpoint): Promise<void>;
   saveCosignatures: StorageBackend['saveCosignatures'];
+  removePayloads: StorageBackend['removePayloads'];
+  reclaimSpace: StorageBackend['reclaimSpace'];
   /** False once the writer thread has failed or stopped: nothing could be stored. */
   isAlive(): boolean;
   /** Lets the writer finish and close its connection. */
@@ -44,7 +46,7 @@ export function startSqliteWriter(
   const workerData: WriterData = { path, chainSecret: new Uint8Array(chainSecret), identity: options.identity };
   const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData });
   const waiting = new Map<number, Waiting>();
-  const tasks = new Map<number, { resolve(): void; reject(error: Error): void }>();
+  const tasks = new Map<number, { resolve(count: number): void; reject(error: Error): void }>();
   let nextBatch = 0;
   let nextTask = 0;
   let broken: Error | undefined;
@@ -95,7 +97,7 @@ export function startSqliteWriter(
       case 'done': {
         const task = tasks.get(reply.task);
         tasks.delete(reply.task);
-        if (reply.message === null) task?.resolve();
+        if (reply.message === null) task?.resolve(reply.count);
         else task?.reject(new Error(reply.message));
         return;
       }
@@ -111,7 +113,7 @@ export function startSqliteWriter(
   worker.on('exit', (code) => stopped(new Error(`the SQLite writer thread stopped (exit code ${code})`)));
 
   const send = (request: WriterRequest): void => worker.postMessage(request);
-  const run = (task: WriterTask): Promise<void> => {
+  const run = (task: WriterTask): Promise<number> => {
     if (broken !== undefined) return Promise.reject(broken);
     if (closing) return Promise.reject(new Error('the SQLite writer is closing'));
     return new Promise((resolve, reject) => {
@@ -135,11 +137,13 @@ export function startSqliteWriter(
         });
       });
     },
-    prune: (createdUpToMs) => run({ kind: 'prune', createdUpToMs }),
-    probe: () => run({ kind: 'probe' }),
-    rescue: (to, reason) => run({ kind: 'rescue', to, reason }),
-    saveCheckpoint: ({ size, rootHash, note, createdMs }) => run({ kind: 'checkpoint', size, rootHash: new Uint8Array(rootHash), note, createdMs }),
-    saveCosignatures: (size, lines) => run({ kind: 'cosign', size, lines: lines.map(({ witness, line, cosignedAt }) => [witness, line, cosignedAt]) }),
+    prune: async (createdUpToMs) => void (await run({ kind: 'prune', createdUpToMs })),
+    probe: async () => void (await run({ kind: 'probe' })),
+    rescue: async (to, reason) => void (await run({ kind: 'rescue', to, reason })),
+    saveCheckpoint: async ({ size, rootHash, note, createdMs }) => void (await run({ kind: 'checkpoint', size, rootHash: new Uint8Array(rootHash), note, createdMs })),
+    saveCosignatures: async (size, lines) => void (await run({ kind: 'cosign', size, lines: lines.map(({ witness, line, cosignedAt }) => [witness, line, cosignedAt]) })),
+    removePayloads: (removal) => run({ kind: 'remove', removal }),
+    reclaimSpace: async () => void (await run({ kind: 'reclaim' })),
     isAlive: () => broken === undefined && !closing,
     async close() {
       if (closing) return;

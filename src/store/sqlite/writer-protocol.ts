@@ -1,4 +1,5 @@
 /** Messages between the SQLite backend and its writer thread. */
+import type { PayloadRemoval } from '../payload-removal.js';
 import type { SubmissionOutcome } from '../storage-backend.js';
 import type { FileIdentity } from './database-files.js';
 
@@ -24,7 +25,11 @@ export type WriterTask =
   /** Keep a signed checkpoint of the tree of `size` leaves (unless one of that size is kept). */
   | { kind: 'checkpoint'; size: number; rootHash: Uint8Array; note: string; createdMs: number }
   /** Keep witnesses' cosignature lines of the checkpoint of `size` (the first of each witness stays). */
-  | { kind: 'cosign'; size: number; lines: Array<[witness: string, line: string, cosignedAt: number]> };
+  | { kind: 'cosign'; size: number; lines: Array<[witness: string, line: string, cosignedAt: number]> }
+  /** Remove payloads (see PayloadRemoval), in a transaction of its own; `count` says how many events changed. */
+  | { kind: 'remove'; removal: PayloadRemoval }
+  /** Give the space freed by removals back: an incremental vacuum, and the WAL truncated. */
+  | { kind: 'reclaim' };
 
 export type WriterRequest =
   /** One commit batch, planned at `now` by the main thread's clock. */
@@ -44,8 +49,8 @@ export type WriterReply =
    * after it); otherwise nothing of it was recorded.
    */
   | { kind: 'failed'; batches: Array<[batch: number, submissions: number]>; message: string; code: string | null; unconfirmed: boolean }
-  /** The task is done (message null), or why it is not. */
-  | { kind: 'done'; task: number; message: string | null }
+  /** The task is done (message null), or why it is not; `count` is what it counts, when it counts anything. */
+  | { kind: 'done'; task: number; message: string | null; count: number }
   /** The paths no longer name the files the writer writes (`reason`); it has written nothing since it saw. */
   | { kind: 'lost'; reason: string }
   | { kind: 'closed' };

@@ -12,6 +12,7 @@ import { logHead, startCommitPlan, type CommitPlan, type PlannedRow } from '../p
 import type { IdempotencyRecord, Submission } from '../storage-backend.js';
 import { lostFileMessage, lostFiles } from './database-files.js';
 import { createWriteProbe, openDatabase } from './open-database.js';
+import { createPayloadRemover } from './remove-payloads.js';
 import { isRowRefusal } from './sqlite-failures.js';
 import { createSqliteTree } from './sqlite-tree.js';
 import type { EventTuple, WriterData, WriterReply, WriterRequest, WriterTask } from './writer-protocol.js';
@@ -46,6 +47,10 @@ const commitStatement = db.prepare('COMMIT');
 const rollback = db.prepare('ROLLBACK');
 const probeWrite = createWriteProbe(db);
 const vacuumInto = db.prepare('VACUUM INTO ?');
+const removePayloads = createPayloadRemover(db);
+// A removed payload's bytes are overwritten with zeros where they lay, not merely marked free: an
+// erased value must not stay readable in the file (see reclaim).
+db.pragma('secure_delete = ON');
 
 /**
  * Why the paths no longer name the files this connection writes (deleted, replaced), once seen:
@@ -206,8 +211,21 @@ function rescue(to: string, reason: string): void {
   }
 }
 
-/** Runs `task`: null once it is done, or why it could not be. */
-function attempt(task: WriterTask): string | null {
+/**
+ * After removals: the pages they emptied go back to the file system (an incremental vacuum, on a
+ * database made with auto_vacuum = INCREMENTAL, see openDatabase; an older file keeps them for
+ * reuse), and the WAL, whose older frames still hold the removed payloads, is checkpointed and
+ * truncated. A reader holding an old snapshot keeps the WAL from being truncated: the next reclaim
+ * does it.
+ */
+function reclaim(): void {
+  db.pragma('incremental_vacuum');
+  db.pragma('wal_checkpoint(TRUNCATE)');
+}
+
+/** Runs `task`: null once it is done, or why it could not be, and what it counted. */
+function attempt(task: WriterTask): { message: string | null; count: number } {
+  let count = 0;
   try {
     switch (task.kind) {
       case 'prune':
@@ -231,10 +249,17 @@ function attempt(task: WriterTask): string | null {
         if (lost === undefined) db.transaction(() => {
           for (const [witness, line, cosignedAt] of task.lines) insertCosignature.run(task.size, witness, line, cosignedAt);
         })();
+        break;
+      case 'remove':
+        checkFiles();
+        if (lost === undefined) count = removePayloads(task.removal);
+        break;
+      case 'reclaim':
+        if (lost === undefined) reclaim();
     }
-    return null;
+    return { message: null, count };
   } catch (error) {
-    return (error as Error).message;
+    return { message: (error as Error).message, count };
   }
 }
 
@@ -254,11 +279,11 @@ port.on('message', (first: WriterRequest) => {
   const commits = requests.filter((request): request is WriterRequest & { kind: 'commit' } => request.kind === 'commit');
   if (commits.length > 0) commit(commits);
   // One probe write answers every probe that was waiting for it.
-  let probe: { message: string | null } | undefined;
+  let probe: { message: string | null; count: number } | undefined;
   for (const request of requests) {
     if (request.kind === 'commit' || request.kind === 'close') continue;
-    const message = request.kind === 'probe' ? (probe ??= { message: attempt(request) }).message : attempt(request);
-    port.postMessage({ kind: 'done', task: request.task, message } satisfies WriterReply);
+    const { message, count } = request.kind === 'probe' ? (probe ??= attempt(request)) : attempt(request);
+    port.postMessage({ kind: 'done', task: request.task, message, count } satisfies WriterReply);
   }
   if (requests.some((request) => request.kind === 'close')) {
     db.close();
