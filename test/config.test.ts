@@ -31,6 +31,8 @@ describe('loadConfig', () => {
       logLevel: 'info',
       witnessKeys: [],
       indexedFields: [],
+      retention: undefined,
+      retentionIntervalMs: 60000,
     });
   });
 
@@ -57,6 +59,8 @@ describe('loadConfig', () => {
         AUDITOR_LOG_ORIGIN: 'audit.example.com/prod',
         AUDITOR_CHECKPOINT_INTERVAL: '250ms',
         AUDITOR_INDEXED_FIELDS: 'ip, address.city,data.ip',
+        AUDITOR_RETENTION: 'default=400d, login = 90d,payment=7y',
+        AUDITOR_RETENTION_INTERVAL: '5m',
       }),
       {
         port: 9000, host: '0.0.0.0', apiKeySha256: hashKey('k'.repeat(32)), database: { kind: 'sqlite', path: '/var/lib/auditor/events.db' },
@@ -72,6 +76,12 @@ describe('loadConfig', () => {
           { name: 'ip', path: ['ip'], index: fieldIndexName(['ip']) },
           { name: 'address.city', path: ['address', 'city'], index: fieldIndexName(['address', 'city']) },
         ],
+        retention: {
+          text: 'default=400d,login=90d,payment=7y',
+          defaultAgeMs: 400 * 86_400_000,
+          ageByType: new Map([['login', 90 * 86_400_000], ['payment', 7 * 365 * 86_400_000]]),
+        },
+        retentionIntervalMs: 300_000,
       },
     );
   });

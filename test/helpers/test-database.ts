@@ -47,6 +47,8 @@ export type TestDatabase = {
   idempotencyKeys(): Promise<Array<{ keyName: string; idempotencyKey: string; createdMs: number }>>;
   /** Runs `sql` (statements of this backend's dialect) in the database, beside the service. */
   execute(sql: string): Promise<void>;
+  /** The rows one SELECT (of this backend's dialect, without parameters) answers, read beside the service. */
+  select(sql: string): Promise<Array<Record<string, unknown>>>;
   /** Every event with what the chain covers, in seq order, read beside the service as `npm run verify` reads it. */
   chainRows(): Promise<ChainRow[]>;
   /** Deletes the database and everything in it. */
@@ -100,6 +102,7 @@ function createSqliteTestDatabase(): Omit<TestDatabase, 'chainRows'> {
       `SELECT key_name AS keyName, idempotency_key AS idempotencyKey, created_ms AS createdMs FROM idempotency ORDER BY created_ms, key_name, idempotency_key`,
     ).all() as Array<{ keyName: string; idempotencyKey: string; createdMs: number }>),
     execute: async (sql) => withDb((db) => void db.exec(sql)),
+    select: async (sql) => withDb((db) => db.prepare(sql).all() as Array<Record<string, unknown>>),
     drop: async () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -148,6 +151,16 @@ async function createPostgresTestDatabase(): Promise<Omit<TestDatabase, 'chainRo
         await client.query('ROLLBACK');
         throw error;
       } finally {
+        client.release();
+      }
+    },
+    select: async (sql) => {
+      const client = await admin.connect();
+      try {
+        await client.query(`SET search_path TO ${schema}`);
+        return (await client.query(sql)).rows as Array<Record<string, unknown>>;
+      } finally {
+        await client.query('RESET search_path').catch(() => undefined);
         client.release();
       }
     },

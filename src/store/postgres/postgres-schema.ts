@@ -127,7 +127,8 @@ const ADD_REMOVALS = `
     IF NEW.salt IS NULL AND NEW.seq = OLD.seq AND NEW.hash = OLD.hash AND NEW.nodes = OLD.nodes
        AND (SELECT removed_by FROM events WHERE events.seq = NEW.seq) IS NOT NULL
        AND ((OLD.salt IS NOT NULL AND OLD.data_sha256 IS NULL AND (NEW.data_sha256 IS NULL OR octet_length(NEW.data_sha256) = 32))
-         OR (OLD.salt IS NULL AND OLD.data_sha256 IS NOT NULL AND NEW.data_sha256 IS NULL)) THEN
+         OR (OLD.salt IS NULL AND OLD.data_sha256 IS NOT NULL AND NEW.data_sha256 IS NULL
+           AND (SELECT user_id LIKE '${PSEUDONYM_PREFIX}%' AND removal = 'erasure' FROM events WHERE events.seq = NEW.seq))) THEN
       RETURN NEW;
     END IF;
     RAISE EXCEPTION 'merkle_leaves are append-only: an UPDATE is refused, but for the removal of a removed event''s salt';

@@ -102,13 +102,15 @@ const PAYLOAD_REMOVAL_ONLY = `
   AND (NEW.user_id = OLD.user_id OR (NEW.removal = 'erasure' AND NEW.user_id LIKE '${PSEUDONYM_PREFIX}%'))`;
 
 // The one UPDATE of a leaf: its salt gone, once, after its event's payload was removed, the data's
-// commitment kept or not; or, later, the commitment gone too (an erasure of the user). Its hash and
+// commitment kept or not; or, later, the commitment gone too (an erasure of its user, which gave
+// the event a pseudonym). Its hash and
 // nodes stay as they were: the tree does not change.
 const SALT_REMOVAL_ONLY = `
   NEW.salt IS NULL AND NEW.seq = OLD.seq AND NEW.hash = OLD.hash AND NEW.nodes = OLD.nodes
   AND (SELECT removed_by FROM events WHERE events.seq = NEW.seq) IS NOT NULL
   AND ((OLD.salt IS NOT NULL AND OLD.data_sha256 IS NULL AND (NEW.data_sha256 IS NULL OR length(NEW.data_sha256) = 32))
-    OR (OLD.salt IS NULL AND OLD.data_sha256 IS NOT NULL AND NEW.data_sha256 IS NULL))`;
+    OR (OLD.salt IS NULL AND OLD.data_sha256 IS NOT NULL AND NEW.data_sha256 IS NULL
+      AND (SELECT user_id LIKE '${PSEUDONYM_PREFIX}%' AND removal = 'erasure' FROM events WHERE events.seq = NEW.seq)))`;
 
 const ADD_REMOVALS = `
   ALTER TABLE events ADD COLUMN removed_by TEXT;
