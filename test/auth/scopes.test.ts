@@ -21,7 +21,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 type Route = {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   path: string;
   needs: Scope | 'any';
   /** Sends the request with `headers` (the key, or none). */
@@ -129,6 +129,40 @@ const ROUTES: readonly Route[] = [
     async allowed(response) {
       // Past the key check to the body's: no witness is configured here, and this is no checkpoint.
       assert.match(((await assertJson(response, 400)) as { message: string }).message, /^the body is not a signed note/);
+    },
+  },
+  {
+    method: 'POST', path: '/erasures', needs: 'admin',
+    send: (server, headers) => json(server, '/erasures', headers, { user_id: 'never-seen' }),
+    async allowed(response) {
+      assert.deepEqual(await assertJson(response, 200), { erased: 0, record: null });
+    },
+  },
+  {
+    method: 'GET', path: '/holds', needs: 'admin',
+    send: (server, headers) => json(server, '/holds', headers),
+    async allowed(response) {
+      const { holds } = (await assertJson(response, 200)) as { holds: Array<Record<string, unknown>> };
+      // Each admin call of POST /holds (below) may have placed one already; each has the API's shape.
+      for (const hold of holds) assert.deepEqual(Object.keys(hold), ['id', 'scope', 'reason', 'placed_at', 'placed_by']);
+    },
+  },
+  {
+    method: 'POST', path: '/holds', needs: 'admin',
+    send: (server, headers) => json(server, '/holds', headers, { event_type: 'never-seen', reason: 'scope table' }),
+    async allowed(response) {
+      const hold = (await assertJson(response, 201)) as { id: string; scope: unknown };
+      assert.match(hold.id, UUID);
+      assert.deepEqual(hold.scope, { event_type: 'never-seen' });
+      assert.equal(response.headers.get('location'), `/holds/${hold.id}`);
+    },
+  },
+  {
+    method: 'DELETE', path: '/holds/{id}', needs: 'admin',
+    send: (server, headers) => fetch(`${server.url}/holds/00000000-0000-7000-8000-000000000000`, { method: 'DELETE', headers }),
+    async allowed(response) {
+      // Past the key check to the hold's: there is no such hold.
+      assert.match(((await assertJson(response, 404)) as { message: string }).message, /^No legal hold in force with id/);
     },
   },
   {
