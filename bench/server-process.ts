@@ -31,15 +31,16 @@ export async function freePort(): Promise<number> {
 export async function startServer(
   script: string,
   env: Record<string, string>,
-  options: { taskset: boolean; cpu: number | string; mainThreadCpu?: number | undefined },
+  options: { taskset: boolean; cpu: number | string; mainThreadCpu?: number | undefined; onStdout?: (chunk: string) => void },
 ): Promise<RunningServer> {
   const port = await freePort();
   const node = [process.execPath, script];
   const command = options.taskset ? ['taskset', '-c', String(options.cpu), ...node] : node;
   const child: ChildProcess = spawn(command[0]!, command.slice(1), {
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', options.onStdout === undefined ? 'ignore' : 'pipe', 'inherit'],
   });
+  if (options.onStdout !== undefined) child.stdout!.setEncoding('utf8').on('data', options.onStdout);
   const url = `http://127.0.0.1:${port}`;
   for (let attempt = 0; ; attempt++) {
     if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`);

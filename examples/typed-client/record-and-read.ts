@@ -43,4 +43,6 @@ for (const event of events.data) {
 // One event by its id.
 const one = await auditor.GET('/events/{id}', { params: { path: { id: login.data.id } } });
 if (one.error) throw new Error(`GET /events/${login.data.id}: ${one.error.message}`);
-console.log(`${one.data.id} is ${one.data.user_id}'s ${one.data.event_type} from ${String(one.data.data.ip)}`);
+// data is null once retention or an erasure removed it (`removed` then says which, and when).
+const where = one.data.data === null ? `nowhere known (removed by ${one.data.removed?.reason})` : String(one.data.data.ip);
+console.log(`${one.data.id} is ${one.data.user_id}'s ${one.data.event_type} from ${where}`);

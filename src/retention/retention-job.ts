@@ -33,7 +33,7 @@ export type RetentionJobOptions = {
 };
 
 /**
- * The retention job: every `intervalMs`, removes the payload of the events past their type's age
+ * The retention job: at once, then every `intervalMs`, removes the payload of the events past their type's age
  * (see RetentionPolicy), in batches of a few hundred events, each its own short transaction taken
  * under the removal lock, with the holds in force read again for each; ingest goes on between
  * them. A run walks the events still holding a payload type by type, in seq order up to the
@@ -101,15 +101,20 @@ export function startRetentionJob(options: RetentionJobOptions): RetentionJob {
     return next;
   };
 
+  // The first run at once: a policy just configured applies from the start, not an interval later.
   // A tick during a run longer than the interval is skipped, not queued behind it.
-  const timer = setInterval(() => {
-    if (!busy) runOnce().catch(() => undefined);
-  }, intervalMs);
+  const tick = (): void => {
+    if (!busy && !stopped) runOnce().catch(() => undefined);
+  };
+  const first = setTimeout(tick, 0);
+  const timer = setInterval(tick, intervalMs);
+  first.unref();
   timer.unref();
   return {
     runNow: runOnce,
     async stop() {
       stopped = true;
+      clearTimeout(first);
       clearInterval(timer);
       await running?.catch(() => undefined);
     },

@@ -13,6 +13,27 @@ import { createTestDatabase, TEST_BACKEND, TEST_CHAIN_SECRET, type TestDatabase 
 const OLD_TIMES = [1000, 5000, 2000, 3000, 6000, 7000];
 const LATER = 8000;
 
+// The schema taken back to before the type index and time_order, by undoing each step since (the
+// removals' columns, indexes and triggers, then the time order's): the log as that version left it.
+const UNDO_SQLITE = `
+  DROP INDEX events_with_payload; DROP INDEX idempotency_by_event;
+  DROP TRIGGER events_are_never_updated; DROP TRIGGER merkle_leaves_are_never_updated;
+  ALTER TABLE events DROP COLUMN removed_by; ALTER TABLE events DROP COLUMN removal; ALTER TABLE events DROP COLUMN removed_ms;
+  ALTER TABLE merkle_leaves DROP COLUMN data_sha256;
+  CREATE TRIGGER events_are_never_updated BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only: an UPDATE is refused'); END;
+  CREATE TRIGGER merkle_leaves_are_never_updated BEFORE UPDATE ON merkle_leaves BEGIN SELECT RAISE(ABORT, 'merkle_leaves are append-only: an UPDATE is refused'); END;
+  DROP TABLE time_order; DROP INDEX events_by_type; PRAGMA user_version = 7`;
+const UNDO_POSTGRES = `
+  DROP INDEX events_with_payload; DROP INDEX idempotency_by_event;
+  DROP TRIGGER events_change_only_by_removal ON events; DROP TRIGGER events_are_never_deleted ON events;
+  DROP TRIGGER merkle_leaves_change_only_by_removal ON merkle_leaves; DROP TRIGGER merkle_leaves_are_never_deleted ON merkle_leaves;
+  DROP FUNCTION auditor_allow_payload_removal(); DROP FUNCTION auditor_allow_salt_removal();
+  ALTER TABLE events DROP COLUMN removed_by, DROP COLUMN removal, DROP COLUMN removed_ms;
+  ALTER TABLE merkle_leaves DROP COLUMN data_sha256;
+  CREATE TRIGGER events_are_never_changed BEFORE UPDATE OR DELETE ON events FOR EACH ROW EXECUTE FUNCTION auditor_refuse_change();
+  CREATE TRIGGER merkle_leaves_are_never_changed BEFORE UPDATE OR DELETE ON merkle_leaves FOR EACH ROW EXECUTE FUNCTION auditor_refuse_change();
+  DROP TABLE time_order; DROP INDEX events_by_type; UPDATE auditor_schema_version SET version = version - 2`;
+
 describe(`queries across users by time on a log partly out of time order (${TEST_BACKEND})`, () => {
   let database: TestDatabase;
   let store: EventStore;
@@ -26,9 +47,7 @@ describe(`queries across users by time on a log partly out of time order (${TEST
     await store.close();
     const rows = OLD_TIMES.map((ts, i) => `(${i + 1}, '00000000-0000-7000-8000-00000000000${i + 1}', ${ts}, 'user-${i % 2}', 'old', '{"n":${i + 1}}')`).join(', ');
     await database.execute(`INSERT INTO events (seq, id, ts, user_id, event_type, data) VALUES ${rows}`);
-    await database.execute(TEST_BACKEND === 'postgres'
-      ? 'DROP TABLE time_order; DROP INDEX events_by_type; UPDATE auditor_schema_version SET version = version - 1'
-      : 'DROP TABLE time_order; DROP INDEX events_by_type; PRAGMA user_version = 7');
+    await database.execute(TEST_BACKEND === 'postgres' ? UNDO_POSTGRES : UNDO_SQLITE);
     store = await database.openStore({ chainSecret: TEST_CHAIN_SECRET, clock: () => clock });
     for (const n of [7, 8]) {
       clock += 1000;
