@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, callApi } from './api.js';
 import { CopyButton } from './copy-button.js';
-import { localTime, toEvent, type AuditEvent } from './event.js';
+import { localTime, removalNote, toEvent, type AuditEvent } from './event.js';
 import { EMPTY_SEARCH, searchParams } from './search.js';
 import { VerifyInLog } from './verify-in-log.js';
 
@@ -59,8 +59,17 @@ function EventFields({ event, text, apiKey }: { event: AuditEvent; text: string;
         <dd><code>{event.event_type}</code></dd>
       </dl>
       <h3>Data</h3>
-      <pre class="json" tabIndex={0} aria-label="Data as JSON">{json}</pre>
-      <CopyButton text={json} label="Copy data" />
+      {event.removed === undefined ? (
+        <>
+          <pre class="json" tabIndex={0} aria-label="Data as JSON">{json}</pre>
+          <CopyButton text={json} label="Copy data" />
+        </>
+      ) : (
+        <p class="note">
+          {removalNote(event.removed)} (<time dateTime={event.removed.at}>{event.removed.at}</time>), as recorded by the
+          event <a href={`#/events/${encodeURIComponent(event.removed.by)}`}><code>{event.removed.by}</code></a>.
+        </p>
+      )}
       <CopyButton text={JSON.stringify(event, null, 2)} label="Copy event as JSON" />
       <VerifyInLog id={event.id} eventText={text} apiKey={apiKey} />
     </>

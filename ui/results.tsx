@@ -1,7 +1,7 @@
 import { Component } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, callApi, nextPage } from './api.js';
-import { localTime, toEvents, type AuditEvent } from './event.js';
+import { localTime, removalNote, toEvents, type AuditEvent } from './event.js';
 import { PAGE_SIZE, searchParams, type Search } from './search.js';
 
 type State =
@@ -92,7 +92,7 @@ class ResultPage extends Component<{ events: AuditEvent[] }> {
             </td>
             <td>{event.user_id}</td>
             <td>{event.event_type}</td>
-            <td><code class="data">{compact(event.data)}</code></td>
+            <td>{event.removed === undefined ? <code class="data">{compact(event.data)}</code> : <span class="note">{removalNote(event.removed)}</span>}</td>
           </tr>
         ))}
       </tbody>

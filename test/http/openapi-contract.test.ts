@@ -103,6 +103,27 @@ describe('openapi.yaml against real responses', () => {
     await conforms('/readyz', 'GET', await call('/readyz', {}, null));
   });
 
+  it('describes erasures, legal holds and the events they leave', async () => {
+    const posted = (await (await call('/events', { method: 'POST', body: '{"user_id":"gone","event_type":"t","data":{"n":1}}' })).json()) as { id: string };
+    const placed = await call('/holds', { method: 'POST', body: '{"user_id":"gone","reason":"case 1"}' });
+    const hold = (await placed.clone().json()) as { id: string };
+    await conforms('/holds', 'POST', placed);
+    await conforms('/holds', 'POST', await call('/holds', { method: 'POST', body: '{"user_id":"gone"}' }));
+    await conforms('/holds', 'GET', await call('/holds'));
+    await conforms('/erasures', 'POST', await call('/erasures', { method: 'POST', body: '{"user_id":"gone"}' }));
+    await conforms('/holds/{id}', 'DELETE', await call(`/holds/${hold.id}`, { method: 'DELETE' }));
+    await conforms('/holds/{id}', 'DELETE', await call(`/holds/${hold.id}`, { method: 'DELETE' }));
+    await conforms('/holds/{id}', 'DELETE', await call(`/holds/${hold.id}`, { method: 'DELETE', body: '{"why":1}' }));
+    await conforms('/erasures', 'POST', await call('/erasures', { method: 'POST', body: '{"user_id":"gone","reason":"request 9"}' }));
+    await conforms('/erasures', 'POST', await call('/erasures', { method: 'POST', body: '{"user_id":"gone"}' }));
+    await conforms('/erasures', 'POST', await call('/erasures', { method: 'POST', body: '{"data":{}}' }));
+    await conforms('/erasures', 'POST', await call('/erasures', { method: 'POST', body: '{"user_id":"gone"}' }, null));
+    const removed = await call(`/events/${posted.id}`);
+    assert.equal(((await removed.clone().json()) as { data: unknown }).data, null);
+    await conforms('/events/{id}', 'GET', removed);
+    await conforms('/events', 'GET', await call('/events?event_type=t&event_type=auditor.erasure&event_type=auditor.hold'));
+  });
+
   it('describes the 405 of every path, whose Allow names exactly the methods the document lists (and HEAD with GET)', async () => {
     for (const [path, item] of Object.entries(document.paths)) {
       const methods = Object.keys(item).map((method) => method.toUpperCase()).sort();

@@ -4,28 +4,12 @@ import { after, before, describe, it } from 'node:test';
 import { encodeLeaf } from '../../verifier/leaf.js';
 import { leafHash } from '../../verifier/merkle.js';
 import { TEST_BACKEND } from '../helpers/test-database.js';
-import { errorMessage, startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
-
-type ApiEvent = { id: string; timestamp: string; user_id: string; event_type: string; data: Record<string, unknown> | null; removed?: { reason: string; at: string; by: string } };
+import { apiCalls } from '../helpers/api-calls.js';
+import { errorMessage, startTestServer, type TestServer } from '../helpers/test-server.js';
 
 describe(`POST /erasures (${TEST_BACKEND})`, () => {
   let server: TestServer;
-  const call = (method: string, path: string, body?: unknown, key = TEST_API_KEY) =>
-    fetch(`${server.url}${path}`, {
-      method,
-      headers: { 'X-API-Key': key, 'Content-Type': 'application/json' },
-      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-    });
-  const events = async (query: string): Promise<ApiEvent[]> => {
-    const response = await server.get(query);
-    assert.equal(response.status, 200);
-    return (await response.json()) as ApiEvent[];
-  };
-  const post = async (event: unknown): Promise<string> => {
-    const response = await server.post(event);
-    assert.equal(response.status, 201);
-    return ((await response.json()) as { id: string }).id;
-  };
+  const { call, events, post, byId } = apiCalls(() => server);
 
   before(async () => {
     server = await startTestServer();
@@ -47,7 +31,7 @@ describe(`POST /erasures (${TEST_BACKEND})`, () => {
     assert.deepEqual(await events('user_id=ada%40example.com'), []);
     assert.deepEqual(await events('data.ip=198.51.100.7'), []);
     assert.deepEqual(await events('data.card=4111-ada'), []);
-    const erased = await Promise.all(ids.map(async (id) => (await (await call('GET', `/events/${id}`)).json()) as ApiEvent));
+    const erased = await Promise.all(ids.map(byId));
     for (const event of erased) {
       assert.equal(event.data, null);
       assert.match(event.user_id, /^erased-[A-Za-z0-9_-]{32}$/);
@@ -55,7 +39,7 @@ describe(`POST /erasures (${TEST_BACKEND})`, () => {
       assert.equal(event.removed?.by, outcome.record);
     }
     assert.equal(erased[0]!.user_id, erased[1]!.user_id, 'one subject, one pseudonym');
-    assert.equal(((await (await call('GET', `/events/${bystander}`)).json()) as ApiEvent).data?.ip, '203.0.113.9');
+    assert.equal((await byId(bystander)).data?.ip, '203.0.113.9');
 
     for (const accept of ['application/json', 'application/x-ndjson', 'text/csv']) {
       const exported = await (await server.get('order=asc&all=true', { Accept: accept })).text();

@@ -5,9 +5,8 @@ import { createRemovalLock } from '../../src/retention/removal-lock.js';
 import { startRetentionJob, type RetentionJob } from '../../src/retention/retention-job.js';
 import { parseRetentionPolicy } from '../../src/retention/retention-policy.js';
 import { TEST_BACKEND } from '../helpers/test-database.js';
-import { startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
-
-type ApiEvent = { id: string; user_id: string; event_type: string; data: Record<string, unknown> | null; removed?: { reason: string; at: string; by: string } };
+import { apiCalls } from '../helpers/api-calls.js';
+import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
 const DAY = 86_400_000;
 const START = Date.parse('2026-01-01T00:00:00Z');
@@ -17,19 +16,7 @@ describe(`retention (${TEST_BACKEND})`, () => {
   let job: RetentionJob;
   let now = START;
   const clock = () => now;
-  const call = (method: string, path: string, body?: unknown) =>
-    fetch(`${server.url}${path}`, { method, headers: { 'X-API-Key': TEST_API_KEY, 'Content-Type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  const events = async (query: string): Promise<ApiEvent[]> => {
-    const response = await server.get(query);
-    assert.equal(response.status, 200);
-    return (await response.json()) as ApiEvent[];
-  };
-  const post = async (event: unknown): Promise<string> => {
-    const response = await server.post(event);
-    assert.equal(response.status, 201);
-    return ((await response.json()) as { id: string }).id;
-  };
-  const byId = async (id: string): Promise<ApiEvent> => (await (await call('GET', `/events/${id}`)).json()) as ApiEvent;
+  const { call, events, post, byId } = apiCalls(() => server);
 
   before(async () => {
     const lock = createRemovalLock();

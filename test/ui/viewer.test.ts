@@ -289,6 +289,27 @@ describe('the web viewer in Chromium', () => {
     assert.match((await refused.textContent()) ?? '', /^Not verified: /);
   });
 
+  it('shows an erased event as removed, on the record, in the results and on its page', async (t) => {
+    if (browserMissing(t)) return;
+    const posted = await server.post({ user_id: 'to-forget', event_type: 'viewer.erased', data: { secret: 'forget-me' } });
+    const { id } = (await posted.json()) as { id: string };
+    const erased = await fetch(`${server.url}/erasures`, {
+      method: 'POST', headers: { 'X-API-Key': TEST_API_KEY, 'Content-Type': 'application/json' }, body: '{"user_id":"to-forget"}',
+    });
+    const { record } = (await erased.json()) as { record: string };
+    const page = await open(t);
+    await page.goto(`${server.url}/#/?event_type=viewer.erased`);
+    await signIn(page);
+    await page.getByText('1 event shown').waitFor();
+    assert.match((await page.getByRole('table').textContent()) ?? '', /Removed by an erasure on /);
+    await page.goto(`${server.url}/#/events/${id}`);
+    const note = page.getByText(/Removed by an erasure on .*as recorded by the event/);
+    await note.waitFor();
+    assert.ok(((await note.textContent()) ?? '').includes(record));
+    assert.equal(await page.getByText('forget-me').count(), 0);
+    assert.equal(await page.getByLabel('Data as JSON').count(), 0);
+  });
+
   it('exports the search as CSV and as NDJSON, exactly as the API streams them', async (t) => {
     if (browserMissing(t)) return;
     const page = await open(t);
