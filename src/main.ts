@@ -15,6 +15,8 @@ import { startRetentionJob } from './retention/retention-job.js';
 import type { EventStore } from './store/event-store.js';
 import { openEventStore } from './store/open-event-store.js';
 
+/** A request within this long makes the service busy, for the retention job's pace. */
+const BUSY_WINDOW_MS = 1000;
 /** How long shutdown waits for requests in flight before cutting their connections. */
 const DRAIN_TIMEOUT_MS = 10_000;
 
@@ -99,8 +101,11 @@ const limits = {
 const responseMemory = createMemoryBudget(config.responseMemoryBytes);
 const requestMemory = createMemoryBudget(config.requestMemoryBytes);
 const removalLock = createRemovalLock();
+/** When the last request arrived: the retention job paces itself while requests come. */
+let lastRequestMs = 0;
 const retention = config.retention === undefined ? undefined : startRetentionJob({
   store, policy: config.retention, lock: removalLock, intervalMs: config.retentionIntervalMs, log,
+  isBusy: () => Date.now() - lastRequestMs < BUSY_WINDOW_MS,
   onRun: (run) => {
     metrics.payloadsRemoved('retention', run.removed);
     metrics.retentionRun('completed', Date.now());
@@ -126,6 +131,7 @@ metricsServer?.listen(config.metricsPort, config.host, () => {
 let inFlight = 0;
 server.on('request', (_request, response: ServerResponse) => {
   inFlight++;
+  lastRequestMs = Date.now();
   response.once('close', () => inFlight--);
 });
 server.once('error', (error: NodeJS.ErrnoException) => {

@@ -1,9 +1,9 @@
 import type { EventQuery, NewEvent, StoredEvent, Summary, SummaryGrouping } from '../events/event.js';
 import type { Checkpoint } from '../integrity/checkpoint.js';
 import type { Logger } from '../ops/logger.js';
+import type { PseudonymOf } from '../retention/pseudonym.js';
 import type { IndexedField } from './indexed-fields.js';
 import type { QueryPlanning } from './sqlite/sqlite-query-plan.js';
-import type { PseudonymOf } from '../retention/pseudonym.js';
 import type { StorageBackend, StoredCheckpoint } from './storage-backend.js';
 
 /** A proof asked of a tree it cannot be made in (a size beyond the tree, an event not in it): the asker's mistake. */

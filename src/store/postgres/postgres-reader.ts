@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import type { ChainRow } from '../../integrity/verify-chain.js';
 import { EVENT_COLUMNS, type EventRow } from '../read-in-chunks.js';
+import { seqBoundSql } from '../seq-of-time.js';
 import type { IndexedField } from '../indexed-fields.js';
 import type { ChainExtent, EventReader, LeafSource, RemovalCandidate, StoredCheckpoint } from '../storage-backend.js';
-import { seqBoundSql } from '../seq-of-time.js';
 import { countableInIndexes, createGroupCounter } from '../summary-groups.js';
 import { createPostgresPool } from './postgres-pool.js';
 import { buildPostgresQuerySql, buildPostgresSummarySql, buildTypeCountBoundsSql, type TypeCountBounds } from './postgres-query-sql.js';
