@@ -4,6 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import { encodeLeaf } from '../../verifier/leaf.js';
 import { leafHash } from '../../verifier/merkle.js';
 import { TEST_BACKEND } from '../helpers/test-database.js';
+import { eraseSubject } from '../../src/retention/erase-subject.js';
+import { createRemovalLock } from '../../src/retention/removal-lock.js';
+import type { EventStore } from '../../src/store/event-store.js';
 import { apiCalls } from '../helpers/api-calls.js';
 import { errorMessage, startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -111,6 +114,30 @@ describe(`POST /erasures (${TEST_BACKEND})`, () => {
     assert.equal(leaf.salt, null);
     assert.equal(guess(row, leaf, 'pin-holder'), undefined);
     assert.equal(guess(row, leaf, String(row.user_id)), undefined);
+  });
+
+  it('finishes, when asked again, an erasure the database failed in the middle of', async () => {
+    for (let n = 0; n < 5; n++) await post({ user_id: 'interrupted', event_type: 'step', data: { n } });
+    // The database fails the second batch: the record and the first batch are in, the rest is not.
+    let batches = 0;
+    const failing: EventStore = {
+      ...server.store,
+      removals: {
+        ...server.store.removals,
+        removePayloads: (removal) => (++batches === 2 ? Promise.reject(new Error('disk I/O error')) : server.store.removals.removePayloads(removal)),
+      },
+    };
+    const lock = createRemovalLock();
+    const request = { subject: { kind: 'user' as const, userId: 'interrupted' }, reason: null, requestedBy: 'ops' };
+    await assert.rejects(eraseSubject(failing, lock, request, 2), /disk I\/O error/);
+    assert.equal((await events('user_id=interrupted')).length, 3, 'two erased, three left under the name');
+
+    const finished = await eraseSubject(server.store, lock, request, 2);
+    assert.equal(finished.erased, 3);
+    assert.deepEqual(await events('user_id=interrupted'), []);
+    const records = await events('event_type=auditor.erasure&order=asc');
+    const last = records.slice(-2);
+    assert.equal(last[0]!.data!.pseudonym, last[1]!.data!.pseudonym, 'both records name the one subject');
   });
 
   it('refuses, with a 4xx that says why and nothing erased, what is not an erasure', async () => {
