@@ -79,7 +79,11 @@ try {
     : `the latest, of size ${verdict.latest.size}, ${verdict.latest.holds ? 'is' : 'is NOT'} the root of the rebuilt tree`;
   console.log(`Checkpoints: ${verdict.checkpoints} checked with the key; ${latest}.`);
   if (secret === undefined) console.log('Chain: not checked (no chain secret at hand); the tree does not need it.');
-  else console.log(`Chain: ${verdict.chained} chained events checked link by link with the chain secret.`);
+  else console.log(`Chain: ${verdict.chained} chained events checked link by link with the chain secret${verdict.expired + verdict.erased > 0 ? ' (a removed payload\'s link is taken as stored)' : ''}.`);
+  if (verdict.expired + verdict.erased > 0) {
+    console.log(`Removed payloads: ${verdict.expired} expired by retention and ${verdict.erased} erased, each held to the auditor.retention or auditor.erasure record that allowed it` +
+      ' (an expired event is still checked against its leaf; an event erased with its user only by its leaf\'s place in the tree).');
+  }
   if (verdict.unchained > 0) console.log(`${verdict.unchained} ${verdict.unchained === 1 ? 'event' : 'events'} recorded before the chain began ${verdict.unchained === 1 ? 'is' : 'are'} not covered by it.`);
   for (const finding of verdict.findings) tampered(finding.reason, describeFinding(finding));
   if (verdict.findingsLeft > 0) {

@@ -5,13 +5,18 @@
  * what it read, and a test on what it made.
  */
 import { parseCheckpoint } from '../../verifier/checkpoint.js';
+import { encodeLeaf } from '../../verifier/leaf.js';
+import { leafHash } from '../../verifier/merkle.js';
 import { parseNote, verifyNoteSignature, type VerifierKey } from '../../verifier/signed-note.js';
+import { isSystemEventType } from '../events/system-event-types.js';
+import { PSEUDONYM_PREFIX } from '../retention/pseudonym.js';
 import { GENESIS_HASH } from './chain.js';
 import { foldSubtrees } from './merkle-tree.js';
+import { addClaim, isRemovalRecord, type RemovalClaim, type RemovalRecord } from './removal-claims.js';
 import { createScratchHasher, type ScratchHasher } from './scratch-hasher.js';
 import { addFinding, type Finding } from './tree-finding.js';
 import type { ChainRow } from './verify-chain.js';
-import type { RangeRows, StoredCheckpointRow } from '../store/tree-rows.js';
+import type { RangeRows, StoredCheckpointRow, StoredLeaf } from '../store/tree-rows.js';
 
 /** A rebuilt complete subtree: its hash from the events, and whether the hash stored for it is that one. */
 export type RebuiltNode = { level: number; hash: Uint8Array; ok: boolean };
@@ -38,6 +43,13 @@ export type ChunkResult = {
   events: number;
   chained: number;
   unchained: number;
+  /** Events whose payload retention removed, and those an erasure removed (each held to its record by `claims`). */
+  expired: number;
+  erased: number;
+  /** What the chunk's removed events claim of the records they name, one claim per record. */
+  claims: RemovalClaim[];
+  /** The chunk's auditor.retention and auditor.erasure events. */
+  records: RemovalRecord[];
   /** Set when the chunk held no row; the worker then adds the next seq that holds one, if any. */
   empty: boolean;
   nextSeq: number | undefined;
@@ -77,6 +89,10 @@ export function checkChunk({ from, to, level }: ChunkRange, rows: RangeRows, opt
   let events = 0;
   let chained = 0;
   let unchained = 0;
+  let expired = 0;
+  let erased = 0;
+  const claims = new Map<string, RemovalClaim>();
+  const records: RemovalRecord[] = [];
   let c = 0;
 
   const append = (seq: number, hash: Uint8Array, ok: boolean, nodes: Buffer | undefined): void => {
@@ -112,7 +128,17 @@ export function checkChunk({ from, to, level }: ChunkRange, rows: RangeRows, opt
     expected = seq + 1;
     let hash: Uint8Array = PLACEHOLDER;
     let ok = false;
-    if (event !== undefined && leaf !== undefined) {
+    if (event !== undefined && leaf !== undefined && event.removedBy != null) {
+      const removed = checkRemoved(event, leaf, found);
+      hash = removed.hash;
+      ok = removed.ok;
+      if (event.removal === 'erasure') erased++;
+      else expired++;
+      addClaim(claims, {
+        seq, id: event.id, timestampMs: event.timestampMs, userId: event.userId, eventType: event.eventType,
+        removedBy: event.removedBy, removal: String(event.removal), hasCommitment: leaf.dataSha256 != null,
+      });
+    } else if (event !== undefined && leaf !== undefined) {
       if (leaf.salt === null) {
         found({ kind: 'event', reason: 'edited', seq, id: event.id, detail: 'has a leaf without the salt of its data, so its data cannot be checked: the leaf row was changed' });
       } else {
@@ -133,6 +159,7 @@ export function checkChunk({ from, to, level }: ChunkRange, rows: RangeRows, opt
 
     if (event !== undefined) {
       events++;
+      if (isRemovalRecord(event.eventType)) records.push({ id: event.id, seq, eventType: event.eventType, dataJson: event.dataJson });
       const link = checkLink(hasher, event, previousHash, options);
       if (link === 'chained') chained++;
       else if (link === 'unchained') unchained++;
@@ -150,7 +177,43 @@ export function checkChunk({ from, to, level }: ChunkRange, rows: RangeRows, opt
   missing(expected, to);
   for (const finding of movedEvents(hasher, mismatched)) found(finding);
 
-  return { subtrees: stack, storedAbove, checkpoints, findings, findingsLeft, events, chained, unchained, empty: expected === from, nextSeq: undefined };
+  return {
+    subtrees: stack, storedAbove, checkpoints, findings, findingsLeft, events, chained, unchained, expired, erased,
+    claims: [...claims.values()], records, empty: expected === from, nextSeq: undefined,
+  };
+}
+
+/**
+ * The leaf of an event whose payload was removed, and whether the stored one is it: rebuilt from
+ * its fields and the data's commitment kept in the salt's place; or, after an erasure of its user
+ * (which drops the commitment, see docs/design.md), the stored hash taken as it is, the tree's
+ * nodes and the signed checkpoints above it still checking it. What cannot be a removal the
+ * service made is a finding; whether its record allowed it is checked later (removal-claims.ts).
+ */
+function checkRemoved(event: ChainRow, leaf: StoredLeaf, found: (finding: Finding) => void): { hash: Uint8Array; ok: boolean } {
+  const { seq, id } = event;
+  const edited = (detail: string): void => found({ kind: 'event', reason: 'edited', seq, id, detail });
+  if (isSystemEventType(event.eventType)) edited('is a system event marked as removed: system events are never removed');
+  if (event.dataJson !== 'null') edited('is marked as removed but still holds data');
+  if (leaf.salt !== null) edited('is marked as removed but its leaf still holds the salt of its data');
+  const commitment = leaf.dataSha256;
+  if (commitment == null) {
+    if (event.removal !== 'erasure' || !event.userId.startsWith(PSEUDONYM_PREFIX)) {
+      edited('is marked as removed without the commitment of its data, which only an erasure of its user drops');
+    }
+    return { hash: leaf.hash, ok: true };
+  }
+  let rebuilt: Buffer | undefined;
+  try {
+    rebuilt = leafHash(encodeLeaf({ id, timestampMs: event.timestampMs, userId: event.userId, eventType: event.eventType, keyName: event.keyName, dataSha256: commitment }));
+  } catch {
+    rebuilt = undefined;
+  }
+  if (rebuilt === undefined || !same(rebuilt, leaf.hash)) {
+    found({ kind: 'run', reason: 'edited', run: 'not-its-leaf', from: seq, to: seq, id });
+    return { hash: rebuilt ?? PLACEHOLDER, ok: false };
+  }
+  return { hash: rebuilt, ok: true };
 }
 
 /**
@@ -178,6 +241,9 @@ export function signedRoot(checkpoint: StoredCheckpointRow, key: VerifierKey, fo
  */
 function checkLink(hasher: ScratchHasher, event: ChainRow, previousHash: Buffer | null, { secret, chainRequiredAfter }: ChunkOptions): 'chained' | 'unchained' | Finding {
   const { seq, id } = event;
+  // A removed payload's link cannot be recomputed: its stored hash carries the chain on, and the
+  // removal itself is held to its record.
+  if (event.removedBy != null && event.hash !== null) return 'chained';
   if (event.hash === null) {
     if (previousHash !== null) return { kind: 'event', reason: 'edited', seq, id, detail: 'has no chain hash, yet the chain began before it: its chain hash was removed' };
     if (chainRequiredAfter !== undefined && seq > chainRequiredAfter) return { kind: 'run', reason: 'edited', run: 'no-chain-hash', from: seq, to: seq, after: chainRequiredAfter };

@@ -15,6 +15,7 @@ import { EMPTY_ROOT, nodeHash } from '../../verifier/merkle.js';
 import { formatVerifierKey, type VerifierKey } from '../../verifier/signed-note.js';
 import type { DatabaseLocation } from '../config.js';
 import type { TreeRows } from '../store/tree-rows.js';
+import { checkClaims, mergeClaim, type RemovalClaim, type RemovalRecord } from './removal-claims.js';
 import { same, signedRoot, type ChunkCheckpoint, type ChunkResult, type RebuiltNode } from './tree-chunk.js';
 import { addFinding, type Finding } from './tree-finding.js';
 import type { ChunkReply, ChunkRequest, CloseRequest, WorkerSetup } from './verify-tree-worker.js';
@@ -43,6 +44,9 @@ export type TreeVerdict = {
   events: number;
   chained: number;
   unchained: number;
+  /** Events whose payload retention removed, and those an erasure removed, each on its record or named in a finding. */
+  expired: number;
+  erased: number;
   threads: number;
   /** Checkpoints whose signature and root were checked; the latest one's size and whether it holds. */
   checkpoints: number;
@@ -72,7 +76,9 @@ export async function verifyTree(database: DatabaseLocation, rows: TreeRows, opt
   }
 
   const size = Math.max(extent.lastEventSeq, extent.lastLeafSeq);
-  const verdict: TreeVerdict = { size, events: 0, chained: 0, unchained: 0, threads: 0, checkpoints: 0, latest: undefined, findings, findingsLeft: 0 };
+  const verdict: TreeVerdict = { size, events: 0, chained: 0, unchained: 0, expired: 0, erased: 0, threads: 0, checkpoints: 0, latest: undefined, findings, findingsLeft: 0 };
+  const claims = new Map<string, RemovalClaim>();
+  const records = new Map<string, RemovalRecord>();
   // Counted, not listed: one edit makes every later checkpoint differ, and there may be millions.
   const rootMismatches = new SizeRun();
   const unsigned = new SizeRun();
@@ -113,6 +119,10 @@ export async function verifyTree(database: DatabaseLocation, rows: TreeRows, opt
     verdict.events += result.events;
     verdict.chained += result.chained;
     verdict.unchained += result.unchained;
+    verdict.expired += result.expired;
+    verdict.erased += result.erased;
+    for (const claim of result.claims) mergeClaim(claims, claim);
+    for (const record of result.records) records.set(record.id, record);
     const lastSeq = Math.min((index + 1) * width, size);
     for (const node of result.subtrees) push({ ...node, hash: Buffer.from(node.hash) }, result.storedAbove.map((hash) => Buffer.from(hash)), lastSeq);
   };
@@ -142,6 +152,8 @@ export async function verifyTree(database: DatabaseLocation, rows: TreeRows, opt
       return Math.max(index + 1, next);
     });
   }
+
+  for (const finding of checkClaims(claims.values(), records)) found(finding);
 
   const latest = extent.latestCheckpointSize;
   if (latest !== undefined && latest > size) {

@@ -6,8 +6,12 @@
 import type { DatabaseLocation } from '../config.js';
 import type { ChainRow } from '../integrity/verify-chain.js';
 
-/** A row of merkle_leaves: the salt of its event's data, its leaf hash, and the subtrees it completes. */
-export type StoredLeaf = { seq: number; salt: Buffer | null; hash: Buffer; nodes: Buffer };
+/**
+ * A row of merkle_leaves: the salt of its event's data, its leaf hash, and the subtrees it
+ * completes; once its event's payload was removed, the data's commitment kept in the salt's place
+ * (null when an erasure of its user dropped it too, undefined from a database before removals).
+ */
+export type StoredLeaf = { seq: number; salt: Buffer | null; hash: Buffer; nodes: Buffer; dataSha256?: Buffer | null };
 
 /** A row of checkpoints: the size it was signed at, the root kept beside it, and the signed note. */
 export type StoredCheckpointRow = { size: number; rootHash: Buffer; note: string };

@@ -17,6 +17,8 @@ const SELECT_PAYLOADS_RECORDED_BEFORE = `
   WHERE event_type = $1 AND removed_by IS NULL AND seq > $3::bigint AND seq < (${seqBoundSql('$2::bigint', 'until')}) AND ts < $2::bigint
   ORDER BY seq LIMIT $4`;
 
+const SELECT_REMOVAL_COLUMN = `SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'events' AND column_name = 'removed_by'`;
+
 /** Where the running size follows an EventRow in a chunk's rows (postgres-query-sql.ts). */
 const RUNNING_SIZE = 9;
 
@@ -44,6 +46,10 @@ const SELECT_EXTENT = `
 
 /** The events of the PostgreSQL database behind `pool`: each read is a statement on whichever connection is free. */
 export function createPostgresReader(pool: pg.Pool, fields: readonly IndexedField[] = []): EventReader {
+  // A database from before removals has none of their columns (a tool reads it as it is).
+  let removals: Promise<string> | undefined;
+  const removalColumns = (): Promise<string> => (removals ??= pool.query(SELECT_REMOVAL_COLUMN).then(({ rows }) =>
+    rows.length > 0 ? 'removed_by::text AS "removedBy", removal' : 'NULL AS "removedBy", NULL AS removal'));
   return {
     readChunks(query) {
       const { sql, params } = buildPostgresQuerySql(query, fields);
@@ -85,7 +91,7 @@ export function createPostgresReader(pool: pg.Pool, fields: readonly IndexedFiel
     chainExtent: async () => (await pool.query<ChainExtent>(SELECT_EXTENT)).rows[0],
     async *chainRows(afterSeq = 0) {
       for (let after = afterSeq; ;) {
-        const { rows } = await pool.query<ChainRow>(`SELECT ${CHAIN_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT ${CHAIN_CHUNK_ROWS}`, [after]);
+        const { rows } = await pool.query<ChainRow>(`SELECT ${CHAIN_COLUMNS}, ${await removalColumns()} FROM events WHERE seq > $1 ORDER BY seq LIMIT ${CHAIN_CHUNK_ROWS}`, [after]);
         yield* rows;
         if (rows.length < CHAIN_CHUNK_ROWS) return;
         after = rows[rows.length - 1]!.seq;

@@ -14,11 +14,13 @@ const SELECT_INDEXES = `
   FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
   WHERE i.indrelid IN ('events'::regclass, 'merkle_leaves'::regclass, 'checkpoints'::regclass) AND a.amname = 'btree'
   ORDER BY 1`;
+const SELECT_REMOVAL_COLUMNS = `SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'events' AND column_name = 'removed_by'`;
 const SELECT_AMCHECK_SCHEMA = `SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'amcheck'`;
 
 /** The PostgreSQL database at `url`, read-only; each worker thread opens its own connections. */
 export function openPostgresTreeRows(url: string): TreeRows {
   const pool = createPostgresPool(url);
+  let removals: boolean | undefined;
 
   /** Runs `read` in one read-only snapshot, so its statements agree however writers move on. */
   const inSnapshot = <T>(read: (client: pg.PoolClient) => Promise<T>): Promise<T> =>
@@ -42,8 +44,10 @@ export function openPostgresTreeRows(url: string): TreeRows {
     eventsBelowOne: async (limit) => (await pool.query<{ seq: number; id: string }>('SELECT seq, id::text AS id FROM events WHERE seq < 1 ORDER BY seq LIMIT $1', [limit])).rows,
     leavesBelowOne: async (limit) => (await pool.query<{ seq: number }>('SELECT seq FROM merkle_leaves WHERE seq < 1 ORDER BY seq LIMIT $1', [limit])).rows.map((row) => row.seq),
     range: (from, to) => inSnapshot(async (client) => {
-      const events = (await client.query<ChainRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq BETWEEN $1 AND $2 ORDER BY seq`, [from, to])).rows;
-      const leaves = (await client.query<StoredLeaf>('SELECT seq, salt, hash, nodes FROM merkle_leaves WHERE seq BETWEEN $1 AND $2 ORDER BY seq', [from, to])).rows;
+      // A database from before removals has none of their columns: read as nulls.
+      removals ??= (await client.query(SELECT_REMOVAL_COLUMNS)).rows.length > 0;
+      const events = (await client.query<ChainRow>(`SELECT ${EVENT_COLUMNS}, ${removals ? 'removed_by::text AS "removedBy", removal' : 'NULL AS "removedBy", NULL AS removal'} FROM events WHERE seq BETWEEN $1 AND $2 ORDER BY seq`, [from, to])).rows;
+      const leaves = (await client.query<StoredLeaf>(`SELECT seq, salt, hash, nodes${removals ? ', data_sha256 AS "dataSha256"' : ''} FROM merkle_leaves WHERE seq BETWEEN $1 AND $2 ORDER BY seq`, [from, to])).rows;
       const checkpoints = (await client.query<StoredCheckpointRow>(`SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE tree_size BETWEEN $1 AND $2 ORDER BY tree_size`, [from, to])).rows;
       const previous = await client.query<{ hash: Buffer | null }>('SELECT hash FROM events WHERE seq < $1 AND seq >= 1 ORDER BY seq DESC LIMIT 1', [from]);
       return { rows: bySeq(events, leaves), checkpoints, previousHash: previous.rows[0]?.hash ?? null };

@@ -120,7 +120,10 @@ export function createSqliteReader(db: Database.Database, path: string, fields: 
     // One statement stepped to the end, which holds the connection meanwhile: for the command-line
     // tools, which have one of their own. A walk that stops early resets the statement.
     async *chainRows(afterSeq = 0) {
-      yield* db.prepare(`SELECT ${CHAIN_COLUMNS} FROM events WHERE seq > ? ORDER BY seq`).iterate(afterSeq) as IterableIterator<ChainRow>;
+      // A database from before removals has none of their columns (a tool reads it as it is).
+      const removals = (db.prepare("SELECT count(*) FROM pragma_table_info('events') WHERE name = 'removed_by'").pluck().get() as number) > 0;
+      const columns = `${CHAIN_COLUMNS}, ${removals ? 'removed_by AS removedBy, removal' : 'NULL AS removedBy, NULL AS removal'}`;
+      yield* db.prepare(`SELECT ${columns} FROM events WHERE seq > ? ORDER BY seq`).iterate(afterSeq) as IterableIterator<ChainRow>;
     },
     async sizeBytes() {
       let bytes = 0;

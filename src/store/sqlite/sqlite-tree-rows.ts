@@ -5,6 +5,7 @@ import type { DatabaseCheck, SeqRow, StoredCheckpointRow, StoredLeaf, TreeRows }
 type JoinedTuple = [
   seq: number, id: string, ts: number, userId: string, eventType: string, dataJson: string, keyName: string | null,
   chainLength: number | null, hasLeaf: 0 | 1, saltLength: number | null, hashLength: number | null, blobs: Buffer,
+  removedBy: string | null, removal: string | null, dataSha256: Buffer | null,
 ];
 type LeafTuple = [seq: number, salt: Buffer | null, hash: Buffer, nodes: Buffer];
 
@@ -29,10 +30,15 @@ export function openSqliteTreeRows(path: string): TreeRows {
   // An event and its leaf row in one row, its four blobs as one (with the lengths to cut it at):
   // each value read costs, a blob more than a microsecond, and reading is most of verify's work.
   // (|| makes text of blobs, byte for byte; CAST makes it a blob again.)
+  // A database from before removals has none of their columns: read as nulls.
+  const removals = (db.prepare("SELECT count(*) FROM pragma_table_info('events') WHERE name = 'removed_by'").pluck().get() as number) > 0
+    ? 'e.removed_by, e.removal, l.data_sha256'
+    : 'NULL, NULL, NULL';
   const selectEventsWithLeaves = db.prepare(`
     SELECT e.seq, e.id, e.ts, e.user_id, e.event_type, e.data, e.key_name,
       length(e.hash), l.seq IS NOT NULL, length(l.salt), length(l.hash),
-      CAST(coalesce(e.hash, x'') || coalesce(l.salt, x'') || coalesce(l.hash, x'') || coalesce(l.nodes, x'') AS BLOB)
+      CAST(coalesce(e.hash, x'') || coalesce(l.salt, x'') || coalesce(l.hash, x'') || coalesce(l.nodes, x'') AS BLOB),
+      ${removals}
     FROM events e LEFT JOIN merkle_leaves l ON l.seq = e.seq WHERE e.seq BETWEEN ? AND ? ORDER BY e.seq`).raw(true);
   const selectLeavesWithoutEvents = db.prepare(`
     SELECT seq, salt, hash, nodes FROM merkle_leaves l
@@ -56,13 +62,13 @@ export function openSqliteTreeRows(path: string): TreeRows {
     const orphans = (selectLeavesWithoutEvents.all(from, to) as LeafTuple[]).map(([seq, salt, hash, nodes]): StoredLeaf => ({ seq, salt, hash, nodes }));
     let o = 0;
     const joined = selectEventsWithLeaves.iterate(from, to) as IterableIterator<JoinedTuple>;
-    for (const [seq, id, timestampMs, userId, eventType, dataJson, keyName, chainLength, hasLeaf, saltLength, hashLength, blob] of joined) {
+    for (const [seq, id, timestampMs, userId, eventType, dataJson, keyName, chainLength, hasLeaf, saltLength, hashLength, blob, removedBy, removal, dataSha256] of joined) {
       while (orphans[o] !== undefined && orphans[o]!.seq < seq) yield { seq: orphans[o]!.seq, event: undefined, leaf: orphans[o++] };
       const salt = chainLength ?? 0;
       const hash = salt + (saltLength ?? 0);
       const nodes = hash + (hashLength ?? 0);
-      const event: ChainRow = { seq, id, timestampMs, userId, eventType, dataJson, keyName, hash: chainLength === null ? null : blob.subarray(0, salt) };
-      const leaf = hasLeaf === 0 ? undefined : { seq, salt: saltLength === null ? null : blob.subarray(salt, hash), hash: blob.subarray(hash, nodes), nodes: blob.subarray(nodes) };
+      const event: ChainRow = { seq, id, timestampMs, userId, eventType, dataJson, keyName, hash: chainLength === null ? null : blob.subarray(0, salt), removedBy, removal };
+      const leaf = hasLeaf === 0 ? undefined : { seq, salt: saltLength === null ? null : blob.subarray(salt, hash), hash: blob.subarray(hash, nodes), nodes: blob.subarray(nodes), dataSha256 };
       yield { seq, event, leaf };
     }
     while (orphans[o] !== undefined) yield { seq: orphans[o]!.seq, event: undefined, leaf: orphans[o++] };
