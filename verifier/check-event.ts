@@ -2,11 +2,13 @@
  * The checks of npm run verify-event, without the command line: that a saved event is in the log,
  * as a signed checkpoint of the log's tree shows it. See README.md for what each step proves.
  */
-import { readSavedEvent } from './event-data.js';
+import type { Checkpoint } from './checkpoint.js';
+import { readSavedEvent, type SavedEvent } from './event-data.js';
 import { dataCommitment, decodeLeaf } from './leaf.js';
 import { leafHash, verifyInclusion } from './merkle.js';
-import { readInclusionProof } from './proof-json.js';
+import { readInclusionProof, type InclusionProof } from './proof-json.js';
 import { openCheckpoint, readLogKey } from './signed-checkpoint.js';
+import type { VerifierKey } from './signed-note.js';
 import { holds, Invalid, readOr } from './verdict.js';
 
 export type EventInputs = {
@@ -33,7 +35,11 @@ export function checkEvent(inputs: EventInputs): string {
   if (proof.treeSize !== checkpoint.size) {
     throw new Invalid(`the proof is for the tree of ${proof.treeSize} events, the checkpoint for the tree of ${checkpoint.size}: ask for the proof at the checkpoint's size (GET /events/${event.id}/proof?size=${checkpoint.size})`);
   }
-  const leaf = holds('the proof\'s leaf is not an event\'s leaf', () => decodeLeaf(proof.leaf));
+  if (event.removed !== undefined) return checkRemovedEvent(event, event.removed, proof, checkpoint, key);
+  if (proof.leaf === null || proof.dataSalt === null) {
+    throw new Invalid('the proof is of an event whose payload was removed, and the event still has its data: they are not the same event as the log holds it now');
+  }
+  const leaf = holds('the proof\'s leaf is not an event\'s leaf', () => decodeLeaf(proof.leaf!));
   const differences = [
     ['id', event.id, leaf.id],
     ['timestamp', event.timestamp, new Date(leaf.timestampMs).toISOString()],
@@ -46,9 +52,40 @@ export function checkEvent(inputs: EventInputs): string {
   if (!dataCommitment(proof.dataSalt, event.dataText).equals(leaf.dataSha256)) {
     throw new Invalid('the event\'s data is not the data the leaf commits to: SHA-256(data_salt ‖ data) differs (the data was changed, or the salt is not this event\'s)');
   }
-  holds('the leaf is not in the checkpoint\'s tree', () => verifyInclusion(proof.leafIndex, proof.treeSize, leafHash(proof.leaf), proof.path, checkpoint.rootHash));
+  holds('the leaf is not in the checkpoint\'s tree', () => verifyInclusion(proof.leafIndex, proof.treeSize, leafHash(proof.leaf!), proof.path, checkpoint.rootHash));
 
   const writer = leaf.keyName === null ? '' : `, written with the key "${leaf.keyName}"`;
   return `VALID: event ${event.id} is leaf ${proof.leafIndex} of the tree of ${checkpoint.size} events of the log ${checkpoint.origin}, ` +
     `whose checkpoint is signed by ${key.name}+${key.keyId.toString('hex')}; its id, timestamp, user_id, event_type and data are as logged${writer}.`;
+}
+
+/**
+ * An event whose payload was removed, on the record: an expired one (or one erased by a field of
+ * data) still has a leaf made of its fields and the commitment of the data that was there, so its
+ * id, timestamp, user_id and event_type are checked as ever, and only the data cannot be; an event
+ * erased with its user has only its leaf's hash left, whose place in the tree is all that can be
+ * proven. Either way the record that removed it is named, to be read in the log like any event.
+ */
+function checkRemovedEvent(event: SavedEvent, removed: NonNullable<SavedEvent['removed']>, proof: InclusionProof, checkpoint: Checkpoint, key: VerifierKey): string {
+  if (proof.dataSalt !== null) throw new Invalid('the event says its payload was removed, but the log\'s proof still has the salt of its data: it was not removed');
+  const where = `leaf ${proof.leafIndex} of the tree of ${checkpoint.size} events of the log ${checkpoint.origin}, whose checkpoint is signed by ${key.name}+${key.keyId.toString('hex')}`;
+  const why = `its payload was removed by ${removed.reason === 'erasure' ? 'an erasure' : 'retention'} at ${removed.at}, as the log's event ${removed.by} records`;
+  if (proof.leaf === null) {
+    if (removed.reason !== 'erasure') throw new Invalid('the log served no leaf for an event expired by retention, which keeps it: the leaf cannot be checked');
+    holds('the leaf\'s hash is not in the checkpoint\'s tree', () => verifyInclusion(proof.leafIndex, proof.treeSize, proof.leafHash!, proof.path, checkpoint.rootHash));
+    return `VALID (erased): event ${event.id} is ${where}; ${why}, with its user, so only its leaf's place in the tree is proven: its other fields can no longer be checked against it.`;
+  }
+  const leaf = holds('the proof\'s leaf is not an event\'s leaf', () => decodeLeaf(proof.leaf!));
+  const differences = [
+    ['id', event.id, leaf.id],
+    ['timestamp', event.timestamp, new Date(leaf.timestampMs).toISOString()],
+    ['user_id', event.userId, leaf.userId],
+    ['event_type', event.eventType, leaf.eventType],
+  ].filter(([, saved, logged]) => saved !== logged);
+  if (differences.length > 0) {
+    throw new Invalid(`the event is not the one in the proof's leaf: ${differences.map(([name, saved, logged]) => `its ${name} is ${JSON.stringify(saved)}, the leaf's ${JSON.stringify(logged)}`).join('; ')}`);
+  }
+  holds('the leaf is not in the checkpoint\'s tree', () => verifyInclusion(proof.leafIndex, proof.treeSize, leafHash(proof.leaf!), proof.path, checkpoint.rootHash));
+  const state = removed.reason === 'erasure' ? 'erased' : 'expired';
+  return `VALID (${state}): event ${event.id} is ${where}; its id, timestamp, user_id and event_type are as logged; ${why}, and the leaf's commitment to it can no longer be opened.`;
 }

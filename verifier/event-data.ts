@@ -11,12 +11,16 @@ export type SavedEvent = {
   timestamp: string;
   userId: string;
   eventType: string;
-  /** The raw text of `data`, white space outside strings removed. */
+  /** The raw text of `data`, white space outside strings removed: `null` once removed. */
   dataText: string;
+  /** Set on an event whose payload retention or an erasure removed: why, when, and the record's id. */
+  removed?: { reason: string; at: string; by: string };
 };
 
 const TEXT_MEMBERS = ['id', 'timestamp', 'user_id', 'event_type'] as const;
 const MEMBERS: readonly string[] = [...TEXT_MEMBERS, 'data'];
+/** Members an event may have or not. */
+const OPTIONAL_MEMBERS: readonly string[] = ['removed'];
 
 /** Reads a saved event, or throws an Error saying why the text is not one event object. */
 export function readSavedEvent(text: string): SavedEvent {
@@ -30,8 +34,8 @@ export function readSavedEvent(text: string): SavedEvent {
     throw new Error(`it is not one event object but ${Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`}`);
   }
   const members = value as Record<string, unknown>;
-  const stray = Object.keys(members).find((name) => !MEMBERS.includes(name));
-  if (stray !== undefined) throw new Error(`it has a member "${stray}" that an event does not have (${MEMBERS.join(', ')})`);
+  const stray = Object.keys(members).find((name) => !MEMBERS.includes(name) && !OPTIONAL_MEMBERS.includes(name));
+  if (stray !== undefined) throw new Error(`it has a member "${stray}" that an event does not have (${[...MEMBERS, ...OPTIONAL_MEMBERS].join(', ')})`);
   for (const name of MEMBERS) {
     if (!Object.hasOwn(members, name)) throw new Error(`it has no "${name}" member`);
   }
@@ -42,13 +46,24 @@ export function readSavedEvent(text: string): SavedEvent {
   // JSON.parse keeps the last of two equal names; which one the log wrote cannot be known.
   if (spans.duplicate !== undefined) throw new Error(`it has the member "${spans.duplicate}" twice`);
   const data = spans.members.get('data')!;
-  return {
+  const event: SavedEvent = {
     id: members.id as string,
     timestamp: members.timestamp as string,
     userId: members.user_id as string,
     eventType: members.event_type as string,
     dataText: withoutWhiteSpace(text.slice(data.start, data.end)),
   };
+  if (members.removed !== undefined) {
+    const removed = members.removed as Record<string, unknown> | null;
+    if (typeof removed !== 'object' || removed === null || ['reason', 'at', 'by'].some((name) => typeof removed[name] !== 'string')) {
+      throw new Error('its "removed" is not an object of reason, at and by');
+    }
+    if (members.data !== null) throw new Error('it says its payload was removed, yet it has data');
+    event.removed = { reason: removed.reason as string, at: removed.at as string, by: removed.by as string };
+  } else if (members.data === null) {
+    throw new Error('its data is null, yet it does not say its payload was removed');
+  }
+  return event;
 }
 
 type Span = { start: number; end: number };

@@ -4,6 +4,9 @@
  *   GET /events/{id}/proof?size=N
  *     {"leaf_index": n, "tree_size": N, "leaf": "<base64>", "data_salt": "<base64, 16 bytes>",
  *      "inclusion_path": ["<base64, 32 bytes>", …]}
+ *     Once the event's payload was removed (retention, erasure), "data_salt" is null; after an
+ *     erasure of its user "leaf" is null too, and "leaf_hash" (base64, 32 bytes) is what the
+ *     path proves.
  *   GET /proofs/consistency?from=M&to=N
  *     {"from": M, "to": N, "consistency_path": ["<base64, 32 bytes>", …]}
  *
@@ -12,17 +15,20 @@
 import { SALT_BYTES } from './leaf.js';
 import { strictBase64 } from './signed-note.js';
 
-export type InclusionProof = { leafIndex: number; treeSize: number; leaf: Buffer; dataSalt: Buffer; path: Buffer[] };
+/** `leaf` and `dataSalt` are null as said above; `leafHash` is there when `leaf` is not. */
+export type InclusionProof = { leafIndex: number; treeSize: number; leaf: Buffer | null; leafHash: Buffer | null; dataSalt: Buffer | null; path: Buffer[] };
 
 export type ConsistencyProof = { from: number; to: number; path: Buffer[] };
 
 export function readInclusionProof(text: string): InclusionProof {
   const proof = jsonObject(text);
+  const leaf = member(proof, 'leaf') === null ? null : bytes(proof, 'leaf');
   return {
     leafIndex: size(proof, 'leaf_index'),
     treeSize: size(proof, 'tree_size'),
-    leaf: bytes(proof, 'leaf'),
-    dataSalt: bytes(proof, 'data_salt', SALT_BYTES),
+    leaf,
+    leafHash: leaf === null ? bytes(proof, 'leaf_hash', 32) : null,
+    dataSalt: member(proof, 'data_salt') === null ? null : bytes(proof, 'data_salt', SALT_BYTES),
     path: hashes(proof, 'inclusion_path'),
   };
 }

@@ -9,6 +9,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * GET /events/{id}/proof[?size=N]: the RFC 9162 inclusion proof of the event in the tree of N
  * events (by default the latest checkpoint's), with the leaf's bytes and the salt of its data, so
  * that a client holding the event rebuilds the leaf itself and checks it against a signed root.
+ * Once its payload was removed the salt is null; after an erasure of its user the leaf is null
+ * too, and `leaf_hash` is what the path proves.
  */
 export function createGetEventProofRoute(store: EventStore): RouteHandler {
   return async (_request, { pathParams, params }) => {
@@ -21,9 +23,11 @@ export function createGetEventProofRoute(store: EventStore): RouteHandler {
       body: {
         leaf_index: proof.leafIndex,
         tree_size: proof.treeSize,
-        leaf: proof.leaf.toString('base64'),
-        data_salt: proof.salt.toString('base64'),
+        leaf: proof.leaf?.toString('base64') ?? null,
+        data_salt: proof.salt?.toString('base64') ?? null,
         inclusion_path: proof.path.map((hash) => hash.toString('base64')),
+        // An event erased with its user: no leaf can be rebuilt, so its hash is what is proven.
+        ...(proof.leaf === null ? { leaf_hash: proof.leafHash.toString('base64') } : {}),
       },
     };
   };

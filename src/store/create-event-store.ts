@@ -2,7 +2,7 @@ import type { EventQuery, NewEvent, StoredEvent } from '../events/event.js';
 import { GENESIS_HASH } from '../integrity/chain.js';
 import { signCheckpoint, type ChainHead, type Checkpoint } from '../integrity/checkpoint.js';
 import { eventLeaf } from '../integrity/event-leaf.js';
-import { proveConsistency, proveInclusion } from '../integrity/merkle-tree.js';
+import { leafHash, proveConsistency, proveInclusion } from '../integrity/merkle-tree.js';
 import { silentLogger } from '../ops/logger.js';
 import { pseudonymOf } from '../retention/pseudonym.js';
 import { startCheckpointSigner } from './checkpoint-signer.js';
@@ -15,6 +15,7 @@ import type { StorageBackend, Submission, SubmissionOutcome } from './storage-ba
 import { createStoreFailures } from './store-unavailable.js';
 import { TooManyGroupsError } from './summary-groups.js';
 import { createWriteReadiness } from './write-readiness.js';
+import { encodeLeaf } from '../../verifier/leaf.js';
 
 /**
  * Most events in one commit batch: bounds how long one transaction takes (and, on PostgreSQL,
@@ -132,13 +133,17 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
         if (source === undefined) return undefined;
         const leafIndex = source.seq - 1;
         // No leaf: a row put in by hand (a seq before the first, or with no leaf row), which no proof can cover.
-        if (source.salt === null || leafIndex < 0) throw new TreeSizeError(`the event (seq ${source.seq}) is not a leaf of the log's tree: run npm run verify`);
+        const removed = source.removedBy != null;
+        if ((source.salt === null && !removed) || source.leafHash === null || leafIndex < 0) {
+          throw new TreeSizeError(`the event (seq ${source.seq}) is not a leaf of the log's tree: run npm run verify`);
+        }
         const treeSize = size ?? (await signer.covering(source.seq)).size;
         const grown = await backend.treeSize();
         if (treeSize > grown) throw new TreeSizeError(`size ${treeSize} is beyond the tree, which holds ${grown} events`);
         if (leafIndex >= treeSize) throw new TreeSizeError(`the event is leaf ${leafIndex}, not in the tree of ${treeSize} (the tree holds ${grown}): ask for a size above ${leafIndex}`);
         const path = await proveInclusion(leafIndex, treeSize, backend.subtrees);
-        return { leafIndex, treeSize, leaf: eventLeaf(source, source.salt), salt: source.salt, path };
+        const leaf = !removed ? eventLeaf(source, source.salt!) : source.dataSha256 === null ? null : encodeLeaf({ ...source, dataSha256: source.dataSha256 });
+        return { leafIndex, treeSize, leaf, leafHash: leaf === null ? source.leafHash : leafHash(leaf), salt: removed ? null : source.salt, path };
       }),
 
     consistencyProof: (from, to) =>

@@ -18,8 +18,12 @@ export class TreeSizeError extends Error {
  */
 export type EventChunk = readonly StoredEvent[] & { readonly last?: true };
 
-/** An event's inclusion proof (RFC 9162), and what its leaf is made of. */
-export type InclusionProof = { leafIndex: number; treeSize: number; leaf: Buffer; salt: Buffer; path: Buffer[] };
+/**
+ * An event's inclusion proof (RFC 9162), and what its leaf is made of: its bytes and the salt of
+ * its data. Once the payload was removed, the salt is gone (null), and so are the leaf's bytes
+ * after an erasure of the user (null: the leaf's hash alone is proven, see docs/design.md).
+ */
+export type InclusionProof = { leafIndex: number; treeSize: number; leaf: Buffer | null; leafHash: Buffer; salt: Buffer | null; path: Buffer[] };
 
 /** The backend's removals (see StorageBackend), its failures reported as every store failure is. */
 export type PayloadRemovals = Pick<StorageBackend, 'removePayloads' | 'reclaimSpace' | 'nextTypeWithPayload' | 'payloadsRecordedBefore'> & {

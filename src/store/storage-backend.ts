@@ -64,7 +64,12 @@ export type LeafRow = { seq: number; salt: Buffer; leafHash: Buffer; nodes: Buff
 export type RemovalCandidate = { seq: number; timestampMs: number; userId: string };
 
 /** What an event's leaf is made of: its fields, its seq (leaf seq - 1), and the salt of its data. */
-export type LeafSource = ChainRow & { salt: Buffer | null };
+export type LeafSource = ChainRow & {
+  salt: Buffer | null;
+  /** Once the payload was removed: the data's commitment kept in the salt's place (null after an erasure of the user), and the stored leaf hash. */
+  dataSha256: Buffer | null;
+  leafHash: Buffer | null;
+};
 
 /**
  * What any opened database gives: its events, read. The command-line tools open one read-only

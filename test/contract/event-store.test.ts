@@ -309,11 +309,11 @@ describe(`the EventStore contract (${TEST_BACKEND})`, () => {
     for (const [i, proof] of proofs.entries()) {
       const stored = events[i]!;
       assert.equal(proof.leafIndex, stored.seq - 1);
-      assert.deepEqual(decodeLeaf(proof.leaf), {
-        id: stored.id, timestampMs: stored.timestampMs, userId: 'tree', eventType: 't', keyName: 'svc', dataSha256: dataCommitment(proof.salt, stored.dataJson),
+      assert.deepEqual(decodeLeaf(proof.leaf!), {
+        id: stored.id, timestampMs: stored.timestampMs, userId: 'tree', eventType: 't', keyName: 'svc', dataSha256: dataCommitment(proof.salt!, stored.dataJson),
       });
-      verifyInclusion(proof.leafIndex, checkpoint.size, leafHash(proof.leaf), proof.path, checkpoint.rootHash);
-      tree = appendLeaf(tree, leafHash(proof.leaf)).frontier;
+      verifyInclusion(proof.leafIndex, checkpoint.size, leafHash(proof.leaf!), proof.path, checkpoint.rootHash);
+      tree = appendLeaf(tree, leafHash(proof.leaf!)).frontier;
     }
     assert.deepEqual(frontierRoot(tree), checkpoint.rootHash, 'the signed root is the root of the leaves, in seq order');
   });
@@ -343,8 +343,8 @@ describe(`the EventStore contract (${TEST_BACKEND})`, () => {
     assert.equal(checkpoint.size, 4);
     for (const id of [...ids, later.id]) {
       const proof = (await store.inclusionProof(id, 4))!;
-      assert.equal(decodeLeaf(proof.leaf).keyName, id === later.id ? 'svc' : null, 'an event from before key names has none in its leaf');
-      verifyInclusion(proof.leafIndex, 4, leafHash(proof.leaf), proof.path, checkpoint.rootHash);
+      assert.equal(decodeLeaf(proof.leaf!).keyName, id === later.id ? 'svc' : null, 'an event from before key names has none in its leaf');
+      verifyInclusion(proof.leafIndex, 4, leafHash(proof.leaf!), proof.path, checkpoint.rootHash);
     }
   });
 

@@ -73,7 +73,7 @@ describe('npm run migrate-to-postgres', () => {
       assert.equal(signed.size, 12_346);
       assert.deepEqual(await store.signedCheckpoint(signed.size), signed);
       const proof = (await store.inclusionProof(original[3]!.id, signed.size))!;
-      verifyInclusion(proof.leafIndex, signed.size, leafHash(proof.leaf), proof.path, signed.rootHash);
+      verifyInclusion(proof.leafIndex, signed.size, leafHash(proof.leaf!), proof.path, signed.rootHash);
       // Writing goes on from the copied head: the same chain, the same idempotency keys.
       const retried = await store.append({ userId: 'u0', eventType: 'retried', dataJson: '{}', keyName: 'svc', idempotencyKey: 'once' });
       assert.equal(retried.replayed, true);
