@@ -67,6 +67,7 @@ export function checkEvent(inputs: EventInputs): string {
  * proven. Either way the record that removed it is named, to be read in the log like any event.
  */
 function checkRemovedEvent(event: SavedEvent, removed: NonNullable<SavedEvent['removed']>, proof: InclusionProof, checkpoint: Checkpoint, key: VerifierKey): string {
+  if (event.dataText !== 'null') throw new Invalid('the event says its payload was removed, yet it has data');
   if (proof.dataSalt !== null) throw new Invalid('the event says its payload was removed, but the log\'s proof still has the salt of its data: it was not removed');
   const where = `leaf ${proof.leafIndex} of the tree of ${checkpoint.size} events of the log ${checkpoint.origin}, whose checkpoint is signed by ${key.name}+${key.keyId.toString('hex')}`;
   const why = `its payload was removed by ${removed.reason === 'erasure' ? 'an erasure' : 'retention'} at ${removed.at}, as the log's event ${removed.by} records`;

@@ -34,6 +34,11 @@ describe('reading a saved event', () => {
     assert.deepEqual(readSavedEvent(spread(`{${HEAD},"data":${data}}`)), { ...FIELDS, dataText: data });
   });
 
+  it('reads the record of a removed payload beside data null', () => {
+    const removed = { reason: 'erasure', at: '2026-11-28T10:00:00.000Z', by: '0190a000-0000-7000-8000-000000000000' };
+    assert.deepEqual(readSavedEvent(`{${HEAD},"data":null,"removed":${JSON.stringify(removed)}}`), { ...FIELDS, dataText: 'null', removed });
+  });
+
   it('finds data wherever it stands among the members, after strings holding quotes, braces and commas', () => {
     const tricky = '"user_id":"a\\"},{\\"data\\":1","event_type":"\\\\"';
     for (const [text, dataText] of [
@@ -55,7 +60,8 @@ describe('reading a saved event', () => {
     ['an event without data', `{${HEAD}}`, /^it has no "data" member$/],
     ['an event without a timestamp', '{"id":"i","user_id":"u","event_type":"t","data":{}}', /^it has no "timestamp" member$/],
     ['an event whose user_id is a number', '{"id":"i","timestamp":"t","user_id":7,"event_type":"t","data":{}}', /^its "user_id" is not a string$/],
-    ['an event with a member events do not have', `{${HEAD},"data":{},"seq":3}`, /^it has a member "seq" that an event does not have \(id, timestamp, user_id, event_type, data\)$/],
+    ['an event with a member events do not have', `{${HEAD},"data":{},"seq":3}`, /^it has a member "seq" that an event does not have \(id, timestamp, user_id, event_type, data, removed\)$/],
+    ['an event whose removal is not reason, at and by', `{${HEAD},"data":null,"removed":{"reason":"retention"}}`, /^its "removed" is not an object of reason, at and by$/],
     ['an event with data twice', `{${HEAD},"data":{"a":1},"data":{"a":2}}`, /^it has the member "data" twice$/],
     ['an event with its id twice', `{${HEAD},"id":"other","data":{}}`, /^it has the member "id" twice$/],
   ] as const) {
