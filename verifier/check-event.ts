@@ -4,7 +4,7 @@
  */
 import type { Checkpoint } from './checkpoint.js';
 import { readSavedEvent, type SavedEvent } from './event-data.js';
-import { dataCommitment, decodeLeaf } from './leaf.js';
+import { dataCommitment, decodeLeaf, type LeafFields } from './leaf.js';
 import { leafHash, verifyInclusion } from './merkle.js';
 import { readInclusionProof, type InclusionProof } from './proof-json.js';
 import { openCheckpoint, readLogKey } from './signed-checkpoint.js';
@@ -40,15 +40,7 @@ export function checkEvent(inputs: EventInputs): string {
     throw new Invalid('the proof is of an event whose payload was removed, and the event still has its data: they are not the same event as the log holds it now');
   }
   const leaf = holds('the proof\'s leaf is not an event\'s leaf', () => decodeLeaf(proof.leaf!));
-  const differences = [
-    ['id', event.id, leaf.id],
-    ['timestamp', event.timestamp, new Date(leaf.timestampMs).toISOString()],
-    ['user_id', event.userId, leaf.userId],
-    ['event_type', event.eventType, leaf.eventType],
-  ].filter(([, saved, logged]) => saved !== logged);
-  if (differences.length > 0) {
-    throw new Invalid(`the event is not the one in the proof's leaf: ${differences.map(([name, saved, logged]) => `its ${name} is ${JSON.stringify(saved)}, the leaf's ${JSON.stringify(logged)}`).join('; ')}`);
-  }
+  requireLeafFields(event, leaf);
   if (!dataCommitment(proof.dataSalt, event.dataText).equals(leaf.dataSha256)) {
     throw new Invalid('the event\'s data is not the data the leaf commits to: SHA-256(data_salt ‖ data) differs (the data was changed, or the salt is not this event\'s)');
   }
@@ -77,6 +69,14 @@ function checkRemovedEvent(event: SavedEvent, removed: NonNullable<SavedEvent['r
     return `VALID (erased): event ${event.id} is ${where}; ${why}, with its user, so only its leaf's place in the tree is proven: its other fields can no longer be checked against it.`;
   }
   const leaf = holds('the proof\'s leaf is not an event\'s leaf', () => decodeLeaf(proof.leaf!));
+  requireLeafFields(event, leaf);
+  holds('the leaf is not in the checkpoint\'s tree', () => verifyInclusion(proof.leafIndex, proof.treeSize, leafHash(proof.leaf!), proof.path, checkpoint.rootHash));
+  const state = removed.reason === 'erasure' ? 'erased' : 'expired';
+  return `VALID (${state}): event ${event.id} is ${where}; its id, timestamp, user_id and event_type are as logged; ${why}, and the leaf's commitment to it can no longer be opened.`;
+}
+
+/** Throws Invalid naming each of the event's id, timestamp, user_id and event_type that is not the leaf's. */
+function requireLeafFields(event: SavedEvent, leaf: LeafFields): void {
   const differences = [
     ['id', event.id, leaf.id],
     ['timestamp', event.timestamp, new Date(leaf.timestampMs).toISOString()],
@@ -86,7 +86,4 @@ function checkRemovedEvent(event: SavedEvent, removed: NonNullable<SavedEvent['r
   if (differences.length > 0) {
     throw new Invalid(`the event is not the one in the proof's leaf: ${differences.map(([name, saved, logged]) => `its ${name} is ${JSON.stringify(saved)}, the leaf's ${JSON.stringify(logged)}`).join('; ')}`);
   }
-  holds('the leaf is not in the checkpoint\'s tree', () => verifyInclusion(proof.leafIndex, proof.treeSize, leafHash(proof.leaf!), proof.path, checkpoint.rootHash));
-  const state = removed.reason === 'erasure' ? 'erased' : 'expired';
-  return `VALID (${state}): event ${event.id} is ${where}; its id, timestamp, user_id and event_type are as logged; ${why}, and the leaf's commitment to it can no longer be opened.`;
 }
