@@ -5,23 +5,29 @@
  *
  *   {"leaf_index": n, "tree_size": N, "leaf": "<base64>", "data_salt": "<base64, 16 bytes>",
  *    "inclusion_path": ["<base64, 32 bytes>", …]}
+ *
+ * Once the event's payload was removed (retention, erasure), "data_salt" is null; after an erasure
+ * of its user "leaf" is null too, and "leaf_hash" (base64, 32 bytes) is what the path proves.
  */
 import { strictBase64 } from './bytes.js';
 
 const SALT_BYTES = 16;
 
-export type InclusionProof = { leafIndex: number; treeSize: number; leaf: Uint8Array; dataSalt: Uint8Array; path: Uint8Array[] };
+/** `leaf` and `dataSalt` are null as said above; `leafHash` is there when `leaf` is not. */
+export type InclusionProof = { leafIndex: number; treeSize: number; leaf: Uint8Array | null; leafHash: Uint8Array | null; dataSalt: Uint8Array | null; path: Uint8Array[] };
 
 type Members = Record<string, unknown>;
 
 /** Throws an Error saying which member is missing or malformed. */
 export function readInclusionProof(served: unknown): InclusionProof {
   const proof = jsonObject(served);
+  const leaf = member(proof, 'leaf') === null ? null : bytes(proof, 'leaf');
   return {
     leafIndex: size(proof, 'leaf_index'),
     treeSize: size(proof, 'tree_size'),
-    leaf: bytes(proof, 'leaf'),
-    dataSalt: bytes(proof, 'data_salt', SALT_BYTES),
+    leaf,
+    leafHash: leaf === null ? bytes(proof, 'leaf_hash', 32) : null,
+    dataSalt: member(proof, 'data_salt') === null ? null : bytes(proof, 'data_salt', SALT_BYTES),
     path: hashes(proof, 'inclusion_path'),
   };
 }
