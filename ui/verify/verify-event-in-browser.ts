@@ -1,10 +1,11 @@
 /**
  * The checks of npm run verify-event (verifier/check-event.ts), in the browser: that the event on
  * the page is in the log, as a checkpoint signed by the log's key shows it. The same checks in the
- * same order, with WebCrypto for SHA-256 and Ed25519; the reading of the saved event and the two
- * kinds of failure are the verifier's own modules, which need nothing of Node.
+ * same order, with WebCrypto for SHA-256 and Ed25519; the reading of the saved event, the two
+ * kinds of failure and the pseudonym's prefix are the verifier's own modules, which need nothing of Node.
  */
 import { readSavedEvent, type SavedEvent } from '../../verifier/event-data.js';
+import { PSEUDONYM_PREFIX } from '../../verifier/pseudonym.js';
 import { holds, Invalid, readOr, Unusable, type Input } from '../../verifier/verdict.js';
 import { equalBytes, hex } from './bytes.js';
 import { parseCheckpoint, type Checkpoint } from './checkpoint.js';
@@ -123,8 +124,13 @@ type Proven = Omit<Extract<VerifyEventResult, { valid: true }>, 'valid' | 'writt
  */
 async function checkRemovedEvent(event: SavedEvent, removed: NonNullable<SavedEvent['removed']>, proof: InclusionProof, checkpoint: Checkpoint, proven: Proven): Promise<VerifyEventResult> {
   if (proof.dataSalt !== null) throw new Invalid('the event says its payload was removed, but the log\'s proof still has the salt of its data: it was not removed');
+  if (proof.removed !== undefined && (['reason', 'at', 'by'] as const).some((name) => proof.removed![name] !== removed[name])) {
+    throw new Invalid(`the event and the log's proof tell different removals: the event ${JSON.stringify(removed)}, the proof ${JSON.stringify(proof.removed)}`);
+  }
   if (proof.leaf === null) {
     if (removed.reason !== 'erasure') throw new Invalid('the log served no leaf for an event expired by retention, which keeps it: the leaf cannot be checked');
+    // Only an erasure of the user drops the leaf, and it always leaves the pseudonym.
+    if (!event.userId.startsWith(PSEUDONYM_PREFIX)) throw new Invalid(`the log served no leaf, as for an event erased with its user, but the event's user_id ${JSON.stringify(event.userId)} is not a pseudonym (${PSEUDONYM_PREFIX}…)`);
     const hash = proof.leafHash!;
     await holdsAsync('the leaf\'s hash is not in the checkpoint\'s tree', () => verifyInclusion(proof.leafIndex, proof.treeSize, hash, proof.path, checkpoint.rootHash));
     return { valid: true, ...proven, writtenWith: null, removed: { ...removed, checked: 'leaf-hash' } };
