@@ -73,6 +73,8 @@ export type CodingLevel = { coding: string; level: number; ratio: number; megaby
 export function measureCodingLevels(sample: Buffer): CodingLevel[] {
   const levels: Array<[string, number, (bytes: Buffer) => Buffer]> = [
     ...[1, 3, 6].map((level): [string, number, (bytes: Buffer) => Buffer] => ['gzip', level, (bytes) => gzipSync(bytes, { level })]),
+    // The service's gzip: level 1 with a 4 KiB window (src/http/compression.ts).
+    ['gzip, windowBits 12', 1, (bytes) => gzipSync(bytes, { level: 1, windowBits: 12 })],
     ...[1, 4, 6].map((level): [string, number, (bytes: Buffer) => Buffer] => ['br', level, (bytes) => brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: level, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } })]),
   ];
   return levels.map(([coding, level, code]) => {

@@ -106,10 +106,8 @@ let lastRequestMs = 0;
 const retention = config.retention === undefined ? undefined : startRetentionJob({
   store, policy: config.retention, lock: removalLock, intervalMs: config.retentionIntervalMs, log,
   isBusy: () => Date.now() - lastRequestMs < BUSY_WINDOW_MS,
-  onRun: (run) => {
-    metrics.payloadsRemoved('retention', run.removed);
-    metrics.retentionRun('completed', Date.now());
-  },
+  onRemoved: (count) => metrics.payloadsRemoved('retention', count),
+  onRun: () => metrics.retentionRun('completed', Date.now()),
   onFailure: () => metrics.retentionRun('failed', Date.now()),
 });
 const server = createHttpServer(

@@ -4,7 +4,7 @@
  */
 import type { Checkpoint } from './checkpoint.js';
 import { readSavedEvent, type SavedEvent } from './event-data.js';
-import { dataCommitment, decodeLeaf } from './leaf.js';
+import { dataCommitment, decodeLeaf, type LeafFields } from './leaf.js';
 import { leafHash, verifyInclusion } from './merkle.js';
 import { PSEUDONYM_PREFIX } from './pseudonym.js';
 import { readInclusionProof, type InclusionProof } from './proof-json.js';
@@ -41,15 +41,7 @@ export function checkEvent(inputs: EventInputs): string {
     throw new Invalid('the proof is of an event whose payload was removed, and the event still has its data: they are not the same event as the log holds it now');
   }
   const leaf = holds('the proof\'s leaf is not an event\'s leaf', () => decodeLeaf(proof.leaf!));
-  const differences = [
-    ['id', event.id, leaf.id],
-    ['timestamp', event.timestamp, new Date(leaf.timestampMs).toISOString()],
-    ['user_id', event.userId, leaf.userId],
-    ['event_type', event.eventType, leaf.eventType],
-  ].filter(([, saved, logged]) => saved !== logged);
-  if (differences.length > 0) {
-    throw new Invalid(`the event is not the one in the proof's leaf: ${differences.map(([name, saved, logged]) => `its ${name} is ${JSON.stringify(saved)}, the leaf's ${JSON.stringify(logged)}`).join('; ')}`);
-  }
+  requireLeafFields(event, leaf);
   if (!dataCommitment(proof.dataSalt, event.dataText).equals(leaf.dataSha256)) {
     throw new Invalid('the event\'s data is not the data the leaf commits to: SHA-256(data_salt ‖ data) differs (the data was changed, or the salt is not this event\'s)');
   }
@@ -68,6 +60,7 @@ export function checkEvent(inputs: EventInputs): string {
  * proven. Either way the record that removed it is named, to be read in the log like any event.
  */
 function checkRemovedEvent(event: SavedEvent, removed: NonNullable<SavedEvent['removed']>, proof: InclusionProof, checkpoint: Checkpoint, key: VerifierKey): string {
+  if (event.dataText !== 'null') throw new Invalid('the event says its payload was removed, yet it has data');
   if (proof.dataSalt !== null) throw new Invalid('the event says its payload was removed, but the log\'s proof still has the salt of its data: it was not removed');
   if (proof.removed !== undefined && (['reason', 'at', 'by'] as const).some((name) => proof.removed![name] !== removed[name])) {
     throw new Invalid(`the event and the log's proof tell different removals: the event ${JSON.stringify(removed)}, the proof ${JSON.stringify(proof.removed)}`);
@@ -85,6 +78,14 @@ function checkRemovedEvent(event: SavedEvent, removed: NonNullable<SavedEvent['r
     return `VALID (erased): event ${event.id} is ${where}; ${why}, with its user, so only its leaf's place in the tree is proven: its other fields can no longer be checked against it.${record}`;
   }
   const leaf = holds('the proof\'s leaf is not an event\'s leaf', () => decodeLeaf(proof.leaf!));
+  requireLeafFields(event, leaf);
+  holds('the leaf is not in the checkpoint\'s tree', () => verifyInclusion(proof.leafIndex, proof.treeSize, leafHash(proof.leaf!), proof.path, checkpoint.rootHash));
+  const state = removed.reason === 'erasure' ? 'erased' : 'expired';
+  return `VALID (${state}): event ${event.id} is ${where}; its id, timestamp, user_id and event_type are as logged; ${why}, and the leaf's commitment to it can no longer be opened.${record}`;
+}
+
+/** Throws Invalid naming each of the event's id, timestamp, user_id and event_type that is not the leaf's. */
+function requireLeafFields(event: SavedEvent, leaf: LeafFields): void {
   const differences = [
     ['id', event.id, leaf.id],
     ['timestamp', event.timestamp, new Date(leaf.timestampMs).toISOString()],
@@ -94,7 +95,4 @@ function checkRemovedEvent(event: SavedEvent, removed: NonNullable<SavedEvent['r
   if (differences.length > 0) {
     throw new Invalid(`the event is not the one in the proof's leaf: ${differences.map(([name, saved, logged]) => `its ${name} is ${JSON.stringify(saved)}, the leaf's ${JSON.stringify(logged)}`).join('; ')}`);
   }
-  holds('the leaf is not in the checkpoint\'s tree', () => verifyInclusion(proof.leafIndex, proof.treeSize, leafHash(proof.leaf!), proof.path, checkpoint.rootHash));
-  const state = removed.reason === 'erasure' ? 'erased' : 'expired';
-  return `VALID (${state}): event ${event.id} is ${where}; its id, timestamp, user_id and event_type are as logged; ${why}, and the leaf's commitment to it can no longer be opened.${record}`;
 }

@@ -58,10 +58,7 @@ export function readSavedEvent(text: string): SavedEvent {
     if (typeof removed !== 'object' || removed === null || ['reason', 'at', 'by'].some((name) => typeof removed[name] !== 'string')) {
       throw new Error('its "removed" is not an object of reason, at and by');
     }
-    if (members.data !== null) throw new Error('it says its payload was removed, yet it has data');
     event.removed = { reason: removed.reason as string, at: removed.at as string, by: removed.by as string };
-  } else if (members.data === null) {
-    throw new Error('its data is null, yet it does not say its payload was removed');
   }
   return event;
 }

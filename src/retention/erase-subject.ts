@@ -41,9 +41,9 @@ export async function eraseSubject(store: EventStore, lock: RemovalLock, request
   const query: EventQuery = subject.kind === 'user'
     ? { userId: subject.userId, eventTypes: [], dataFilters: [], order: 'asc' }
     : { eventTypes: [], dataFilters: [{ path: subject.path, values: [subject.value] }], order: 'asc' };
-  // An event retention expired still names its user: erasing the user takes its user_id too.
-  const erasable = (event: StoredEvent): boolean =>
-    !isSystemEventType(event.eventType) && (event.removed === undefined || (subject.kind === 'user' && event.removed.reason === 'retention'));
+  // An event whose payload went before (retention, an erasure by a field of data) still names its
+  // user: erasing the user takes its user_id too.
+  const erasable = (event: StoredEvent): boolean => !isSystemEventType(event.eventType) && (event.removed === undefined || subject.kind === 'user');
 
   return lock(async () => {
     // Holds cannot change while the lock is held; an event stored since may still fall in one's time range.

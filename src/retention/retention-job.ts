@@ -25,6 +25,8 @@ export type RetentionJobOptions = {
   lock: RemovalLock;
   intervalMs: number;
   log?: Logger;
+  /** Told of each batch's removals as they commit (for metrics that move during a long run). */
+  onRemoved?: (count: number) => void;
   /** Told of each run that completed, and of each that failed. */
   onRun?: (run: RetentionRun) => void;
   onFailure?: (error: Error) => void;
@@ -44,6 +46,9 @@ export type RetentionJobOptions = {
  * is without a run (bench/README.md, "Retention").
  */
 export const BUSY_SHARE = 0.1;
+
+/** How often a long run says how far it is, in the log. */
+const PROGRESS_EVERY_MS = 10_000;
 
 /**
  * The retention job: at once, then every `intervalMs`, removes the payload of the events past
@@ -68,6 +73,7 @@ export function startRetentionJob(options: RetentionJobOptions): RetentionJob {
     let record: { id: string; seq: number; timestampMs: number } | undefined;
     let removed = 0;
     let held = 0;
+    let reported = started;
 
     for (let type = await store.removals.nextTypeWithPayload(''); type !== undefined && !stopped; type = await store.removals.nextTypeWithPayload(type)) {
       const before = cutoffFor(cutoffs, type);
@@ -82,9 +88,15 @@ export function startRetentionJob(options: RetentionJobOptions): RetentionJob {
           if (expired.length === 0) return candidates;
           record ??= await store.append(retentionRecord(policy, cutoffs));
           const seqs = expired.filter((event) => event.seq < record!.seq).map((event) => event.seq);
-          removed += await store.removals.removePayloads({ recordId: record.id, reason: 'retention', atMs: record.timestampMs, seqs, pseudonym: null });
+          const count = await store.removals.removePayloads({ recordId: record.id, reason: 'retention', atMs: record.timestampMs, seqs, pseudonym: null });
+          removed += count;
+          options.onRemoved?.(count);
           return candidates;
         });
+        if (performance.now() - reported >= PROGRESS_EVERY_MS) {
+          reported = performance.now();
+          log.info({ msg: 'retention run in progress', removed, held, event_type: type, record: record?.id ?? null });
+        }
         if (batch.length < batchSize) break;
         afterSeq = batch[batch.length - 1]!.seq;
         // Requests run between batches; while they come, the job keeps to its share of the time.

@@ -8,7 +8,7 @@
  * goes too (it holds a digest of the event's body, unsalted).
  *
  * An event already removed is left as it is, except that an erasure of a user also takes the
- * user_id (and the commitment) of one that retention had expired. The database's triggers admit
+ * user_id (and the commitment) of one whose payload went before. The database's triggers admit
  * these UPDATEs and no other (open-database.ts, postgres-schema.ts).
  */
 export type PayloadRemoval = {
@@ -23,10 +23,11 @@ export type PayloadRemoval = {
 export type RemovalState = { removal: string | null };
 
 /**
- * Whether the removal changes this event: one that still holds its payload, always; one retention
- * expired, only when an erasure of its user takes its user_id.
+ * Whether the removal changes this event: one that still holds its payload, always; one whose
+ * payload went before (retention, an erasure by a field of data), only when an erasure of its user
+ * takes its user_id (the caller finds such events by that user_id, so none bears a pseudonym yet).
  */
 export function removalApplies(removal: PayloadRemoval, state: RemovalState): boolean {
   if (state.removal === null) return true;
-  return state.removal === 'retention' && removal.reason === 'erasure' && removal.pseudonym !== null;
+  return removal.reason === 'erasure' && removal.pseudonym !== null;
 }

@@ -7,6 +7,8 @@ import type { EventStore } from '../../src/store/event-store.js';
 import { openEventReader } from '../../src/store/open-event-store.js';
 import type { StoredCheckpoint } from '../../src/store/storage-backend.js';
 import { leafHash, verifyInclusion } from '../../verifier/merkle.js';
+import { eraseSubject } from '../../src/retention/erase-subject.js';
+import { createRemovalLock } from '../../src/retention/removal-lock.js';
 import { createTestDatabase, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
 
 const MIGRATE_CLI = fileURLToPath(new URL('../../src/cli/migrate-to-postgres.js', import.meta.url));
@@ -109,5 +111,23 @@ describe('npm run migrate-to-postgres', () => {
     const result = await migrate(['--from', from]);
     assert.equal(result.code, 2, 'a bad command line');
     assert.match(result.stderr, /--to postgres:\/\//);
+  });
+
+  it('refuses, copying nothing, a log with removed payloads, which it does not carry yet', async () => {
+    const withRemovals = await createTestDatabase('sqlite');
+    const target = await createTestDatabase('postgres');
+    try {
+      const store = await withRemovals.openStore({ chainSecret: TEST_CHAIN_SECRET });
+      await store.append({ userId: 'gone', eventType: 't', dataJson: '{"a":1}', keyName: 'svc' });
+      await eraseSubject(store, createRemovalLock(), { subject: { kind: 'user', userId: 'gone' }, reason: null, requestedBy: 'ops' });
+      await store.close();
+      const result = await migrate(['--from', (withRemovals.location as { path: string }).path, '--to', (target.location as { url: string }).url], { AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET });
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /holds events whose payload retention or an erasure removed \(the first: seq 1\): migrate-to-postgres does not carry removals yet, so nothing was copied/);
+      assert.equal(await target.countEvents(), 0);
+    } finally {
+      await withRemovals.drop();
+      await target.drop();
+    }
   });
 });

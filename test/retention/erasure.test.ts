@@ -86,6 +86,18 @@ describe(`POST /erasures (${TEST_BACKEND})`, () => {
     assert.deepEqual(record!.data!.removes, ['data', 'salt']);
   });
 
+  it('takes the name off an event of the user whose payload an erasure by a field of data removed before', async () => {
+    const id = await post({ user_id: 'grace', event_type: 'case.viewed', data: { patient: 'heidi' } });
+    assert.equal(((await (await call('POST', '/erasures', { data: { patient: 'heidi' } })).json()) as { erased: number }).erased, 1);
+    assert.equal((await byId(id)).user_id, 'grace', 'an erasure by a field keeps the user');
+    assert.equal(((await (await call('POST', '/erasures', { user_id: 'grace' })).json()) as { erased: number }).erased, 1);
+    const erased = await byId(id);
+    assert.match(erased.user_id, /^erased-/);
+    assert.deepEqual(await events('user_id=grace'), []);
+    const [leaf] = await server.database.select(`SELECT l.salt, l.data_sha256 FROM merkle_leaves l JOIN events e ON e.seq = l.seq WHERE e.id = '${id}'`);
+    assert.deepEqual([leaf!.salt, leaf!.data_sha256], [null, null]);
+  });
+
   it('leaves nothing from which a 4-digit value could be guessed: the salt is gone (the same search finds it while the salt is there)', async () => {
     const id = await post({ user_id: 'pin-holder', event_type: 'card.pin_set', data: { pin: '4821' } });
     const leafOf = async () => (await server.database.select(`SELECT l.salt, l.data_sha256, l.hash FROM merkle_leaves l JOIN events e ON e.seq = l.seq WHERE e.id = '${id}'`))[0]!;

@@ -123,6 +123,7 @@ type Proven = Omit<Extract<VerifyEventResult, { valid: true }>, 'valid' | 'writt
  * leaf's hash left, whose place in the tree is all that can be proven.
  */
 async function checkRemovedEvent(event: SavedEvent, removed: NonNullable<SavedEvent['removed']>, proof: InclusionProof, checkpoint: Checkpoint, proven: Proven): Promise<VerifyEventResult> {
+  if (event.dataText !== 'null') throw new Invalid('the event says its payload was removed, yet it has data');
   if (proof.dataSalt !== null) throw new Invalid('the event says its payload was removed, but the log\'s proof still has the salt of its data: it was not removed');
   if (proof.removed !== undefined && (['reason', 'at', 'by'] as const).some((name) => proof.removed![name] !== removed[name])) {
     throw new Invalid(`the event and the log's proof tell different removals: the event ${JSON.stringify(removed)}, the proof ${JSON.stringify(proof.removed)}`);

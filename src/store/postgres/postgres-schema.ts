@@ -105,7 +105,8 @@ const ADD_REMOVALS = `
 
   CREATE FUNCTION auditor_allow_payload_removal() RETURNS trigger LANGUAGE plpgsql AS $$
   BEGIN
-    IF (OLD.removed_by IS NULL OR (OLD.removal = 'retention' AND NEW.removal = 'erasure'))
+    IF (OLD.removed_by IS NULL
+         OR (NEW.removal = 'erasure' AND OLD.user_id NOT LIKE '${PSEUDONYM_PREFIX}%' AND NEW.user_id LIKE '${PSEUDONYM_PREFIX}%'))
        AND NEW.removed_by IS NOT NULL AND NEW.removed_ms IS NOT NULL
        AND NEW.removal IN ('retention', 'erasure') AND NEW.data::text = 'null'
        AND NEW.seq = OLD.seq AND NEW.id = OLD.id AND NEW.ts = OLD.ts AND NEW.event_type = OLD.event_type

@@ -91,10 +91,11 @@ const ADD_TYPE_INDEX = `CREATE INDEX events_by_type ON events (event_type);`;
 
 // The one UPDATE of an event the database lets through: its payload removed (data becomes JSON
 // null) and the removal recorded, once, or once more when an erasure of its user takes an event
-// retention expired; its user_id kept, or replaced by a pseudonym by an erasure; every other column
-// as it was. System events (auditor.*) are never removed.
+// whose payload went before; its user_id kept, or replaced by a pseudonym by an erasure; every
+// other column as it was. System events (auditor.*) are never removed.
 const PAYLOAD_REMOVAL_ONLY = `
-  (OLD.removed_by IS NULL OR (OLD.removal = 'retention' AND NEW.removal = 'erasure'))
+  (OLD.removed_by IS NULL
+    OR (NEW.removal = 'erasure' AND OLD.user_id NOT LIKE '${PSEUDONYM_PREFIX}%' AND NEW.user_id LIKE '${PSEUDONYM_PREFIX}%'))
   AND NEW.removed_by IS NOT NULL AND NEW.removed_ms IS NOT NULL
   AND NEW.removal IN ('retention', 'erasure') AND NEW.data = 'null'
   AND NEW.seq = OLD.seq AND NEW.id = OLD.id AND NEW.ts = OLD.ts AND NEW.event_type = OLD.event_type
