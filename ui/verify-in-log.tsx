@@ -46,9 +46,20 @@ export function VerifyInLog({ id, eventText, apiKey }: { id: string; eventText: 
 
 function Verdict({ result }: { result: VerifyEventResult }) {
   if (!result.valid) return <p class="error verdict">Not verified: {result.reason}.</p>;
+  const { removed } = result;
   return (
     <div class="verdict valid">
       <p><strong>Verified</strong>: this event is entry {result.leafIndex + 1} of the log's signed tree of {result.size} events.</p>
+      {removed !== undefined && (
+        // Said plainly: what is proven of a removed event is less than of a whole one.
+        <p class="note removal">
+          {removed.checked === 'fields'
+            ? 'Its id, time, user and type are as logged; its data was removed, so the data cannot be checked.'
+            : 'It was erased with its user: only its leaf\'s place in the tree is proven; its id, time, user and type can no longer be checked against the leaf.'}
+          {' '}The removal ({removed.reason}, <time dateTime={removed.at}>{removed.at}</time>) is what the event says; its record{' '}
+          <a href={`#/events/${encodeURIComponent(removed.by)}`}><code>{removed.by}</code></a> is an event of the log, to be verified in its turn.
+        </p>
+      )}
       <p class="note">
         Checked in this browser: its leaf, the inclusion proof up to the checkpoint's root, and the checkpoint's
         Ed25519 signature by the key <code>{result.keyName}</code> (ID <code>{result.keyId}</code>), which this

@@ -6,6 +6,7 @@ import type { Checkpoint } from './checkpoint.js';
 import { readSavedEvent, type SavedEvent } from './event-data.js';
 import { dataCommitment, decodeLeaf, type LeafFields } from './leaf.js';
 import { leafHash, verifyInclusion } from './merkle.js';
+import { PSEUDONYM_PREFIX } from './pseudonym.js';
 import { readInclusionProof, type InclusionProof } from './proof-json.js';
 import { openCheckpoint, readLogKey } from './signed-checkpoint.js';
 import type { VerifierKey } from './signed-note.js';
@@ -61,18 +62,26 @@ export function checkEvent(inputs: EventInputs): string {
 function checkRemovedEvent(event: SavedEvent, removed: NonNullable<SavedEvent['removed']>, proof: InclusionProof, checkpoint: Checkpoint, key: VerifierKey): string {
   if (event.dataText !== 'null') throw new Invalid('the event says its payload was removed, yet it has data');
   if (proof.dataSalt !== null) throw new Invalid('the event says its payload was removed, but the log\'s proof still has the salt of its data: it was not removed');
+  if (proof.removed !== undefined && (['reason', 'at', 'by'] as const).some((name) => proof.removed![name] !== removed[name])) {
+    throw new Invalid(`the event and the log's proof tell different removals: the event ${JSON.stringify(removed)}, the proof ${JSON.stringify(proof.removed)}`);
+  }
   const where = `leaf ${proof.leafIndex} of the tree of ${checkpoint.size} events of the log ${checkpoint.origin}, whose checkpoint is signed by ${key.name}+${key.keyId.toString('hex')}`;
   const why = `its payload was removed by ${removed.reason === 'erasure' ? 'an erasure' : 'retention'} at ${removed.at}, as the log's event ${removed.by} records`;
+  // This check has the event and its proof, not the record: whether the record allowed the removal
+  // is npm run verify's to say, or verify-event's on the record itself.
+  const record = ` The record itself is not checked here: verify the event ${removed.by} too, or run npm run verify on the database.`;
   if (proof.leaf === null) {
     if (removed.reason !== 'erasure') throw new Invalid('the log served no leaf for an event expired by retention, which keeps it: the leaf cannot be checked');
+    // Only an erasure of the user drops the leaf, and it always leaves the pseudonym.
+    if (!event.userId.startsWith(PSEUDONYM_PREFIX)) throw new Invalid(`the log served no leaf, as for an event erased with its user, but the event's user_id ${JSON.stringify(event.userId)} is not a pseudonym (${PSEUDONYM_PREFIX}…)`);
     holds('the leaf\'s hash is not in the checkpoint\'s tree', () => verifyInclusion(proof.leafIndex, proof.treeSize, proof.leafHash!, proof.path, checkpoint.rootHash));
-    return `VALID (erased): event ${event.id} is ${where}; ${why}, with its user, so only its leaf's place in the tree is proven: its other fields can no longer be checked against it.`;
+    return `VALID (erased): event ${event.id} is ${where}; ${why}, with its user, so only its leaf's place in the tree is proven: its other fields can no longer be checked against it.${record}`;
   }
   const leaf = holds('the proof\'s leaf is not an event\'s leaf', () => decodeLeaf(proof.leaf!));
   requireLeafFields(event, leaf);
   holds('the leaf is not in the checkpoint\'s tree', () => verifyInclusion(proof.leafIndex, proof.treeSize, leafHash(proof.leaf!), proof.path, checkpoint.rootHash));
   const state = removed.reason === 'erasure' ? 'erased' : 'expired';
-  return `VALID (${state}): event ${event.id} is ${where}; its id, timestamp, user_id and event_type are as logged; ${why}, and the leaf's commitment to it can no longer be opened.`;
+  return `VALID (${state}): event ${event.id} is ${where}; its id, timestamp, user_id and event_type are as logged; ${why}, and the leaf's commitment to it can no longer be opened.${record}`;
 }
 
 /** Throws Invalid naming each of the event's id, timestamp, user_id and event_type that is not the leaf's. */

@@ -6,7 +6,8 @@
  *      "inclusion_path": ["<base64, 32 bytes>", …]}
  *     Once the event's payload was removed (retention, erasure), "data_salt" is null; after an
  *     erasure of its user "leaf" is null too, and "leaf_hash" (base64, 32 bytes) is what the
- *     path proves.
+ *     path proves; "removed" ({"reason", "at", "by"}, as on the event) says so, from services
+ *     that send it.
  *   GET /proofs/consistency?from=M&to=N
  *     {"from": M, "to": N, "consistency_path": ["<base64, 32 bytes>", …]}
  *
@@ -16,7 +17,10 @@ import { SALT_BYTES } from './leaf.js';
 import { strictBase64 } from './signed-note.js';
 
 /** `leaf` and `dataSalt` are null as said above; `leafHash` is there when `leaf` is not. */
-export type InclusionProof = { leafIndex: number; treeSize: number; leaf: Buffer | null; leafHash: Buffer | null; dataSalt: Buffer | null; path: Buffer[] };
+export type InclusionProof = { leafIndex: number; treeSize: number; leaf: Buffer | null; leafHash: Buffer | null; dataSalt: Buffer | null; path: Buffer[]; removed?: Removal };
+
+/** The removal a proof of a removed event states (newer services send it), as the event states it. */
+export type Removal = { reason: string; at: string; by: string };
 
 export type ConsistencyProof = { from: number; to: number; path: Buffer[] };
 
@@ -30,7 +34,16 @@ export function readInclusionProof(text: string): InclusionProof {
     leafHash: leaf === null ? bytes(proof, 'leaf_hash', 32) : null,
     dataSalt: member(proof, 'data_salt') === null ? null : bytes(proof, 'data_salt', SALT_BYTES),
     path: hashes(proof, 'inclusion_path'),
+    ...(Object.hasOwn(proof, 'removed') ? { removed: removal(proof) } : {}),
   };
+}
+
+function removal(proof: Members): Removal {
+  const value = proof.removed as Record<string, unknown> | null;
+  if (typeof value !== 'object' || value === null || ['reason', 'at', 'by'].some((name) => typeof value[name] !== 'string')) {
+    throw new Error('its "removed" is not an object of reason, at and by');
+  }
+  return { reason: value.reason as string, at: value.at as string, by: value.by as string };
 }
 
 export function readConsistencyProof(text: string): ConsistencyProof {

@@ -1,11 +1,14 @@
 /**
  * How `npm run verify` holds each removed payload to the record that allowed it. A chunk of the log
- * (tree-chunk.ts) sees the removed events in its range and the records among its events, but a
- * record is often in a later chunk than what it removed; so each chunk sums up what its removed
- * events claim, per record they name (a few numbers and names each, however many events), and the
- * main thread holds the sums to the records once every chunk is in.
+ * (tree-chunk.ts) sees the removed events in its range, but a record is often in a later chunk than
+ * what it removed; so each chunk sums up what its removed events claim, per record they name (a few
+ * numbers and names each, however many events), and its worker looks those records up by id
+ * wherever they are (settleClaims). Nothing of them reaches the main thread but findings: verify's
+ * memory stays the same however many records the log holds (a retention run a minute makes half a
+ * million a year), and a record appended after verify read the log's extent is found too.
  */
 import { isSystemEventType, SYSTEM_EVENT_TYPES } from '../events/system-event-types.js';
+import type { ChunkResult } from './tree-chunk.js';
 import type { Finding } from './tree-finding.js';
 
 /** What a chunk's events removed under one record claim of it. */
@@ -51,7 +54,7 @@ export function addClaim(claims: Map<string, RemovalClaim>, event: RemovedEvent)
   });
 }
 
-/** Adds `claim` (one event's, or a chunk's) to the claim `claims` keeps for its record. */
+/** Adds `claim` (one event's) to the claim `claims` keeps for its record. */
 export function mergeClaim(claims: Map<string, RemovalClaim>, claim: RemovalClaim): void {
   const into = claims.get(claim.recordId);
   if (into === undefined) {
@@ -66,6 +69,22 @@ export function mergeClaim(claims: Map<string, RemovalClaim>, claim: RemovalClai
   if (into.removal !== claim.removal && !into.removal.split('+').includes(claim.removal)) into.removal = `${into.removal}+${claim.removal}`;
   for (const [type, ts] of Object.entries(claim.latestByType)) into.latestByType[type] = Math.max(into.latestByType[type] ?? ts, ts);
   for (const userId of claim.userIds) if (into.userIds.length < MAX_USER_IDS && !into.userIds.includes(userId)) into.userIds.push(userId);
+}
+
+/**
+ * Holds `result`'s claims to their records: those among the chunk's own events, and the others as
+ * `lookUp` finds them by id. What is wrong goes to the chunk's findings, through `found` (which
+ * caps them); the claims and records are then emptied, being done with.
+ */
+export async function settleClaims(result: ChunkResult, lookUp: (ids: readonly string[]) => Promise<RemovalRecord[]>, found: (finding: Finding) => void): Promise<void> {
+  if (result.claims.length > 0) {
+    const records = new Map(result.records.map((record) => [record.id, record]));
+    const elsewhere = result.claims.map((claim) => claim.recordId).filter((id) => !records.has(id));
+    if (elsewhere.length > 0) for (const record of await lookUp(elsewhere)) records.set(record.id, record);
+    for (const finding of checkClaims(result.claims, records)) found(finding);
+  }
+  result.claims = [];
+  result.records = [];
 }
 
 /** Whether `eventType` is that of a record removals may name. */
@@ -92,7 +111,7 @@ export function checkClaims(claims: Iterable<RemovalClaim>, records: ReadonlyMap
 }
 
 function claimProblem(claim: RemovalClaim, record: RemovalRecord | undefined): string | undefined {
-  if (record === undefined) return 'no auditor.retention or auditor.erasure event of the log has that id';
+  if (record === undefined || !isRemovalRecord(record.eventType)) return 'no auditor.retention or auditor.erasure event of the log has that id';
   const kind = record.eventType === SYSTEM_EVENT_TYPES.retention ? 'retention' : 'erasure';
   if (claim.removal !== kind) return `that record is an ${record.eventType} event, and the events say ${claim.removal}`;
   if (record.seq <= claim.lastSeq) return `that record (seq ${record.seq}) was written before an event it would have removed`;

@@ -46,9 +46,12 @@ export type ChunkResult = {
   /** Events whose payload retention removed, and those an erasure removed (each held to its record by `claims`). */
   expired: number;
   erased: number;
-  /** What the chunk's removed events claim of the records they name, one claim per record. */
+  /**
+   * What the chunk's removed events claim of the records they name, one claim per record, and the
+   * chunk's own auditor.retention and auditor.erasure events: held to each other by the worker
+   * (settleClaims in removal-claims.ts), and empty once it has.
+   */
   claims: RemovalClaim[];
-  /** The chunk's auditor.retention and auditor.erasure events. */
   records: RemovalRecord[];
   /** Set when the chunk held no row; the worker then adds the next seq that holds one, if any. */
   empty: boolean;
@@ -65,7 +68,7 @@ export type ChunkOptions = {
 
 type Mismatch = { event: ChainRow; salt: Buffer; stored: Buffer };
 
-const MAX_CHUNK_FINDINGS = 1000;
+export const MAX_CHUNK_FINDINGS = 1000;
 /** Events of a chunk that do not match their leaf, among which a moved one is looked for (each against each). */
 const MAX_REORDER_CANDIDATES = 64;
 const PLACEHOLDER = new Uint8Array(32);

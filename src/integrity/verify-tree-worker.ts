@@ -7,7 +7,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { parseVerifierKey } from '../../verifier/signed-note.js';
 import type { DatabaseLocation } from '../config.js';
 import { openTreeRows } from '../store/tree-rows.js';
-import { checkChunk, type ChunkRange, type ChunkResult } from './tree-chunk.js';
+import { settleClaims } from './removal-claims.js';
+import { checkChunk, MAX_CHUNK_FINDINGS, type ChunkRange, type ChunkResult } from './tree-chunk.js';
+import { addFinding } from './tree-finding.js';
 
 export type WorkerSetup = {
   database: DatabaseLocation;
@@ -36,6 +38,10 @@ port.on('message', (request: ChunkRequest | CloseRequest) => {
 async function check(request: ChunkRequest): Promise<ChunkReply> {
   try {
     const result = checkChunk(request, await rows.range(request.from, request.to), { key, secret, chainRequiredAfter: setup.chainRequiredAfter });
+    await settleClaims(result, (ids) => rows.removalRecords(ids), (finding) => {
+      if (result.findings.length < MAX_CHUNK_FINDINGS) addFinding(result.findings, finding);
+      else result.findingsLeft++;
+    });
     if (result.empty) result.nextSeq = await rows.nextSeqAfter(request.to);
     return { index: request.index, result };
   } catch (error) {

@@ -15,7 +15,6 @@ import { EMPTY_ROOT, nodeHash } from '../../verifier/merkle.js';
 import { formatVerifierKey, type VerifierKey } from '../../verifier/signed-note.js';
 import type { DatabaseLocation } from '../config.js';
 import type { TreeRows } from '../store/tree-rows.js';
-import { checkClaims, mergeClaim, type RemovalClaim, type RemovalRecord } from './removal-claims.js';
 import { same, signedRoot, type ChunkCheckpoint, type ChunkResult, type RebuiltNode } from './tree-chunk.js';
 import { addFinding, type Finding } from './tree-finding.js';
 import type { ChunkReply, ChunkRequest, CloseRequest, WorkerSetup } from './verify-tree-worker.js';
@@ -77,8 +76,6 @@ export async function verifyTree(database: DatabaseLocation, rows: TreeRows, opt
 
   const size = Math.max(extent.lastEventSeq, extent.lastLeafSeq);
   const verdict: TreeVerdict = { size, events: 0, chained: 0, unchained: 0, expired: 0, erased: 0, threads: 0, checkpoints: 0, latest: undefined, findings, findingsLeft: 0 };
-  const claims = new Map<string, RemovalClaim>();
-  const records = new Map<string, RemovalRecord>();
   // Counted, not listed: one edit makes every later checkpoint differ, and there may be millions.
   const rootMismatches = new SizeRun();
   const unsigned = new SizeRun();
@@ -121,8 +118,6 @@ export async function verifyTree(database: DatabaseLocation, rows: TreeRows, opt
     verdict.unchained += result.unchained;
     verdict.expired += result.expired;
     verdict.erased += result.erased;
-    for (const claim of result.claims) mergeClaim(claims, claim);
-    for (const record of result.records) records.set(record.id, record);
     const lastSeq = Math.min((index + 1) * width, size);
     for (const node of result.subtrees) push({ ...node, hash: Buffer.from(node.hash) }, result.storedAbove.map((hash) => Buffer.from(hash)), lastSeq);
   };
@@ -152,8 +147,6 @@ export async function verifyTree(database: DatabaseLocation, rows: TreeRows, opt
       return Math.max(index + 1, next);
     });
   }
-
-  for (const finding of checkClaims(claims.values(), records)) found(finding);
 
   const latest = extent.latestCheckpointSize;
   if (latest !== undefined && latest > size) {

@@ -10,7 +10,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * events (by default the latest checkpoint's), with the leaf's bytes and the salt of its data, so
  * that a client holding the event rebuilds the leaf itself and checks it against a signed root.
  * Once its payload was removed the salt is null; after an erasure of its user the leaf is null
- * too, and `leaf_hash` is what the path proves.
+ * too, and `leaf_hash` is what the path proves; `removed` then says why, when and by which record.
  */
 export function createGetEventProofRoute(store: EventStore): RouteHandler {
   return async (_request, { pathParams, params }) => {
@@ -28,6 +28,7 @@ export function createGetEventProofRoute(store: EventStore): RouteHandler {
         inclusion_path: proof.path.map((hash) => hash.toString('base64')),
         // An event erased with its user: no leaf can be rebuilt, so its hash is what is proven.
         ...(proof.leaf === null ? { leaf_hash: proof.leafHash.toString('base64') } : {}),
+        ...(proof.removed === undefined ? {} : { removed: { reason: proof.removed.reason, at: new Date(proof.removed.atMs).toISOString(), by: proof.removed.by } }),
       },
     };
   };

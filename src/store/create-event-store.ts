@@ -1,4 +1,4 @@
-import type { EventQuery, NewEvent, StoredEvent } from '../events/event.js';
+import type { EventQuery, NewEvent, Removal, StoredEvent } from '../events/event.js';
 import { GENESIS_HASH } from '../integrity/chain.js';
 import { signCheckpoint, type ChainHead, type Checkpoint } from '../integrity/checkpoint.js';
 import { eventLeaf } from '../integrity/event-leaf.js';
@@ -143,7 +143,9 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
         if (leafIndex >= treeSize) throw new TreeSizeError(`the event is leaf ${leafIndex}, not in the tree of ${treeSize} (the tree holds ${grown}): ask for a size above ${leafIndex}`);
         const path = await proveInclusion(leafIndex, treeSize, backend.subtrees);
         const leaf = !removed ? eventLeaf(source, source.salt!) : source.dataSha256 === null ? null : encodeLeaf({ ...source, dataSha256: source.dataSha256 });
-        return { leafIndex, treeSize, leaf, leafHash: leaf === null ? source.leafHash : leafHash(leaf), salt: removed ? null : source.salt, path };
+        const proof = { leafIndex, treeSize, leaf, leafHash: leaf === null ? source.leafHash : leafHash(leaf), salt: removed ? null : source.salt, path };
+        // The removal as the event shows it, so that the proof alone says why its data is gone.
+        return removed ? { ...proof, removed: { reason: source.removal as Removal['reason'], atMs: Number(source.removedMs), by: source.removedBy! } } : proof;
       }),
 
     consistencyProof: (from, to) =>

@@ -1,4 +1,4 @@
-import type { EventQuery, NewEvent, StoredEvent, Summary, SummaryGrouping } from '../events/event.js';
+import type { EventQuery, NewEvent, Removal, StoredEvent, Summary, SummaryGrouping } from '../events/event.js';
 import type { Checkpoint } from '../integrity/checkpoint.js';
 import type { Logger } from '../ops/logger.js';
 import type { PseudonymOf } from '../retention/pseudonym.js';
@@ -23,7 +23,7 @@ export type EventChunk = readonly StoredEvent[] & { readonly last?: true };
  * its data. Once the payload was removed, the salt is gone (null), and so are the leaf's bytes
  * after an erasure of the user (null: the leaf's hash alone is proven, see docs/design.md).
  */
-export type InclusionProof = { leafIndex: number; treeSize: number; leaf: Buffer | null; leafHash: Buffer; salt: Buffer | null; path: Buffer[] };
+export type InclusionProof = { leafIndex: number; treeSize: number; leaf: Buffer | null; leafHash: Buffer; salt: Buffer | null; path: Buffer[]; removed?: Removal };
 
 /** The backend's removals (see StorageBackend), its failures reported as every store failure is. */
 export type PayloadRemovals = Pick<StorageBackend, 'removePayloads' | 'reclaimSpace' | 'nextTypeWithPayload' | 'payloadsRecordedBefore'> & {

@@ -69,6 +69,8 @@ export type LeafSource = ChainRow & {
   /** Once the payload was removed: the data's commitment kept in the salt's place (null after an erasure of the user), and the stored leaf hash. */
   dataSha256: Buffer | null;
   leafHash: Buffer | null;
+  /** When the payload was removed (with removedBy and removal): null before. */
+  removedMs: number | null;
 };
 
 /**

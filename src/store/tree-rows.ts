@@ -4,6 +4,7 @@
  * signed inside the range), each read by a worker thread on a connection of its own.
  */
 import type { DatabaseLocation } from '../config.js';
+import type { RemovalRecord } from '../integrity/removal-claims.js';
 import type { ChainRow } from '../integrity/verify-chain.js';
 
 /**
@@ -57,6 +58,11 @@ export interface TreeRows {
   leavesBelowOne(limit: number): Promise<number[]>;
   /** Everything stored for seqs `from` to `to` (inclusive). */
   range(from: number, to: number): Promise<RangeRows>;
+  /**
+   * The auditor.retention and auditor.erasure events among those with the given ids (any other id
+   * is left out): the records a chunk's removed events name, wherever in the log they are.
+   */
+  removalRecords(ids: readonly string[]): Promise<RemovalRecord[]>;
   /** The first seq after `seq` that holds an event or a leaf, if any. */
   nextSeqAfter(seq: number): Promise<number | undefined>;
   /** The checkpoint kept at `size`, if any. */

@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { checkEvent } from '../../verifier/check-event.js';
+import { PSEUDONYM_PREFIX as VERIFIER_PSEUDONYM_PREFIX } from '../../verifier/pseudonym.js';
+import { PSEUDONYM_PREFIX } from '../../src/retention/pseudonym.js';
 import { Invalid } from '../../verifier/verdict.js';
 import { createRemovalLock } from '../../src/retention/removal-lock.js';
 import { startRetentionJob } from '../../src/retention/retention-job.js';
@@ -75,6 +77,31 @@ describe(`proofs after a removal (${TEST_BACKEND})`, () => {
     const proof = JSON.parse(await text(`/events/${ids.erased}/proof`)) as Record<string, unknown>;
     assert.deepEqual([proof.leaf, proof.data_salt, typeof proof.leaf_hash], [null, null, 'string']);
     assert.match(await verifyNow(ids.erased!, sizeOf(saved.proof!)), /^VALID \(erased\): event .* is leaf 1 of the tree of 3 events .*only its leaf's place in the tree is proven/);
+  });
+
+  it('says the removal in the proof as on the event, and that verify-event does not check the record', async () => {
+    for (const id of [ids.expired!, ids.erased!]) {
+      const proof = JSON.parse(await text(`/events/${id}/proof`)) as { removed?: unknown };
+      const event = JSON.parse(await text(`/events/${id}`)) as { removed: { reason: string; at: string; by: string } };
+      assert.deepEqual(proof.removed, event.removed);
+      assert.ok((await verifyNow(id)).endsWith(` The record itself is not checked here: verify the event ${event.removed.by} too, or run npm run verify on the database.`));
+    }
+    const kept = JSON.parse(await text(`/events/${ids.kept}/proof`)) as Record<string, unknown>;
+    assert.equal(Object.hasOwn(kept, 'removed'), false, 'a whole event\'s proof is as before');
+  });
+
+  it('refuses an erased event given a name for its user, and an event and a proof that tell different removals', async () => {
+    assert.equal(VERIFIER_PSEUDONYM_PREFIX, PSEUDONYM_PREFIX, 'the verifier knows the prefix the service gives');
+    for (const id of [ids.erased!, ids.expired!]) {
+      const event = JSON.parse(await text(`/events/${id}`)) as Record<string, unknown>;
+      const proof = await text(`/events/${id}/proof`);
+      const checkpoint = await text(`/checkpoint?size=${sizeOf(proof)}`);
+      const refused = (inputs: { event: string; proof: string }, reason: RegExp) =>
+        assert.throws(() => checkEvent({ ...inputs, checkpoint, key }), (error: unknown) => error instanceof Invalid && reason.test(error.message));
+      const otherRecord = JSON.stringify({ ...JSON.parse(proof) as object, removed: { ...event.removed as object, by: ids.kept } });
+      refused({ event: JSON.stringify(event), proof: otherRecord }, /^the event and the log's proof tell different removals/);
+      if (id === ids.erased) refused({ event: JSON.stringify({ ...event, user_id: 'ada' }), proof }, /is not a pseudonym \(erased-…\)$/);
+    }
   });
 
   it('refuses an expired event whose fields were changed, and a removal claimed for an event that has its data', async () => {

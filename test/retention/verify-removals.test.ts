@@ -9,11 +9,15 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { describeFinding } from '../../src/integrity/tree-finding.js';
+import { verifyTree } from '../../src/integrity/verify-tree.js';
 import { eraseSubject } from '../../src/retention/erase-subject.js';
 import { createRemovalLock } from '../../src/retention/removal-lock.js';
 import { startRetentionJob } from '../../src/retention/retention-job.js';
 import { parseRetentionPolicy } from '../../src/retention/retention-policy.js';
 import type { EventStore } from '../../src/store/event-store.js';
+import { openTreeRows } from '../../src/store/tree-rows.js';
+import { parseVerifierKey } from '../../verifier/signed-note.js';
 import { createTestDatabase, TEST_BACKEND, TEST_CHAIN_SECRET, testSigningKeyFile, type TestDatabase } from '../helpers/test-database.js';
 
 const VERIFY = fileURLToPath(new URL('../../src/cli/verify.js', import.meta.url));
@@ -90,6 +94,27 @@ describe(`npm run verify on a log with removed payloads (${TEST_BACKEND})`, () =
     assert.match(run.stdout, /^The log is intact\.$/m);
   });
 
+  it('finds each record by its id wherever it is: in chunks of 2 seqs, every record is in another chunk than what it removed', async () => {
+    const rows = await openTreeRows(database.location);
+    try {
+      for (const threads of [1, 3]) {
+        const verdict = await verifyTree(database.location, rows, { key: parseVerifierKey(key), chunkLevel: 1, threads });
+        assert.deepEqual(verdict.findings.map(describeFinding), []);
+        assert.deepEqual([verdict.expired, verdict.erased], [1, 3]);
+      }
+      // And a made-up record is still told from a real one there.
+      await database.execute(`${unguard} UPDATE events SET removed_by = '00000000-0000-7000-8000-000000000000' WHERE id = '${ids.expired}'`);
+      try {
+        const verdict = await verifyTree(database.location, rows, { key: parseVerifierKey(key), chunkLevel: 1, threads: 2 });
+        assert.deepEqual(verdict.findings.map((finding) => finding.kind === 'event' ? [finding.id, /no auditor\.retention or auditor\.erasure event of the log has that id/.test(finding.detail)] : finding.kind), [[ids.expired, true]]);
+      } finally {
+        await database.execute(`${unguard} UPDATE events SET removed_by = '${retentionRecord}' WHERE id = '${ids.expired}'`);
+      }
+    } finally {
+      await rows.close();
+    }
+  });
+
   /** What an insider would write to clear `id`'s payload as a removal does: its real commitment kept, under `record`. */
   const clearAsRemoval = async (id: string, record: string): Promise<string> => {
     const [row] = await database.select(`SELECT ${DATA_TEXT} AS data, l.salt FROM events e JOIN merkle_leaves l ON l.seq = e.seq WHERE e.id = '${id}'`);
@@ -106,11 +131,19 @@ describe(`npm run verify on a log with removed payloads (${TEST_BACKEND})`, () =
     ['the time of an expired event changed', () => `UPDATE events SET ts = ts + 1 WHERE id = '${ids.expired}'`, /event .* does not match its leaf in the tree/],
     ['the type of an expired event changed', () => `UPDATE events SET event_type = 'logout' WHERE id = '${ids.expired}'`, /event .* does not match its leaf in the tree|its policy kept logout events/],
     ['the commitment of an expired event dropped', () => `UPDATE merkle_leaves SET data_sha256 = NULL WHERE seq = ${seqOf(ids.expired!)}`, /is marked as removed without the commitment of its data/],
+    ['a payload cleared under an ordinary event named as its record', async () => clearAsRemoval(ids.keptToo!, ids.kept!),
+      /had its payload removed under .*, but no auditor\.retention or auditor\.erasure event of the log has that id/],
+    ['a payload cleared under a record written before it', () => clearAsRemoval(ids.last!, retentionRecord), /had its payload removed under .*, but that record \(seq \d+\) was written before an event it would have removed/],
+    ['a record\'s own payload cleared', async () => clearAsRemoval(retentionRecord, retentionRecord), /is a system event marked as removed/],
+    ['the salt of an expired event put back', () => `UPDATE merkle_leaves SET salt = x'00112233445566778899aabbccddeeff' WHERE seq = ${seqOf(ids.expired!)}`.replace("x'", TEST_BACKEND === 'sqlite' ? "x'" : "'\\x").replace("eeff'", TEST_BACKEND === 'sqlite' ? "eeff'" : "eeff'::bytea"),
+      /is marked as removed but its leaf still holds the salt of its data/],
+    ['an erased user\'s name put back on an event', () => `UPDATE events SET user_id = 'ada' WHERE id = '${ids.erasedUser}'`,
+      /had its payload removed under .*, but one of them bears the user_id "ada", not the pseudonym the erasure gave its subject/],
   ];
   for (const [what, sql, finding] of cases) {
     it(`reports as tampering ${what}`, async () => {
       // Each case on a copy of its own would be cleaner; one log, put back after each, is faster.
-      const before = await database.select(`SELECT e.seq, e.ts, e.event_type, ${DATA_TEXT} AS data, e.removed_by, e.removal, e.removed_ms, l.salt, l.data_sha256 FROM events e JOIN merkle_leaves l ON l.seq = e.seq ORDER BY e.seq`);
+      const before = await database.select(`SELECT e.seq, e.ts, e.user_id, e.event_type, ${DATA_TEXT} AS data, e.removed_by, e.removal, e.removed_ms, l.salt, l.data_sha256 FROM events e JOIN merkle_leaves l ON l.seq = e.seq ORDER BY e.seq`);
       await database.execute(`${unguard} ${await sql()}`);
       try {
         const run = await verify();
@@ -127,7 +160,7 @@ describe(`npm run verify on a log with removed payloads (${TEST_BACKEND})`, () =
       : Buffer.isBuffer(v) ? (TEST_BACKEND === 'sqlite' ? `x'${v.toString('hex')}'` : `'\\x${v.toString('hex')}'::bytea`)
       : typeof v === 'number' ? String(v) : `'${String(v).replace(/'/g, "''")}'`;
     const statements = rows.map((row) =>
-      `UPDATE events SET ts = ${value(row.ts)}, event_type = ${value(row.event_type)}, data = ${value(row.data)}${TEST_BACKEND === 'postgres' ? '::json' : ''}, removed_by = ${value(row.removed_by)}, removal = ${value(row.removal)}, removed_ms = ${value(row.removed_ms)} WHERE seq = ${value(row.seq)};` +
+      `UPDATE events SET ts = ${value(row.ts)}, user_id = ${value(row.user_id)}, event_type = ${value(row.event_type)}, data = ${value(row.data)}${TEST_BACKEND === 'postgres' ? '::json' : ''}, removed_by = ${value(row.removed_by)}, removal = ${value(row.removal)}, removed_ms = ${value(row.removed_ms)} WHERE seq = ${value(row.seq)};` +
       `UPDATE merkle_leaves SET salt = ${value(row.salt)}, data_sha256 = ${value(row.data_sha256)} WHERE seq = ${value(row.seq)};`).join('');
     await database.execute(`${unguard} ${statements}`);
     const run = await verify();

@@ -18,6 +18,10 @@ import { COSIGNATURE_V1, cosign, formatVerifierKey, keyId, parseNote, signNote }
 import { Invalid, Unusable } from '../../verifier/verdict.js';
 import { testSigningKeyFile } from '../helpers/test-database.js';
 import { startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
+import { apiCalls } from '../helpers/api-calls.js';
+import { createRemovalLock } from '../../src/retention/removal-lock.js';
+import { startRetentionJob } from '../../src/retention/retention-job.js';
+import { parseRetentionPolicy } from '../../src/retention/retention-policy.js';
 import { createLogKey } from '../verifier/signed-log.js';
 
 type Served = { id: string; event: string; proof: string; checkpoint: string; key: string };
@@ -25,7 +29,8 @@ type Served = { id: string; event: string; proof: string; checkpoint: string; ke
 /** npm run verify-event's verdict on the same texts: 'VALID', or the class of what it threw. */
 function cliVerdict(input: Served): 'VALID' | 'Invalid' | 'Unusable' {
   try {
-    assert.match(checkEvent({ event: input.event, proof: input.proof, checkpoint: input.checkpoint, key: input.key }), /^VALID: /);
+    // "VALID: …", or "VALID (expired): …" / "VALID (erased): …" for a removed payload.
+    assert.match(checkEvent({ event: input.event, proof: input.proof, checkpoint: input.checkpoint, key: input.key }), /^VALID(?: \((?:expired|erased)\))?: /);
     return 'VALID';
   } catch (error) {
     if (error instanceof Invalid) return 'Invalid';
@@ -265,13 +270,86 @@ describe('verifying an event in the browser, against the service', () => {
   });
 });
 
+describe('verifying a removed event in the browser', () => {
+  const DAY = 86_400_000;
+  const START = Date.parse('2026-01-01T00:00:00Z');
+  let server: TestServer;
+  let now = START;
+  const { call, post } = apiCalls(() => server);
+  const ids: Record<string, string> = {};
+  const text = async (path: string): Promise<string> => {
+    const response = await fetch(`${server.url}${path}`, { headers: { 'X-API-Key': TEST_API_KEY } });
+    assert.equal(response.status, 200, path);
+    return response.text();
+  };
+  /** What the page fetches for `id`: the event, its proof at the latest checkpoint, that checkpoint and the key. */
+  const served = async (id: string): Promise<Served> => {
+    const proof = await text(`/events/${id}/proof`);
+    const size = (JSON.parse(proof) as { tree_size: number }).tree_size;
+    return { id, event: await text(`/events/${id}`), proof, checkpoint: await text(`/checkpoint?size=${size}`), key: await text('/checkpoint/key') };
+  };
+
+  before(async () => {
+    const lock = createRemovalLock();
+    server = await startTestServer({ storeOptions: { clock: () => now, checkpointIntervalMs: 60_000 }, removalLock: lock });
+    ids.expired = await post({ user_id: 'u1', event_type: 'login', data: { ip: '192.0.2.1' } });
+    ids.erased = await post({ user_id: 'ada', event_type: 'note', data: { pin: '4821' } });
+    ids.kept = await post({ user_id: 'u2', event_type: 'note', data: { n: 1 } });
+    now = START + 10 * DAY;
+    const job = startRetentionJob({ store: server.store, policy: parseRetentionPolicy('login=1d')!.policy!, lock, intervalMs: 3_600_000, clock: () => now });
+    assert.equal((await job.runNow()).removed, 1);
+    await job.stop();
+    assert.equal((await call('POST', '/erasures', { user_id: 'ada' })).status, 200);
+  });
+  after(() => server.close());
+
+  it('verifies an expired event\'s fields against its leaf, and says its data was removed, when and by which record', async () => {
+    const input = await served(ids.expired!);
+    const { removed } = JSON.parse(input.event) as { removed: { reason: string; at: string; by: string } };
+    const result = await inBrowser(input);
+    assert.ok(result.valid, JSON.stringify(result));
+    assert.deepEqual([result.leafIndex, result.writtenWith, result.removed], [0, 'AUDITOR_API_KEY', { ...removed, reason: 'retention', checked: 'fields' }]);
+    assert.equal(cliVerdict(input), 'VALID');
+  });
+
+  it('verifies an event erased with its user by its leaf\'s hash alone, and says only that', async () => {
+    const input = await served(ids.erased!);
+    const result = await inBrowser(input);
+    assert.ok(result.valid, JSON.stringify(result));
+    assert.equal(result.leafIndex, 1);
+    assert.equal(result.writtenWith, null, 'no leaf is left to name the key');
+    assert.deepEqual([result.removed?.reason, result.removed?.checked], ['erasure', 'leaf-hash']);
+    assert.equal(cliVerdict(input), 'VALID');
+  });
+
+  it('refuses an expired event altered, a removal claimed for a kept event, and a removed event given its salt back', async () => {
+    const expired = await served(ids.expired!);
+    const event = JSON.parse(expired.event) as Record<string, unknown>;
+    await assertRefused({ ...expired, event: JSON.stringify({ ...event, event_type: 'logout' }) },
+      'the event is not the one in the proof\'s leaf: its event_type is "logout", the leaf\'s "login". It was altered after it was logged, or the proof is another event\'s');
+    const kept = await served(ids.kept!);
+    await assertRefused({ ...kept, event: JSON.stringify({ ...JSON.parse(kept.event) as object, data: null, removed: event.removed }) },
+      'the event says its payload was removed, but the log\'s proof still has the salt of its data: it was not removed');
+    await assertRefused({ ...kept, proof: editProof(kept.proof, (members) => { members.data_salt = null; }) },
+      'the proof is of an event whose payload was removed, and the event still has its data: they are not the same event as the log holds it now');
+    // An erased event's leaf hash swapped for another leaf's: not in the tree.
+    const erased = await served(ids.erased!);
+    const swapped = { ...erased, proof: editProof(erased.proof, (members) => { members.leaf_hash = Buffer.alloc(32, 7).toString('base64'); }) };
+    const result = await inBrowser(swapped);
+    assert.equal(result.valid, false);
+    assert.match((result as { reason: string }).reason, /^the leaf's hash is not in the checkpoint's tree: /);
+    assert.equal(cliVerdict(swapped), 'Invalid');
+  });
+});
+
 describe('the browser verifier\'s code', () => {
-  it('uses nothing of Node: its compiled modules import only each other and the verifier\'s two pure modules', () => {
+  it('uses nothing of Node: its compiled modules import only each other and the verifier\'s three pure modules', () => {
     const folder = new URL('../../ui/verify/', import.meta.url);
     const files = readdirSync(folder).filter((name) => name.endsWith('.js'));
     assert.ok(files.includes('verify-event-in-browser.js'));
-    const allowed = new Set([...files.map((name) => `./${name}`), '../../verifier/event-data.js', '../../verifier/verdict.js']);
-    for (const file of [...files.map((name) => new URL(name, folder)), new URL('../../verifier/event-data.js', import.meta.url), new URL('../../verifier/verdict.js', import.meta.url)]) {
+    const shared = ['event-data.js', 'verdict.js', 'pseudonym.js'];
+    const allowed = new Set([...files.map((name) => `./${name}`), ...shared.map((name) => `../../verifier/${name}`)]);
+    for (const file of [...files.map((name) => new URL(name, folder)), ...shared.map((name) => new URL(`../../verifier/${name}`, import.meta.url))]) {
       // Comments may name what the code replaces (Buffer, node:crypto); the code may not use it.
       const code = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
       const imports = [...code.matchAll(/^(?:import|export)[^'"]*from\s*'([^']+)'/gm)].map((match) => match[1]!);

@@ -308,6 +308,11 @@ describe('the web viewer in Chromium', () => {
     assert.ok(((await note.textContent()) ?? '').includes(record));
     assert.equal(await page.getByText('forget-me').count(), 0);
     assert.equal(await page.getByLabel('Data as JSON').count(), 0);
+    // Verify proves what is left, and says how little that is.
+    await page.getByRole('button', { name: 'Verify' }).click();
+    const verdict = page.getByRole('status').filter({ hasText: /Verified|Not verified|could not/ });
+    await verdict.waitFor();
+    assert.match((await verdict.textContent()) ?? '', /^Verified: .*It was erased with its user: only its leaf's place in the tree is proven/);
   });
 
   it('exports the search as CSV and as NDJSON, exactly as the API streams them', async (t) => {

@@ -5,25 +5,44 @@
  *
  *   {"leaf_index": n, "tree_size": N, "leaf": "<base64>", "data_salt": "<base64, 16 bytes>",
  *    "inclusion_path": ["<base64, 32 bytes>", …]}
+ *
+ * Once the event's payload was removed (retention, erasure), "data_salt" is null; after an erasure
+ * of its user "leaf" is null too, and "leaf_hash" (base64, 32 bytes) is what the path proves;
+ * "removed" ({"reason", "at", "by"}, as on the event) says so, from services that send it.
  */
 import { strictBase64 } from './bytes.js';
 
 const SALT_BYTES = 16;
 
-export type InclusionProof = { leafIndex: number; treeSize: number; leaf: Uint8Array; dataSalt: Uint8Array; path: Uint8Array[] };
+/** `leaf` and `dataSalt` are null as said above; `leafHash` is there when `leaf` is not. */
+export type InclusionProof = { leafIndex: number; treeSize: number; leaf: Uint8Array | null; leafHash: Uint8Array | null; dataSalt: Uint8Array | null; path: Uint8Array[]; removed?: Removal };
+
+/** The removal a proof of a removed event states (newer services send it), as the event states it. */
+export type Removal = { reason: string; at: string; by: string };
 
 type Members = Record<string, unknown>;
 
 /** Throws an Error saying which member is missing or malformed. */
 export function readInclusionProof(served: unknown): InclusionProof {
   const proof = jsonObject(served);
+  const leaf = member(proof, 'leaf') === null ? null : bytes(proof, 'leaf');
   return {
     leafIndex: size(proof, 'leaf_index'),
     treeSize: size(proof, 'tree_size'),
-    leaf: bytes(proof, 'leaf'),
-    dataSalt: bytes(proof, 'data_salt', SALT_BYTES),
+    leaf,
+    leafHash: leaf === null ? bytes(proof, 'leaf_hash', 32) : null,
+    dataSalt: member(proof, 'data_salt') === null ? null : bytes(proof, 'data_salt', SALT_BYTES),
     path: hashes(proof, 'inclusion_path'),
+    ...(Object.hasOwn(proof, 'removed') ? { removed: removal(proof) } : {}),
   };
+}
+
+function removal(proof: Members): Removal {
+  const value = proof.removed as Record<string, unknown> | null;
+  if (typeof value !== 'object' || value === null || ['reason', 'at', 'by'].some((name) => typeof value[name] !== 'string')) {
+    throw new Error('its "removed" is not an object of reason, at and by');
+  }
+  return { reason: value.reason as string, at: value.at as string, by: value.by as string };
 }
 
 function jsonObject(served: unknown): Members {

@@ -1,16 +1,17 @@
 /**
  * The checks of npm run verify-event (verifier/check-event.ts), in the browser: that the event on
  * the page is in the log, as a checkpoint signed by the log's key shows it. The same checks in the
- * same order, with WebCrypto for SHA-256 and Ed25519; the reading of the saved event and the two
- * kinds of failure are the verifier's own modules, which need nothing of Node.
+ * same order, with WebCrypto for SHA-256 and Ed25519; the reading of the saved event, the two
+ * kinds of failure and the pseudonym's prefix are the verifier's own modules, which need nothing of Node.
  */
-import { readSavedEvent } from '../../verifier/event-data.js';
+import { readSavedEvent, type SavedEvent } from '../../verifier/event-data.js';
+import { PSEUDONYM_PREFIX } from '../../verifier/pseudonym.js';
 import { holds, Invalid, readOr, Unusable, type Input } from '../../verifier/verdict.js';
 import { equalBytes, hex } from './bytes.js';
 import { parseCheckpoint, type Checkpoint } from './checkpoint.js';
 import { dataCommitment, decodeLeaf } from './leaf.js';
 import { leafHash, verifyInclusion } from './merkle.js';
-import { readInclusionProof } from './proof-json.js';
+import { readInclusionProof, type InclusionProof } from './proof-json.js';
 import { ED25519, latestCosignatureTime, parseNote, parseVerifierKey, UnsupportedBrowser, verifyNoteSignature, type VerifierKey } from './signed-note.js';
 
 export type VerifyEventInput = {
@@ -43,8 +44,15 @@ export type VerifyEventResult =
     keyId: string;
     /** The event's place in the log, from 0. */
     leafIndex: number;
-    /** The name of the API key that wrote the event, as the leaf records it (null for events from before names were kept). */
+    /** The name of the API key that wrote the event, as the leaf records it (null for events from before names were kept, or when no leaf is left to say). */
     writtenWith: string | null;
+    /**
+     * Set when the event's payload was removed on the record: why, when and by which record (the
+     * event says so; the record itself is an event of the log to be checked like any other), and
+     * what could still be checked: its fields against its leaf (expired, or erased by a field of
+     * data), or only its leaf's hash in the tree (erased with its user).
+     */
+    removed?: { reason: string; at: string; by: string; checked: 'fields' | 'leaf-hash' };
   }
   | { valid: false; reason: string };
 
@@ -78,7 +86,14 @@ async function checkEvent(input: VerifyEventInput): Promise<VerifyEventResult> {
   if (proof.treeSize !== checkpoint.size) {
     throw new Invalid(`the proof is for the tree of ${proof.treeSize} events, the checkpoint for the tree of ${checkpoint.size}: ask for the proof at the checkpoint's size (GET /events/${event.id}/proof?size=${checkpoint.size})`);
   }
-  const leaf = holds('the proof\'s leaf is not an event\'s leaf', () => decodeLeaf(proof.leaf));
+  const proven = { size: checkpoint.size, ...(timestamp === undefined ? {} : { timestamp }), keyName: key.name, keyId: hex(key.keyId), leafIndex: proof.leafIndex };
+  if (event.removed !== undefined) return checkRemovedEvent(event, event.removed, proof, checkpoint, proven);
+  if (proof.leaf === null || proof.dataSalt === null) {
+    throw new Invalid('the proof is of an event whose payload was removed, and the event still has its data: they are not the same event as the log holds it now');
+  }
+  const leafBytes = proof.leaf;
+  const dataSalt = proof.dataSalt;
+  const leaf = holds('the proof\'s leaf is not an event\'s leaf', () => decodeLeaf(leafBytes));
   const differences = [
     ['id', event.id, leaf.id],
     ['timestamp', event.timestamp, new Date(leaf.timestampMs).toISOString()],
@@ -89,22 +104,52 @@ async function checkEvent(input: VerifyEventInput): Promise<VerifyEventResult> {
     throw new Invalid(`the event is not the one in the proof's leaf: ${differences.map(([name, saved, logged]) => `its ${name} is ${JSON.stringify(saved)}, the leaf's ${JSON.stringify(logged)}`).join('; ')}. `
       + 'It was altered after it was logged, or the proof is another event\'s');
   }
-  const commitment = await dataCommitment(proof.dataSalt, event.dataText);
+  const commitment = await dataCommitment(dataSalt, event.dataText);
   if (!equalBytes(commitment, leaf.dataSha256)) {
     throw new Invalid('the event\'s data does not match its leaf: it was altered after it was logged, or the salt is not this event\'s (SHA-256(data_salt ‖ data) differs from the leaf\'s commitment)'
       + (parsedEvent ? '; the event was given parsed, which respells some data (1.50 as 1.5): check the response\'s text' : ''));
   }
-  await holdsAsync('the event\'s leaf is not in the checkpoint\'s tree', async () => verifyInclusion(proof.leafIndex, proof.treeSize, await leafHash(proof.leaf), proof.path, checkpoint.rootHash));
+  await holdsAsync('the event\'s leaf is not in the checkpoint\'s tree', async () => verifyInclusion(proof.leafIndex, proof.treeSize, await leafHash(leafBytes), proof.path, checkpoint.rootHash));
 
-  return {
-    valid: true,
-    size: checkpoint.size,
-    ...(timestamp === undefined ? {} : { timestamp }),
-    keyName: key.name,
-    keyId: hex(key.keyId),
-    leafIndex: proof.leafIndex,
-    writtenWith: leaf.keyName,
-  };
+  return { valid: true, ...proven, writtenWith: leaf.keyName };
+}
+
+type Proven = Omit<Extract<VerifyEventResult, { valid: true }>, 'valid' | 'writtenWith' | 'removed'>;
+
+/**
+ * An event whose payload was removed (verifier/check-event.ts, checkRemovedEvent): an expired one,
+ * or one erased by a field of data, still has a leaf made of its fields and the commitment of the
+ * data that was there, so all but its data is checked; one erased with its user has only its
+ * leaf's hash left, whose place in the tree is all that can be proven.
+ */
+async function checkRemovedEvent(event: SavedEvent, removed: NonNullable<SavedEvent['removed']>, proof: InclusionProof, checkpoint: Checkpoint, proven: Proven): Promise<VerifyEventResult> {
+  if (event.dataText !== 'null') throw new Invalid('the event says its payload was removed, yet it has data');
+  if (proof.dataSalt !== null) throw new Invalid('the event says its payload was removed, but the log\'s proof still has the salt of its data: it was not removed');
+  if (proof.removed !== undefined && (['reason', 'at', 'by'] as const).some((name) => proof.removed![name] !== removed[name])) {
+    throw new Invalid(`the event and the log's proof tell different removals: the event ${JSON.stringify(removed)}, the proof ${JSON.stringify(proof.removed)}`);
+  }
+  if (proof.leaf === null) {
+    if (removed.reason !== 'erasure') throw new Invalid('the log served no leaf for an event expired by retention, which keeps it: the leaf cannot be checked');
+    // Only an erasure of the user drops the leaf, and it always leaves the pseudonym.
+    if (!event.userId.startsWith(PSEUDONYM_PREFIX)) throw new Invalid(`the log served no leaf, as for an event erased with its user, but the event's user_id ${JSON.stringify(event.userId)} is not a pseudonym (${PSEUDONYM_PREFIX}…)`);
+    const hash = proof.leafHash!;
+    await holdsAsync('the leaf\'s hash is not in the checkpoint\'s tree', () => verifyInclusion(proof.leafIndex, proof.treeSize, hash, proof.path, checkpoint.rootHash));
+    return { valid: true, ...proven, writtenWith: null, removed: { ...removed, checked: 'leaf-hash' } };
+  }
+  const leafBytes = proof.leaf;
+  const leaf = holds('the proof\'s leaf is not an event\'s leaf', () => decodeLeaf(leafBytes));
+  const differences = [
+    ['id', event.id, leaf.id],
+    ['timestamp', event.timestamp, new Date(leaf.timestampMs).toISOString()],
+    ['user_id', event.userId, leaf.userId],
+    ['event_type', event.eventType, leaf.eventType],
+  ].filter(([, saved, logged]) => saved !== logged);
+  if (differences.length > 0) {
+    throw new Invalid(`the event is not the one in the proof's leaf: ${differences.map(([name, saved, logged]) => `its ${name} is ${JSON.stringify(saved)}, the leaf's ${JSON.stringify(logged)}`).join('; ')}. `
+      + 'It was altered after it was logged, or the proof is another event\'s');
+  }
+  await holdsAsync('the event\'s leaf is not in the checkpoint\'s tree', async () => verifyInclusion(proof.leafIndex, proof.treeSize, await leafHash(leafBytes), proof.path, checkpoint.rootHash));
+  return { valid: true, ...proven, writtenWith: leaf.keyName, removed: { ...removed, checked: 'fields' } };
 }
 
 /** The log's verifier key (verifier/signed-checkpoint.ts, readLogKey). */

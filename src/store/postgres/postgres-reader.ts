@@ -25,7 +25,7 @@ const RUNNING_SIZE = 9;
 const CHECKPOINT_COLUMNS = 'tree_size AS size, root_hash AS "rootHash", note, created_ms AS "createdMs"';
 const SELECT_LEAF_SOURCE = `
   SELECT e.seq, e.id, e.ts AS "timestampMs", e.user_id AS "userId", e.event_type AS "eventType", e.data::text AS "dataJson",
-    e.key_name AS "keyName", e.hash, l.salt, e.removed_by::text AS "removedBy", e.removal, l.data_sha256 AS "dataSha256", l.hash AS "leafHash"
+    e.key_name AS "keyName", e.hash, l.salt, e.removed_by::text AS "removedBy", e.removal, e.removed_ms AS "removedMs", l.data_sha256 AS "dataSha256", l.hash AS "leafHash"
   FROM events e LEFT JOIN merkle_leaves l ON l.seq = e.seq WHERE e.id = $1::uuid`;
 // The checkpoint and its cosignatures in one statement.
 const SELECT_CHECKPOINT = (where: string) => `

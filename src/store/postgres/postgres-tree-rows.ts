@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import { SYSTEM_EVENT_TYPES } from '../../events/system-event-types.js';
+import type { RemovalRecord } from '../../integrity/removal-claims.js';
 import type { ChainRow } from '../../integrity/verify-chain.js';
 import type { DatabaseCheck, SeqRow, StoredCheckpointRow, StoredLeaf, TreeRows } from '../tree-rows.js';
 import { createPostgresPool } from './postgres-pool.js';
@@ -43,6 +45,13 @@ export function openPostgresTreeRows(url: string): TreeRows {
     },
     eventsBelowOne: async (limit) => (await pool.query<{ seq: number; id: string }>('SELECT seq, id::text AS id FROM events WHERE seq < 1 ORDER BY seq LIMIT $1', [limit])).rows,
     leavesBelowOne: async (limit) => (await pool.query<{ seq: number }>('SELECT seq FROM merkle_leaves WHERE seq < 1 ORDER BY seq LIMIT $1', [limit])).rows.map((row) => row.seq),
+    async removalRecords(ids) {
+      // removed_by is a uuid column, so every id a removed event names is one.
+      const { rows } = await pool.query<RemovalRecord>(
+        'SELECT id::text AS id, seq, event_type AS "eventType", data::text AS "dataJson" FROM events WHERE id = ANY($1::uuid[]) AND event_type IN ($2, $3)',
+        [ids, SYSTEM_EVENT_TYPES.retention, SYSTEM_EVENT_TYPES.erasure]);
+      return rows;
+    },
     range: (from, to) => inSnapshot(async (client) => {
       // A database from before removals has none of their columns: read as nulls.
       removals ??= (await client.query(SELECT_REMOVAL_COLUMNS)).rows.length > 0;

@@ -188,7 +188,7 @@ function prepareTreeStatements(db: Database.Database) {
   return {
     selectLeafSource: db.prepare(
       `SELECT e.seq, e.id, e.ts AS timestampMs, e.user_id AS userId, e.event_type AS eventType, e.data AS dataJson, e.key_name AS keyName,
-         e.hash, l.salt, e.removed_by AS removedBy, e.removal, l.data_sha256 AS dataSha256, l.hash AS leafHash
+         e.hash, l.salt, e.removed_by AS removedBy, e.removal, e.removed_ms AS removedMs, l.data_sha256 AS dataSha256, l.hash AS leafHash
        FROM events e LEFT JOIN merkle_leaves l ON l.seq = e.seq WHERE e.id = ?`,
     ),
     selectCheckpoint: db.prepare(`SELECT ${checkpointColumns} FROM checkpoints WHERE tree_size = ?`),

@@ -1,4 +1,6 @@
 import Database from './sqlite-driver.js';
+import { SYSTEM_EVENT_TYPES } from '../../events/system-event-types.js';
+import type { RemovalRecord } from '../../integrity/removal-claims.js';
 import type { ChainRow } from '../../integrity/verify-chain.js';
 import type { DatabaseCheck, SeqRow, StoredCheckpointRow, StoredLeaf, TreeRows } from '../tree-rows.js';
 
@@ -48,6 +50,10 @@ export function openSqliteTreeRows(path: string): TreeRows {
   const selectCheckpoint = db.prepare(`SELECT ${checkpointColumns} FROM checkpoints WHERE tree_size = ?`);
   const selectSizesBetween = db.prepare('SELECT tree_size FROM checkpoints WHERE tree_size BETWEEN ? AND ? ORDER BY tree_size LIMIT ?').pluck();
   const selectPreviousHash = db.prepare('SELECT hash FROM events WHERE seq < ? AND seq >= 1 ORDER BY seq DESC LIMIT 1').pluck();
+  // By the unique index on id; json_each takes the ids as one parameter, however many.
+  const selectRemovalRecords = db.prepare(`
+    SELECT id, seq, event_type AS eventType, data AS dataJson FROM events
+    WHERE id IN (SELECT value FROM json_each(?)) AND event_type IN (?, ?)`);
   const selectNextSeq = db.prepare(
     'SELECT min(coalesce((SELECT min(seq) FROM events WHERE seq > ?), 9e18), coalesce((SELECT min(seq) FROM merkle_leaves WHERE seq > ?), 9e18))',
   ).pluck();
@@ -91,6 +97,7 @@ export function openSqliteTreeRows(path: string): TreeRows {
       checkpoints: selectCheckpoints.all(from, to) as StoredCheckpointRow[],
       previousHash: (selectPreviousHash.get(from) as Buffer | null | undefined) ?? null,
     }),
+    removalRecords: async (ids) => selectRemovalRecords.all(JSON.stringify(ids), SYSTEM_EVENT_TYPES.retention, SYSTEM_EVENT_TYPES.erasure) as RemovalRecord[],
     async nextSeqAfter(seq) {
       const next = Number(selectNextSeq.get(seq, seq));
       return next >= 9e18 ? undefined : next;
