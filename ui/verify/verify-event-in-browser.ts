@@ -94,16 +94,7 @@ async function checkEvent(input: VerifyEventInput): Promise<VerifyEventResult> {
   const leafBytes = proof.leaf;
   const dataSalt = proof.dataSalt;
   const leaf = holds('the proof\'s leaf is not an event\'s leaf', () => decodeLeaf(leafBytes));
-  const differences = [
-    ['id', event.id, leaf.id],
-    ['timestamp', event.timestamp, new Date(leaf.timestampMs).toISOString()],
-    ['user_id', event.userId, leaf.userId],
-    ['event_type', event.eventType, leaf.eventType],
-  ].filter(([, saved, logged]) => saved !== logged);
-  if (differences.length > 0) {
-    throw new Invalid(`the event is not the one in the proof's leaf: ${differences.map(([name, saved, logged]) => `its ${name} is ${JSON.stringify(saved)}, the leaf's ${JSON.stringify(logged)}`).join('; ')}. `
-      + 'It was altered after it was logged, or the proof is another event\'s');
-  }
+  requireLeafFields(event, leaf);
   const commitment = await dataCommitment(dataSalt, event.dataText);
   if (!equalBytes(commitment, leaf.dataSha256)) {
     throw new Invalid('the event\'s data does not match its leaf: it was altered after it was logged, or the salt is not this event\'s (SHA-256(data_salt ‖ data) differs from the leaf\'s commitment)'
@@ -138,16 +129,7 @@ async function checkRemovedEvent(event: SavedEvent, removed: NonNullable<SavedEv
   }
   const leafBytes = proof.leaf;
   const leaf = holds('the proof\'s leaf is not an event\'s leaf', () => decodeLeaf(leafBytes));
-  const differences = [
-    ['id', event.id, leaf.id],
-    ['timestamp', event.timestamp, new Date(leaf.timestampMs).toISOString()],
-    ['user_id', event.userId, leaf.userId],
-    ['event_type', event.eventType, leaf.eventType],
-  ].filter(([, saved, logged]) => saved !== logged);
-  if (differences.length > 0) {
-    throw new Invalid(`the event is not the one in the proof's leaf: ${differences.map(([name, saved, logged]) => `its ${name} is ${JSON.stringify(saved)}, the leaf's ${JSON.stringify(logged)}`).join('; ')}. `
-      + 'It was altered after it was logged, or the proof is another event\'s');
-  }
+  requireLeafFields(event, leaf);
   await holdsAsync('the event\'s leaf is not in the checkpoint\'s tree', async () => verifyInclusion(proof.leafIndex, proof.treeSize, await leafHash(leafBytes), proof.path, checkpoint.rootHash));
   return { valid: true, ...proven, writtenWith: leaf.keyName, removed: { ...removed, checked: 'fields' } };
 }
@@ -188,5 +170,19 @@ async function holdsAsync<T>(failed: string, check: () => Promise<T>): Promise<T
     return await check();
   } catch (error) {
     throw new Invalid(`${failed}: ${(error as Error).message}`);
+  }
+}
+
+/** Throws Invalid naming each of the event's id, timestamp, user_id and event_type that is not the leaf's. */
+function requireLeafFields(event: { id: string; timestamp: string; userId: string; eventType: string }, leaf: ReturnType<typeof decodeLeaf>): void {
+  const differences = [
+    ['id', event.id, leaf.id],
+    ['timestamp', event.timestamp, new Date(leaf.timestampMs).toISOString()],
+    ['user_id', event.userId, leaf.userId],
+    ['event_type', event.eventType, leaf.eventType],
+  ].filter(([, saved, logged]) => saved !== logged);
+  if (differences.length > 0) {
+    throw new Invalid(`the event is not the one in the proof's leaf: ${differences.map(([name, saved, logged]) => `its ${name} is ${JSON.stringify(saved)}, the leaf's ${JSON.stringify(logged)}`).join('; ')}. `
+      + 'It was altered after it was logged, or the proof is another event\'s');
   }
 }
