@@ -6,6 +6,9 @@ export function useHash(): string {
   useEffect(() => {
     const changed = (): void => setHash(location.hash);
     addEventListener('hashchange', changed);
+    // The hash may have changed between the first render and this effect (a link followed as the
+    // page loads, under load): catch up, or that change would be missed until the next one.
+    changed();
     return () => removeEventListener('hashchange', changed);
   }, []);
   return hash;
