@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { errorMessage, startTestServer, type TestServer } from '../helpers/test-server.js';
+import { errorMessage, startTestServer, TEST_API_KEY, type TestServer } from '../helpers/test-server.js';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -90,6 +90,14 @@ describe('POST /events', () => {
     await expectRejected(await server.post({ user_id: 'x', event_type: 't', data: [] }), 400, /data must be a JSON object/);
     await expectRejected(await server.post({ user_id: 'x', event_type: 't', timestamp: 'now' }), 400, /Unknown property "timestamp"/);
     await expectRejected(await server.post('{"user_id":"x","event_type":"t","data":{"a":1,"a":2}}'), 400, /duplicate property "a"/);
+    // The service's own records: a client's event may not pass for a retention run or an erasure.
+    await expectRejected(await server.post({ user_id: 'auditor', event_type: 'auditor.erasure', data: { pseudonym: 'x' } }), 400, /^event_type must not begin with "auditor\.": those are the service's own records/);
+    const batch = await fetch(`${server.url}/events/batch`, {
+      method: 'POST', headers: { 'X-API-Key': TEST_API_KEY, 'Content-Type': 'application/json' },
+      body: JSON.stringify([{ user_id: 'x', event_type: 't' }, { user_id: 'x', event_type: 'auditor.hold' }]),
+    });
+    assert.equal(batch.status, 400);
+    assert.match(((await batch.json()) as { errors: Array<{ message: string }> }).errors[0]!.message, /must not begin with "auditor\."/);
   });
 
   it('refuses a body that is not UTF-8 with 400', async () => {
