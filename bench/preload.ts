@@ -1,5 +1,5 @@
 import { createUuidV7Generator } from '../src/events/uuid-v7.js';
-import { chainHash, GENESIS_HASH } from '../src/integrity/chain.js';
+import { chainHashOverLeaf, GENESIS_HASH } from '../src/integrity/chain.js';
 import { eventLeaf, newSalt } from '../src/integrity/event-leaf.js';
 import { appendLeaf, EMPTY_FRONTIER, leafHash } from '../src/integrity/merkle-tree.js';
 import { openDatabase } from '../src/store/sqlite/open-database.js';
@@ -31,10 +31,10 @@ export function preloadSqlite(path: string, count: number, chainSecret: string):
       const hot = n % HOT_EVERY === 0;
       const rare = hot && (n / HOT_EVERY) % RARE_EVERY === 0;
       const event = { id, timestampMs, userId: hot ? HOT_USER : typicalUser(n), eventType: EVENT_TYPES[n % EVENT_TYPES.length]!, dataJson: eventData(n, rare), keyName: 'preload' };
-      head = chainHash(secret, head, event);
-      const { lastInsertRowid: seq } = insert.run(id, timestampMs, event.userId, event.eventType, event.dataJson, event.keyName, head);
       const salt = newSalt();
       const leaf = leafHash(eventLeaf(event, salt));
+      head = chainHashOverLeaf(secret, head, leaf);
+      const { lastInsertRowid: seq } = insert.run(id, timestampMs, event.userId, event.eventType, event.dataJson, event.keyName, head);
       const appended = appendLeaf(tree, leaf);
       tree = appended.frontier;
       insertLeaf.run(seq, salt, leaf, Buffer.concat(appended.completed));

@@ -65,6 +65,11 @@ if (firstRemoved !== undefined) {
 }
 try {
   let after = await copiedSoFar();
+  try {
+    await postgres.adoptChainOverLeavesFrom(sqlite.chainOverLeavesFrom());
+  } catch (error) {
+    fail(`${describeDatabase(target)} cannot take the copy: ${(error as Error).message}`);
+  }
   if (after > 0) console.log(`Resuming after event number ${after}, already in PostgreSQL.`);
   const copiedBefore = after; // seq has no gaps: the events before it are the first `after`
   let copied = 0;

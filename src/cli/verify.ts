@@ -79,7 +79,11 @@ try {
     : `the latest, of size ${verdict.latest.size}, ${verdict.latest.holds ? 'is' : 'is NOT'} the root of the rebuilt tree`;
   console.log(`Checkpoints: ${verdict.checkpoints} checked with the key; ${latest}.`);
   if (secret === undefined) console.log('Chain: not checked (no chain secret at hand); the tree does not need it.');
-  else console.log(`Chain: ${verdict.chained} chained events checked link by link with the chain secret${verdict.expired + verdict.erased > 0 ? ' (a removed payload\'s link is taken as stored)' : ''}.`);
+  else {
+    const taken = verdict.linksTakenAsStored;
+    console.log(`Chain: ${verdict.chained} chained events checked link by link with the chain secret${taken > 0
+      ? ` (but for ${taken} removed ${taken === 1 ? 'payload' : 'payloads'} written before links were taken over leaves, whose link is taken as stored)` : ''}.`);
+  }
   if (verdict.expired + verdict.erased > 0) {
     console.log(`Removed payloads: ${verdict.expired} expired by retention and ${verdict.erased} erased, each held to the auditor.retention or auditor.erasure record that allowed it` +
       ' (an expired event is still checked against its leaf; an event erased with its user only by its leaf\'s place in the tree).');

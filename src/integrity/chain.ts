@@ -26,9 +26,25 @@ export function canonicalEvent(event: ChainedFields): Buffer {
 }
 
 /**
+ * The link of an event written before links were taken over leaves (see chainHashOverLeaf):
  * hash = HMAC-SHA256(secret, previous hash ‖ canonical form of the event). Without the secret no
  * one can rebuild the chain after editing, removing or reordering events.
  */
 export function chainHash(secret: Buffer, previous: Buffer, event: ChainedFields): Buffer {
   return createHmac('sha256', secret).update(previous).update(canonicalEvent(event)).digest();
+}
+
+/** What sets a link over a leaf apart from a link over a canonical form (which opens with '['). */
+export const LEAF_LINK_TAG = 0x02;
+const LEAF_LINK_TAG_BYTES = Uint8Array.of(LEAF_LINK_TAG);
+
+/**
+ * The link of every event written since schema version 10 (SQLite; 9 on PostgreSQL):
+ * hash = HMAC-SHA256(secret, previous hash ‖ 0x02 ‖ the event's leaf hash). The leaf commits to
+ * every field chainHash did, but to the data only through its salted commitment: once an event's
+ * payload is removed and its salt goes, whoever holds the secret can no longer test a guess of
+ * what the data was against the link (docs/design.md, "Retention and erasure on the record").
+ */
+export function chainHashOverLeaf(secret: Buffer, previous: Uint8Array, leafHash: Uint8Array): Buffer {
+  return createHmac('sha256', secret).update(previous).update(LEAF_LINK_TAG_BYTES).update(leafHash).digest();
 }

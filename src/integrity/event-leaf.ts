@@ -1,11 +1,21 @@
 import { hash, randomFillSync } from 'node:crypto';
 import { dataCommitment, encodeLeaf, LEAF_VERSION, SALT_BYTES } from '../../verifier/leaf.js';
+import { leafHash } from '../../verifier/merkle.js';
 import type { ChainedFields } from './chain.js';
 
 /** An event's leaf in the Merkle tree (verifier/leaf.ts), its data committed to under `salt`. */
 export function eventLeaf(event: ChainedFields, salt: Uint8Array): Buffer {
   const { id, timestampMs, userId, eventType, keyName, dataJson } = event;
   return encodeLeaf({ id, timestampMs, userId, eventType, keyName, dataSha256: dataCommitment(salt, dataJson) });
+}
+
+/**
+ * The hash of the leaf of an event whose payload was removed, rebuilt from its fields and the
+ * data's commitment kept where its salt was. Throws when its fields cannot be a leaf.
+ */
+export function removedEventLeafHash(event: Omit<ChainedFields, 'dataJson'>, commitment: Buffer): Buffer {
+  const { id, timestampMs, userId, eventType, keyName } = event;
+  return leafHash(encodeLeaf({ id, timestampMs, userId, eventType, keyName, dataSha256: commitment }));
 }
 
 /**

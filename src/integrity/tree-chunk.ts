@@ -5,12 +5,11 @@
  * what it read, and a test on what it made.
  */
 import { parseCheckpoint } from '../../verifier/checkpoint.js';
-import { encodeLeaf } from '../../verifier/leaf.js';
-import { leafHash } from '../../verifier/merkle.js';
 import { parseNote, verifyNoteSignature, type VerifierKey } from '../../verifier/signed-note.js';
 import { isSystemEventType } from '../events/system-event-types.js';
 import { PSEUDONYM_PREFIX } from '../retention/pseudonym.js';
 import { GENESIS_HASH } from './chain.js';
+import { removedEventLeafHash } from './event-leaf.js';
 import { foldSubtrees } from './merkle-tree.js';
 import { addClaim, isRemovalRecord, type RemovalClaim, type RemovalRecord } from './removal-claims.js';
 import { createScratchHasher, type ScratchHasher } from './scratch-hasher.js';
@@ -46,6 +45,8 @@ export type ChunkResult = {
   /** Events whose payload retention removed, and those an erasure removed (each held to its record by `claims`). */
   expired: number;
   erased: number;
+  /** Of the chained events, the removed ones whose link, over the canonical form of their payload, is taken as stored. */
+  linksTakenAsStored: number;
   /**
    * What the chunk's removed events claim of the records they name, one claim per record, and the
    * chunk's own auditor.retention and auditor.erasure events: held to each other by the worker
@@ -64,6 +65,8 @@ export type ChunkOptions = {
   secret: Buffer | undefined;
   /** Events after this seq were written after the tree began, so each carries a chain hash. */
   chainRequiredAfter: number | undefined;
+  /** From this seq on, each link is taken over the event's leaf (chainHashOverLeaf); undefined in a database from before. */
+  chainOverLeavesFrom: number | undefined;
 };
 
 type Mismatch = { event: ChainRow; salt: Buffer; stored: Buffer };
@@ -94,6 +97,7 @@ export function checkChunk({ from, to, level }: ChunkRange, rows: RangeRows, opt
   let unchained = 0;
   let expired = 0;
   let erased = 0;
+  let linksTakenAsStored = 0;
   const claims = new Map<string, RemovalClaim>();
   const records: RemovalRecord[] = [];
   let c = 0;
@@ -163,9 +167,12 @@ export function checkChunk({ from, to, level }: ChunkRange, rows: RangeRows, opt
     if (event !== undefined) {
       events++;
       if (isRemovalRecord(event.eventType)) records.push({ id: event.id, seq, eventType: event.eventType, dataJson: event.dataJson });
-      const link = checkLink(hasher, event, previousHash, options);
+      const link = checkLink(hasher, event, previousHash, hash, options);
       if (link === 'chained') chained++;
-      else if (link === 'unchained') unchained++;
+      else if (link === 'taken as stored') {
+        chained++;
+        linksTakenAsStored++;
+      } else if (link === 'unchained') unchained++;
       else found(link);
       previousHash = event.hash;
     }
@@ -181,7 +188,7 @@ export function checkChunk({ from, to, level }: ChunkRange, rows: RangeRows, opt
   for (const finding of movedEvents(hasher, mismatched)) found(finding);
 
   return {
-    subtrees: stack, storedAbove, checkpoints, findings, findingsLeft, events, chained, unchained, expired, erased,
+    subtrees: stack, storedAbove, checkpoints, findings, findingsLeft, events, chained, unchained, expired, erased, linksTakenAsStored,
     claims: [...claims.values()], records, empty: expected === from, nextSeq: undefined,
   };
 }
@@ -208,7 +215,7 @@ function checkRemoved(event: ChainRow, leaf: StoredLeaf, found: (finding: Findin
   }
   let rebuilt: Buffer | undefined;
   try {
-    rebuilt = leafHash(encodeLeaf({ id, timestampMs: event.timestampMs, userId: event.userId, eventType: event.eventType, keyName: event.keyName, dataSha256: commitment }));
+    rebuilt = removedEventLeafHash(event, commitment);
   } catch {
     rebuilt = undefined;
   }
@@ -240,22 +247,27 @@ export function signedRoot(checkpoint: StoredCheckpointRow, key: VerifierKey, fo
 
 /**
  * Whether the event's chain link holds: 'chained' (checked, or unchecked without the secret),
- * 'unchained' (from before the chain began), or what is wrong with it.
+ * 'taken as stored' (see below), 'unchained' (from before the chain began), or what is wrong with
+ * it. `leaf` is the event's leaf hash as rebuilt (a placeholder when it has no leaf), which a link
+ * over the leaf covers.
  */
-function checkLink(hasher: ScratchHasher, event: ChainRow, previousHash: Buffer | null, { secret, chainRequiredAfter }: ChunkOptions): 'chained' | 'unchained' | Finding {
+function checkLink(hasher: ScratchHasher, event: ChainRow, previousHash: Buffer | null, leaf: Uint8Array, options: ChunkOptions): 'chained' | 'taken as stored' | 'unchained' | Finding {
   const { seq, id } = event;
-  // A removed payload's link cannot be recomputed: its stored hash carries the chain on, and the
-  // removal itself is held to its record.
-  if (event.removedBy != null && event.hash !== null) return 'chained';
+  const { secret, chainRequiredAfter, chainOverLeavesFrom } = options;
+  const overLeaf = chainOverLeavesFrom !== undefined && seq >= chainOverLeavesFrom;
+  // The link of a removed payload written over its canonical form cannot be recomputed: its stored
+  // hash carries the chain on, and the removal itself is held to its record. A link over the leaf
+  // can: the leaf outlives the payload.
+  if (event.removedBy != null && event.hash !== null && !overLeaf) return 'taken as stored';
   if (event.hash === null) {
     if (previousHash !== null) return { kind: 'event', reason: 'edited', seq, id, detail: 'has no chain hash, yet the chain began before it: its chain hash was removed' };
     if (chainRequiredAfter !== undefined && seq > chainRequiredAfter) return { kind: 'run', reason: 'edited', run: 'no-chain-hash', from: seq, to: seq, after: chainRequiredAfter };
     return 'unchained';
   }
-  if (secret !== undefined && !same(event.hash, hasher.chainHash(previousHash ?? GENESIS_HASH, event))) {
-    return { kind: 'run', reason: 'edited', run: 'chain-broken', from: seq, to: seq, id };
-  }
-  return 'chained';
+  if (secret === undefined) return 'chained';
+  const previous = previousHash ?? GENESIS_HASH;
+  const expected = overLeaf ? hasher.chainHashOverLeaf(previous, leaf) : hasher.chainHash(previous, event);
+  return same(event.hash, expected) ? 'chained' : { kind: 'run', reason: 'edited', run: 'chain-broken', from: seq, to: seq, id };
 }
 
 /**

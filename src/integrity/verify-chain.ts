@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
-import { chainHash, GENESIS_HASH, type ChainedFields } from './chain.js';
+import { chainHash, chainHashOverLeaf, GENESIS_HASH, type ChainedFields } from './chain.js';
+import { eventLeafHash, removedEventLeafHash } from './event-leaf.js';
 import { hasValidSignature, type Checkpoint } from './checkpoint.js';
 
 /**
@@ -7,7 +8,20 @@ import { hasValidSignature, type Checkpoint } from './checkpoint.js';
  * removed its payload (see docs/design.md, "Retention and erasure on the record"); null before,
  * and left out by readers of a database from before removals.
  */
-export type ChainRow = ChainedFields & { seq: number; hash: Buffer | null; removedBy?: string | null; removal?: string | null };
+export type ChainRow = ChainedFields & {
+  seq: number;
+  hash: Buffer | null;
+  removedBy?: string | null;
+  removal?: string | null;
+  /**
+   * Set when the event's link is taken over its leaf (chainHashOverLeaf): what its leaf row holds,
+   * or null when it has none. Left out for a link over the event's canonical form (chainHash).
+   */
+  linkedLeaf?: LinkedLeaf | null;
+};
+
+/** What of an event's leaf row a link over the leaf is checked with (see StoredLeaf). */
+export type LinkedLeaf = { salt: Buffer | null; dataSha256: Buffer | null; hash: Buffer };
 
 export type Verdict = {
   ok: boolean;
@@ -45,10 +59,8 @@ export async function verifyChain(rows: Iterable<ChainRow> | AsyncIterable<Chain
       verdict.unchained++;
       continue;
     }
-    // A removed payload's link cannot be recomputed: its stored hash carries the chain on (npm run
-    // verify's tree check holds the removal itself to its record).
-    const expected = row.removedBy != null ? row.hash : chainHash(secret, previous, row);
-    if (row.hash.length !== expected.length || !timingSafeEqual(row.hash, expected)) {
+    const expected = expectedLink(secret, previous, row);
+    if (expected === undefined || row.hash.length !== expected.length || !timingSafeEqual(row.hash, expected)) {
       verdict.broken = {
         seq: row.seq,
         id: row.id,
@@ -79,4 +91,25 @@ export async function verifyChain(rows: Iterable<ChainRow> | AsyncIterable<Chain
     if (!covered) verdict.ok = false;
   }
   return verdict;
+}
+
+/**
+ * The link `row` must hold after `previous`; undefined when its leaf row cannot give the leaf its
+ * link covers (missing, or without the salt of data still held). A link over the canonical form of
+ * a removed payload cannot be recomputed: its stored hash carries the chain on (npm run verify's
+ * tree check holds the removal itself to its record). A link over the leaf can: the leaf is
+ * rebuilt from the data's commitment kept where the salt was, or, after an erasure of the user,
+ * which drops the commitment, taken as stored (the tree and its signed checkpoints hold it).
+ */
+function expectedLink(secret: Buffer, previous: Buffer, row: ChainRow): Buffer | undefined {
+  const leaf = row.linkedLeaf;
+  if (leaf === undefined) return row.removedBy != null ? row.hash! : chainHash(secret, previous, row);
+  if (leaf === null) return undefined;
+  try {
+    if (leaf.salt !== null) return chainHashOverLeaf(secret, previous, eventLeafHash(row, leaf.salt));
+    if (row.removedBy == null) return undefined;
+    return chainHashOverLeaf(secret, previous, leaf.dataSha256 === null ? leaf.hash : removedEventLeafHash(row, leaf.dataSha256));
+  } catch {
+    return undefined; // fields no leaf can hold (a negative timestamp): edited
+  }
 }

@@ -17,6 +17,7 @@ export type WorkerSetup = {
   key: string;
   secret: Uint8Array | undefined;
   chainRequiredAfter: number | undefined;
+  chainOverLeavesFrom: number | undefined;
 };
 
 export type ChunkRequest = ChunkRange & { index: number };
@@ -37,7 +38,7 @@ port.on('message', (request: ChunkRequest | CloseRequest) => {
 
 async function check(request: ChunkRequest): Promise<ChunkReply> {
   try {
-    const result = checkChunk(request, await rows.range(request.from, request.to), { key, secret, chainRequiredAfter: setup.chainRequiredAfter });
+    const result = checkChunk(request, await rows.range(request.from, request.to), { key, secret, chainRequiredAfter: setup.chainRequiredAfter, chainOverLeavesFrom: setup.chainOverLeavesFrom });
     await settleClaims(result, (ids) => rows.removalRecords(ids), (finding) => {
       if (result.findings.length < MAX_CHUNK_FINDINGS) addFinding(result.findings, finding);
       else result.findingsLeft++;

@@ -46,6 +46,8 @@ export type TreeVerdict = {
   /** Events whose payload retention removed, and those an erasure removed, each on its record or named in a finding. */
   expired: number;
   erased: number;
+  /** Of the chained events, the removed ones whose link, over the canonical form of their payload, was taken as stored. */
+  linksTakenAsStored: number;
   threads: number;
   /** Checkpoints whose signature and root were checked; the latest one's size and whether it holds. */
   checkpoints: number;
@@ -75,7 +77,7 @@ export async function verifyTree(database: DatabaseLocation, rows: TreeRows, opt
   }
 
   const size = Math.max(extent.lastEventSeq, extent.lastLeafSeq);
-  const verdict: TreeVerdict = { size, events: 0, chained: 0, unchained: 0, expired: 0, erased: 0, threads: 0, checkpoints: 0, latest: undefined, findings, findingsLeft: 0 };
+  const verdict: TreeVerdict = { size, events: 0, chained: 0, unchained: 0, expired: 0, erased: 0, linksTakenAsStored: 0, threads: 0, checkpoints: 0, latest: undefined, findings, findingsLeft: 0 };
   // Counted, not listed: one edit makes every later checkpoint differ, and there may be millions.
   const rootMismatches = new SizeRun();
   const unsigned = new SizeRun();
@@ -118,6 +120,7 @@ export async function verifyTree(database: DatabaseLocation, rows: TreeRows, opt
     verdict.unchained += result.unchained;
     verdict.expired += result.expired;
     verdict.erased += result.erased;
+    verdict.linksTakenAsStored += result.linksTakenAsStored;
     const lastSeq = Math.min((index + 1) * width, size);
     for (const node of result.subtrees) push({ ...node, hash: Buffer.from(node.hash) }, result.storedAbove.map((hash) => Buffer.from(hash)), lastSeq);
   };
@@ -137,7 +140,7 @@ export async function verifyTree(database: DatabaseLocation, rows: TreeRows, opt
   const chunks = Math.ceil(size / width);
   verdict.threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), chunks));
   if (chunks > 0) {
-    const setup: WorkerSetup = { database, key: formatVerifierKey(key.name, key.algorithm, key.publicKey), secret: options.secret, chainRequiredAfter: extent.firstCheckpointSize };
+    const setup: WorkerSetup = { database, key: formatVerifierKey(key.name, key.algorithm, key.publicKey), secret: options.secret, chainRequiredAfter: extent.firstCheckpointSize, chainOverLeavesFrom: extent.chainOverLeavesFrom };
     await runWorkers(verdict.threads, setup, chunks, level, size, async (index, result) => {
       combine(index, result);
       if (!result.empty) return index + 1;

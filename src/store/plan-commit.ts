@@ -6,7 +6,7 @@
  * what it says; so racing writers, even two processes, extend one chain and store a key once.
  */
 import { createUuidV7Generator, type TimeOrderedId } from '../events/uuid-v7.js';
-import { chainHash, GENESIS_HASH } from '../integrity/chain.js';
+import { chainHashOverLeaf, GENESIS_HASH } from '../integrity/chain.js';
 import { eventLeafHash, newSalt } from '../integrity/event-leaf.js';
 import { growFrontier, type Frontier } from '../integrity/merkle-tree.js';
 import type { ChainRow } from '../integrity/verify-chain.js';
@@ -134,8 +134,8 @@ export function startCommitPlan({ head, records, now, secret, tree: startTree, s
         id, timestampMs, userId: event.userId, eventType: event.eventType, dataJson: event.dataJson, keyName,
         seq: ++planned.seq, hash: planned.hash, salt: salt(), leafHash: planned.hash, nodes: NO_NODES,
       };
-      row.hash = planned.hash = chainHash(secret, planned.hash, row);
       row.leafHash = eventLeafHash(row, row.salt);
+      row.hash = planned.hash = chainHashOverLeaf(secret, planned.hash, row.leafHash);
       const completed = growFrontier(planned.tree, row.leafHash);
       if (completed.length > 0) row.nodes = completed.length === 1 ? completed[0]! : Buffer.concat(completed);
       planned.rows.push(row);

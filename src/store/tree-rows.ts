@@ -42,6 +42,8 @@ export type LogExtent = {
   /** The smallest and the largest size a checkpoint was kept at (undefined when there is none). */
   firstCheckpointSize: number | undefined;
   latestCheckpointSize: number | undefined;
+  /** The seq from which each event's chain link is taken over its leaf (undefined in a database from before). */
+  chainOverLeavesFrom: number | undefined;
 };
 
 /** What the database's own check of its files and indexes found. */

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -5,6 +6,7 @@ import { join } from 'node:path';
 import Database from '../../src/store/sqlite/sqlite-driver.js';
 import pg from 'pg';
 import type { DatabaseLocation } from '../../src/config.js';
+import { findChainSecret } from '../../src/integrity/chain-secret.js';
 import { newSigningKeyText } from '../../src/integrity/signing-key.js';
 import type { ChainRow } from '../../src/integrity/verify-chain.js';
 import type { EventStore, StoreOptions } from '../../src/store/event-store.js';
@@ -37,6 +39,8 @@ export function testSigningKeyFile(): string {
 export type TestDatabase = {
   location: DatabaseLocation;
   openStore(options?: StoreOptions): Promise<EventStore>;
+  /** The secret the chain is keyed with (SQLite: the file beside the database, once a store made it). */
+  chainSecret(): Buffer;
   /** Rows in the events table (of one user, when given), read beside the service. */
   countEvents(userId?: string): Promise<number>;
   /** The key name recorded with the event `id`. */
@@ -90,6 +94,7 @@ function createSqliteTestDatabase(): Omit<TestDatabase, 'chainRows'> {
   return {
     location: { kind: 'sqlite', path },
     openStore: (options = {}) => openEventStore({ kind: 'sqlite', path }, options),
+    chainSecret: () => findChainSecret(undefined, path) ?? assert.fail(`no chain secret beside ${path}`),
     countEvents: async (userId) =>
       withDb((db) => (userId === undefined
         ? db.prepare('SELECT count(*) FROM events').pluck().get()
@@ -129,6 +134,7 @@ async function createPostgresTestDatabase(): Promise<Omit<TestDatabase, 'chainRo
   return {
     location: { kind: 'postgres', url },
     openStore: (options = {}) => openEventStore({ kind: 'postgres', url }, { chainSecret: TEST_CHAIN_SECRET, signingKeyFile: testSigningKeyFile(), ...options }),
+    chainSecret: () => Buffer.from(TEST_CHAIN_SECRET),
     countEvents: async (userId) => {
       const { rows } = userId === undefined
         ? await admin.query(`SELECT count(*)::int AS n FROM ${schema}.events`)

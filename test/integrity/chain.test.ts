@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { canonicalEvent, chainHash, GENESIS_HASH, type ChainedFields } from '../../src/integrity/chain.js';
+import { canonicalEvent, chainHash, chainHashOverLeaf, GENESIS_HASH, type ChainedFields } from '../../src/integrity/chain.js';
 import { hasValidSignature, signCheckpoint, type Checkpoint } from '../../src/integrity/checkpoint.js';
 
 const SECRET = Buffer.from('a secret for the chain tests');
@@ -38,6 +38,15 @@ describe('the chain\'s canonical form and link', () => {
     const form = '["0190a000-0000-7000-8000-000000000001",1720000000000,"zoë 😀","login","{\\"ip\\":\\"192.0.2.1\\",\\"n\\":1.50}"]';
     assert.deepEqual(canonicalEvent(legacy), Buffer.from(form, 'utf8'));
     assert.deepEqual(chainHash(SECRET, GENESIS_HASH, legacy), hmac(SECRET, Buffer.alloc(32), Buffer.from(form, 'utf8')));
+  });
+
+  it('takes a link over a leaf as HMAC-SHA256(secret, previous hash ‖ 0x02 ‖ leaf hash), which no link over a canonical form can be', () => {
+    const leaf = createHash('sha256').update('a leaf').digest();
+    const previous = hmac(SECRET, 'an earlier link');
+    assert.deepEqual(chainHashOverLeaf(SECRET, previous, leaf), hmac(SECRET, previous, Buffer.from([0x02]), leaf));
+    assert.deepEqual(chainHashOverLeaf(SECRET, GENESIS_HASH, leaf), hmac(SECRET, Buffer.alloc(32), Buffer.from([0x02]), leaf));
+    // A canonical form opens with '[' (0x5b): the two kinds of message never coincide.
+    assert.equal(canonicalEvent(EVENT)[0], 0x5b);
   });
 
   it('starts from a genesis hash of 32 zero bytes', () => {

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chainHash, GENESIS_HASH } from '../../src/integrity/chain.js';
+import { dataCommitment, SALT_BYTES } from '../../verifier/leaf.js';
+import { chainHash, chainHashOverLeaf, GENESIS_HASH } from '../../src/integrity/chain.js';
 import { signCheckpoint } from '../../src/integrity/checkpoint.js';
+import { eventLeafHash } from '../../src/integrity/event-leaf.js';
+import { PSEUDONYM_PREFIX } from '../../src/retention/pseudonym.js';
 import { verifyChain, type ChainRow } from '../../src/integrity/verify-chain.js';
 
 // verify.test.ts runs `npm run verify` on real files; this is its verdict, in process.
@@ -129,5 +132,71 @@ describe('verifyChain with a checkpoint', () => {
     const checkpoint = signCheckpoint(SECRET, headOf(rows), createdAt);
     rows[3] = { ...rows[3]!, userId: 'someone else' };
     assert.deepEqual(await verifyChain(rows, SECRET, checkpoint), { ok: false, chained: 3, unchained: 0, broken: { seq: 4, id: idOf(4), reason: ALTERED } });
+  });
+});
+
+describe('verifyChain over links taken over leaves', () => {
+  /** Rows `from`..`to`, each linked over its leaf (as the planner writes them), with their leaf rows. */
+  function chainOverLeaves(from: number, to: number, previous: Buffer = GENESIS_HASH): ChainRow[] {
+    const rows: ChainRow[] = [];
+    for (let seq = from; seq <= to; seq++) {
+      const fields = { id: idOf(seq), timestampMs: 1_720_000_000_000 + seq, userId: `u${seq % 2}`, eventType: 't', dataJson: `{"seq":${seq}}`, keyName: 'svc' };
+      const salt = Buffer.alloc(SALT_BYTES, seq);
+      const leaf = eventLeafHash(fields, salt);
+      previous = chainHashOverLeaf(SECRET, previous, leaf);
+      rows.push({ ...fields, seq, hash: previous, removedBy: null, removal: null, linkedLeaf: { salt, dataSha256: null, hash: leaf } });
+    }
+    return rows;
+  }
+
+  /** Row `seq`'s payload removed as retention or an erasure of its user leaves it. */
+  function removed(row: ChainRow, removal: 'retention' | 'erasure'): ChainRow {
+    const commitment = dataCommitment(row.linkedLeaf!.salt!, row.dataJson);
+    return {
+      ...row, dataJson: 'null', removedBy: idOf(900), removal,
+      ...(removal === 'erasure' ? { userId: `${PSEUDONYM_PREFIX}x` } : {}),
+      linkedLeaf: { salt: null, dataSha256: removal === 'erasure' ? null : commitment, hash: row.linkedLeaf!.hash },
+    };
+  }
+
+  it('checks the links over canonical forms up to the upgrade and the links over leaves after it', async () => {
+    const before = chain(1, 3);
+    const rows = [...before, ...chainOverLeaves(4, 8, before[2]!.hash!)];
+    assert.deepEqual(await verifyChain(rows, SECRET), { ok: true, chained: 8, unchained: 0 });
+    assert.deepEqual(await verifyChain(rows, SECRET, signCheckpoint(SECRET, headOf(rows), '2024-07-01T12:00:00.000Z')), { ok: true, chained: 8, unchained: 0, checkpoint: { ok: true, detail: 'all 8 events it covers are present and unchanged' } });
+  });
+
+  it('finds edited data, an edited salt and a missing leaf row', async () => {
+    const edited = chainOverLeaves(1, 4);
+    edited[1] = { ...edited[1]!, dataJson: '{"seq":99}' };
+    assert.deepEqual((await verifyChain(edited, SECRET)).broken, { seq: 2, id: idOf(2), reason: ALTERED });
+
+    const salted = chainOverLeaves(1, 4);
+    salted[2] = { ...salted[2]!, linkedLeaf: { ...salted[2]!.linkedLeaf!, salt: Buffer.alloc(SALT_BYTES, 0xee) } };
+    assert.deepEqual((await verifyChain(salted, SECRET)).broken, { seq: 3, id: idOf(3), reason: ALTERED });
+
+    const leafless = chainOverLeaves(1, 4);
+    leafless[0] = { ...leafless[0]!, linkedLeaf: null };
+    assert.deepEqual((await verifyChain(leafless, SECRET)).broken, { seq: 1, id: idOf(1), reason: ALTERED });
+  });
+
+  it('checks the link of an expired event through the commitment kept, and of an erased one through its stored leaf', async () => {
+    const rows = chainOverLeaves(1, 5);
+    rows[1] = removed(rows[1]!, 'retention');
+    rows[3] = removed(rows[3]!, 'erasure');
+    assert.deepEqual(await verifyChain(rows, SECRET), { ok: true, chained: 5, unchained: 0 });
+
+    const forged = [...rows];
+    forged[1] = { ...rows[1]!, linkedLeaf: { ...rows[1]!.linkedLeaf!, dataSha256: Buffer.alloc(32, 1) } };
+    assert.deepEqual((await verifyChain(forged, SECRET)).broken, { seq: 2, id: idOf(2), reason: ALTERED }, 'a commitment that is not the one linked');
+    const renamed = [...rows];
+    renamed[1] = { ...rows[1]!, userId: 'someone else' };
+    assert.deepEqual((await verifyChain(renamed, SECRET)).broken, { seq: 2, id: idOf(2), reason: ALTERED }, 'an expired event\'s user is still covered');
+    const releafed = [...rows];
+    releafed[3] = { ...rows[3]!, linkedLeaf: { ...rows[3]!.linkedLeaf!, hash: Buffer.alloc(32, 2) } };
+    assert.deepEqual((await verifyChain(releafed, SECRET)).broken, { seq: 4, id: idOf(4), reason: ALTERED }, 'an erased event\'s leaf is the one linked');
+    const unsalted = chainOverLeaves(1, 2);
+    unsalted[0] = { ...unsalted[0]!, linkedLeaf: { salt: null, dataSha256: null, hash: unsalted[0]!.linkedLeaf!.hash } };
+    assert.deepEqual((await verifyChain(unsalted, SECRET)).broken, { seq: 1, id: idOf(1), reason: ALTERED }, 'an event still holding its data needs its salt');
   });
 });

@@ -4,7 +4,7 @@ import Database from '../../src/store/sqlite/sqlite-driver.js';
 import fc from 'fast-check';
 import { leafHash, nodeHash } from '../../verifier/merkle.js';
 import { parseVerifierKey } from '../../verifier/signed-note.js';
-import { chainHash } from '../../src/integrity/chain.js';
+import { chainHash, chainHashOverLeaf } from '../../src/integrity/chain.js';
 import { eventLeaf } from '../../src/integrity/event-leaf.js';
 import { createScratchHasher } from '../../src/integrity/scratch-hasher.js';
 import { describeFinding } from '../../src/integrity/tree-finding.js';
@@ -102,6 +102,7 @@ describe('the scratch hasher', () => {
       assert.deepEqual(hasher.leafHash(fields, salt), leaf);
       assert.deepEqual(hasher.nodeHash(leaf, other), nodeHash(leaf, other));
       assert.deepEqual(hasher.chainHash(other, fields), chainHash(Buffer.from(secret), Buffer.from(other), fields));
+      assert.deepEqual(hasher.chainHashOverLeaf(other, leaf), chainHashOverLeaf(Buffer.from(secret), other, leaf));
     }));
   });
 });

@@ -9,6 +9,8 @@ import type { StoredCheckpoint } from '../../src/store/storage-backend.js';
 import { leafHash, verifyInclusion } from '../../verifier/merkle.js';
 import { eraseSubject } from '../../src/retention/erase-subject.js';
 import { createRemovalLock } from '../../src/retention/removal-lock.js';
+import { verifyChain } from '../../src/integrity/verify-chain.js';
+import { relinkAsBeforeLeaves } from '../helpers/links-before-leaves.js';
 import { createTestDatabase, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
 
 const MIGRATE_CLI = fileURLToPath(new URL('../../src/cli/migrate-to-postgres.js', import.meta.url));
@@ -127,6 +129,31 @@ describe('npm run migrate-to-postgres', () => {
       assert.equal(await target.countEvents(), 0);
     } finally {
       await withRemovals.drop();
+      await target.drop();
+    }
+  });
+
+  it('carries where chain links over leaves begin, so that a log upgraded to them verifies in PostgreSQL', async () => {
+    const upgraded = await createTestDatabase('sqlite');
+    const target = await createTestDatabase('postgres');
+    try {
+      // Its own chain.secret beside it, which the copy finds there.
+      let store = await upgraded.openStore();
+      for (const n of [1, 2, 3]) await store.append({ userId: 'u', eventType: 't', dataJson: `{"n":${n}}`, keyName: 'svc' });
+      await store.close();
+      await relinkAsBeforeLeaves(upgraded);
+      store = await upgraded.openStore();
+      for (const n of [4, 5]) await store.append({ userId: 'u', eventType: 't', dataJson: `{"n":${n}}`, keyName: 'svc' });
+      await store.close();
+
+      const result = await migrate(['--from', (upgraded.location as { path: string }).path, '--to', (target.location as { url: string }).url]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /The chain verifies in PostgreSQL: 5 chained events/);
+      assert.deepEqual(await target.select('SELECT from_seq::int AS from_seq FROM chain_over_leaves'), [{ from_seq: 4 }]);
+      const walk = await verifyChain(await target.chainRows(), upgraded.chainSecret());
+      assert.deepEqual([walk.ok, walk.chained], [true, 5]);
+    } finally {
+      await upgraded.drop();
       await target.drop();
     }
   });

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { encodeLeaf } from '../../verifier/leaf.js';
 import { leafHash } from '../../verifier/merkle.js';
+import { chainHash, chainHashOverLeaf } from '../../src/integrity/chain.js';
 import { TEST_BACKEND } from '../helpers/test-database.js';
 import { eraseSubject } from '../../src/retention/erase-subject.js';
 import { createRemovalLock } from '../../src/retention/removal-lock.js';
@@ -99,22 +100,29 @@ describe(`POST /erasures (${TEST_BACKEND})`, () => {
     assert.deepEqual([leaf!.salt, leaf!.data_sha256], [null, null]);
   });
 
-  it('leaves nothing from which a 4-digit value could be guessed: the salt is gone (the same search finds it while the salt is there)', async () => {
+  it('leaves nothing from which a 4-digit value could be guessed, even with the chain secret: the salt is gone (the same search finds it while the salt is there)', async () => {
     const id = await post({ user_id: 'pin-holder', event_type: 'card.pin_set', data: { pin: '4821' } });
     const leafOf = async () => (await server.database.select(`SELECT l.salt, l.data_sha256, l.hash FROM merkle_leaves l JOIN events e ON e.seq = l.seq WHERE e.id = '${id}'`))[0]!;
-    const rowOf = async () => (await server.database.select(`SELECT id, ts, event_type, key_name, user_id, data FROM events WHERE id = '${id}'`))[0]!;
+    const rowOf = async () => (await server.database.select(
+      `SELECT e.id, e.ts, e.event_type, e.key_name, e.user_id, e.data, e.hash, p.hash AS previous FROM events e JOIN events p ON p.seq = e.seq - 1 WHERE e.id = '${id}'`))[0]!;
+    const secret = server.database.chainSecret();
 
-    // What an attacker with the database would try: every value, under every salt left to them,
-    // against every hash left to them (the leaf's, and the data's commitment where one is kept).
+    // What an attacker with the database and the chain secret would try: every value, under every
+    // salt left to them, against every hash left to them (the leaf's, the data's commitment where
+    // one is kept, and the chain link, over the leaf or over the event's canonical form).
     const guess = (row: Record<string, unknown>, leaf: Record<string, unknown>, userId: string): string | undefined => {
       const salts = [leaf.salt, Buffer.alloc(16), Buffer.alloc(0)].filter((salt): salt is Buffer => Buffer.isBuffer(salt));
+      const fields = { id: String(row.id), timestampMs: Number(row.ts), userId, eventType: String(row.event_type), keyName: row.key_name as string | null };
+      const previous = row.previous as Buffer;
       for (let n = 0; n < 10_000; n++) {
         const dataJson = JSON.stringify({ pin: String(n).padStart(4, '0') });
+        if (chainHash(secret, previous, { ...fields, dataJson }).equals(row.hash as Buffer)) return dataJson;
         for (const salt of salts) {
           const commitment = createHash('sha256').update(salt).update(dataJson).digest();
           if (Buffer.isBuffer(leaf.data_sha256) && commitment.equals(leaf.data_sha256)) return dataJson;
-          const leaf_ = encodeLeaf({ id: String(row.id), timestampMs: Number(row.ts), userId, eventType: String(row.event_type), keyName: row.key_name as string | null, dataSha256: commitment });
-          if (leafHash(leaf_).equals(leaf.hash as Buffer)) return dataJson;
+          const guessedLeaf = leafHash(encodeLeaf({ ...fields, dataSha256: commitment }));
+          if (guessedLeaf.equals(leaf.hash as Buffer)) return dataJson;
+          if (chainHashOverLeaf(secret, previous, guessedLeaf).equals(row.hash as Buffer)) return dataJson;
         }
       }
       return undefined;

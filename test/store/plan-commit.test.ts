@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { NewEvent } from '../../src/events/event.js';
 import { createUuidV7Generator } from '../../src/events/uuid-v7.js';
-import { chainHash, GENESIS_HASH } from '../../src/integrity/chain.js';
-import { eventLeaf } from '../../src/integrity/event-leaf.js';
+import { chainHash, chainHashOverLeaf, GENESIS_HASH } from '../../src/integrity/chain.js';
+import { eventLeaf, eventLeafHash } from '../../src/integrity/event-leaf.js';
 import { appendLeaf, EMPTY_FRONTIER, leafHash, type Frontier } from '../../src/integrity/merkle-tree.js';
 import { IDEMPOTENCY_WINDOW_MS, idempotencyRequestDigest } from '../../src/store/idempotency.js';
 import { logHead, planCommit, startCommitPlan, type CommitPlan, type CommitStart, type LogHead } from '../../src/store/plan-commit.js';
@@ -45,7 +45,7 @@ function assertFollows(plan: CommitPlan, head: LogHead): void {
   let last = head.last;
   for (const row of plan.rows) {
     assert.equal(row.seq, ++seq);
-    assert.deepEqual(row.hash, chainHash(SECRET, hash, row));
+    assert.deepEqual(row.hash, chainHashOverLeaf(SECRET, hash, eventLeafHash(row, row.salt)), 'the link is over the leaf of its own fields');
     hash = row.hash;
     assert.match(row.id, UUID_V7);
     assert.equal(parseInt(row.id.replace(/-/g, '').slice(0, 12), 16), row.timestampMs, 'the id\'s time field is its timestamp');
@@ -74,12 +74,12 @@ describe('planCommit', () => {
   it('starts the chain at the genesis hash in an empty log, and after events from before the chain began', () => {
     const empty = planCommit(start(), [[event('{}')]]);
     assert.equal(empty.rows[0]!.seq, 1);
-    assert.deepEqual(empty.rows[0]!.hash, chainHash(SECRET, GENESIS_HASH, empty.rows[0]!));
+    assert.deepEqual(empty.rows[0]!.hash, chainHashOverLeaf(SECRET, GENESIS_HASH, eventLeafHash(empty.rows[0]!, empty.rows[0]!.salt)));
     // Events from before the chain began have no hash: the chain begins after them.
     const legacy = logHead({ seq: 7, id: '0190a000-0000-7000-8000-000000000007', timestampMs: 0x0190a0000000, hash: null });
     const afterLegacy = planCommit(start({ head: legacy }), [[event('{}')]]);
     assert.equal(afterLegacy.rows[0]!.seq, 8);
-    assert.deepEqual(afterLegacy.rows[0]!.hash, chainHash(SECRET, GENESIS_HASH, afterLegacy.rows[0]!));
+    assert.deepEqual(afterLegacy.rows[0]!.hash, chainHashOverLeaf(SECRET, GENESIS_HASH, eventLeafHash(afterLegacy.rows[0]!, afterLegacy.rows[0]!.salt)));
   });
 
   it('never stamps an event behind the head, and sorts its id after the head\'s, when the clock is behind', () => {

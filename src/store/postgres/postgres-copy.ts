@@ -24,6 +24,11 @@ export type PostgresCopy = EventReader & {
    * having inserted none of them.
    */
   copyEvents(rows: readonly ChainRow[], afterSeq: number, leaves: readonly LeafRow[]): Promise<void>;
+  /**
+   * Takes the copied database's first seq of links over leaves as its own: set while the database
+   * holds no event; after, it must already be that one (a copy resumed), else this throws.
+   */
+  adoptChainOverLeavesFrom(seq: number): Promise<void>;
   /** Finds anew, after a copy, where the log is in time order (see seq-of-time.ts): the copied log may not be. */
   recordTimeOrder(): Promise<void>;
   /** Keeps the checkpoints and their cosignatures as they were signed (those already kept stay). */
@@ -54,6 +59,14 @@ export async function openPostgresCopy(url: string): Promise<PostgresCopy> {
       }
       await insertEventRows(client, rows);
       await insertLeaves(client, leaves);
+    }),
+    adoptChainOverLeavesFrom: (seq) => inTransaction(pool, 'BEGIN; LOCK TABLE events IN EXCLUSIVE MODE', async (client) => {
+      const { rows } = await client.query<{ events: boolean; fromSeq: number }>(
+        'SELECT EXISTS (SELECT 1 FROM events) AS events, (SELECT min(from_seq) FROM chain_over_leaves) AS "fromSeq"');
+      const { events, fromSeq } = rows[0]!;
+      if (fromSeq === seq) return;
+      if (events) throw new Error(`its chain links are taken over leaves from seq ${fromSeq}, the copied database's from seq ${seq}: copy into an empty database`);
+      await client.query('UPDATE chain_over_leaves SET from_seq = $1', [seq]);
     }),
     recordTimeOrder: () => inTransaction(pool, 'BEGIN; LOCK TABLE events IN EXCLUSIVE MODE', async (client) => void (await client.query(FILL_TIME_ORDER))),
     copyIdempotencyRecords: (records) => upsertRecords(pool, records),

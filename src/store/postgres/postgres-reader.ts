@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { ChainRow } from '../../integrity/verify-chain.js';
+import { chainRowOf, LINKED_LEAF_COLUMNS } from '../chain-rows.js';
 import { EVENT_COLUMNS, type EventRow } from '../read-in-chunks.js';
 import { seqBoundSql } from '../seq-of-time.js';
 import type { IndexedField } from '../indexed-fields.js';
@@ -37,6 +38,9 @@ const SELECT_CHECKPOINT = (where: string) => `
 const CHAIN_CHUNK_ROWS = 10_000;
 
 const CHAIN_COLUMNS = 'seq, id, ts AS "timestampMs", user_id AS "userId", event_type AS "eventType", data AS "dataJson", key_name AS "keyName", hash';
+const JOINED_CHAIN_COLUMNS = `e.seq, e.id, e.ts AS "timestampMs", e.user_id AS "userId", e.event_type AS "eventType", e.data AS "dataJson",
+  e.key_name AS "keyName", e.hash, e.removed_by::text AS "removedBy", e.removal`;
+const SELECT_CHAIN_OVER_LEAVES_TABLE = `SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'chain_over_leaves'`;
 
 // One statement, so one snapshot: the first and the last agree however writers move on.
 const SELECT_EXTENT = `
@@ -90,9 +94,15 @@ export function createPostgresReader(pool: pg.Pool, fields: readonly IndexedFiel
     },
     chainExtent: async () => (await pool.query<ChainExtent>(SELECT_EXTENT)).rows[0],
     async *chainRows(afterSeq = 0) {
+      // A database from before links over leaves has no chain_over_leaves; one with it has removals and the tree.
+      const overLeaves = (await pool.query(SELECT_CHAIN_OVER_LEAVES_TABLE)).rows.length > 0;
+      const select = overLeaves
+        ? `SELECT ${JOINED_CHAIN_COLUMNS}, e.seq >= (SELECT min(from_seq) FROM chain_over_leaves) AS "overLeaf", ${LINKED_LEAF_COLUMNS}
+           FROM events e LEFT JOIN merkle_leaves l ON l.seq = e.seq WHERE e.seq > $1 ORDER BY e.seq LIMIT ${CHAIN_CHUNK_ROWS}`
+        : `SELECT ${CHAIN_COLUMNS}, ${await removalColumns()} FROM events WHERE seq > $1 ORDER BY seq LIMIT ${CHAIN_CHUNK_ROWS}`;
       for (let after = afterSeq; ;) {
-        const { rows } = await pool.query<ChainRow>(`SELECT ${CHAIN_COLUMNS}, ${await removalColumns()} FROM events WHERE seq > $1 ORDER BY seq LIMIT ${CHAIN_CHUNK_ROWS}`, [after]);
-        yield* rows;
+        const { rows } = await pool.query<ChainRow>(select, [after]);
+        for (const row of rows) yield overLeaves ? chainRowOf(row as Parameters<typeof chainRowOf>[0]) : row;
         if (rows.length < CHAIN_CHUNK_ROWS) return;
         after = rows[rows.length - 1]!.seq;
       }

@@ -141,8 +141,31 @@ const ADD_REMOVALS = `
     FOR EACH ROW EXECUTE FUNCTION auditor_allow_salt_removal();
 `;
 
+// Chain links over leaves from here on, as on SQLite (open-database.ts). The lock holds off
+// writers while the last seq is read, so no event of this code's writers falls before the row.
+const ADD_LEAF_LINKS = `
+  LOCK TABLE events IN EXCLUSIVE MODE;
+  CREATE TABLE chain_over_leaves (from_seq bigint NOT NULL);
+  INSERT INTO chain_over_leaves SELECT coalesce(max(seq), 0) + 1 FROM events;
+  CREATE FUNCTION auditor_keep_chain_over_leaves() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_OP = 'INSERT' AND EXISTS (SELECT 1 FROM chain_over_leaves) THEN
+      RAISE EXCEPTION 'chain_over_leaves holds one row';
+    ELSIF TG_OP = 'UPDATE' AND EXISTS (SELECT 1 FROM events) THEN
+      RAISE EXCEPTION 'chain_over_leaves can change only while the log is empty';
+    ELSIF TG_OP IN ('DELETE', 'TRUNCATE') THEN
+      RAISE EXCEPTION 'chain_over_leaves holds one row: a % is refused', TG_OP;
+    END IF;
+    RETURN NEW;
+  END $$;
+  CREATE TRIGGER chain_over_leaves_is_kept BEFORE INSERT OR UPDATE OR DELETE ON chain_over_leaves
+    FOR EACH ROW EXECUTE FUNCTION auditor_keep_chain_over_leaves();
+  CREATE TRIGGER chain_over_leaves_is_never_truncated BEFORE TRUNCATE ON chain_over_leaves
+    FOR EACH STATEMENT EXECUTE FUNCTION auditor_keep_chain_over_leaves();
+`;
+
 /** Step i takes the schema from version i to i + 1. */
-export const POSTGRES_MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_DATA_BYTES, ADD_MERKLE_TREE, ADD_TYPE_INDEX + TIME_ORDER, ADD_REMOVALS];
+export const POSTGRES_MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_DATA_BYTES, ADD_MERKLE_TREE, ADD_TYPE_INDEX + TIME_ORDER, ADD_REMOVALS, ADD_LEAF_LINKS];
 
 /** The schema version this code writes. */
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;

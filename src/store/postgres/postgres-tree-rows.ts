@@ -17,6 +17,7 @@ const SELECT_INDEXES = `
   WHERE i.indrelid IN ('events'::regclass, 'merkle_leaves'::regclass, 'checkpoints'::regclass) AND a.amname = 'btree'
   ORDER BY 1`;
 const SELECT_REMOVAL_COLUMNS = `SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'events' AND column_name = 'removed_by'`;
+const SELECT_CHAIN_OVER_LEAVES_TABLE = `SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'chain_over_leaves'`;
 const SELECT_AMCHECK_SCHEMA = `SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'amcheck'`;
 
 /** The PostgreSQL database at `url`, read-only; each worker thread opens its own connections. */
@@ -30,17 +31,21 @@ export function openPostgresTreeRows(url: string): TreeRows {
 
   return {
     async extent() {
-      const { rows } = await pool.query<{ lastEventSeq: number; lastLeafSeq: number; firstCheckpointSize: number | null; latestCheckpointSize: number | null }>(`
+      // A database from before links over leaves has no chain_over_leaves: read as null.
+      const overLeaves = (await pool.query(SELECT_CHAIN_OVER_LEAVES_TABLE)).rows.length > 0 ? '(SELECT min(from_seq) FROM chain_over_leaves)' : 'NULL';
+      const { rows } = await pool.query<{ lastEventSeq: number; lastLeafSeq: number; firstCheckpointSize: number | null; latestCheckpointSize: number | null; chainOverLeavesFrom: number | null }>(`
         SELECT (SELECT coalesce(max(seq), 0) FROM events) AS "lastEventSeq",
           (SELECT coalesce(max(seq), 0) FROM merkle_leaves) AS "lastLeafSeq",
           (SELECT min(tree_size) FROM checkpoints) AS "firstCheckpointSize",
-          (SELECT max(tree_size) FROM checkpoints) AS "latestCheckpointSize"`);
+          (SELECT max(tree_size) FROM checkpoints) AS "latestCheckpointSize",
+          ${overLeaves} AS "chainOverLeavesFrom"`);
       const row = rows[0]!;
       return {
         lastEventSeq: row.lastEventSeq,
         lastLeafSeq: row.lastLeafSeq,
         firstCheckpointSize: row.firstCheckpointSize ?? undefined,
         latestCheckpointSize: row.latestCheckpointSize ?? undefined,
+        chainOverLeavesFrom: row.chainOverLeavesFrom ?? undefined,
       };
     },
     eventsBelowOne: async (limit) => (await pool.query<{ seq: number; id: string }>('SELECT seq, id::text AS id FROM events WHERE seq < 1 ORDER BY seq LIMIT $1', [limit])).rows,

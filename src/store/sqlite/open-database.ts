@@ -130,11 +130,29 @@ const ADD_REMOVALS = `
     BEGIN SELECT RAISE(ABORT, 'merkle_leaves are append-only: an UPDATE is refused, but for the removal of a removed event''s salt'); END;
 `;
 
+// From here on, each event's chain link is taken over its leaf hash (chainHashOverLeaf in
+// src/integrity/chain.ts); the events before keep the links they were written with. One row says
+// from which seq: the one after the last event at the upgrade, 1 in a new file. It can change only
+// while the log is empty (migrate-to-postgres sets the source's on an empty target; the SQLite
+// equivalent is a copy of the file).
+const ADD_LEAF_LINKS = `
+  CREATE TABLE chain_over_leaves (from_seq INTEGER NOT NULL);
+  INSERT INTO chain_over_leaves SELECT coalesce(max(seq), 0) + 1 FROM events;
+  CREATE TRIGGER chain_over_leaves_is_one_row BEFORE INSERT ON chain_over_leaves
+    WHEN EXISTS (SELECT 1 FROM chain_over_leaves)
+    BEGIN SELECT RAISE(ABORT, 'chain_over_leaves holds one row'); END;
+  CREATE TRIGGER chain_over_leaves_is_never_updated BEFORE UPDATE ON chain_over_leaves
+    WHEN EXISTS (SELECT 1 FROM events)
+    BEGIN SELECT RAISE(ABORT, 'chain_over_leaves can change only while the log is empty'); END;
+  CREATE TRIGGER chain_over_leaves_is_never_deleted BEFORE DELETE ON chain_over_leaves
+    BEGIN SELECT RAISE(ABORT, 'chain_over_leaves holds one row: a DELETE is refused'); END;
+`;
+
 /**
  * Each step takes the schema from version i to i + 1 (`PRAGMA user_version` records the version in
  * the file); a database is upgraded in place, one transaction per step, when it is opened.
  */
-const MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_CHAIN_HASH, ADD_KEY_NAME, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_MERKLE_TREE, ADD_TYPE_INDEX + TIME_ORDER, ADD_REMOVALS];
+const MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_CHAIN_HASH, ADD_KEY_NAME, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_MERKLE_TREE, ADD_TYPE_INDEX + TIME_ORDER, ADD_REMOVALS, ADD_LEAF_LINKS];
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import Database from './sqlite-driver.js';
 import type { ChainRow } from '../../integrity/verify-chain.js';
+import { chainRowOf, LINKED_LEAF_COLUMNS } from '../chain-rows.js';
 import type { IndexedField } from '../indexed-fields.js';
 import { EVENT_COLUMNS, rowSize, type Chunk, type EventRow } from '../read-in-chunks.js';
 import { seqBoundSql } from '../seq-of-time.js';
@@ -120,8 +121,19 @@ export function createSqliteReader(db: Database.Database, path: string, fields: 
     // One statement stepped to the end, which holds the connection meanwhile: for the command-line
     // tools, which have one of their own. A walk that stops early resets the statement.
     async *chainRows(afterSeq = 0) {
-      // A database from before removals has none of their columns (a tool reads it as it is).
-      const removals = (db.prepare("SELECT count(*) FROM pragma_table_info('events') WHERE name = 'removed_by'").pluck().get() as number) > 0;
+      // A database from before links over leaves (or before removals) has none of their columns
+      // (a tool reads it as it is); one with links over leaves has both, and its tree.
+      const has = (sql: string) => (db.prepare(sql).pluck().get() as number) > 0;
+      if (has("SELECT count(*) FROM sqlite_schema WHERE name = 'chain_over_leaves'")) {
+        const joined = db.prepare(`
+          SELECT e.seq, e.id, e.ts AS timestampMs, e.user_id AS userId, e.event_type AS eventType, e.data AS dataJson,
+            e.key_name AS keyName, e.hash, e.removed_by AS removedBy, e.removal,
+            e.seq >= (SELECT min(from_seq) FROM chain_over_leaves) AS overLeaf, ${LINKED_LEAF_COLUMNS}
+          FROM events e LEFT JOIN merkle_leaves l ON l.seq = e.seq WHERE e.seq > ? ORDER BY e.seq`);
+        for (const row of joined.iterate(afterSeq)) yield chainRowOf(row as Parameters<typeof chainRowOf>[0]);
+        return;
+      }
+      const removals = has("SELECT count(*) FROM pragma_table_info('events') WHERE name = 'removed_by'");
       const columns = `${CHAIN_COLUMNS}, ${removals ? 'removed_by AS removedBy, removal' : 'NULL AS removedBy, NULL AS removal'}`;
       yield* db.prepare(`SELECT ${columns} FROM events WHERE seq > ? ORDER BY seq`).iterate(afterSeq) as IterableIterator<ChainRow>;
     },
@@ -205,6 +217,8 @@ export type SqliteReader = EventReader & {
   leafRows(fromSeq: number, toSeq: number): LeafRow[];
   /** Every checkpoint kept, with its cosignatures, oldest first. */
   checkpoints(): StoredCheckpoint[];
+  /** The seq from which each event's chain link is taken over its leaf (a database of this version's schema). */
+  chainOverLeavesFrom(): number;
 };
 
 /**
@@ -229,5 +243,6 @@ export function openSqliteReader(path: string, { upgrade = false } = {}): Sqlite
     leafRows: (fromSeq, toSeq) => selectLeaves.all(fromSeq, toSeq) as LeafRow[],
     checkpoints: () => (selectCheckpoints.all() as Array<Omit<StoredCheckpoint, 'cosignatures'>>)
       .map((checkpoint) => ({ ...checkpoint, cosignatures: selectCosignatures.all(checkpoint.size) as string[] })),
+    chainOverLeavesFrom: () => db.prepare('SELECT min(from_seq) FROM chain_over_leaves').pluck().get() as number,
   };
 }

@@ -22,11 +22,16 @@ export function openSqliteTreeRows(path: string): TreeRows {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   db.pragma('query_only = ON');
   // One statement, so one snapshot: the extent of the events and of the tree agree.
+  // A database from before links over leaves has no chain_over_leaves: read as null.
+  const overLeaves = (db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'chain_over_leaves'").pluck().get() as number) > 0
+    ? '(SELECT min(from_seq) FROM chain_over_leaves)'
+    : 'NULL';
   const selectExtent = db.prepare(`
     SELECT (SELECT coalesce(max(seq), 0) FROM events) AS lastEventSeq,
       (SELECT coalesce(max(seq), 0) FROM merkle_leaves) AS lastLeafSeq,
       (SELECT min(tree_size) FROM checkpoints) AS firstCheckpointSize,
-      (SELECT max(tree_size) FROM checkpoints) AS latestCheckpointSize`);
+      (SELECT max(tree_size) FROM checkpoints) AS latestCheckpointSize,
+      ${overLeaves} AS chainOverLeavesFrom`);
   const selectEventsBelowOne = db.prepare('SELECT seq, id FROM events WHERE seq < 1 ORDER BY seq LIMIT ?');
   const selectLeavesBelowOne = db.prepare('SELECT seq FROM merkle_leaves WHERE seq < 1 ORDER BY seq LIMIT ?').pluck();
   // An event and its leaf row in one row, its four blobs as one (with the lengths to cut it at):
@@ -82,12 +87,13 @@ export function openSqliteTreeRows(path: string): TreeRows {
 
   return {
     extent: async () => {
-      const row = selectExtent.get() as { lastEventSeq: number; lastLeafSeq: number; firstCheckpointSize: number | null; latestCheckpointSize: number | null };
+      const row = selectExtent.get() as { lastEventSeq: number; lastLeafSeq: number; firstCheckpointSize: number | null; latestCheckpointSize: number | null; chainOverLeavesFrom: number | null };
       return {
         lastEventSeq: row.lastEventSeq,
         lastLeafSeq: row.lastLeafSeq,
         firstCheckpointSize: row.firstCheckpointSize ?? undefined,
         latestCheckpointSize: row.latestCheckpointSize ?? undefined,
+        chainOverLeavesFrom: row.chainOverLeavesFrom ?? undefined,
       };
     },
     eventsBelowOne: async (limit) => selectEventsBelowOne.all(limit) as Array<{ seq: number; id: string }>,
