@@ -49,20 +49,6 @@ const postgres = await openPostgresCopy(target.url).catch(async (error: Error) =
   await sqlite.close();
   return fail(`cannot open ${describeDatabase(target)}: ${error.message}`);
 });
-// A copy carries each event's row and leaf as the service wrote them; the record of a removal
-// (removed_by, the commitment kept in the salt's place) is not carried yet, and a copy without it
-// would read as tampering. Refused before anything is copied.
-let firstRemoved: number | undefined;
-for await (const row of sqlite.chainRows()) {
-  if (row.removedBy == null) continue;
-  firstRemoved = row.seq;
-  break; // the walk's statement ends here, before the connection closes
-}
-if (firstRemoved !== undefined) {
-  await sqlite.close();
-  await postgres.close();
-  fail(`the SQLite log holds events whose payload retention or an erasure removed (the first: seq ${firstRemoved}): migrate-to-postgres does not carry removals yet, so nothing was copied`);
-}
 try {
   let after = await copiedSoFar();
   try {

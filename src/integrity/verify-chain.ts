@@ -13,6 +13,8 @@ export type ChainRow = ChainedFields & {
   hash: Buffer | null;
   removedBy?: string | null;
   removal?: string | null;
+  /** When the payload was removed (what a copy carries; verification does not read it). */
+  removedMs?: number | null;
   /**
    * Set when the event's link is taken over its leaf (chainHashOverLeaf): what its leaf row holds,
    * or null when it has none. Left out for a link over the event's canonical form (chainHash).

@@ -49,9 +49,10 @@ export type CommitStart = {
 };
 
 /**
- * A row to insert: an event with everything assigned, and its link; and its leaf in the Merkle
- * tree: the salt its data is committed to under, the leaf's hash, and the hashes of the subtrees
- * it completes (level 1 upwards, 32 bytes each; see appendLeaf).
+ * A row to insert: an event with everything assigned, and its link (over its leaf: see
+ * chainHashOverLeaf); and its leaf in the Merkle tree: the salt its data is committed to under, the
+ * leaf's hash, and the hashes of the subtrees it completes (level 1 upwards, 32 bytes each; see
+ * appendLeaf).
  */
 export type PlannedRow = ChainRow & { hash: Buffer; salt: Buffer; leafHash: Buffer; nodes: Buffer };
 

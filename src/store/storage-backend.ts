@@ -60,6 +60,9 @@ export type NewCheckpoint = Omit<StoredCheckpoint, 'cosignatures'>;
 /** An event's row in the Merkle tree as stored: the salt of its data, its leaf hash, the subtrees it completes. */
 export type LeafRow = { seq: number; salt: Buffer; leafHash: Buffer; nodes: Buffer };
 
+/** A leaf row as a copy reads it: once its event's payload was removed, its salt gone and the data's commitment kept, or not (see StoredLeaf). */
+export type CopiedLeafRow = Omit<LeafRow, 'salt'> & { salt: Buffer | null; dataSha256: Buffer | null };
+
 /** An event the retention job may remove, with what a legal hold may name of it. */
 export type RemovalCandidate = { seq: number; timestampMs: number; userId: string };
 

@@ -9,6 +9,12 @@ import type { StoredCheckpoint } from '../../src/store/storage-backend.js';
 import { leafHash, verifyInclusion } from '../../verifier/merkle.js';
 import { eraseSubject } from '../../src/retention/erase-subject.js';
 import { createRemovalLock } from '../../src/retention/removal-lock.js';
+import { startRetentionJob } from '../../src/retention/retention-job.js';
+import { parseRetentionPolicy } from '../../src/retention/retention-policy.js';
+import { describeFinding } from '../../src/integrity/tree-finding.js';
+import { verifyTree } from '../../src/integrity/verify-tree.js';
+import { openTreeRows } from '../../src/store/tree-rows.js';
+import { parseVerifierKey } from '../../verifier/signed-note.js';
 import { verifyChain } from '../../src/integrity/verify-chain.js';
 import { relinkAsBeforeLeaves } from '../helpers/links-before-leaves.js';
 import { createTestDatabase, TEST_CHAIN_SECRET, type TestDatabase } from '../helpers/test-database.js';
@@ -115,18 +121,44 @@ describe('npm run migrate-to-postgres', () => {
     assert.match(result.stderr, /--to postgres:\/\//);
   });
 
-  it('refuses, copying nothing, a log with removed payloads, which it does not carry yet', async () => {
+  it('carries removed payloads as they were recorded: the copy verifies, and shows them removed', async () => {
     const withRemovals = await createTestDatabase('sqlite');
     const target = await createTestDatabase('postgres');
     try {
-      const store = await withRemovals.openStore({ chainSecret: TEST_CHAIN_SECRET });
-      await store.append({ userId: 'gone', eventType: 't', dataJson: '{"a":1}', keyName: 'svc' });
-      await eraseSubject(store, createRemovalLock(), { subject: { kind: 'user', userId: 'gone' }, reason: null, requestedBy: 'ops' });
+      let now = Date.parse('2026-01-01T00:00:00Z');
+      const store = await withRemovals.openStore({ chainSecret: TEST_CHAIN_SECRET, clock: () => now });
+      const gone = await store.append({ userId: 'gone', eventType: 't', dataJson: '{"a":1}', keyName: 'svc' });
+      const expired = await store.append({ userId: 'kept', eventType: 'login', dataJson: '{"ip":"192.0.2.1"}', keyName: 'svc' });
+      const kept = await store.append({ userId: 'kept', eventType: 't', dataJson: '{"b":2}', keyName: 'svc' });
+      const lock = createRemovalLock();
+      await eraseSubject(store, lock, { subject: { kind: 'user', userId: 'gone' }, reason: null, requestedBy: 'ops' });
+      now += 2 * 86_400_000;
+      const job = startRetentionJob({ store, policy: parseRetentionPolicy('login=1d')!.policy!, lock, intervalMs: 3_600_000, clock: () => now });
+      assert.equal((await job.runNow()).removed, 1);
+      await job.stop();
+      const before = await Promise.all([gone, expired, kept].map(({ id }) => store.get(id)));
+      const key = store.verifierKey;
       await store.close();
+
       const result = await migrate(['--from', (withRemovals.location as { path: string }).path, '--to', (target.location as { url: string }).url], { AUDITOR_CHAIN_SECRET: TEST_CHAIN_SECRET });
-      assert.equal(result.code, 1, result.stderr);
-      assert.match(result.stderr, /holds events whose payload retention or an erasure removed \(the first: seq 1\): migrate-to-postgres does not carry removals yet, so nothing was copied/);
-      assert.equal(await target.countEvents(), 0);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /Copied 5 events/);
+      assert.match(result.stdout, /The chain verifies in PostgreSQL: 5 chained events/);
+
+      const copy = await target.openStore({ signingKeyFile: `${(withRemovals.location as { path: string }).path}.signing.key` });
+      try {
+        assert.deepEqual(await Promise.all([gone, expired, kept].map(({ id }) => copy.get(id))), before, 'the same events, removals and all');
+      } finally {
+        await copy.close();
+      }
+      const rows = await openTreeRows(target.location);
+      try {
+        const verdict = await verifyTree(target.location, rows, { key: parseVerifierKey(key), secret: Buffer.from(TEST_CHAIN_SECRET) });
+        assert.deepEqual(verdict.findings.map(describeFinding), []);
+        assert.deepEqual([verdict.expired, verdict.erased, verdict.chained], [1, 1, 5]);
+      } finally {
+        await rows.close();
+      }
     } finally {
       await withRemovals.drop();
       await target.drop();

@@ -1,13 +1,12 @@
 import type { ChainRow } from '../../integrity/verify-chain.js';
 import { FILL_TIME_ORDER } from '../seq-of-time.js';
 import { inTransaction } from './postgres-transaction.js';
-import type { EventReader, IdempotencyRecord, LeafRow, StoredCheckpoint } from '../storage-backend.js';
-import { insertEventRows } from './insert-event-rows.js';
+import type { CopiedLeafRow, EventReader, IdempotencyRecord, StoredCheckpoint } from '../storage-backend.js';
+import { insertCopiedRows } from './insert-event-rows.js';
 import { createPostgresPool } from './postgres-pool.js';
 import { createPostgresReader } from './postgres-reader.js';
 import { migratePostgresPool } from './postgres-schema.js';
 import { upsertRecords } from './postgres-writer.js';
-import { insertLeaves } from './postgres-tree.js';
 import { parseSignatureLine } from '../../../verifier/signed-note.js';
 
 /**
@@ -19,11 +18,11 @@ export type PostgresCopy = EventReader & {
   lastEvent(): Promise<Pick<ChainRow, 'seq' | 'id' | 'hash'> | undefined>;
   /**
    * Inserts `rows`, and the Merkle tree's `leaves` of them (as many as the copied database has:
-   * the service gives leaves to the rest), in one transaction, under the writers' table lock, once it has checked that the
-   * database's last event is still `afterSeq` (nobody else wrote meanwhile); throws otherwise,
-   * having inserted none of them.
+   * the service gives leaves to the rest), removals as they were recorded, in one transaction,
+   * under the writers' table lock, once it has checked that the database's last event is still
+   * `afterSeq` (nobody else wrote meanwhile); throws otherwise, having inserted none of them.
    */
-  copyEvents(rows: readonly ChainRow[], afterSeq: number, leaves: readonly LeafRow[]): Promise<void>;
+  copyEvents(rows: readonly ChainRow[], afterSeq: number, leaves: readonly CopiedLeafRow[]): Promise<void>;
   /**
    * Takes the copied database's first seq of links over leaves as its own: set while the database
    * holds no event; after, it must already be that one (a copy resumed), else this throws.
@@ -57,8 +56,7 @@ export async function openPostgresCopy(url: string): Promise<PostgresCopy> {
       if ((head[0]!.seq ?? 0) !== afterSeq) {
         throw new Error('another writer is adding events to the PostgreSQL database: stop every instance while copying');
       }
-      await insertEventRows(client, rows);
-      await insertLeaves(client, leaves);
+      await insertCopiedRows(client, rows, leaves);
     }),
     adoptChainOverLeavesFrom: (seq) => inTransaction(pool, 'BEGIN; LOCK TABLE events IN EXCLUSIVE MODE', async (client) => {
       const { rows } = await client.query<{ events: boolean; fromSeq: number }>(

@@ -39,7 +39,7 @@ const CHAIN_CHUNK_ROWS = 10_000;
 
 const CHAIN_COLUMNS = 'seq, id, ts AS "timestampMs", user_id AS "userId", event_type AS "eventType", data AS "dataJson", key_name AS "keyName", hash';
 const JOINED_CHAIN_COLUMNS = `e.seq, e.id, e.ts AS "timestampMs", e.user_id AS "userId", e.event_type AS "eventType", e.data AS "dataJson",
-  e.key_name AS "keyName", e.hash, e.removed_by::text AS "removedBy", e.removal`;
+  e.key_name AS "keyName", e.hash, e.removed_by::text AS "removedBy", e.removal, e.removed_ms AS "removedMs"`;
 const SELECT_CHAIN_OVER_LEAVES_TABLE = `SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'chain_over_leaves'`;
 
 // One statement, so one snapshot: the first and the last agree however writers move on.

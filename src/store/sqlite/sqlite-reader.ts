@@ -6,7 +6,7 @@ import { chainRowOf, LINKED_LEAF_COLUMNS } from '../chain-rows.js';
 import type { IndexedField } from '../indexed-fields.js';
 import { EVENT_COLUMNS, rowSize, type Chunk, type EventRow } from '../read-in-chunks.js';
 import { seqBoundSql } from '../seq-of-time.js';
-import type { ChainExtent, EventReader, IdempotencyRecord, LeafRow, LeafSource, RemovalCandidate, StoredCheckpoint } from '../storage-backend.js';
+import type { ChainExtent, CopiedLeafRow, EventReader, IdempotencyRecord, LeafSource, RemovalCandidate, StoredCheckpoint } from '../storage-backend.js';
 import { countableInIndexes, createGroupCounter } from '../summary-groups.js';
 import { buildEventQuerySql, buildSummarySql } from './event-query-sql.js';
 import { openDatabase } from './open-database.js';
@@ -127,7 +127,7 @@ export function createSqliteReader(db: Database.Database, path: string, fields: 
       if (has("SELECT count(*) FROM sqlite_schema WHERE name = 'chain_over_leaves'")) {
         const joined = db.prepare(`
           SELECT e.seq, e.id, e.ts AS timestampMs, e.user_id AS userId, e.event_type AS eventType, e.data AS dataJson,
-            e.key_name AS keyName, e.hash, e.removed_by AS removedBy, e.removal,
+            e.key_name AS keyName, e.hash, e.removed_by AS removedBy, e.removal, e.removed_ms AS removedMs,
             e.seq >= (SELECT min(from_seq) FROM chain_over_leaves) AS overLeaf, ${LINKED_LEAF_COLUMNS}
           FROM events e LEFT JOIN merkle_leaves l ON l.seq = e.seq WHERE e.seq > ? ORDER BY e.seq`);
         for (const row of joined.iterate(afterSeq)) yield chainRowOf(row as Parameters<typeof chainRowOf>[0]);
@@ -213,8 +213,8 @@ function prepareTreeStatements(db: Database.Database) {
 export type SqliteReader = EventReader & {
   /** The Idempotency-Keys recorded after `createdAfterMs`. */
   idempotencyRecords(createdAfterMs: number): IdempotencyRecord[];
-  /** The Merkle tree's leaf rows of the events `fromSeq` to `toSeq`, in seq order. */
-  leafRows(fromSeq: number, toSeq: number): LeafRow[];
+  /** The Merkle tree's leaf rows of the events `fromSeq` to `toSeq`, in seq order, with what removals left in them. */
+  leafRows(fromSeq: number, toSeq: number): CopiedLeafRow[];
   /** Every checkpoint kept, with its cosignatures, oldest first. */
   checkpoints(): StoredCheckpoint[];
   /** The seq from which each event's chain link is taken over its leaf (a database of this version's schema). */
@@ -234,13 +234,13 @@ export function openSqliteReader(path: string, { upgrade = false } = {}): Sqlite
        e.id AS eventId, e.ts AS timestampMs, e.seq
      FROM idempotency i JOIN events e ON e.id = i.event_id WHERE i.created_ms > ?`,
   );
-  const selectLeaves = db.prepare('SELECT seq, salt, hash AS leafHash, nodes FROM merkle_leaves WHERE seq BETWEEN ? AND ? ORDER BY seq');
+  const selectLeaves = db.prepare('SELECT seq, salt, hash AS leafHash, nodes, data_sha256 AS dataSha256 FROM merkle_leaves WHERE seq BETWEEN ? AND ? ORDER BY seq');
   const selectCheckpoints = db.prepare('SELECT tree_size AS size, root_hash AS rootHash, note, created_ms AS createdMs FROM checkpoints ORDER BY tree_size');
   const selectCosignatures = db.prepare('SELECT line FROM cosignatures WHERE tree_size = ? ORDER BY witness').pluck();
   return {
     ...createSqliteReader(db, path),
     idempotencyRecords: (createdAfterMs) => selectRecords.all(createdAfterMs) as IdempotencyRecord[],
-    leafRows: (fromSeq, toSeq) => selectLeaves.all(fromSeq, toSeq) as LeafRow[],
+    leafRows: (fromSeq, toSeq) => selectLeaves.all(fromSeq, toSeq) as CopiedLeafRow[],
     checkpoints: () => (selectCheckpoints.all() as Array<Omit<StoredCheckpoint, 'cosignatures'>>)
       .map((checkpoint) => ({ ...checkpoint, cosignatures: selectCosignatures.all(checkpoint.size) as string[] })),
     chainOverLeavesFrom: () => db.prepare('SELECT min(from_seq) FROM chain_over_leaves').pluck().get() as number,
