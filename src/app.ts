@@ -11,6 +11,7 @@ import { createRouter } from './http/router.js';
 import type { Logger } from './ops/logger.js';
 import type { Metrics } from './ops/metrics.js';
 import { createGetCheckpointKeyRoute, createGetCheckpointRoute } from './routes/get-checkpoint.js';
+import { createGetEventStreamRoute } from './routes/get-event-stream.js';
 import { createGetEventSummaryRoute } from './routes/get-event-summary.js';
 import { createGetEventRoute } from './routes/get-event.js';
 import { createGetEventsRoute } from './routes/get-events.js';
@@ -28,6 +29,9 @@ import { createPostEventsRoute } from './routes/post-events.js';
 import { createRemovalLock, type RemovalLock } from './retention/removal-lock.js';
 import type { VerifierKey } from '../verifier/signed-note.js';
 import type { EventStore } from './store/event-store.js';
+import { createCommitSignal } from './stream/commit-signal.js';
+import { headPosition } from './stream/head-position.js';
+import { createLiveStreams, type LiveStreams } from './stream/live-streams.js';
 
 export type AppDependencies = {
   store: EventStore;
@@ -52,6 +56,8 @@ export type AppDependencies = {
   corsOrigins?: readonly string[];
   /** The lock the retention job shares with erasures and legal holds; one of the app's own when left out. */
   removalLock?: RemovalLock;
+  /** The live streams of GET /events/stream; the app's own, with the default settings, when left out. */
+  streams?: LiveStreams;
 };
 
 /**
@@ -67,6 +73,10 @@ export function createApp(dependencies: AppDependencies): RequestListener {
   const removalLock = dependencies.removalLock ?? createRemovalLock();
   const holds = createLegalHoldRoutes(store, bodies, removalLock);
   const countErased = metrics === undefined ? undefined : (count: number) => metrics.payloadsRemoved('erasure', count);
+  const streams = dependencies.streams ?? createLiveStreams(
+    createCommitSignal(async () => (await headPosition(store)).seq, DEFAULTS.streamPollMs),
+    { perKey: DEFAULTS.streamsPerKey, heartbeatMs: DEFAULTS.streamHeartbeatMs },
+  );
   const routes: RouteTable = {
     '/events': {
       GET: { scope: 'read', store: 'read', handle: createGetEventsRoute(store, budget) },
@@ -74,6 +84,9 @@ export function createApp(dependencies: AppDependencies): RequestListener {
     },
     '/events/batch': {
       POST: { scope: 'ingest', store: 'append-all', handle: createPostEventBatchRoute(store, bodies, countIngested) },
+    },
+    '/events/stream': {
+      GET: { scope: 'read', store: 'read', handle: createGetEventStreamRoute(store, streams, budget) },
     },
     '/events/summary': {
       GET: { scope: 'read', store: 'read', handle: createGetEventSummaryRoute(store) },

@@ -54,6 +54,17 @@ export type Config = {
   retention: RetentionPolicy | undefined;
   /** AUDITOR_RETENTION_INTERVAL: how often the retention job runs, in ms. */
   retentionIntervalMs: number;
+  /** The live streams of GET /events/stream (see src/stream/live-streams.ts). */
+  streams: StreamSettings;
+};
+
+export type StreamSettings = {
+  /** AUDITOR_STREAMS_PER_KEY: how many streams one key may hold open at once. */
+  perKey: number;
+  /** AUDITOR_STREAM_HEARTBEAT: how often an idle stream sends a comment, in ms. */
+  heartbeatMs: number;
+  /** AUDITOR_STREAM_POLL: how often the log's head is read for events this process did not write, in ms. */
+  pollMs: number;
 };
 
 export type RateLimit = { ratePerSecond: number; burst: number };
@@ -84,6 +95,9 @@ export const DEFAULTS = {
   failedAuthLimit: '1:10',
   checkpointIntervalMs: 1000,
   retentionIntervalMs: 60_000,
+  streamsPerKey: 10,
+  streamHeartbeatMs: 15_000,
+  streamPollMs: 250,
 } as const;
 
 /** A key must survive an HTTP header unchanged and resist guessing. */
@@ -230,6 +244,11 @@ export function loadConfig(env: Record<string, string | undefined>, options: Con
     indexedFields: indexedFields.fields,
     retention: retention.policy,
     retentionIntervalMs: duration('AUDITOR_RETENTION_INTERVAL', DEFAULTS.retentionIntervalMs, 1000, 24 * 60 * 60 * 1000),
+    streams: {
+      perKey: integer('AUDITOR_STREAMS_PER_KEY', DEFAULTS.streamsPerKey, 0, 10_000),
+      heartbeatMs: duration('AUDITOR_STREAM_HEARTBEAT', DEFAULTS.streamHeartbeatMs, 100, 5 * 60 * 1000),
+      pollMs: duration('AUDITOR_STREAM_POLL', DEFAULTS.streamPollMs, 10, 60 * 1000),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

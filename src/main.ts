@@ -14,6 +14,9 @@ import { createRemovalLock } from './retention/removal-lock.js';
 import { startRetentionJob } from './retention/retention-job.js';
 import type { EventStore } from './store/event-store.js';
 import { openEventStore } from './store/open-event-store.js';
+import { createCommitSignal } from './stream/commit-signal.js';
+import { headPosition } from './stream/head-position.js';
+import { createLiveStreams } from './stream/live-streams.js';
 
 /** A request within this long makes the service busy, for the retention job's pace. */
 const BUSY_WINDOW_MS = 1000;
@@ -37,7 +40,7 @@ function noAdminKeyWarning(config: Config): string {
   return `no admin key: ${unreachable} 403 to every key; create one with npm run -s keys -- create --name ops --scope admin (no restart needed)`;
 }
 
-async function openStore(config: Config, metrics: Metrics): Promise<EventStore> {
+async function openStore(config: Config, metrics: Metrics, onCommitted: () => void): Promise<EventStore> {
   try {
     return await openEventStore(config.database, {
       chainSecret: config.chainSecret,
@@ -45,7 +48,10 @@ async function openStore(config: Config, metrics: Metrics): Promise<EventStore> 
       logOrigin: config.logOrigin,
       indexedFields: config.indexedFields,
       checkpointIntervalMs: config.checkpointIntervalMs,
-      onTransactionCommitted: metrics.batchCommitted,
+      onTransactionCommitted(events) {
+        metrics.batchCommitted(events);
+        onCommitted(); // the live streams read what it added
+      },
       onClockBehindLog: metrics.clockBehindLog,
       onCheckpoint: metrics.checkpointSigned,
       log,
@@ -88,12 +94,15 @@ const log = createJsonLogger(undefined, config.logLevel);
 process.on('exit', () => log.flush());
 // The generated key, in plain text only until it is printed; then the process keeps its digest alone.
 let { keys, source: keySource, generatedKey, hasAdminKey } = openKeys(config);
+const commits = createCommitSignal(async () => (await headPosition(store)).seq, config.streams.pollMs);
 const metrics = createMetrics({
   databaseBytes: () => store.sizeBytes(),
   responseMemory: () => responseMemory.reserved(),
   requestMemory: () => requestMemory.reserved(),
+  openStreams: () => streams.count(),
 });
-const store = await openStore(config, metrics);
+const store = await openStore(config, metrics, commits.notify);
+const streams = createLiveStreams(commits, config.streams, metrics.streamEnded);
 const limits = {
   perKey: config.rateLimit.ratePerSecond > 0 ? createRateLimiter(config.rateLimit) : undefined,
   failedAuth: config.failedAuthLimit.ratePerSecond > 0 ? createRateLimiter(config.failedAuthLimit) : undefined,
@@ -113,7 +122,7 @@ const retention = config.retention === undefined ? undefined : startRetentionJob
 const server = createHttpServer(
   createApp({
     store, keys, limits, trustedProxies: config.trustedProxies, metrics, maxBodyBytes: config.maxBodyBytes, log, responseMemory, requestMemory,
-    witnessKeys: config.witnessKeys, corsOrigins: config.corsOrigins, removalLock,
+    witnessKeys: config.witnessKeys, corsOrigins: config.corsOrigins, removalLock, streams,
   }),
   { log, metrics },
 );
@@ -157,6 +166,7 @@ async function shutdown(signal: string): Promise<void> {
   metricsServer?.close();
   metricsServer?.closeAllConnections();
   server.closeIdleConnections();
+  streams.closeAll(); // each says so in a last message; its client resumes elsewhere or after the restart
   let cut = false;
   const force = setTimeout(() => {
     cut = true;

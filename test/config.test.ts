@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       indexedFields: [],
       retention: undefined,
       retentionIntervalMs: 60000,
+      streams: { perKey: 10, heartbeatMs: 15_000, pollMs: 250 },
     });
   });
 
@@ -61,6 +62,9 @@ describe('loadConfig', () => {
         AUDITOR_INDEXED_FIELDS: 'ip, address.city,data.ip',
         AUDITOR_RETENTION: 'default=400d, login = 90d,payment=7y',
         AUDITOR_RETENTION_INTERVAL: '5m',
+        AUDITOR_STREAMS_PER_KEY: '3',
+        AUDITOR_STREAM_HEARTBEAT: '30s',
+        AUDITOR_STREAM_POLL: '1s',
       }),
       {
         port: 9000, host: '0.0.0.0', apiKeySha256: hashKey('k'.repeat(32)), database: { kind: 'sqlite', path: '/var/lib/auditor/events.db' },
@@ -82,6 +86,7 @@ describe('loadConfig', () => {
           ageByType: new Map([['login', 90 * 86_400_000], ['payment', 7 * 365 * 86_400_000]]),
         },
         retentionIntervalMs: 300_000,
+        streams: { perKey: 3, heartbeatMs: 30_000, pollMs: 1000 },
       },
     );
   });

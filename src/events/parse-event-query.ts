@@ -1,6 +1,6 @@
 import { HttpError } from '../http/http-error.js';
 import { decodeCursor } from './cursor.js';
-import type { DataFilter, EventQuery, SummaryGrouping } from './event.js';
+import type { DataFilter, EventQuery, Position, SummaryGrouping } from './event.js';
 import { parseFieldPath } from './field-path.js';
 import { oneEditApart } from './one-edit-apart.js';
 import { parseInstant } from './parse-instant.js';
@@ -20,7 +20,9 @@ const FILTERS = ['user_id', 'event_type', 'since', 'until', 'order'];
 /** The names each route gives a meaning of its own; any other name (or `data.<name>`) filters `data`. */
 const EVENTS_NAMES = new Set([...FILTERS, 'limit', 'after', 'all']);
 const SUMMARY_NAMES = new Set([...FILTERS, 'group_by']);
-/** Names meant for the other route: refused by name rather than taken for a data field. */
+/** A stream runs forward from where it starts: `after` (or Last-Event-ID), else from now. */
+const STREAM_NAMES = new Set(['user_id', 'event_type', 'after']);
+/** Names meant for the other routes: refused by name rather than taken for a data field. */
 const ALL_NAMES = new Set([...EVENTS_NAMES, ...SUMMARY_NAMES]);
 /**
  * Too short to refuse their neighbours as typos: `call`, `wall` and `al` are plausible data fields,
@@ -64,6 +66,23 @@ export function parseEventQuery(params: URLSearchParams): EventQuery {
     query.after = position;
   }
   return query;
+}
+
+/**
+ * Validates GET /events/stream query parameters: the filters of GET /events but for time and order
+ * (`user_id` optional), and `after`, a cursor to resume after (an SSE message's id, or a `Link`'s).
+ */
+export function parseStreamQuery(params: URLSearchParams): { query: EventQuery; after: Position | undefined } {
+  const query = parseFilters(params, STREAM_NAMES, '/events/stream');
+  const after = single(params, 'after');
+  return { query, after: after === undefined ? undefined : streamCursor(after, 'after') };
+}
+
+/** The position in a stream's cursor (`after`, or the Last-Event-ID header). */
+export function streamCursor(text: string, name: string): Position {
+  const position = decodeCursor(text);
+  if (position === undefined) throw new HttpError(400, `${name} must be the id of a message of this service's stream, or a cursor from its Link headers`);
+  return position;
 }
 
 /**

@@ -67,4 +67,10 @@ export type StreamReply = {
   /** Text, or UTF-8 bytes. */
   chunks: AsyncIterable<string | Uint8Array>;
   headers?: Record<string, string>;
+  /** False: never compressed (a live stream, whose every piece must leave as soon as it is written). */
+  compress?: false;
+  /** Written last to a client that stopped reading, before its connection is cut (a live stream's parting message). */
+  farewell?: string;
+  /** Told when the client was cut off for not reading. */
+  onCut?: () => void;
 };

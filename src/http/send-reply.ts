@@ -47,6 +47,9 @@ function responseHeaders(
  */
 export const STALLED_CLIENT_MS = 60_000;
 
+/** How long a client cut off for not reading has to read a farewell (StreamReply.farewell). */
+const FAREWELL_GRACE_MS = 5000;
+
 /** How a streamed answer is sent: how long it waits for a stalled client, and the memory its encoder takes room in. */
 export type StreamOptions = {
   stalledClientMs?: number | undefined;
@@ -156,7 +159,7 @@ async function sendStream(response: ServerResponse, reply: StreamReply, log: Log
   const gone = (): boolean => response.destroyed;
   const head = response.req.method === 'HEAD';
   // A stream that states its length up front is sent as it is: compressing it would make that a lie.
-  const compressible = reply.headers?.['Content-Length'] === undefined && options.responseMemory !== undefined;
+  const compressible = reply.headers?.['Content-Length'] === undefined && reply.compress !== false && options.responseMemory !== undefined;
   let coding = compressible ? chooseCoding(response.req.headers['accept-encoding']) : undefined;
   // A HEAD says what a GET would be answered with when memory allows; it sends nothing to code.
   if (coding !== undefined && !head && !options.responseMemory!.tryReserve(ENCODER_BYTES, ENCODERS)) coding = undefined;
@@ -188,8 +191,16 @@ async function sendStream(response: ServerResponse, reply: StreamReply, log: Log
       if (gone()) break;
       if (!sink.write(chunk) && !(await drainedOrGone(sink, response, stalledClientMs))) {
         log.info({ msg: 'client stopped reading; connection cut', waited_ms: stalledClientMs });
-        response.destroy();
-        break;
+        reply.onCut?.();
+        if (reply.farewell === undefined) {
+          response.destroy();
+        } else {
+          // Queued behind what the client has not read: one that reads again finds it, then the
+          // end; one that never does is cut when the grace is over.
+          sink.end(reply.farewell);
+          setTimeout(() => response.destroy(), FAREWELL_GRACE_MS).unref();
+        }
+        return; // (which ends the iteration, as a break would)
       }
     }
     if (!gone()) sink.end(); // an encoder ends the response once it has flushed into it

@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import type { StreamEnd } from '../stream/live-streams.js';
 import { registerRequestMetrics } from './request-metrics.js';
 
 /** What the service counts, in the Prometheus text format (prom-client). */
@@ -19,13 +20,15 @@ export type Metrics = {
   payloadsRemoved(reason: 'retention' | 'erasure', count: number): void;
   /** A retention run that completed (and when), or failed. */
   retentionRun(outcome: 'completed' | 'failed', atMs: number): void;
+  /** A live stream (GET /events/stream) ended, and why. */
+  streamEnded(reason: StreamEnd): void;
 };
 
 /** prom-client's default gauges that end in `_total`, which Prometheus keeps for counters. */
 const REDUNDANT_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 export function createMetrics(
-  options: { databaseBytes?: () => Promise<number>; responseMemory?: () => number; requestMemory?: () => number } = {},
+  options: { databaseBytes?: () => Promise<number>; responseMemory?: () => number; requestMemory?: () => number; openStreams?: () => number } = {},
 ): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry }); // CPU, memory, event loop lag, handles
@@ -119,6 +122,23 @@ export function createMetrics(
     },
   });
 
+  const { openStreams } = options;
+  new client.Gauge({
+    name: 'auditor_streams_open',
+    help: 'Live streams (GET /events/stream) open in this process, against AUDITOR_STREAMS_PER_KEY per key',
+    registers: [registry],
+    collect() {
+      if (openStreams !== undefined) this.set(openStreams());
+    },
+  });
+  const streamsEnded = new client.Counter({
+    name: 'auditor_streams_ended_total',
+    help: 'Live streams ended, by reason: client (it left), slow (cut off for not reading), shutdown, failed (the database could not be read)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  for (const reason of ['client', 'slow', 'shutdown', 'failed']) streamsEnded.inc({ reason }, 0);
+
   return {
     registry,
     observeRequest,
@@ -135,5 +155,6 @@ export function createMetrics(
       retentionRuns.inc({ outcome });
       if (outcome === 'completed') retentionCompleted.set(atMs / 1000);
     },
+    streamEnded: (reason) => streamsEnded.inc({ reason }),
   };
 }

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/app.js';
+import { DEFAULTS, type StreamSettings } from '../../src/config.js';
 import { createKeyRegistry } from '../../src/auth/key-registry.js';
 import { hashKey } from '../../src/auth/keys-file.js';
 import type { GuardLimits } from '../../src/auth/scope-guard.js';
@@ -12,6 +13,9 @@ import { silentLogger, type Logger } from '../../src/ops/logger.js';
 import type { Metrics } from '../../src/ops/metrics.js';
 import type { RemovalLock } from '../../src/retention/removal-lock.js';
 import type { EventStore, StoreOptions } from '../../src/store/event-store.js';
+import { createCommitSignal } from '../../src/stream/commit-signal.js';
+import { headPosition } from '../../src/stream/head-position.js';
+import { createLiveStreams, type LiveStreams } from '../../src/stream/live-streams.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 import type { VerifierKey } from '../../verifier/signed-note.js';
 
@@ -20,6 +24,8 @@ export const TEST_API_KEY = 'test-key-0123456789abcdef';
 export type TestServer = {
   url: string;
   store: EventStore;
+  /** The live streams of GET /events/stream (closeAll ends them as a shutdown does). */
+  streams: LiveStreams;
   /** The fresh database under the store (of the backend under test; see test-database.ts). */
   database: TestDatabase;
   /**
@@ -58,15 +64,23 @@ export async function startTestServer(
     storeOptions?: StoreOptions;
     /** The lock erasures and holds share with a retention job the test runs. */
     removalLock?: RemovalLock;
+    /** The live streams' settings (AUDITOR_STREAMS_PER_KEY, _HEARTBEAT, _POLL); the defaults when left out. */
+    streams?: Partial<StreamSettings>;
   } = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase();
-  const store = options.store ?? await database.openStore({
+  const settings = { perKey: DEFAULTS.streamsPerKey, heartbeatMs: DEFAULTS.streamHeartbeatMs, pollMs: DEFAULTS.streamPollMs, ...options.streams };
+  // As main.ts wires them: the store tells the streams of each commit; they poll its head for the rest.
+  const commits = createCommitSignal(async () => (await headPosition(store)).seq, settings.pollMs);
+  const store: EventStore = options.store ?? await database.openStore({
     ...options.storeOptions,
-    ...(options.metrics
-      ? { onTransactionCommitted: options.metrics.batchCommitted, onClockBehindLog: options.metrics.clockBehindLog, onCheckpoint: options.metrics.checkpointSigned }
-      : {}),
+    onTransactionCommitted(events) {
+      options.metrics?.batchCommitted(events);
+      commits.notify();
+    },
+    ...(options.metrics ? { onClockBehindLog: options.metrics.clockBehindLog, onCheckpoint: options.metrics.checkpointSigned } : {}),
   });
+  const streams = createLiveStreams(commits, settings, options.metrics?.streamEnded);
   const log = options.log ?? silentLogger;
   const keys = createKeyRegistry({ adminKeySha256: hashKey(TEST_API_KEY), keysFile: options.keysFile, log, pollMs: 50 });
   const app = createApp({
@@ -84,6 +98,7 @@ export async function startTestServer(
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     ...(options.witnessKeys ? { witnessKeys: options.witnessKeys } : {}),
     ...(options.removalLock ? { removalLock: options.removalLock } : {}),
+    streams,
   });
   const server = createHttpServer(app, { log, metrics: options.metrics, limits: options.serverLimits });
   server.listen(0, '127.0.0.1');
@@ -93,6 +108,7 @@ export async function startTestServer(
   return {
     url,
     store,
+    streams,
     database,
     post: (body, headers = {}) =>
       fetch(`${url}/events`, {
@@ -104,6 +120,7 @@ export async function startTestServer(
       fetch(`${url}/events?${query}`, { headers: { 'X-API-Key': TEST_API_KEY, ...headers }, ...(signal ? { signal } : {}) }),
     async close() {
       keys.close();
+      streams.closeAll();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       await store.close();
