@@ -172,3 +172,37 @@ describe(`GET /events/stream (${TEST_BACKEND})`, () => {
     client.close();
   });
 });
+
+describe('GET /events/stream, two instances on one PostgreSQL database', { skip: TEST_BACKEND !== 'postgres' && 'PostgreSQL only: instances share a log only there' }, () => {
+  let first: TestServer;
+  let second: TestServer;
+  before(async () => {
+    first = await startTestServer({ streams: { pollMs: 50 } });
+    second = await startTestServer({ store: await first.database.openStore(), streams: { pollMs: 50 } });
+  });
+  after(async () => {
+    await second.close();
+    await first.close();
+  });
+
+  it('sends an event posted to either instance to the streams of both, once each, in commit order', async () => {
+    const onFirst = openStream(`${first.url}/events/stream?user_id=shared`, TEST_API_KEY);
+    const onSecond = openStream(`${second.url}/events/stream?user_id=shared`, TEST_API_KEY);
+    try {
+      while (onFirst.opens() === 0 || onSecond.opens() === 0) await sleep(10);
+      const ids: string[] = [];
+      for (let n = 0; n < 6; n++) {
+        const response = await (n % 2 === 0 ? first : second).post({ user_id: 'shared', event_type: 't', data: { n } });
+        assert.equal(response.status, 201);
+        ids.push(((await response.json()) as { id: string }).id);
+      }
+      assert.deepEqual((await onFirst.waitFor(6)).map((event) => event.id), ids);
+      assert.deepEqual((await onSecond.waitFor(6)).map((event) => event.id), ids);
+      await sleep(200);
+      assert.deepEqual([onFirst.received.length, onSecond.received.length], [6, 6]);
+    } finally {
+      onFirst.close();
+      onSecond.close();
+    }
+  });
+});
