@@ -38,6 +38,10 @@ const store: EventStore = {
     payloadsRecordedBefore: async () => [],
     pseudonymOf: ({ value }) => `erased-${value}`,
   },
+  sinks: {
+    list: async () => [],
+    change: () => Promise.reject(new Error('the baseline keeps no sinks')),
+  },
   sizeBytes: async () => 0,
   isReady: async () => true,
   close: async () => {},

@@ -26,6 +26,7 @@ import { createPostEventBatchRoute } from './routes/post-event-batch.js';
 import { createPostCosignaturesRoute } from './routes/post-cosignatures.js';
 import { createPostErasuresRoute } from './routes/post-erasures.js';
 import { createPostEventsRoute } from './routes/post-events.js';
+import { createSinkRoutes } from './routes/sinks.js';
 import { createRemovalLock, type RemovalLock } from './retention/removal-lock.js';
 import type { VerifierKey } from '../verifier/signed-note.js';
 import type { EventStore } from './store/event-store.js';
@@ -72,6 +73,7 @@ export function createApp(dependencies: AppDependencies): RequestListener {
   const viewer = createViewerRoutes();
   const removalLock = dependencies.removalLock ?? createRemovalLock();
   const holds = createLegalHoldRoutes(store, bodies, removalLock);
+  const sinks = createSinkRoutes(store, bodies);
   const countErased = metrics === undefined ? undefined : (count: number) => metrics.payloadsRemoved('erasure', count);
   const streams = dependencies.streams ?? createLiveStreams(
     createCommitSignal(async () => (await headPosition(store)).seq, DEFAULTS.streamPollMs),
@@ -118,6 +120,14 @@ export function createApp(dependencies: AppDependencies): RequestListener {
     },
     '/holds/{id}': {
       DELETE: { scope: 'admin', store: 'keep', handle: holds.release },
+    },
+    '/sinks': {
+      GET: { scope: 'admin', store: 'read', handle: sinks.list },
+      POST: { scope: 'admin', store: 'keep', handle: sinks.add },
+    },
+    '/sinks/{id}': {
+      GET: { scope: 'admin', store: 'read', handle: sinks.show },
+      DELETE: { scope: 'admin', store: 'keep', handle: sinks.remove },
     },
     '/integrity': {
       GET: { scope: 'admin', store: 'read', handle: createGetIntegrityRoute(store) },

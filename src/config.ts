@@ -1,3 +1,4 @@
+import type { DeliverySettings } from './delivery/sink-deliverer.js';
 import { hashKey, type KeyDigest } from './auth/keys-file.js';
 import { parseRateLimit } from './auth/rate-limiter.js';
 import { parseTrustedProxies, type ProxyRange } from './auth/trusted-proxies.js';
@@ -56,6 +57,8 @@ export type Config = {
   retentionIntervalMs: number;
   /** The live streams of GET /events/stream (see src/stream/live-streams.ts). */
   streams: StreamSettings;
+  /** The webhook sinks' deliveries (see src/delivery/sink-deliverer.ts). */
+  delivery: DeliverySettings;
 };
 
 export type StreamSettings = {
@@ -98,6 +101,11 @@ export const DEFAULTS = {
   streamsPerKey: 10,
   streamHeartbeatMs: 15_000,
   streamPollMs: 250,
+  sinkBatchSize: 100,
+  sinkBatchWaitMs: 1000,
+  sinkTimeoutMs: 10_000,
+  sinkBackoffMs: 1000,
+  sinkMaxBackoffMs: 5 * 60_000,
 } as const;
 
 /** A key must survive an HTTP header unchanged and resist guessing. */
@@ -248,6 +256,13 @@ export function loadConfig(env: Record<string, string | undefined>, options: Con
       perKey: integer('AUDITOR_STREAMS_PER_KEY', DEFAULTS.streamsPerKey, 0, 10_000),
       heartbeatMs: duration('AUDITOR_STREAM_HEARTBEAT', DEFAULTS.streamHeartbeatMs, 100, 5 * 60 * 1000),
       pollMs: duration('AUDITOR_STREAM_POLL', DEFAULTS.streamPollMs, 10, 60 * 1000),
+    },
+    delivery: {
+      batchSize: integer('AUDITOR_SINK_BATCH_SIZE', DEFAULTS.sinkBatchSize, 1, 1000),
+      batchWaitMs: duration('AUDITOR_SINK_BATCH_WAIT', DEFAULTS.sinkBatchWaitMs, 0, 60 * 1000),
+      timeoutMs: duration('AUDITOR_SINK_TIMEOUT', DEFAULTS.sinkTimeoutMs, 100, 5 * 60 * 1000),
+      backoffMs: DEFAULTS.sinkBackoffMs,
+      maxBackoffMs: duration('AUDITOR_SINK_MAX_BACKOFF', DEFAULTS.sinkMaxBackoffMs, 1000, 60 * 60 * 1000),
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);

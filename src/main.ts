@@ -17,6 +17,8 @@ import { openEventStore } from './store/open-event-store.js';
 import { createCommitSignal } from './stream/commit-signal.js';
 import { headPosition } from './stream/head-position.js';
 import { createLiveStreams } from './stream/live-streams.js';
+import { startSinkDelivery } from './delivery/sink-deliverer.js';
+import { sinkLag } from './routes/sinks.js';
 
 /** A request within this long makes the service busy, for the retention job's pace. */
 const BUSY_WINDOW_MS = 1000;
@@ -100,9 +102,11 @@ const metrics = createMetrics({
   responseMemory: () => responseMemory.reserved(),
   requestMemory: () => requestMemory.reserved(),
   openStreams: () => streams.count(),
+  sinkLags: async () => Promise.all((await store.sinks.list()).map(async (sink) => ({ sink: sink.id, ...(await sinkLag(store, sink, Date.now())) }))),
 });
 const store = await openStore(config, metrics, commits.notify);
 const streams = createLiveStreams(commits, config.streams, metrics.streamEnded);
+const delivery = startSinkDelivery({ store, signal: commits, settings: config.delivery, log, onDelivery: metrics.sinkDelivery });
 const limits = {
   perKey: config.rateLimit.ratePerSecond > 0 ? createRateLimiter(config.rateLimit) : undefined,
   failedAuth: config.failedAuthLimit.ratePerSecond > 0 ? createRateLimiter(config.failedAuthLimit) : undefined,
@@ -176,6 +180,7 @@ async function shutdown(signal: string): Promise<void> {
   clearTimeout(force);
   keys.close();
   await retention?.stop(); // the batch in progress finishes; the rest waits for the next start
+  await delivery.stop(); // deliveries under way finish or time out; a cursor moves only after a 2xx
   await store.close(); // commits every event still queued before the database closes
   log.info({ msg: 'stopped', drained_requests: waitingFor, cut_off: cut });
 }

@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       retention: undefined,
       retentionIntervalMs: 60000,
       streams: { perKey: 10, heartbeatMs: 15_000, pollMs: 250 },
+      delivery: { batchSize: 100, batchWaitMs: 1000, timeoutMs: 10_000, backoffMs: 1000, maxBackoffMs: 300_000 },
     });
   });
 
@@ -65,6 +66,10 @@ describe('loadConfig', () => {
         AUDITOR_STREAMS_PER_KEY: '3',
         AUDITOR_STREAM_HEARTBEAT: '30s',
         AUDITOR_STREAM_POLL: '1s',
+        AUDITOR_SINK_BATCH_SIZE: '500',
+        AUDITOR_SINK_BATCH_WAIT: '0s',
+        AUDITOR_SINK_TIMEOUT: '30s',
+        AUDITOR_SINK_MAX_BACKOFF: '1h',
       }),
       {
         port: 9000, host: '0.0.0.0', apiKeySha256: hashKey('k'.repeat(32)), database: { kind: 'sqlite', path: '/var/lib/auditor/events.db' },
@@ -87,6 +92,7 @@ describe('loadConfig', () => {
         },
         retentionIntervalMs: 300_000,
         streams: { perKey: 3, heartbeatMs: 30_000, pollMs: 1000 },
+        delivery: { batchSize: 500, batchWaitMs: 0, timeoutMs: 30_000, backoffMs: 1000, maxBackoffMs: 3_600_000 },
       },
     );
   });

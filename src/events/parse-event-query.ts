@@ -22,6 +22,8 @@ const EVENTS_NAMES = new Set([...FILTERS, 'limit', 'after', 'all']);
 const SUMMARY_NAMES = new Set([...FILTERS, 'group_by']);
 /** A stream runs forward from where it starts: `after` (or Last-Event-ID), else from now. */
 const STREAM_NAMES = new Set(['user_id', 'event_type', 'after']);
+/** A webhook sink delivers what comes after its creation: only who and what. */
+const SINK_NAMES = new Set(['user_id', 'event_type']);
 /** Names meant for the other routes: refused by name rather than taken for a data field. */
 const ALL_NAMES = new Set([...EVENTS_NAMES, ...SUMMARY_NAMES]);
 /**
@@ -76,6 +78,11 @@ export function parseStreamQuery(params: URLSearchParams): { query: EventQuery; 
   const query = parseFilters(params, STREAM_NAMES, '/events/stream');
   const after = single(params, 'after');
   return { query, after: after === undefined ? undefined : streamCursor(after, 'after') };
+}
+
+/** Validates a webhook sink's filters, given as query parameters (see parse-sink-request.ts). */
+export function parseSinkFilters(params: URLSearchParams): EventQuery {
+  return parseFilters(params, SINK_NAMES, "a sink's filters");
 }
 
 /** The position in a stream's cursor (`after`, or the Last-Event-ID header). */

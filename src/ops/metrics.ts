@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import type { DeliveryOutcome } from '../delivery/sink-deliverer.js';
 import type { StreamEnd } from '../stream/live-streams.js';
 import { registerRequestMetrics } from './request-metrics.js';
 
@@ -22,13 +23,24 @@ export type Metrics = {
   retentionRun(outcome: 'completed' | 'failed', atMs: number): void;
   /** A live stream (GET /events/stream) ended, and why. */
   streamEnded(reason: StreamEnd): void;
+  /** A webhook delivery was answered with a 2xx (delivered), or not (failed). */
+  sinkDelivery(outcome: DeliveryOutcome): void;
 };
+
+/** What a sink has not delivered yet (see sinkLag). */
+export type SinkLagSample = { sink: string; events: number; seconds: number };
 
 /** prom-client's default gauges that end in `_total`, which Prometheus keeps for counters. */
 const REDUNDANT_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 export function createMetrics(
-  options: { databaseBytes?: () => Promise<number>; responseMemory?: () => number; requestMemory?: () => number; openStreams?: () => number } = {},
+  options: {
+    databaseBytes?: () => Promise<number>;
+    responseMemory?: () => number;
+    requestMemory?: () => number;
+    openStreams?: () => number;
+    sinkLags?: () => Promise<SinkLagSample[]>;
+  } = {},
 ): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry }); // CPU, memory, event loop lag, handles
@@ -138,6 +150,40 @@ export function createMetrics(
     registers: [registry],
   });
   for (const reason of ['client', 'slow', 'shutdown', 'failed']) streamsEnded.inc({ reason }, 0);
+  const deliveries = new client.Counter({
+    name: 'auditor_sink_deliveries_total',
+    help: 'Webhook deliveries (a batch of events POSTed to a sink) by outcome: delivered (a 2xx) or failed (retried with backoff)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  for (const outcome of ['delivered', 'failed']) deliveries.inc({ outcome }, 0);
+  // Both gauges from one reading of the sinks' lag per scrape.
+  const { sinkLags } = options;
+  let lagReading: Promise<SinkLagSample[]> | undefined;
+  const readLags = (): Promise<SinkLagSample[]> => {
+    lagReading ??= (sinkLags?.() ?? Promise.resolve([])).catch(() => []).finally(() => setImmediate(() => (lagReading = undefined)));
+    return lagReading;
+  };
+  new client.Gauge({
+    name: 'auditor_sink_lag_events',
+    help: 'Matching events a webhook sink has not delivered yet (counted up to 1000), by sink id',
+    labelNames: ['sink'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const { sink, events } of await readLags()) this.set({ sink }, events);
+    },
+  });
+  new client.Gauge({
+    name: 'auditor_sink_lag_seconds',
+    help: 'Age of the oldest matching event a webhook sink has not delivered yet (0 when it is caught up), by sink id',
+    labelNames: ['sink'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const { sink, seconds } of await readLags()) this.set({ sink }, seconds);
+    },
+  });
 
   return {
     registry,
@@ -156,5 +202,6 @@ export function createMetrics(
       if (outcome === 'completed') retentionCompleted.set(atMs / 1000);
     },
     streamEnded: (reason) => streamsEnded.inc({ reason }),
+    sinkDelivery: (outcome) => deliveries.inc({ outcome }),
   };
 }

@@ -1,5 +1,5 @@
 import type { NewEvent } from '../events/event.js';
-import { SYSTEM_EVENT_TYPES, SYSTEM_USER_ID } from '../events/system-event-types.js';
+import { SYSTEM_EVENT_TYPES, SYSTEM_USER_ID, systemEvent } from '../events/system-event-types.js';
 import { holdScopeJson, type HoldScope } from './legal-hold.js';
 import type { RetentionCutoffs, RetentionPolicy } from './retention-policy.js';
 
@@ -38,23 +38,15 @@ export function retentionRecord(policy: RetentionPolicy, cutoffs: RetentionCutof
  */
 export function erasureRecord(subject: string, pseudonym: string, reason: string | null, requestedBy: string | undefined): NewEvent {
   const removes = subject === 'user_id' ? ['data', 'salt', 'data_sha256', 'user_id'] : ['data', 'salt'];
-  const data = { subject, pseudonym, reason, removes, requested_by: requestedBy ?? null };
-  return withKey({ userId: SYSTEM_USER_ID, eventType: SYSTEM_EVENT_TYPES.erasure, dataJson: JSON.stringify(data) }, requestedBy);
+  return systemEvent(SYSTEM_EVENT_TYPES.erasure, { subject, pseudonym, reason, removes, requested_by: requestedBy ?? null }, requestedBy);
 }
 
 /** auditor.hold: from this event on, retention skips and erasure refuses the events `scope` names. Its id is the hold's. */
 export function holdRecord(scope: HoldScope, reason: string, placedBy: string | undefined): NewEvent {
-  const data = { scope: holdScopeJson(scope), reason, placed_by: placedBy ?? null };
-  return withKey({ userId: SYSTEM_USER_ID, eventType: SYSTEM_EVENT_TYPES.hold, dataJson: JSON.stringify(data) }, placedBy);
+  return systemEvent(SYSTEM_EVENT_TYPES.hold, { scope: holdScopeJson(scope), reason, placed_by: placedBy ?? null }, placedBy);
 }
 
 /** auditor.hold_released: the hold placed by the event `holdId` keeps nothing from this event on. */
 export function holdReleaseRecord(holdId: string, reason: string | null, releasedBy: string | undefined): NewEvent {
-  const data = { hold: holdId, reason, released_by: releasedBy ?? null };
-  return withKey({ userId: SYSTEM_USER_ID, eventType: SYSTEM_EVENT_TYPES.holdReleased, dataJson: JSON.stringify(data) }, releasedBy);
-}
-
-function withKey(event: NewEvent, keyName: string | undefined): NewEvent {
-  if (keyName !== undefined) event.keyName = keyName;
-  return event;
+  return systemEvent(SYSTEM_EVENT_TYPES.holdReleased, { hold: holdId, reason, released_by: releasedBy ?? null }, releasedBy);
 }

@@ -166,6 +166,11 @@ export function createEventStore(backend: StorageBackend, options: StoreOptions 
       pseudonymOf: (subject) => pseudonymOf(backend.chainSecret, subject),
     },
 
+    sinks: {
+      list: () => refusing('read', () => backend.sinks()),
+      change: (change) => refusing('write', () => backend.changeSink(change)),
+    },
+
     sizeBytes: () => refusing('read', () => backend.sizeBytes()),
 
     async isReady(): Promise<boolean> {

@@ -4,6 +4,7 @@ import type { Logger } from '../ops/logger.js';
 import type { PseudonymOf } from '../retention/pseudonym.js';
 import type { IndexedField } from './indexed-fields.js';
 import type { QueryPlanning } from './sqlite/sqlite-query-plan.js';
+import type { SinkChange, SinkRow } from './sink-rows.js';
 import type { StorageBackend, StoredCheckpoint } from './storage-backend.js';
 
 /** A proof asked of a tree it cannot be made in (a size beyond the tree, an event not in it): the asker's mistake. */
@@ -124,6 +125,11 @@ export interface EventStore {
   saveCosignatures(size: number, lines: ReadonlyArray<{ witness: string; line: string; cosignedAt: number }>): Promise<void>;
   /** What retention and erasure (src/retention/) change and read: payloads, and the events that still hold one. */
   readonly removals: PayloadRemovals;
+  /** The webhook sinks' rows (src/delivery/), read and changed; failures reported as every store failure is. */
+  readonly sinks: {
+    list(): Promise<SinkRow[]>;
+    change(change: SinkChange): Promise<number>;
+  };
   /** The space the events take in the database, in bytes (indexes and logs included), for metrics. */
   sizeBytes(): Promise<number>;
   /**

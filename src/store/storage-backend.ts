@@ -4,6 +4,7 @@ import type { SigningKey } from '../integrity/signing-key.js';
 import type { ChainRow } from '../integrity/verify-chain.js';
 import type { PayloadRemoval } from './payload-removal.js';
 import type { EventRow, ReadChunk } from './read-in-chunks.js';
+import type { SinkChange, SinkRow } from './sink-rows.js';
 import type { RecogniseFailure } from './store-unavailable.js';
 
 /**
@@ -113,6 +114,8 @@ export interface EventReader {
   payloadsRecordedBefore(eventType: string, beforeMs: number, afterSeq: number, limit: number): Promise<RemovalCandidate[]>;
   /** The checkpoint kept for the tree of `size` leaves, or the latest one when no size is given. */
   checkpoint(size?: number): Promise<StoredCheckpoint | undefined>;
+  /** Every webhook sink's row, oldest first. */
+  sinks(): Promise<SinkRow[]>;
   close(): Promise<void>;
 }
 
@@ -146,6 +149,8 @@ export interface StorageBackend extends EventReader {
   removePayloads(removal: PayloadRemoval): Promise<number>;
   /** Gives the space removals freed back (SQLite: an incremental vacuum, the WAL truncated; PostgreSQL: VACUUM). */
   reclaimSpace(): Promise<void>;
+  /** Changes a webhook sink's row, committed on its own; resolves with how many rows changed (0 or 1). */
+  changeSink(change: SinkChange): Promise<number>;
   /** Resolves once a write like a commit's has committed now; rejects with why it could not. */
   probeWrite(): Promise<void>;
   /** Whether the database answers and would take writes, within `timeoutMs`; never throws. */

@@ -13,11 +13,11 @@ import { createTestDatabase, TEST_BACKEND, TEST_CHAIN_SECRET, type TestDatabase 
 const OLD_TIMES = [1000, 5000, 2000, 3000, 6000, 7000];
 const LATER = 8000;
 
-// The schema taken back to before the type index and time_order, by undoing each step since (links
-// over leaves, the removals' columns, indexes and triggers, then the time order's): the log as
-// that version left it.
+// The schema taken back to before the type index and time_order, by undoing each step since (the
+// sinks, links over leaves, the removals' columns, indexes and triggers, then the time order's):
+// the log as that version left it.
 const UNDO_SQLITE = `
-  DROP TABLE chain_over_leaves;
+  DROP TABLE sinks; DROP TABLE chain_over_leaves;
   DROP INDEX events_with_payload; DROP INDEX idempotency_by_event;
   DROP TRIGGER events_are_never_updated; DROP TRIGGER merkle_leaves_are_never_updated;
   ALTER TABLE events DROP COLUMN removed_by; ALTER TABLE events DROP COLUMN removal; ALTER TABLE events DROP COLUMN removed_ms;
@@ -26,7 +26,7 @@ const UNDO_SQLITE = `
   CREATE TRIGGER merkle_leaves_are_never_updated BEFORE UPDATE ON merkle_leaves BEGIN SELECT RAISE(ABORT, 'merkle_leaves are append-only: an UPDATE is refused'); END;
   DROP TABLE time_order; DROP INDEX events_by_type; PRAGMA user_version = 7`;
 const UNDO_POSTGRES = `
-  DROP TABLE chain_over_leaves; DROP FUNCTION auditor_keep_chain_over_leaves();
+  DROP TABLE sinks; DROP TABLE chain_over_leaves; DROP FUNCTION auditor_keep_chain_over_leaves();
   DROP INDEX events_with_payload; DROP INDEX idempotency_by_event;
   DROP TRIGGER events_change_only_by_removal ON events; DROP TRIGGER events_are_never_deleted ON events;
   DROP TRIGGER merkle_leaves_change_only_by_removal ON merkle_leaves; DROP TRIGGER merkle_leaves_are_never_deleted ON merkle_leaves;
@@ -35,7 +35,7 @@ const UNDO_POSTGRES = `
   ALTER TABLE merkle_leaves DROP COLUMN data_sha256;
   CREATE TRIGGER events_are_never_changed BEFORE UPDATE OR DELETE ON events FOR EACH ROW EXECUTE FUNCTION auditor_refuse_change();
   CREATE TRIGGER merkle_leaves_are_never_changed BEFORE UPDATE OR DELETE ON merkle_leaves FOR EACH ROW EXECUTE FUNCTION auditor_refuse_change();
-  DROP TABLE time_order; DROP INDEX events_by_type; UPDATE auditor_schema_version SET version = version - 3`;
+  DROP TABLE time_order; DROP INDEX events_by_type; UPDATE auditor_schema_version SET version = version - 4`;
 
 describe(`queries across users by time on a log partly out of time order (${TEST_BACKEND})`, () => {
   let database: TestDatabase;

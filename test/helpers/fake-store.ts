@@ -21,6 +21,10 @@ export function fakeStore(overrides: Partial<EventStore>): EventStore {
       payloadsRecordedBefore: async () => [],
       pseudonymOf: ({ value }) => `erased-${value}`,
     },
+    sinks: {
+      list: async () => [],
+      change: () => Promise.reject(new Error('this fake store keeps no sinks')),
+    },
     sizeBytes: async () => 0,
     isReady: async () => true,
     close: async () => {},

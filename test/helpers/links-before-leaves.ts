@@ -1,7 +1,7 @@
 /**
  * Puts a test database back to how the version before links over leaves left it: every event
- * linked over its canonical form (chainHash), and the schema one step back, without the row that
- * says where links over leaves begin. The next store opened upgrades it as the service would.
+ * linked over its canonical form (chainHash), and the schema back to before them, without the row
+ * that says where links over leaves begin. The next store opened upgrades it as the service would.
  */
 import { chainHash, GENESIS_HASH } from '../../src/integrity/chain.js';
 import type { TestDatabase } from './test-database.js';
@@ -15,9 +15,10 @@ export async function relinkAsBeforeLeaves(database: TestDatabase): Promise<void
     return `UPDATE events SET hash = ${bytesLiteral(database, previous)} WHERE seq = ${row.seq}`;
   });
   await asInsider(database, 'events', relinks.join(';'));
+  // Back two steps: the sinks came after links over leaves.
   await database.execute(sqlite
-    ? `DROP TABLE chain_over_leaves; PRAGMA user_version = ${(await database.select('PRAGMA user_version'))[0]!.user_version as number - 1}`
-    : 'DROP TABLE chain_over_leaves; DROP FUNCTION auditor_keep_chain_over_leaves(); UPDATE auditor_schema_version SET version = version - 1');
+    ? `DROP TABLE sinks; DROP TABLE chain_over_leaves; PRAGMA user_version = ${(await database.select('PRAGMA user_version'))[0]!.user_version as number - 2}`
+    : 'DROP TABLE sinks; DROP TABLE chain_over_leaves; DROP FUNCTION auditor_keep_chain_over_leaves(); UPDATE auditor_schema_version SET version = version - 2');
 }
 
 /** Runs `sql` with `table`'s guarding triggers out of the way, as an insider with the database would, and puts them back. */

@@ -13,6 +13,7 @@ import { silentLogger, type Logger } from '../../src/ops/logger.js';
 import type { Metrics } from '../../src/ops/metrics.js';
 import type { RemovalLock } from '../../src/retention/removal-lock.js';
 import type { EventStore, StoreOptions } from '../../src/store/event-store.js';
+import { startSinkDelivery, type DeliverySettings } from '../../src/delivery/sink-deliverer.js';
 import { createCommitSignal } from '../../src/stream/commit-signal.js';
 import { headPosition } from '../../src/stream/head-position.js';
 import { createLiveStreams, type LiveStreams } from '../../src/stream/live-streams.js';
@@ -66,6 +67,8 @@ export async function startTestServer(
     removalLock?: RemovalLock;
     /** The live streams' settings (AUDITOR_STREAMS_PER_KEY, _HEARTBEAT, _POLL); the defaults when left out. */
     streams?: Partial<StreamSettings>;
+    /** Deliver to the webhook sinks, with these settings over the defaults; nothing is delivered when left out. */
+    delivery?: Partial<DeliverySettings>;
   } = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase();
@@ -81,6 +84,13 @@ export async function startTestServer(
     ...(options.metrics ? { onClockBehindLog: options.metrics.clockBehindLog, onCheckpoint: options.metrics.checkpointSigned } : {}),
   });
   const streams = createLiveStreams(commits, settings, options.metrics?.streamEnded);
+  const delivery = options.delivery === undefined ? undefined : startSinkDelivery({
+    store, signal: commits, log: options.log ?? silentLogger, onDelivery: options.metrics?.sinkDelivery,
+    settings: {
+      batchSize: DEFAULTS.sinkBatchSize, batchWaitMs: DEFAULTS.sinkBatchWaitMs, timeoutMs: DEFAULTS.sinkTimeoutMs,
+      backoffMs: DEFAULTS.sinkBackoffMs, maxBackoffMs: DEFAULTS.sinkMaxBackoffMs, ...options.delivery,
+    },
+  });
   const log = options.log ?? silentLogger;
   const keys = createKeyRegistry({ adminKeySha256: hashKey(TEST_API_KEY), keysFile: options.keysFile, log, pollMs: 50 });
   const app = createApp({
@@ -121,6 +131,7 @@ export async function startTestServer(
     async close() {
       keys.close();
       streams.closeAll();
+      await delivery?.stop();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       await store.close();

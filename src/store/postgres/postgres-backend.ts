@@ -1,6 +1,7 @@
 import { loadSigningKey, requireSignedBy } from '../../integrity/signing-key.js';
 import { silentLogger, type Logger } from '../../ops/logger.js';
 import type pg from 'pg';
+import { SINK_STATEMENTS, sinkParameters, type SinkChange } from '../sink-rows.js';
 import type { StoreOptions } from '../event-store.js';
 import type { StorageBackend } from '../storage-backend.js';
 import { transactionObserver } from '../transaction-observer.js';
@@ -138,6 +139,10 @@ export async function openPostgresBackend(
     // In a statement of its own and off the table lock.
     prune: async (createdUpToMs) => void (await pool.query('DELETE FROM idempotency WHERE created_ms <= $1', [createdUpToMs])),
     removePayloads: (removal) => removePostgresPayloads(pool, removal),
+    async changeSink(change) {
+      const { sql, values } = postgresSinkStatement(change);
+      return (await pool.query(sql, values)).rowCount ?? 0;
+    },
     // An ordinary VACUUM: the removed payloads' old row versions become free space for new rows.
     reclaimSpace: async () => void (await pool.query('VACUUM (ANALYZE) events, merkle_leaves, idempotency')),
     probeWrite,
@@ -146,4 +151,11 @@ export async function openPostgresBackend(
       pool.query<{ writable: boolean }>(boundedQuery(SELECT_WRITABLE, undefined, timeoutMs)).then(({ rows }) => rows[0]?.writable === true, () => false),
     recogniseFailure: recognisePostgresFailure,
   };
+}
+
+/** A sink change's statement with its `:name` parameters numbered, as pg takes them. */
+function postgresSinkStatement(change: SinkChange): { sql: string; values: unknown[] } {
+  const { sql, params } = SINK_STATEMENTS[change.kind];
+  const named = sinkParameters(change);
+  return { sql: sql.replace(/:([a-z_]+)/g, (_, name: string) => `$${params.indexOf(name) + 1}`), values: params.map((name) => named[name]) };
 }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { ChainRow } from '../../integrity/verify-chain.js';
 import { chainRowOf, LINKED_LEAF_COLUMNS } from '../chain-rows.js';
+import { SINK_COLUMNS, sinkRowOf } from '../sink-rows.js';
 import { EVENT_COLUMNS, type EventRow } from '../read-in-chunks.js';
 import { seqBoundSql } from '../seq-of-time.js';
 import type { IndexedField } from '../indexed-fields.js';
@@ -112,6 +113,7 @@ export function createPostgresReader(pool: pg.Pool, fields: readonly IndexedFiel
       return rows[0]!.bytes;
     },
     treeSize: () => readTreeSize(pool),
+    sinks: async () => (await pool.query(`SELECT ${SINK_COLUMNS.join(', ')} FROM sinks ORDER BY created_ms, id`)).rows.map(sinkRowOf),
     subtrees: (wanted) => readSubtrees(pool, wanted),
     async leafSource(id) {
       const { rows } = await pool.query<LeafSource>(SELECT_LEAF_SOURCE, [id]);

@@ -164,8 +164,29 @@ const ADD_LEAF_LINKS = `
     FOR EACH STATEMENT EXECUTE FUNCTION auditor_keep_chain_over_leaves();
 `;
 
+// The webhook sinks, as on SQLite (open-database.ts).
+const ADD_SINKS = `
+  CREATE TABLE sinks (
+    id                text   PRIMARY KEY,
+    url               text   NOT NULL,
+    filters           text   NOT NULL,
+    secret            text   NOT NULL,
+    created_ms        bigint NOT NULL,
+    created_by        text   NOT NULL,
+    cursor_ts         bigint NOT NULL,
+    cursor_seq        bigint NOT NULL,
+    failures          integer NOT NULL,
+    last_error        text,
+    last_attempt_ms   bigint,
+    last_delivered_ms bigint,
+    next_attempt_ms   bigint NOT NULL,
+    lease_owner       text,
+    lease_until_ms    bigint
+  );
+`;
+
 /** Step i takes the schema from version i to i + 1. */
-export const POSTGRES_MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_DATA_BYTES, ADD_MERKLE_TREE, ADD_TYPE_INDEX + TIME_ORDER, ADD_REMOVALS, ADD_LEAF_LINKS];
+export const POSTGRES_MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_DATA_BYTES, ADD_MERKLE_TREE, ADD_TYPE_INDEX + TIME_ORDER, ADD_REMOVALS, ADD_LEAF_LINKS, ADD_SINKS];
 
 /** The schema version this code writes. */
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;

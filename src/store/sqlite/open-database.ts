@@ -148,11 +148,32 @@ const ADD_LEAF_LINKS = `
     BEGIN SELECT RAISE(ABORT, 'chain_over_leaves holds one row: a DELETE is refused'); END;
 `;
 
+// The webhook sinks (src/store/sink-rows.ts): configuration and delivery state, not evidence.
+const ADD_SINKS = `
+  CREATE TABLE sinks (
+    id                TEXT    PRIMARY KEY,
+    url               TEXT    NOT NULL,
+    filters           TEXT    NOT NULL,
+    secret            TEXT    NOT NULL,
+    created_ms        INTEGER NOT NULL,
+    created_by        TEXT    NOT NULL,
+    cursor_ts         INTEGER NOT NULL,
+    cursor_seq        INTEGER NOT NULL,
+    failures          INTEGER NOT NULL,
+    last_error        TEXT,
+    last_attempt_ms   INTEGER,
+    last_delivered_ms INTEGER,
+    next_attempt_ms   INTEGER NOT NULL,
+    lease_owner       TEXT,
+    lease_until_ms    INTEGER
+  );
+`;
+
 /**
  * Each step takes the schema from version i to i + 1 (`PRAGMA user_version` records the version in
  * the file); a database is upgraded in place, one transaction per step, when it is opened.
  */
-const MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_CHAIN_HASH, ADD_KEY_NAME, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_MERKLE_TREE, ADD_TYPE_INDEX + TIME_ORDER, ADD_REMOVALS, ADD_LEAF_LINKS];
+const MIGRATIONS: readonly string[] = [CREATE_EVENTS, MAKE_APPEND_ONLY, ADD_CHAIN_HASH, ADD_KEY_NAME, ADD_IDEMPOTENCY, ADD_WRITE_PROBE, ADD_MERKLE_TREE, ADD_TYPE_INDEX + TIME_ORDER, ADD_REMOVALS, ADD_LEAF_LINKS, ADD_SINKS];
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

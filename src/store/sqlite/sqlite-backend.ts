@@ -94,6 +94,7 @@ export function openSqliteBackend(path: string, options: StoreOptions = {}): Sto
     prune: writer.prune,
     removePayloads: writer.removePayloads,
     reclaimSpace: writer.reclaimSpace,
+    changeSink: writer.changeSink,
     probeWrite: writer.probe,
     async answers() {
       if (!files.check()) return false;

@@ -3,6 +3,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import Database from './sqlite-driver.js';
 import type { ChainRow } from '../../integrity/verify-chain.js';
 import { chainRowOf, LINKED_LEAF_COLUMNS } from '../chain-rows.js';
+import { SINK_COLUMNS, sinkRowOf } from '../sink-rows.js';
 import type { IndexedField } from '../indexed-fields.js';
 import { EVENT_COLUMNS, rowSize, type Chunk, type EventRow } from '../read-in-chunks.js';
 import { seqBoundSql } from '../seq-of-time.js';
@@ -152,6 +153,8 @@ export function createSqliteReader(db: Database.Database, path: string, fields: 
       return removals().recordedBefore.all({ type: eventType, before: beforeMs, afterSeq, limit }) as RemovalCandidate[];
     },
     leafSource: async (id) => treeStatements().selectLeafSource.get(id) as LeafSource | undefined,
+    // Prepared on each call: a command-line tool may open a database from before the sinks.
+    sinks: async () => (db.prepare(`SELECT ${SINK_COLUMNS.join(', ')} FROM sinks ORDER BY created_ms, id`).all() as Array<Record<string, unknown>>).map(sinkRowOf),
     async checkpoint(size) {
       const { selectCheckpoint, selectLatestCheckpoint, selectCosignatures } = treeStatements();
       const row = (size === undefined ? selectLatestCheckpoint.get() : selectCheckpoint.get(size)) as Omit<StoredCheckpoint, 'cosignatures'> | undefined;

@@ -19,6 +19,7 @@ export type SqliteWriter = {
   saveCheckpoint(checkpoint: NewCheckpoint): Promise<void>;
   saveCosignatures: StorageBackend['saveCosignatures'];
   removePayloads: StorageBackend['removePayloads'];
+  changeSink: StorageBackend['changeSink'];
   reclaimSpace: StorageBackend['reclaimSpace'];
   /** False once the writer thread has failed or stopped: nothing could be stored. */
   isAlive(): boolean;
@@ -144,6 +145,7 @@ export function startSqliteWriter(
     saveCosignatures: async (size, lines) => void (await run({ kind: 'cosign', size, lines: lines.map(({ witness, line, cosignedAt }) => [witness, line, cosignedAt]) })),
     removePayloads: (removal) => run({ kind: 'remove', removal }),
     reclaimSpace: async () => void (await run({ kind: 'reclaim' })),
+    changeSink: (change) => run({ kind: 'sink', change }),
     isAlive: () => broken === undefined && !closing,
     async close() {
       if (closing) return;

@@ -1,5 +1,6 @@
 /** Messages between the SQLite backend and its writer thread. */
 import type { PayloadRemoval } from '../payload-removal.js';
+import type { SinkChange } from '../sink-rows.js';
 import type { SubmissionOutcome } from '../storage-backend.js';
 import type { FileIdentity } from './database-files.js';
 
@@ -29,7 +30,9 @@ export type WriterTask =
   /** Remove payloads (see PayloadRemoval), in a transaction of its own; `count` says how many events changed. */
   | { kind: 'remove'; removal: PayloadRemoval }
   /** Give the space freed by removals back: an incremental vacuum, and the WAL truncated. */
-  | { kind: 'reclaim' };
+  | { kind: 'reclaim' }
+  /** Change a webhook sink's row (see sink-rows.ts); `count` says how many rows changed. */
+  | { kind: 'sink'; change: SinkChange };
 
 export type WriterRequest =
   /** One commit batch, planned at `now` by the main thread's clock. */

@@ -9,6 +9,7 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import type { NewEvent } from '../../events/event.js';
 import type { Frontier } from '../../integrity/merkle-tree.js';
 import { logHead, startCommitPlan, type CommitPlan, type PlannedRow } from '../plan-commit.js';
+import { SINK_STATEMENTS, sinkParameters, type SinkChange } from '../sink-rows.js';
 import type { IdempotencyRecord, Submission } from '../storage-backend.js';
 import { lostFileMessage, lostFiles } from './database-files.js';
 import { createWriteProbe, openDatabase } from './open-database.js';
@@ -223,6 +224,14 @@ function reclaim(): void {
   db.pragma('wal_checkpoint(TRUNCATE)');
 }
 
+const sinkStatements = new Map<SinkChange['kind'], ReturnType<typeof db.prepare>>();
+/** Changes a sink's row (in a transaction of its own); how many rows changed. */
+function changeSink(change: SinkChange): number {
+  let statement = sinkStatements.get(change.kind);
+  if (statement === undefined) sinkStatements.set(change.kind, (statement = db.prepare(SINK_STATEMENTS[change.kind].sql)));
+  return statement.run(sinkParameters(change)).changes;
+}
+
 /** Runs `task`: null once it is done, or why it could not be, and what it counted. */
 function attempt(task: WriterTask): { message: string | null; count: number } {
   let count = 0;
@@ -256,6 +265,9 @@ function attempt(task: WriterTask): { message: string | null; count: number } {
         break;
       case 'reclaim':
         if (lost === undefined) reclaim();
+        break;
+      case 'sink':
+        if (lost === undefined) count = changeSink(task.change);
     }
     return { message: null, count };
   } catch (error) {

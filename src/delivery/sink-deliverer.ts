@@ -1,0 +1,181 @@
+/**
+ * Delivers each webhook sink's matching events, at least once, in commit order: read from the log
+ * after the sink's cursor (off the write path: committed events, by the same queries as GET
+ * /events), POSTed in batches signed per Standard Webhooks, the cursor moved only after a 2xx. A
+ * failure is retried with exponential backoff and jitter, from the same cursor, for as long as it
+ * takes. Each instance runs one; a lease in the sink's row lets one instance at a time deliver it.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { encodeEventJson } from '../encode/event-json.js';
+import type { StoredEvent } from '../events/event.js';
+import type { Logger } from '../ops/logger.js';
+import type { EventStore } from '../store/event-store.js';
+import type { SinkRow } from '../store/sink-rows.js';
+import type { CommitSignal } from '../stream/commit-signal.js';
+import { sinkQuery } from './parse-sink-request.js';
+import { signWebhook } from './standard-webhooks.js';
+
+export type DeliverySettings = {
+  /** AUDITOR_SINK_BATCH_SIZE: most events one delivery holds. */
+  batchSize: number;
+  /** AUDITOR_SINK_BATCH_WAIT: how long a batch that is not full waits for more, from its first event's time, in ms. */
+  batchWaitMs: number;
+  /** AUDITOR_SINK_TIMEOUT: how long a receiver has to answer, in ms. */
+  timeoutMs: number;
+  /** The wait after the first failure, in ms; it doubles with each failure after, up to `maxBackoffMs`. */
+  backoffMs: number;
+  /** AUDITOR_SINK_MAX_BACKOFF: the longest wait between two tries, in ms. */
+  maxBackoffMs: number;
+};
+
+export type DeliveryOutcome = 'delivered' | 'failed';
+
+export type SinkDelivery = {
+  /** This instance's name in the sinks' leases. */
+  readonly owner: string;
+  /** Finishes the deliveries under way, and stops. */
+  stop(): Promise<void>;
+};
+
+/** Most bytes of event text one delivery holds; a single larger event goes alone. */
+export const MAX_DELIVERY_CHARS = 1024 * 1024;
+/** Failures in a row after which a sink is shown as failing. */
+export const FAILING_AFTER = 3;
+/** How often sinks are looked at while no commit wakes the deliverer, in ms. */
+const IDLE_PASS_MS = 500;
+
+export function startSinkDelivery(options: {
+  store: EventStore;
+  signal: CommitSignal;
+  settings: DeliverySettings;
+  log: Logger;
+  clock?: () => number;
+  onDelivery?: ((outcome: DeliveryOutcome) => void) | undefined;
+  owner?: string;
+}): SinkDelivery {
+  const { store, signal, settings, log, clock = Date.now, onDelivery } = options;
+  const owner = options.owner ?? randomUUID();
+  const stopping = new AbortController();
+  const inFlight = new Map<string, Promise<void>>();
+  const leaseMs = settings.timeoutMs * 3;
+
+  /** Delivers `sink`'s batches while it holds its lease and full batches are waiting. */
+  const deliver = async (sink: SinkRow): Promise<void> => {
+    let cursor = { timestampMs: sink.cursorTs, seq: sink.cursorSeq };
+    let failures = sink.failures;
+    const query = sinkQuery(JSON.parse(sink.filters) as Record<string, string[]>);
+    for (;;) {
+      if (stopping.signal.aborted) return;
+      const now = clock();
+      if ((await store.sinks.change({ kind: 'lease', id: sink.id, owner, nowMs: now, untilMs: now + leaseMs })) === 0) return;
+      const { events, full } = await readBatch(store, query, cursor, settings.batchSize);
+      if (events.length === 0) return;
+      if (!full && now - events[0]!.timestampMs < settings.batchWaitMs) return; // more may come: wait for them
+      const error = await post(sink, events, now);
+      if (stopping.signal.aborted) return; // cut short by the shutdown: tried again after the restart, from the same cursor
+      if (error === undefined) {
+        const last = events[events.length - 1]!;
+        cursor = { timestampMs: last.timestampMs, seq: last.seq };
+        await store.sinks.change({ kind: 'delivered', id: sink.id, owner, cursorTs: last.timestampMs, cursorSeq: last.seq, atMs: clock() });
+        if (failures >= FAILING_AFTER) log.info({ msg: 'sink delivers again', sink: sink.id, url: sink.url });
+        failures = 0;
+        onDelivery?.('delivered');
+        if (!full) return;
+      } else {
+        failures++;
+        const wait = Math.min(settings.maxBackoffMs, settings.backoffMs * 2 ** Math.min(failures - 1, 30)) * (0.5 + Math.random() / 2);
+        await store.sinks.change({ kind: 'failed', id: sink.id, owner, error, atMs: clock(), nextAttemptMs: clock() + Math.round(wait) });
+        if (failures === FAILING_AFTER) log.error({ msg: 'sink failing', sink: sink.id, url: sink.url, failures, error });
+        onDelivery?.('failed');
+        return;
+      }
+    }
+  };
+
+  /** POSTs the batch; undefined when the receiver took it (2xx), else what went wrong. */
+  const post = async (sink: SinkRow, events: readonly StoredEvent[], now: number): Promise<string | undefined> => {
+    const body = `{"events":[${events.map(encodeEventJson).join(',')}]}`;
+    // The same batch has the same id however often it is tried, so that a receiver can tell a retry.
+    const id = `msg_${createHash('sha256').update(`${sink.id}:${events[0]!.seq}:${events[events.length - 1]!.seq}`).digest('base64url').slice(0, 32)}`;
+    const timestamp = Math.floor(now / 1000);
+    try {
+      const response = await fetch(sink.url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          'User-Agent': 'Auditor-Webhooks',
+          'webhook-id': id,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': signWebhook(sink.secret, id, timestamp, body),
+        },
+        body,
+        redirect: 'manual', // a redirect is not a delivery
+        signal: AbortSignal.any([AbortSignal.timeout(settings.timeoutMs), stopping.signal]),
+      });
+      await response.body?.cancel();
+      return response.status >= 200 && response.status < 300 ? undefined : `the receiver answered ${response.status}`;
+    } catch (error) {
+      const name = (error as Error).name;
+      if (name === 'TimeoutError') return `the receiver did not answer within ${settings.timeoutMs / 1000} s`;
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      return `the receiver could not be reached: ${cause?.code ?? cause?.message ?? (error as Error).message}`;
+    }
+  };
+
+  /** Starts a delivery for each sink that is due, not under way here, and not leased elsewhere. */
+  const pass = async (): Promise<void> => {
+    let sinks: SinkRow[];
+    try {
+      sinks = await store.sinks.list();
+    } catch {
+      return; // the database is down: the next pass tries again
+    }
+    const now = clock();
+    for (const sink of sinks) {
+      if (inFlight.has(sink.id) || sink.nextAttemptMs > now) continue;
+      if (sink.leaseOwner !== null && sink.leaseOwner !== owner && (sink.leaseUntilMs ?? 0) >= now) continue;
+      const delivery = deliver(sink)
+        .catch((error: unknown) => log.error({ msg: 'sink delivery interrupted', sink: sink.id, error: (error as Error).message }))
+        .finally(() => inFlight.delete(sink.id));
+      inFlight.set(sink.id, delivery);
+    }
+  };
+
+  const running = (async () => {
+    const watch = signal.watch();
+    try {
+      while (!stopping.signal.aborted) {
+        await pass();
+        await watch.changed(Math.min(IDLE_PASS_MS, settings.batchWaitMs), stopping.signal);
+      }
+    } finally {
+      watch.close();
+    }
+  })();
+
+  return {
+    owner,
+    async stop() {
+      stopping.abort();
+      await running;
+      await Promise.all(inFlight.values());
+    },
+  };
+}
+
+/** Up to `limit` matching events after `cursor`, and at most MAX_DELIVERY_CHARS of them; `full` when either bound was reached. */
+async function readBatch(
+  store: EventStore, query: ReturnType<typeof sinkQuery>, cursor: { timestampMs: number; seq: number }, limit: number,
+): Promise<{ events: StoredEvent[]; full: boolean }> {
+  const events: StoredEvent[] = [];
+  let chars = 0;
+  for await (const chunk of store.query({ ...query, order: 'asc', after: cursor, limit })) {
+    for (const event of chunk) {
+      const size = event.dataJson.length + event.userId.length + event.eventType.length;
+      if (events.length > 0 && chars + size > MAX_DELIVERY_CHARS) return { events, full: true };
+      events.push(event);
+      chars += size;
+    }
+  }
+  return { events, full: events.length === limit };
+}
