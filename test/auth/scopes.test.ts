@@ -166,6 +166,46 @@ const ROUTES: readonly Route[] = [
     },
   },
   {
+    method: 'GET', path: '/events/stream', needs: 'read',
+    send: (server, headers) => fetch(`${server.url}/events/stream?user_id=nobody`, { headers }),
+    async allowed(response) {
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+      await response.body!.cancel();
+    },
+  },
+  {
+    method: 'POST', path: '/sinks', needs: 'admin',
+    send: (server, headers) => json(server, '/sinks', headers, { url: 'https://siem.example.com/scopes' }),
+    async allowed(response) {
+      const sink = (await assertJson(response, 201)) as { id: string; secret: string };
+      assert.match(sink.id, UUID);
+      assert.match(sink.secret, /^whsec_/);
+    },
+  },
+  {
+    method: 'GET', path: '/sinks', needs: 'admin',
+    send: (server, headers) => json(server, '/sinks', headers),
+    async allowed(response) {
+      assert.ok(Array.isArray(((await assertJson(response, 200)) as { sinks: unknown }).sinks));
+    },
+  },
+  {
+    method: 'GET', path: '/sinks/{id}', needs: 'admin',
+    send: (server, headers) => json(server, '/sinks/00000000-0000-7000-8000-000000000000', headers),
+    async allowed(response) {
+      // Past the key check to the sink's: there is no such sink.
+      assert.match(((await assertJson(response, 404)) as { message: string }).message, /^No sink with id/);
+    },
+  },
+  {
+    method: 'DELETE', path: '/sinks/{id}', needs: 'admin',
+    send: (server, headers) => fetch(`${server.url}/sinks/00000000-0000-7000-8000-000000000000`, { method: 'DELETE', headers }),
+    async allowed(response) {
+      assert.match(((await assertJson(response, 404)) as { message: string }).message, /^No sink with id/);
+    },
+  },
+  {
     method: 'GET', path: '/integrity', needs: 'admin',
     send: (server, headers) => json(server, '/integrity', headers),
     async allowed(response) {

@@ -124,6 +124,23 @@ describe('openapi.yaml against real responses', () => {
     await conforms('/events', 'GET', await call('/events?event_type=t&event_type=auditor.erasure&event_type=auditor.hold'));
   });
 
+  it('describes the live stream and the webhook sinks', async () => {
+    const stream = await call('/events/stream?event_type=t');
+    await conforms('/events/stream', 'GET', stream);
+    await stream.body!.cancel();
+    await conforms('/events/stream', 'GET', await call('/events/stream?limit=1'));
+    await conforms('/events/stream', 'GET', await call('/events/stream', { headers: { 'Last-Event-ID': 'nonsense' } }));
+    const added = await call('/sinks', { method: 'POST', body: '{"url":"https://siem.example.com/in","filters":{"event_type":["login"]}}' });
+    const sink = (await added.clone().json()) as { id: string };
+    await conforms('/sinks', 'POST', added);
+    await conforms('/sinks', 'POST', await call('/sinks', { method: 'POST', body: '{"url":"ftp://x"}' }));
+    await conforms('/sinks', 'GET', await call('/sinks'));
+    await conforms('/sinks/{id}', 'GET', await call(`/sinks/${sink.id}`));
+    await conforms('/sinks/{id}', 'DELETE', await call(`/sinks/${sink.id}`, { method: 'DELETE' }));
+    await conforms('/sinks/{id}', 'GET', await call(`/sinks/${sink.id}`));
+    await conforms('/sinks/{id}', 'DELETE', await call(`/sinks/${sink.id}`, { method: 'DELETE' }));
+  });
+
   it('describes the 405 of every path, whose Allow names exactly the methods the document lists (and HEAD with GET)', async () => {
     for (const [path, item] of Object.entries(document.paths)) {
       const methods = Object.keys(item).map((method) => method.toUpperCase()).sort();

@@ -101,6 +101,14 @@ describe(`GET /events/stream (${TEST_BACKEND})`, () => {
     await reader.cancel();
   });
 
+  it('answers HEAD with the stream\'s headers and nothing more, holding no stream open', async () => {
+    const head = await fetch(`${server.url}/events/stream`, { method: 'HEAD', headers: { 'X-API-Key': TEST_API_KEY } });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+    assert.equal((await head.arrayBuffer()).byteLength, 0);
+    await allClosed();
+  });
+
   it('refuses what it cannot stream with a 400 saying why, and a fourth stream of one key with a 429', async () => {
     for (const [query, headers, pattern] of [
       ['since=2026-01-01T00:00:00Z', {}, /since is not a parameter of \/events\/stream/],
