@@ -6,6 +6,7 @@
  * takes. Each instance runs one; a lease in the sink's row lets one instance at a time deliver it.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeEventJson } from '../encode/event-json.js';
 import type { StoredEvent } from '../events/event.js';
 import type { Logger } from '../ops/logger.js';
@@ -43,6 +44,8 @@ export const MAX_DELIVERY_CHARS = 1024 * 1024;
 export const FAILING_AFTER = 3;
 /** How often sinks are looked at while no commit wakes the deliverer, in ms. */
 const IDLE_PASS_MS = 500;
+/** The shortest time between two looks, in ms. */
+const MIN_PASS_MS = 50;
 
 export function startSinkDelivery(options: {
   store: EventStore;
@@ -146,7 +149,9 @@ export function startSinkDelivery(options: {
     try {
       while (!stopping.signal.aborted) {
         await pass();
-        await watch.changed(Math.min(IDLE_PASS_MS, settings.batchWaitMs), stopping.signal);
+        // At most one pass per MIN_PASS_MS however fast commits come: a pass reads the sinks' rows.
+        await sleep(MIN_PASS_MS, undefined, { signal: stopping.signal }).catch(() => undefined);
+        await watch.changed(Math.max(0, Math.min(IDLE_PASS_MS, settings.batchWaitMs) - MIN_PASS_MS), stopping.signal);
       }
     } finally {
       watch.close();

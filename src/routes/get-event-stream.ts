@@ -78,14 +78,18 @@ async function* messages(
 ): AsyncGenerator<string> {
   const watch = streams.signal.watch();
   let position = start;
+  let lastWrittenMs = Date.now();
   try {
     yield `retry: ${RECONNECT_MS}\n: stream of events after ${encodeCursor(position)}\n\n`;
     while (!stream.abort.aborted) {
-      if (!(await watch.changed(streams.heartbeatMs, stream.abort))) {
-        if (stream.abort.aborted) break;
+      const changed = await watch.changed(streams.heartbeatMs - (Date.now() - lastWrittenMs), stream.abort);
+      if (stream.abort.aborted) break;
+      // Quiet for a heartbeat's time, whether nothing was committed or nothing that matches.
+      if (Date.now() - lastWrittenMs >= streams.heartbeatMs) {
         yield ': heartbeat\n\n';
-        continue;
+        lastWrittenMs = Date.now();
       }
+      if (!changed) continue;
       // Read to the end of what is there now, a chunk at a time, each held in the answers' memory
       // until it is written out (see startReading).
       for (let full = true; full && !stream.abort.aborted;) {
@@ -101,8 +105,10 @@ async function* messages(
         for await (const chunk of reading.chunks) {
           read += chunk.length;
           if (chunk.length === 0) continue;
-          position = chunk[chunk.length - 1]!;
+          const last = chunk[chunk.length - 1]!;
+          position = { timestampMs: last.timestampMs, seq: last.seq };
           yield encodeMessages(chunk);
+          lastWrittenMs = Date.now();
           if (stream.abort.aborted) break;
         }
         full = read === READ_EVENTS;
