@@ -6,7 +6,8 @@
  *    sink (AUDITOR_SINK_BATCH_WAIT=0).
  *  - Ingest (POST /events, 50 connections, as `npm run bench` loads it) with 10 open streams (5 of
  *    every event, 5 of one type) and 2 sinks (every event; one type) reading everything it writes,
- *    against the same ingest with none, in alternating rounds, each on a fresh copy of the log.
+ *    against the same ingest with none, in alternating rounds, each on a fresh copy of the log
+ *    (the sinks with the default settings: batches of 100, waiting up to 1 s to fill).
  *    The target: at least 0.9 of it.
  * The server is pinned to one CPU (its writer thread with it), the load, the streams' readers and
  * the receiver to the other.
@@ -31,12 +32,14 @@ const { values: options } = parseArgs({
   options: {
     events: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '3' },
     duration: { type: 'string', default: '10' }, posts: { type: 'string', default: '300' },
+    readers: { type: 'string', default: 'streams,sinks' },
   },
 });
 const preloadEvents = Number(options.events);
 const rounds = Number(options.rounds);
 const durationSeconds = Number(options.duration);
 const posts = Number(options.posts);
+const readers = new Set(options.readers.split(','));
 const API_KEY = 'bench-key-0123456789abcdef';
 const CHAIN_SECRET = 'bench-chain-secret-0123456789abcdef';
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '../src/main.js');
@@ -112,19 +115,19 @@ try {
   const started = performance.now();
   preloadSqlite(template, preloadEvents, CHAIN_SECRET);
   console.log(`Preloaded ${preloadEvents} events in ${((performance.now() - started) / 1000).toFixed(1)} s (load average ${loadavg()[0]!.toFixed(2)}).`);
-  const serverFor = async (name: string): Promise<RunningServer> => {
+  const serverFor = async (name: string, extra: Record<string, string> = {}): Promise<RunningServer> => {
     const roundDir = join(dir, name);
     execFileSync('mkdir', ['-p', roundDir]);
     copyFileSync(template, join(roundDir, 'events.db'));
     return startServer(MAIN, {
       AUDITOR_API_KEY: API_KEY, AUDITOR_DB: join(roundDir, 'events.db'), AUDITOR_CHAIN_SECRET: CHAIN_SECRET, AUDITOR_LOG_LEVEL: 'error',
-      AUDITOR_SINK_BATCH_WAIT: '0s', AUDITOR_STREAMS_PER_KEY: '20',
+      AUDITOR_STREAMS_PER_KEY: '20', ...extra,
     }, { taskset, cpu: SERVER_CPU });
   };
 
   // Latency, one event at a time.
   {
-    const server = await serverFor('latency');
+    const server = await serverFor('latency', { AUDITOR_SINK_BATCH_WAIT: '0s' });
     const arrivals = new Map<string, number>();
     const delivered = new Map<string, number>();
     const stream = openStream(server, '', (id, at) => arrivals.set(id, at));
@@ -154,7 +157,7 @@ try {
   }
 
   // Ingest with and without readers.
-  type Round = { round: number; kind: 'without' | 'with'; requestsPerSecond: number; p99Ms: number; errors: number; streamed?: number; delivered?: number };
+  type Round = { round: number; kind: 'without' | 'with'; requestsPerSecond: number; p99Ms: number; errors: number; cpuMicrosPerRequest: number; streamed?: number; delivered?: number };
   const results: Round[] = [];
   for (let round = 1; round <= rounds; round++) {
     const kinds = round % 2 === 1 ? (['without', 'with'] as const) : (['with', 'without'] as const);
@@ -165,21 +168,25 @@ try {
       const streams: Array<{ close(): void; opened: Promise<void> }> = [];
       let receiver: { url: string; close(): Promise<void> } | undefined;
       try {
-        if (kind === 'with') {
+        if (kind === 'with' && readers.has('streams')) {
           for (let n = 0; n < 10; n++) streams.push(openStream(server, n < 5 ? '' : `?event_type=${ONE_TYPE}`, () => streamed++));
           await Promise.all(streams.map((stream) => stream.opened));
+        }
+        if (kind === 'with' && readers.has('sinks')) {
           receiver = await startReceiver(() => delivered++);
           await addSink(server, receiver.url, {});
           await addSink(server, receiver.url, { event_type: [ONE_TYPE] });
         }
+        const cpuBefore = server.cpuMicros();
         const result = await load.run({
           url: server.url, method: 'POST', headers: { 'X-API-Key': API_KEY, 'Content-Type': 'application/json' },
           connections: 50, durationSeconds, paths: ['/events'], bodies: BODIES, cpu: LOAD_CPU,
         });
-        const entry: Round = { round, kind, requestsPerSecond: result.requestsPerSecond, p99Ms: result.p99Ms, errors: result.errors };
+        const cpuMicrosPerRequest = (server.cpuMicros() - cpuBefore) / result.requests;
+        const entry: Round = { round, kind, requestsPerSecond: result.requestsPerSecond, p99Ms: result.p99Ms, errors: result.errors, cpuMicrosPerRequest };
         if (kind === 'with') Object.assign(entry, { streamed, delivered });
         results.push(entry);
-        console.log(`round ${round} ${kind.padEnd(7)} ${result.requestsPerSecond.toFixed(0)} req/s  p99 ${result.p99Ms.toFixed(1)} ms  errors ${result.errors}` +
+        console.log(`round ${round} ${kind.padEnd(7)} ${result.requestsPerSecond.toFixed(0)} req/s  p99 ${result.p99Ms.toFixed(1)} ms  CPU ${cpuMicrosPerRequest.toFixed(0)} µs/request  errors ${result.errors}` +
           (kind === 'with' ? `  streamed ${streamed} messages, delivered ${delivered} events during the load` : ''));
       } finally {
         for (const stream of streams) stream.close();
@@ -191,11 +198,13 @@ try {
   }
   const ofKind = (kind: Round['kind']) => results.filter((r) => r.kind === kind);
   const ratios = Array.from({ length: rounds }, (_, i) => ofKind('with')[i]!.requestsPerSecond / ofKind('without')[i]!.requestsPerSecond);
-  printTable(`Ingest with 10 open streams and 2 sinks, against none, ${durationSeconds} s rounds, medians`, ['', 'req/s', 'p99 ms', 'errors'],
+  const what = [readers.has('streams') ? '10 streams' : '', readers.has('sinks') ? '2 sinks' : ''].filter(Boolean).join(', ');
+  printTable(`Ingest with ${what}, against none, ${durationSeconds} s rounds, medians`, ['', 'req/s', 'p99 ms', 'CPU µs/request', 'errors'],
     (['without', 'with'] as const).map((kind) => [
-      kind === 'with' ? '10 streams, 2 sinks' : 'none',
+      kind === 'with' ? what : 'none',
       fixed(median(ofKind(kind).map((r) => r.requestsPerSecond)), 0),
       fixed(median(ofKind(kind).map((r) => r.p99Ms)), 1),
+      fixed(median(ofKind(kind).map((r) => r.cpuMicrosPerRequest)), 0),
       String(ofKind(kind).reduce((sum, r) => sum + r.errors, 0)),
     ]));
   console.log(`ingest with / without: ${fixed(median(ratios))} (per round ${ratios.map((r) => fixed(r)).join(' ')}; target 0.9)`);

@@ -14,6 +14,7 @@ import type { EventStore } from '../store/event-store.js';
 import type { SinkRow } from '../store/sink-rows.js';
 import type { CommitSignal } from '../stream/commit-signal.js';
 import { sinkQuery } from './parse-sink-request.js';
+import { postDelivery } from './post-delivery.js';
 import { signWebhook } from './standard-webhooks.js';
 
 export type DeliverySettings = {
@@ -60,6 +61,10 @@ export function startSinkDelivery(options: {
   const owner = options.owner ?? randomUUID();
   const stopping = new AbortController();
   const inFlight = new Map<string, Promise<void>>();
+  /** Sinks whose batch is filling, and when its wait is over. */
+  const filling = new Map<string, number>();
+  /** The leases this instance holds, and until when. */
+  const leases = new Map<string, number>();
   const leaseMs = settings.timeoutMs * 3;
 
   /** Delivers `sink`'s batches while it holds its lease and full batches are waiting. */
@@ -70,10 +75,23 @@ export function startSinkDelivery(options: {
     for (;;) {
       if (stopping.signal.aborted) return;
       const now = clock();
-      if ((await store.sinks.change({ kind: 'lease', id: sink.id, owner, nowMs: now, untilMs: now + leaseMs })) === 0) return;
+      // Taken once, then renewed only after a delivery's time of it has gone (not before every batch).
+      if ((leases.get(sink.id) ?? 0) - now < leaseMs - settings.timeoutMs) {
+        if ((await store.sinks.change({ kind: 'lease', id: sink.id, owner, nowMs: now, untilMs: now + leaseMs })) === 0) {
+          leases.delete(sink.id);
+          return;
+        }
+        leases.set(sink.id, now + leaseMs);
+      }
       const { events, full } = await readBatch(store, query, cursor, settings.batchSize);
       if (events.length === 0) return;
-      if (!full && now - events[0]!.timestampMs < settings.batchWaitMs) return; // more may come: wait for them
+      if (!full && now - events[0]!.timestampMs < settings.batchWaitMs) {
+        // More may come: not read again before the batch's wait is over (a batch read at every
+        // pass while it fills cost more than delivering it).
+        filling.set(sink.id, events[0]!.timestampMs + settings.batchWaitMs);
+        return;
+      }
+      filling.delete(sink.id);
       const error = await post(sink, events, now);
       if (stopping.signal.aborted) return; // cut short by the shutdown: tried again after the restart, from the same cursor
       if (error === undefined) {
@@ -101,28 +119,15 @@ export function startSinkDelivery(options: {
     // The same batch has the same id however often it is tried, so that a receiver can tell a retry.
     const id = `msg_${createHash('sha256').update(`${sink.id}:${events[0]!.seq}:${events[events.length - 1]!.seq}`).digest('base64url').slice(0, 32)}`;
     const timestamp = Math.floor(now / 1000);
-    try {
-      const response = await fetch(sink.url, {
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/json',
-          'User-Agent': 'Auditor-Webhooks',
-          'webhook-id': id,
-          'webhook-timestamp': String(timestamp),
-          'webhook-signature': signWebhook(sink.secret, id, timestamp, body),
-        },
-        body,
-        redirect: 'manual', // a redirect is not a delivery
-        signal: AbortSignal.any([AbortSignal.timeout(settings.timeoutMs), stopping.signal]),
-      });
-      await response.body?.cancel();
-      return response.status >= 200 && response.status < 300 ? undefined : `the receiver answered ${response.status}`;
-    } catch (error) {
-      const name = (error as Error).name;
-      if (name === 'TimeoutError') return `the receiver did not answer within ${settings.timeoutMs / 1000} s`;
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      return `the receiver could not be reached: ${cause?.code ?? cause?.message ?? (error as Error).message}`;
-    }
+    const outcome = await postDelivery(new URL(sink.url), {
+      'Content-Type': 'application/json',
+      'User-Agent': 'Auditor-Webhooks',
+      'webhook-id': id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signWebhook(sink.secret, id, timestamp, body),
+    }, body, settings.timeoutMs, stopping.signal);
+    if ('error' in outcome) return outcome.error;
+    return outcome.status >= 200 && outcome.status < 300 ? undefined : `the receiver answered ${outcome.status}`;
   };
 
   /** Starts a delivery for each sink that is due, not under way here, and not leased elsewhere. */
@@ -134,8 +139,9 @@ export function startSinkDelivery(options: {
       return; // the database is down: the next pass tries again
     }
     const now = clock();
+    for (const known of [filling, leases]) for (const id of known.keys()) if (!sinks.some((sink) => sink.id === id)) known.delete(id); // removed meanwhile
     for (const sink of sinks) {
-      if (inFlight.has(sink.id) || sink.nextAttemptMs > now) continue;
+      if (inFlight.has(sink.id) || sink.nextAttemptMs > now || (filling.get(sink.id) ?? 0) > now) continue;
       if (sink.leaseOwner !== null && sink.leaseOwner !== owner && (sink.leaseUntilMs ?? 0) >= now) continue;
       const delivery = deliver(sink)
         .catch((error: unknown) => log.error({ msg: 'sink delivery interrupted', sink: sink.id, error: (error as Error).message }))

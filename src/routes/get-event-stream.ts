@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeCursor } from '../events/cursor.js';
 import type { EventQuery, Position, StoredEvent } from '../events/event.js';
 import { encodeEventJson } from '../encode/event-json.js';
@@ -10,12 +11,14 @@ import { headPosition } from '../stream/head-position.js';
 import type { LiveStreams, OpenStream } from '../stream/live-streams.js';
 import { startReading, type StartedReading } from './metered-chunks.js';
 
-/** Events read per query while a stream catches up; each chunk of them is also bounded by size (CHUNK_SIZE). */
+/** Most events read per query; a chunk is also bounded by size (CHUNK_SIZE), and a stream reads one chunk at a time. */
 const READ_EVENTS = 1000;
 /** How long a client waits before it reconnects after the stream ends, in ms (the SSE `retry` field). */
 const RECONNECT_MS = 1000;
 /** How long a stream waits, when the answers' memory is full, before it tries again. */
 const BUSY_RETRY_MS = 1000;
+/** The shortest time between two reads of a stream that is keeping up, in ms (see messages). */
+const COALESCE_MS = 50;
 
 /** What the last message of a stream says before its connection is cut (an SSE event named `closed`). */
 export function closingMessage(reason: 'slow' | 'shutdown' | 'failed'): string {
@@ -77,8 +80,10 @@ async function* messages(
   store: EventStore, streams: LiveStreams, stream: OpenStream, filters: EventQuery, start: Position, budget: MemoryBudget, holder: string,
 ): AsyncGenerator<string> {
   const watch = streams.signal.watch();
+  const filterKey = JSON.stringify(filters);
   let position = start;
   let lastWrittenMs = Date.now();
+  let lastReadMs = 0;
   try {
     yield `retry: ${RECONNECT_MS}\n: stream of events after ${encodeCursor(position)}\n\n`;
     while (!stream.abort.aborted) {
@@ -90,9 +95,25 @@ async function* messages(
         lastWrittenMs = Date.now();
       }
       if (!changed) continue;
+      // Under a steady flow of commits, one read per COALESCE_MS carries all of them: a read (and
+      // a write to the socket) per commit per stream would cost more than the commits themselves.
+      // Those reads fall on the same ticks of the clock for every stream, so that streams with the
+      // same filters read the same chunk once between them (see shared-reads.ts).
+      const now = Date.now();
+      if (now - lastReadMs < COALESCE_MS) await sleep(COALESCE_MS - (now % COALESCE_MS), undefined, { signal: stream.abort }).catch(() => undefined);
+      if (stream.abort.aborted) break;
+      lastReadMs = Date.now();
       // Read to the end of what is there now, a chunk at a time, each held in the answers' memory
-      // until it is written out (see startReading).
-      for (let full = true; full && !stream.abort.aborted;) {
+      // until it is written out (see startReading), or taken from another stream's same read.
+      for (let more = true; more && !stream.abort.aborted;) {
+        const shared = streams.shared.get(filterKey, position);
+        if (shared !== undefined) {
+          position = shared.last;
+          more = shared.more;
+          yield shared.text;
+          lastWrittenMs = Date.now();
+          continue;
+        }
         let reading: StartedReading;
         try {
           reading = await startReading(store.query({ ...filters, order: 'asc', after: position, limit: READ_EVENTS }), budget, holder);
@@ -101,17 +122,25 @@ async function* messages(
           await watch.changed(BUSY_RETRY_MS, stream.abort); // the memory is full: wait, and try again
           continue;
         }
-        let read = 0;
-        for await (const chunk of reading.chunks) {
-          read += chunk.length;
-          if (chunk.length === 0) continue;
+        const chunk = reading.first;
+        if (chunk === undefined || chunk.length === 0) {
+          await reading.stop();
+          break;
+        }
+        let text: string;
+        const from = position;
+        try {
+          text = encodeMessages(chunk);
           const last = chunk[chunk.length - 1]!;
           position = { timestampMs: last.timestampMs, seq: last.seq };
-          yield encodeMessages(chunk);
-          lastWrittenMs = Date.now();
-          if (stream.abort.aborted) break;
+          // A chunk the store knows ends the answer ends what is there, unless the limit ended it.
+          more = chunk.last !== true || chunk.length === READ_EVENTS;
+          streams.shared.set(filterKey, from, { text, last: position, more });
+          yield text;
+        } finally {
+          await reading.stop(); // the chunk is written out: its memory goes back
         }
-        full = read === READ_EVENTS;
+        lastWrittenMs = Date.now();
       }
     }
     if (stream.endedBy === 'shutdown') yield closingMessage('shutdown');

@@ -4,6 +4,7 @@
  */
 import type { StreamSettings } from '../config.js';
 import type { CommitSignal } from './commit-signal.js';
+import { createSharedReads, type SharedReads } from './shared-reads.js';
 
 /** Why a stream ended, as metrics count it. */
 export type StreamEnd = 'client' | 'slow' | 'shutdown' | 'failed';
@@ -19,6 +20,8 @@ export type OpenStream = {
 
 export type LiveStreams = {
   readonly signal: CommitSignal;
+  /** What one stream read, for the others with the same filters at the same place. */
+  readonly shared: SharedReads;
   readonly heartbeatMs: number;
   /** A stream for `keyName`, or undefined when the key holds as many as it may. */
   open(keyName: string): OpenStream | undefined;
@@ -33,6 +36,7 @@ export function createLiveStreams(signal: CommitSignal, settings: Pick<StreamSet
   const open = new Set<OpenStream>();
   return {
     signal,
+    shared: createSharedReads(),
     heartbeatMs: settings.heartbeatMs,
     open(keyName) {
       const held = byKey.get(keyName) ?? 0;

@@ -2,6 +2,7 @@ import { loadSigningKey, requireSignedBy } from '../../integrity/signing-key.js'
 import { silentLogger, type Logger } from '../../ops/logger.js';
 import type pg from 'pg';
 import { SINK_STATEMENTS, sinkParameters, type SinkChange } from '../sink-rows.js';
+import { inTransaction } from './postgres-transaction.js';
 import type { StoreOptions } from '../event-store.js';
 import type { StorageBackend } from '../storage-backend.js';
 import { transactionObserver } from '../transaction-observer.js';
@@ -139,10 +140,12 @@ export async function openPostgresBackend(
     // In a statement of its own and off the table lock.
     prune: async (createdUpToMs) => void (await pool.query('DELETE FROM idempotency WHERE created_ms <= $1', [createdUpToMs])),
     removePayloads: (removal) => removePostgresPayloads(pool, removal),
-    async changeSink(change) {
+    // Committed without waiting for the WAL's flush (synchronous_commit off, for this transaction
+    // only): a lost lease or cursor only sends a batch again (see the SQLite writer's changeSink).
+    changeSink: (change) => inTransaction(pool, 'BEGIN; SET LOCAL synchronous_commit TO off', async (client) => {
       const { sql, values } = postgresSinkStatement(change);
-      return (await pool.query(sql, values)).rowCount ?? 0;
-    },
+      return (await client.query(sql, values)).rowCount ?? 0;
+    }),
     // An ordinary VACUUM: the removed payloads' old row versions become free space for new rows.
     reclaimSpace: async () => void (await pool.query('VACUUM (ANALYZE) events, merkle_leaves, idempotency')),
     probeWrite,

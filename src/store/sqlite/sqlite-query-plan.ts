@@ -78,7 +78,10 @@ export function planSqliteQuery(query: EventQuery, fields: readonly IndexedField
   }
 
   const newest = reads.newestSeq();
-  const fromSeq = query.since === undefined ? 0 : reads.seqBound(query.since, 'since');
+  // Read forward from a cursor, every event still to come is at or after its time: the log is
+  // read from that time's seq bound (a live stream or a sink reads just behind the head).
+  const from = query.order === 'asc' && query.after !== undefined ? Math.max(query.since ?? 0, query.after.timestampMs) : query.since;
+  const fromSeq = from === undefined ? 0 : reads.seqBound(from, 'since');
   // An instant no event has reached yet bounds nothing: later events may still be earlier than it.
   const untilSeq = query.until === undefined ? UNBOUNDED : reads.seqBound(query.until, 'until');
   const toSeq = untilSeq > newest ? UNBOUNDED : untilSeq;

@@ -225,11 +225,21 @@ function reclaim(): void {
 }
 
 const sinkStatements = new Map<SinkChange['kind'], ReturnType<typeof db.prepare>>();
-/** Changes a sink's row (in a transaction of its own); how many rows changed. */
+/**
+ * Changes a sink's row (in a transaction of its own); how many rows changed. Not synced on its
+ * own (synchronous = NORMAL: in WAL mode, durable with the next commit that is): a lost lease or
+ * cursor only sends a batch again, and a sync per delivery cost commits their throughput
+ * (bench/README.md, "Live streams and webhook sinks").
+ */
 function changeSink(change: SinkChange): number {
   let statement = sinkStatements.get(change.kind);
   if (statement === undefined) sinkStatements.set(change.kind, (statement = db.prepare(SINK_STATEMENTS[change.kind].sql)));
-  return statement.run(sinkParameters(change)).changes;
+  db.pragma('synchronous = NORMAL');
+  try {
+    return statement.run(sinkParameters(change)).changes;
+  } finally {
+    db.pragma('synchronous = FULL');
+  }
 }
 
 /** Runs `task`: null once it is done, or why it could not be, and what it counted. */
