@@ -101,6 +101,34 @@ describe(`GET /events/stream (${TEST_BACKEND})`, () => {
     await reader.cancel();
   });
 
+  it('sends heartbeats to a stream whose filters match nothing while other events keep coming', async () => {
+    const response = await fetch(`${server.url}/events/stream?user_id=quiet`, { headers: { 'X-API-Key': TEST_API_KEY } });
+    const reader = response.body!.getReader();
+    let posting = true;
+    const noise = (async () => {
+      for (let n = 0; posting; n++) await post('noisy', 't', { n });
+    })();
+    let text = '';
+    while ((text.match(/: heartbeat\n\n/g) ?? []).length < 2) text += new TextDecoder().decode((await reader.read()).value);
+    posting = false;
+    await noise;
+    await reader.cancel();
+    assert.doesNotMatch(text, /^data:/m);
+  });
+
+  it('gives streams with the same filters the same messages, under the same ids', async () => {
+    const copies = [stream('event_type=copy'), stream('event_type=copy'), stream('event_type=copy')];
+    await Promise.all(copies.map(opened));
+    const ids = [];
+    for (let n = 0; n < 30; n++) ids.push((await post(`c${n % 3}`, 'copy', { n })).id);
+    for (const copy of copies) {
+      const received = await copy.waitFor(30);
+      assert.deepEqual(received.map((event) => event.id), ids);
+      assert.deepEqual(received.map((event) => event.cursor), copies[0]!.received.map((event) => event.cursor));
+      copy.close();
+    }
+  });
+
   it('answers HEAD with the stream\'s headers and nothing more, holding no stream open', async () => {
     const head = await fetch(`${server.url}/events/stream`, { method: 'HEAD', headers: { 'X-API-Key': TEST_API_KEY } });
     assert.equal(head.status, 200);
