@@ -13,6 +13,7 @@ import type { Logger } from '../ops/logger.js';
 import type { EventStore } from '../store/event-store.js';
 import type { SinkRow } from '../store/sink-rows.js';
 import type { CommitSignal } from '../stream/commit-signal.js';
+import type { LogTail } from '../stream/log-tail.js';
 import { sinkQuery } from './parse-sink-request.js';
 import { postDelivery } from './post-delivery.js';
 import { signWebhook } from './standard-webhooks.js';
@@ -51,6 +52,8 @@ const MIN_PASS_MS = 50;
 export function startSinkDelivery(options: {
   store: EventStore;
   signal: CommitSignal;
+  /** The log's last seconds, which the live streams read too (a sink keeping up reads no more of the database). */
+  tail?: LogTail;
   settings: DeliverySettings;
   log: Logger;
   clock?: () => number;
@@ -83,19 +86,19 @@ export function startSinkDelivery(options: {
         }
         leases.set(sink.id, now + leaseMs);
       }
-      const { events, full } = await readBatch(store, query, cursor, settings.batchSize);
+      const { events, full } = await readBatch(store, options.tail, query, cursor, settings.batchSize);
       if (events.length === 0) return;
-      if (!full && now - events[0]!.timestampMs < settings.batchWaitMs) {
+      if (!full && now - events[0]!.event.timestampMs < settings.batchWaitMs) {
         // More may come: not read again before the batch's wait is over (a batch read at every
         // pass while it fills cost more than delivering it).
-        filling.set(sink.id, events[0]!.timestampMs + settings.batchWaitMs);
+        filling.set(sink.id, events[0]!.event.timestampMs + settings.batchWaitMs);
         return;
       }
       filling.delete(sink.id);
       const error = await post(sink, events, now);
       if (stopping.signal.aborted) return; // cut short by the shutdown: tried again after the restart, from the same cursor
       if (error === undefined) {
-        const last = events[events.length - 1]!;
+        const last = events[events.length - 1]!.event;
         cursor = { timestampMs: last.timestampMs, seq: last.seq };
         await store.sinks.change({ kind: 'delivered', id: sink.id, owner, cursorTs: last.timestampMs, cursorSeq: last.seq, atMs: clock() });
         if (failures >= FAILING_AFTER) log.info({ msg: 'sink delivers again', sink: sink.id, url: sink.url });
@@ -114,10 +117,10 @@ export function startSinkDelivery(options: {
   };
 
   /** POSTs the batch; undefined when the receiver took it (2xx), else what went wrong. */
-  const post = async (sink: SinkRow, events: readonly StoredEvent[], now: number): Promise<string | undefined> => {
-    const body = `{"events":[${events.map(encodeEventJson).join(',')}]}`;
+  const post = async (sink: SinkRow, events: readonly BatchEvent[], now: number): Promise<string | undefined> => {
+    const body = `{"events":[${events.map((one) => one.json).join(',')}]}`;
     // The same batch has the same id however often it is tried, so that a receiver can tell a retry.
-    const id = `msg_${createHash('sha256').update(`${sink.id}:${events[0]!.seq}:${events[events.length - 1]!.seq}`).digest('base64url').slice(0, 32)}`;
+    const id = `msg_${createHash('sha256').update(`${sink.id}:${events[0]!.event.seq}:${events[events.length - 1]!.event.seq}`).digest('base64url').slice(0, 32)}`;
     const timestamp = Math.floor(now / 1000);
     const outcome = await postDelivery(new URL(sink.url), {
       'Content-Type': 'application/json',
@@ -174,19 +177,31 @@ export function startSinkDelivery(options: {
   };
 }
 
-/** Up to `limit` matching events after `cursor`, and at most MAX_DELIVERY_CHARS of them; `full` when either bound was reached. */
+/** An event of a batch, and its JSON. */
+type BatchEvent = { event: StoredEvent; json: string };
+
+/**
+ * Up to `limit` matching events after `cursor`, and at most MAX_DELIVERY_CHARS of their JSON;
+ * `full` when either bound was reached. From the log's tail when it holds them, else the database.
+ */
 async function readBatch(
-  store: EventStore, query: ReturnType<typeof sinkQuery>, cursor: { timestampMs: number; seq: number }, limit: number,
-): Promise<{ events: StoredEvent[]; full: boolean }> {
-  const events: StoredEvent[] = [];
+  store: EventStore, tail: LogTail | undefined, query: ReturnType<typeof sinkQuery>, cursor: { timestampMs: number; seq: number }, limit: number,
+): Promise<{ events: BatchEvent[]; full: boolean }> {
+  const events: BatchEvent[] = [];
   let chars = 0;
+  const add = (one: BatchEvent): boolean => {
+    if (events.length > 0 && chars + one.json.length > MAX_DELIVERY_CHARS) return false;
+    events.push(one);
+    chars += one.json.length;
+    return true;
+  };
+  const fromTail = await tail?.after(cursor, query, limit);
+  if (fromTail !== undefined) {
+    for (const one of fromTail) if (!add(one)) return { events, full: true };
+    return { events, full: events.length === limit };
+  }
   for await (const chunk of store.query({ ...query, order: 'asc', after: cursor, limit })) {
-    for (const event of chunk) {
-      const size = event.dataJson.length + event.userId.length + event.eventType.length;
-      if (events.length > 0 && chars + size > MAX_DELIVERY_CHARS) return { events, full: true };
-      events.push(event);
-      chars += size;
-    }
+    for (const event of chunk) if (!add({ event, json: encodeEventJson(event) })) return { events, full: true };
   }
   return { events, full: events.length === limit };
 }
