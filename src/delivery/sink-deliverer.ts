@@ -68,11 +68,17 @@ export function startSinkDelivery(options: {
   const filling = new Map<string, number>();
   /** The leases this instance holds, and until when. */
   const leases = new Map<string, number>();
+  /** Where this instance's last delivery to each sink ended. */
+  const deliveredTo = new Map<string, { timestampMs: number; seq: number }>();
   const leaseMs = settings.timeoutMs * 3;
 
   /** Delivers `sink`'s batches while it holds its lease and full batches are waiting. */
   const deliver = async (sink: SinkRow): Promise<void> => {
-    let cursor = { timestampMs: sink.cursorTs, seq: sink.cursorSeq };
+    // The row may have been read before this instance's last delivery moved its cursor on.
+    const mine = deliveredTo.get(sink.id);
+    let cursor = mine !== undefined && (mine.timestampMs > sink.cursorTs || (mine.timestampMs === sink.cursorTs && mine.seq > sink.cursorSeq))
+      ? mine
+      : { timestampMs: sink.cursorTs, seq: sink.cursorSeq };
     let failures = sink.failures;
     const query = sinkQuery(JSON.parse(sink.filters) as Record<string, string[]>);
     for (;;) {
@@ -100,6 +106,7 @@ export function startSinkDelivery(options: {
       if (error === undefined) {
         const last = events[events.length - 1]!.event;
         cursor = { timestampMs: last.timestampMs, seq: last.seq };
+        deliveredTo.set(sink.id, cursor);
         await store.sinks.change({ kind: 'delivered', id: sink.id, owner, cursorTs: last.timestampMs, cursorSeq: last.seq, atMs: clock() });
         if (failures >= FAILING_AFTER) log.info({ msg: 'sink delivers again', sink: sink.id, url: sink.url });
         failures = 0;
@@ -142,7 +149,7 @@ export function startSinkDelivery(options: {
       return; // the database is down: the next pass tries again
     }
     const now = clock();
-    for (const known of [filling, leases]) for (const id of known.keys()) if (!sinks.some((sink) => sink.id === id)) known.delete(id); // removed meanwhile
+    for (const known of [filling, leases, deliveredTo]) for (const id of known.keys()) if (!sinks.some((sink) => sink.id === id)) known.delete(id); // removed meanwhile
     for (const sink of sinks) {
       if (inFlight.has(sink.id) || sink.nextAttemptMs > now || (filling.get(sink.id) ?? 0) > now) continue;
       if (sink.leaseOwner !== null && sink.leaseOwner !== owner && (sink.leaseUntilMs ?? 0) >= now) continue;
