@@ -33,7 +33,6 @@ import type { EventStore } from './store/event-store.js';
 import { createCommitSignal } from './stream/commit-signal.js';
 import { headPosition } from './stream/head-position.js';
 import { createLiveStreams, type LiveStreams } from './stream/live-streams.js';
-import { createLogTail } from './stream/log-tail.js';
 
 export type AppDependencies = {
   store: EventStore;
@@ -78,7 +77,6 @@ export function createApp(dependencies: AppDependencies): RequestListener {
   const countErased = metrics === undefined ? undefined : (count: number) => metrics.payloadsRemoved('erasure', count);
   const streams = dependencies.streams ?? createLiveStreams(
     createCommitSignal(async () => (await headPosition(store)).seq, DEFAULTS.streamPollMs),
-    createLogTail(store),
     { perKey: DEFAULTS.streamsPerKey, heartbeatMs: DEFAULTS.streamHeartbeatMs },
   );
   const routes: RouteTable = {

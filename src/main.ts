@@ -17,7 +17,6 @@ import { openEventStore } from './store/open-event-store.js';
 import { createCommitSignal } from './stream/commit-signal.js';
 import { headPosition } from './stream/head-position.js';
 import { createLiveStreams } from './stream/live-streams.js';
-import { createLogTail } from './stream/log-tail.js';
 import { startSinkDelivery } from './delivery/sink-deliverer.js';
 import { sinkLag } from './routes/sinks.js';
 
@@ -106,9 +105,8 @@ const metrics = createMetrics({
   sinkLags: async () => Promise.all((await store.sinks.list()).map(async (sink) => ({ sink: sink.id, ...(await sinkLag(store, sink, Date.now())) }))),
 });
 const store = await openStore(config, metrics, commits.notify);
-const tail = createLogTail(store);
-const streams = createLiveStreams(commits, tail, config.streams, metrics.streamEnded);
-const delivery = startSinkDelivery({ store, signal: commits, tail, settings: config.delivery, log, onDelivery: metrics.sinkDelivery });
+const streams = createLiveStreams(commits, config.streams, metrics.streamEnded);
+const delivery = startSinkDelivery({ store, signal: commits, settings: config.delivery, log, onDelivery: metrics.sinkDelivery });
 const limits = {
   perKey: config.rateLimit.ratePerSecond > 0 ? createRateLimiter(config.rateLimit) : undefined,
   failedAuth: config.failedAuthLimit.ratePerSecond > 0 ? createRateLimiter(config.failedAuthLimit) : undefined,

@@ -13,7 +13,6 @@ import type { Logger } from '../ops/logger.js';
 import type { EventStore } from '../store/event-store.js';
 import type { SinkRow } from '../store/sink-rows.js';
 import type { CommitSignal } from '../stream/commit-signal.js';
-import type { LogTail } from '../stream/log-tail.js';
 import { sinkQuery } from './parse-sink-request.js';
 import { postDelivery } from './post-delivery.js';
 import { signWebhook } from './standard-webhooks.js';
@@ -52,8 +51,6 @@ const MIN_PASS_MS = 50;
 export function startSinkDelivery(options: {
   store: EventStore;
   signal: CommitSignal;
-  /** The log's last seconds, which the live streams read too (a sink keeping up reads no more of the database). */
-  tail?: LogTail;
   settings: DeliverySettings;
   log: Logger;
   clock?: () => number;
@@ -92,7 +89,7 @@ export function startSinkDelivery(options: {
         }
         leases.set(sink.id, now + leaseMs);
       }
-      const { events, full } = await readBatch(store, options.tail, query, cursor, settings.batchSize);
+      const { events, full } = await readBatch(store, query, cursor, settings.batchSize);
       if (events.length === 0) return;
       if (!full && now - events[0]!.event.timestampMs < settings.batchWaitMs) {
         // More may come: not read again before the batch's wait is over (a batch read at every
@@ -187,12 +184,9 @@ export function startSinkDelivery(options: {
 /** An event of a batch, and its JSON. */
 type BatchEvent = { event: StoredEvent; json: string };
 
-/**
- * Up to `limit` matching events after `cursor`, and at most MAX_DELIVERY_CHARS of their JSON;
- * `full` when either bound was reached. From the log's tail when it holds them, else the database.
- */
+/** Up to `limit` matching events after `cursor`, and at most MAX_DELIVERY_CHARS of their JSON; `full` when either bound was reached. */
 async function readBatch(
-  store: EventStore, tail: LogTail | undefined, query: ReturnType<typeof sinkQuery>, cursor: { timestampMs: number; seq: number }, limit: number,
+  store: EventStore, query: ReturnType<typeof sinkQuery>, cursor: { timestampMs: number; seq: number }, limit: number,
 ): Promise<{ events: BatchEvent[]; full: boolean }> {
   const events: BatchEvent[] = [];
   let chars = 0;
@@ -202,11 +196,6 @@ async function readBatch(
     chars += one.json.length;
     return true;
   };
-  const fromTail = await tail?.after(cursor, query, limit);
-  if (fromTail !== undefined) {
-    for (const one of fromTail) if (!add(one)) return { events, full: true };
-    return { events, full: events.length === limit };
-  }
   for await (const chunk of store.query({ ...query, order: 'asc', after: cursor, limit })) {
     for (const event of chunk) if (!add({ event, json: encodeEventJson(event) })) return { events, full: true };
   }

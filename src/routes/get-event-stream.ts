@@ -9,7 +9,6 @@ import type { RouteHandler } from '../http/route.js';
 import type { EventStore } from '../store/event-store.js';
 import { headPosition } from '../stream/head-position.js';
 import type { LiveStreams, OpenStream } from '../stream/live-streams.js';
-import type { TailEvent } from '../stream/log-tail.js';
 import { startReading, type StartedReading } from './metered-chunks.js';
 
 /** Most events read per query; a chunk is also bounded by size (CHUNK_SIZE), and a stream reads one chunk at a time. */
@@ -107,15 +106,6 @@ async function* messages(
       // Read to the end of what is there now, a chunk at a time, each held in the answers' memory
       // until it is written out (see startReading), or taken from another stream's same read.
       for (let more = true; more && !stream.abort.aborted;) {
-        const tail = await streams.tail.after(position, filters, READ_EVENTS);
-        if (tail !== undefined) {
-          if (tail.length === 0) break;
-          position = { timestampMs: tail[tail.length - 1]!.event.timestampMs, seq: tail[tail.length - 1]!.event.seq };
-          more = tail.length === READ_EVENTS;
-          yield tailMessages(tail);
-          lastWrittenMs = Date.now();
-          continue;
-        }
         const shared = streams.shared.get(filterKey, position);
         if (shared !== undefined) {
           position = shared.last;
@@ -163,13 +153,6 @@ async function* messages(
     watch.close();
     stream.close('client'); // whatever ended it first is what it is counted as
   }
-}
-
-/** The tail's events as SSE messages (see encodeMessages), from their JSON made once for every stream. */
-function tailMessages(events: readonly TailEvent[]): string {
-  let text = '';
-  for (const { json, cursor } of events) text += `id: ${cursor}\ndata: ${/[\r\n]/.test(json) ? dataLines(json) : json}\n\n`;
-  return text;
 }
 
 /**

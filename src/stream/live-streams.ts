@@ -4,7 +4,6 @@
  */
 import type { StreamSettings } from '../config.js';
 import type { CommitSignal } from './commit-signal.js';
-import type { LogTail } from './log-tail.js';
 import { createSharedReads, type SharedReads } from './shared-reads.js';
 
 /** Why a stream ended, as metrics count it. */
@@ -23,8 +22,6 @@ export type LiveStreams = {
   readonly signal: CommitSignal;
   /** What one stream read, for the others with the same filters at the same place. */
   readonly shared: SharedReads;
-  /** The last seconds of the log, read once for every stream and sink keeping up with it. */
-  readonly tail: LogTail;
   readonly heartbeatMs: number;
   /** A stream for `keyName`, or undefined when the key holds as many as it may. */
   open(keyName: string): OpenStream | undefined;
@@ -34,15 +31,12 @@ export type LiveStreams = {
   closeAll(): void;
 };
 
-export function createLiveStreams(
-  signal: CommitSignal, tail: LogTail, settings: Pick<StreamSettings, 'perKey' | 'heartbeatMs'>, onEnd?: (why: StreamEnd) => void,
-): LiveStreams {
+export function createLiveStreams(signal: CommitSignal, settings: Pick<StreamSettings, 'perKey' | 'heartbeatMs'>, onEnd?: (why: StreamEnd) => void): LiveStreams {
   const byKey = new Map<string, number>();
   const open = new Set<OpenStream>();
   return {
     signal,
     shared: createSharedReads(),
-    tail,
     heartbeatMs: settings.heartbeatMs,
     open(keyName) {
       const held = byKey.get(keyName) ?? 0;

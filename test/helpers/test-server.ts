@@ -17,7 +17,6 @@ import { startSinkDelivery, type DeliverySettings } from '../../src/delivery/sin
 import { createCommitSignal } from '../../src/stream/commit-signal.js';
 import { headPosition } from '../../src/stream/head-position.js';
 import { createLiveStreams, type LiveStreams } from '../../src/stream/live-streams.js';
-import { createLogTail } from '../../src/stream/log-tail.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 import type { VerifierKey } from '../../verifier/signed-note.js';
 
@@ -84,10 +83,9 @@ export async function startTestServer(
     },
     ...(options.metrics ? { onClockBehindLog: options.metrics.clockBehindLog, onCheckpoint: options.metrics.checkpointSigned } : {}),
   });
-  const tail = createLogTail(store);
-  const streams = createLiveStreams(commits, tail, settings, options.metrics?.streamEnded);
+  const streams = createLiveStreams(commits, settings, options.metrics?.streamEnded);
   const delivery = options.delivery === undefined ? undefined : startSinkDelivery({
-    store, signal: commits, tail, log: options.log ?? silentLogger, onDelivery: options.metrics?.sinkDelivery,
+    store, signal: commits, log: options.log ?? silentLogger, onDelivery: options.metrics?.sinkDelivery,
     settings: {
       batchSize: DEFAULTS.sinkBatchSize, batchWaitMs: DEFAULTS.sinkBatchWaitMs, timeoutMs: DEFAULTS.sinkTimeoutMs,
       backoffMs: DEFAULTS.sinkBackoffMs, maxBackoffMs: DEFAULTS.sinkMaxBackoffMs, ...options.delivery,
