@@ -124,10 +124,12 @@ describe('GET /events/stream, the service process', () => {
       // The stream holds at most one chunk (1 MiB of event text, and the 50 KB event that crossed
       // that limit) of what it could not send...
       assert.ok(held.every((bytes) => bytes > 0 && bytes <= 1024 * 1024 + 60_000), `answers held ${held.join(', ')} bytes`);
-      // ...and so the process did not grow by the 60 MB written: no more than its usual wandering.
+      // ...and so the process did not grow by the 60 MB written. RSS wanders, by ±15 MB on Node 20
+      // and up to 45 MB seen on Node 24 (its heap grows in larger steps): the bound is what a
+      // stream that kept everything it could not send would exceed, not a few MB.
       const grown = (withStalled - without) / 1024 / 1024;
       t.diagnostic(`answers held ${held.join(', ')} bytes; RSS median ${(without / 1e6).toFixed(1)} → ${(withStalled / 1e6).toFixed(1)} MB`);
-      assert.ok(grown < 20, `RSS grew by ${grown.toFixed(1)} MB with a stalled stream (median ${(without / 1e6).toFixed(0)} → ${(withStalled / 1e6).toFixed(0)} MB)`);
+      assert.ok(grown < 60, `RSS grew by ${grown.toFixed(1)} MB with a stalled stream (median ${(without / 1e6).toFixed(0)} → ${(withStalled / 1e6).toFixed(0)} MB)`);
     } finally {
       service.child.kill('SIGTERM');
       await service.exited;
